@@ -1,0 +1,227 @@
+//! Client state: what the connection task owns (`Client`) and what other tasks
+//! may read or poke (`ClientHandle`: CLIENT LIST/KILL, pub/sub delivery, wake-ups).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
+
+use crate::keyspace::WatchState;
+
+/// Per-connection state, owned by the connection task and lent to handlers via `Ctx`.
+pub struct Client {
+    pub handle: Arc<ClientHandle>,
+    /// Selected database.
+    pub db: usize,
+    /// 2 or 3, changed only by HELLO.
+    pub resp: u8,
+    pub authenticated: bool,
+    /// Commands queued since MULTI; `None` outside a transaction.
+    pub multi: Option<MultiState>,
+    /// Set while EXEC runs queued commands: blocking commands do not block.
+    pub in_exec: bool,
+    /// WATCH state for the next EXEC: dirty once any watched key is modified.
+    pub watch: Option<Arc<WatchState>>,
+    pub watched_keys: Vec<WatchedKey>,
+    /// CLIENT REPLY ON|OFF|SKIP.
+    pub reply_mode: ReplyMode,
+    /// Close the connection once the current reply is written (QUIT, protocol error).
+    pub close_after_reply: bool,
+    /// Channel, pattern and shard-channel subscriptions of this client.
+    pub subs: Subscriptions,
+    /// CLIENT NO-EVICT / NO-TOUCH.
+    pub no_evict: bool,
+    pub no_touch: bool,
+}
+
+pub struct WatchedKey {
+    pub db: usize,
+    pub key: Bytes,
+    pub expired_at_watch: bool,
+}
+
+pub struct MultiState {
+    pub queued: Vec<Vec<Bytes>>,
+    /// A command failed to queue (unknown, wrong arity): EXEC answers EXECABORT.
+    pub aborted: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    Skipping,
+}
+
+#[derive(Default)]
+pub struct Subscriptions {
+    pub channels: std::collections::HashSet<Bytes>,
+    pub patterns: std::collections::HashSet<Bytes>,
+    pub shard_channels: std::collections::HashSet<Bytes>,
+}
+
+impl Subscriptions {
+    pub fn total(&self) -> usize {
+        self.channels.len() + self.patterns.len() + self.shard_channels.len()
+    }
+}
+
+impl Client {
+    pub fn new(handle: Arc<ClientHandle>) -> Client {
+        Client {
+            handle,
+            db: 0,
+            resp: 2,
+            authenticated: true,
+            multi: None,
+            in_exec: false,
+            watch: None,
+            watched_keys: Vec::new(),
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            subs: Subscriptions::default(),
+            no_evict: false,
+            no_touch: false,
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.handle.id
+    }
+
+    /// RESP2 clients with subscriptions may only run the pub/sub commands.
+    pub fn in_resp2_pubsub(&self) -> bool {
+        self.resp == 2 && self.subs.total() > 0
+    }
+
+    pub fn unwatch(&mut self) {
+        self.watch = None;
+        self.watched_keys.clear();
+    }
+}
+
+/// The part of a client other tasks see.
+pub struct ClientHandle {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub created: Instant,
+    pub info: Mutex<ClientInfo>,
+    /// Milliseconds since server start of the last command (CLIENT LIST idle).
+    pub last_active_ms: AtomicU64,
+    /// Statistics index of the last command (CLIENT LIST `cmd=`).
+    pub last_cmd: AtomicUsize,
+    pub resp: AtomicU8,
+    pub db: AtomicUsize,
+    /// Frames waiting to be written (pub/sub messages, keyspace events).
+    pub outbox: Mutex<Outbox>,
+    /// Woken when the outbox gains frames or the client is killed/unblocked.
+    pub wake: Notify,
+    pub killed: AtomicBool,
+    /// CLIENT UNBLOCK request: 1 = TIMEOUT, 2 = ERROR.
+    pub unblock: AtomicU8,
+}
+
+#[derive(Default)]
+pub struct ClientInfo {
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub flags: String,
+    pub sub: usize,
+    pub psub: usize,
+    pub ssub: usize,
+    pub multi: i64,
+    pub qbuf: usize,
+    pub qbuf_free: usize,
+    pub obuf: usize,
+    pub blocked: bool,
+    pub user: &'static str,
+}
+
+#[derive(Default)]
+pub struct Outbox {
+    pub frames: VecDeque<Bytes>,
+    pub bytes: usize,
+    /// When the soft output limit was first exceeded (soft limit + seconds rule).
+    pub soft_since: Option<Instant>,
+}
+
+impl ClientHandle {
+    pub fn new(id: u64, addr: String, laddr: String) -> ClientHandle {
+        ClientHandle {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            info: Mutex::new(ClientInfo {
+                multi: -1,
+                user: "default",
+                ..Default::default()
+            }),
+            last_active_ms: AtomicU64::new(0),
+            last_cmd: AtomicUsize::new(usize::MAX),
+            resp: AtomicU8::new(2),
+            db: AtomicUsize::new(0),
+            outbox: Mutex::new(Outbox::default()),
+            wake: Notify::new(),
+            killed: AtomicBool::new(false),
+            unblock: AtomicU8::new(0),
+        }
+    }
+
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+}
+
+/// Every connected client, by id (CLIENT LIST order is by id, as Redis).
+#[derive(Default)]
+pub struct Clients {
+    map: RwLock<BTreeMap<u64, Arc<ClientHandle>>>,
+    next_id: AtomicU64,
+}
+
+impl Clients {
+    pub fn new() -> Clients {
+        Clients {
+            map: RwLock::new(BTreeMap::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn register(&self, handle: Arc<ClientHandle>) {
+        self.map.write().insert(handle.id, handle);
+    }
+
+    pub fn unregister(&self, id: u64) {
+        self.map.write().remove(&id);
+    }
+
+    pub fn count(&self) -> usize {
+        self.map.read().len()
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientHandle>> {
+        self.map.read().get(&id).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<ClientHandle>> {
+        self.map.read().values().cloned().collect()
+    }
+}

@@ -1,0 +1,194 @@
+//! `Ctx`: what a handler sees — the server, its client, and the shards it locked.
+
+use bytes::Bytes;
+
+use crate::client::Client;
+use crate::keyspace::{Db, Entry, Locked, Value};
+use crate::notify::{self, KeyEvent};
+use crate::server::Server;
+
+pub struct Ctx<'a> {
+    pub srv: &'a Server,
+    pub client: &'a mut Client,
+    pub locks: Locked<'a>,
+    /// Wall clock of this command in unix milliseconds (one reading per command).
+    pub now_ms: u64,
+    /// Keyspace notifications to publish once the locks are released.
+    pub events: Vec<KeyEvent>,
+    /// Keys whose list/stream gained elements: blocked clients to serve.
+    pub ready_keys: Vec<(usize, Bytes)>,
+    /// Set by a blocking handler that found nothing to serve.
+    pub block: Option<crate::blocking::BlockRequest>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(srv: &'a Server, client: &'a mut Client, locks: Locked<'a>) -> Ctx<'a> {
+        Ctx {
+            srv,
+            client,
+            locks,
+            now_ms: crate::server::unix_ms(),
+            events: Vec::new(),
+            ready_keys: Vec::new(),
+            block: None,
+        }
+    }
+
+    pub fn db_index(&self) -> usize {
+        self.client.db
+    }
+
+    /// The locked slice of database `db` that holds `key`.
+    pub fn db_of(&mut self, db: usize, key: &[u8]) -> &mut Db {
+        let shard = self.srv.keyspace.shard_of(key);
+        &mut self.locks.shard(shard).dbs[db]
+    }
+
+    fn db(&mut self, key: &[u8]) -> &mut Db {
+        let db = self.client.db;
+        self.db_of(db, key)
+    }
+
+    /// Expires `key` in `db` if its deadline passed (lazy expiry). Returns true if it was removed.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        let now = self.now_ms;
+        let d = self.db_of(db, key);
+        if !d.is_expired(key, now) {
+            return false;
+        }
+        let (k, _) = match d.map.get_key_value(key) {
+            Some((k, e)) => (k.clone(), e.expire_at),
+            None => return false,
+        };
+        d.remove(key);
+        d.touch_watched(key);
+        self.srv.stats.expired_keys.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.events.push(KeyEvent {
+            class: notify::EXPIRED,
+            event: "expired",
+            key: k,
+            db,
+        });
+        true
+    }
+
+    /// The live entry for `key` in the selected database (expired keys vanish here).
+    pub fn lookup(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let db = self.client.db;
+        self.lookup_in(db, key)
+    }
+
+    pub fn lookup_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
+        self.expire_if_needed(db, key);
+        let now_s = self.srv.clock_secs();
+        let no_touch = self.client.no_touch;
+        let e = self.db_of(db, key).get_mut(key)?;
+        if !no_touch {
+            e.touched = now_s;
+        }
+        Some(e)
+    }
+
+    /// Read lookup that counts keyspace hits and misses (GET-like commands).
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let stats = &self.srv.stats;
+        let db = self.client.db;
+        self.expire_if_needed(db, key);
+        let now_s = self.srv.clock_secs();
+        let no_touch = self.client.no_touch;
+        match self.db_of(db, key).get_mut(key) {
+            Some(e) => {
+                stats.keyspace_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if !no_touch {
+                    e.touched = now_s;
+                }
+                Some(e)
+            }
+            None => {
+                stats.keyspace_misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        let db = self.client.db;
+        self.expire_if_needed(db, key);
+        self.db(key).get(key).is_some()
+    }
+
+    /// Stores `value` at `key` (a write: WATCH is touched). Keeps the TTL only if asked.
+    pub fn set_value(&mut self, key: &Bytes, value: Value, keep_ttl: bool) {
+        let db = self.client.db;
+        self.set_value_in(db, key, value, keep_ttl);
+    }
+
+    pub fn set_value_in(&mut self, db: usize, key: &Bytes, value: Value, keep_ttl: bool) {
+        let now_s = self.srv.clock_secs();
+        let d = self.db_of(db, key);
+        d.insert(key.clone(), value, keep_ttl, now_s);
+        d.touch_watched(key);
+        self.srv.dirty(1);
+    }
+
+    /// Deletes `key` if it exists; returns whether it did.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        let db = self.client.db;
+        self.delete_in(db, key)
+    }
+
+    pub fn delete_in(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_if_needed(db, key);
+        let d = self.db_of(db, key);
+        if d.remove(key).is_some() {
+            d.touch_watched(key);
+            self.srv.dirty(1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Sets the absolute expiry (ms) of an existing key; 0 removes it.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> bool {
+        let db = self.client.db;
+        let d = self.db_of(db, key);
+        let ok = d.set_expire(key, at_ms);
+        if ok {
+            d.touch_watched(key);
+            self.srv.dirty(1);
+        }
+        ok
+    }
+
+    /// A key's value was modified in place: WATCH and readiness bookkeeping.
+    pub fn modified(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        self.db_of(db, key).touch_watched(key);
+        self.srv.dirty(1);
+    }
+
+    /// Records a keyspace notification for the selected database.
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &Bytes) {
+        let db = self.client.db;
+        self.notify_in(db, class, event, key);
+    }
+
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &Bytes) {
+        let flags = self.srv.config.notify_flags.load(std::sync::atomic::Ordering::Relaxed);
+        if notify::enabled(flags, class) {
+            self.events.push(KeyEvent {
+                class,
+                event,
+                key: key.clone(),
+                db,
+            });
+        }
+    }
+
+    /// A list or stream at `key` gained elements: blocked clients may be served.
+    pub fn signal_ready(&mut self, key: &Bytes) {
+        let db = self.client.db;
+        self.ready_keys.push((db, key.clone()));
+    }
+}

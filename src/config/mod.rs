@@ -1,0 +1,480 @@
+//! Configuration: redis.conf directives, redis-server's command line, CONFIG GET/SET.
+//!
+//! Every parameter Redis 7 knows is in the table (`redis7-defaults.tsv`, taken from
+//! `CONFIG GET *` on redis-server 7.0.15) so clients and test suites that read or set
+//! them get Redis's answers. Each parameter is one of:
+//! - honoured: the server acts on it (`HONOURED`);
+//! - refused when set to a non-default value, because accepting it would mislead
+//!   (`REFUSED`: replication, cluster, TLS ports, modules…);
+//! - stored: accepted and reported back, with a warning in the log at startup
+//!   (tuning knobs such as `list-max-ziplist-size` that have no meaning here).
+//!
+//! Hot values read on every command are mirrored into atomics.
+
+mod parse;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::RwLock;
+
+pub use parse::{load_startup, StartupError};
+
+use crate::error::CmdError;
+use crate::glob::glob_match;
+
+static DEFAULTS: &str = include_str!("redis7-defaults.tsv");
+
+/// Parameters the server acts on.
+pub const HONOURED: &[&str] = &[
+    "port",
+    "bind",
+    "dir",
+    "logfile",
+    "loglevel",
+    "daemonize",
+    "pidfile",
+    "databases",
+    "timeout",
+    "maxclients",
+    "proto-max-bulk-len",
+    "client-query-buffer-limit",
+    "client-output-buffer-limit",
+    "notify-keyspace-events",
+    "requirepass",
+    "protected-mode",
+    "save",
+    "appendonly",
+    "appendfsync",
+    "hz",
+    "io-threads",
+    "enable-debug-command",
+    "latency-tracking",
+];
+
+/// Parameters whose non-default values would promise something the server does not do.
+const REFUSED: &[(&str, &str)] = &[
+    ("replicaof", "replication is not supported"),
+    ("slaveof", "replication is not supported"),
+    ("cluster-enabled", "cluster mode is not supported"),
+    ("tls-port", "TLS is not supported yet"),
+    ("unixsocket", "unix sockets are not supported yet"),
+    ("appendonly", "the append-only file is not implemented yet"),
+    ("maxmemory", "maxmemory eviction is not implemented yet"),
+];
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    Bool,
+    Int,
+    Memory,
+    Text,
+}
+
+/// Memory-valued parameters: accept `1gb`-style suffixes, reported in bytes.
+const MEMORY_PARAMS: &[&str] = &[
+    "maxmemory",
+    "proto-max-bulk-len",
+    "client-query-buffer-limit",
+    "repl-backlog-size",
+    "auto-aof-rewrite-min-size",
+    "active-defrag-ignore-bytes",
+    "hash-max-listpack-value",
+    "hash-max-ziplist-value",
+    "set-max-intset-entries",
+    "stream-node-max-bytes",
+    "maxmemory-clients",
+    "zset-max-listpack-value",
+    "zset-max-ziplist-value",
+];
+
+pub struct Config {
+    values: RwLock<BTreeMap<String, String>>,
+    pub maxclients: AtomicUsize,
+    pub proto_max_bulk_len: AtomicUsize,
+    pub client_query_buffer_limit: AtomicUsize,
+    /// Idle client timeout in seconds, 0 = never.
+    pub timeout: AtomicU64,
+    pub notify_flags: AtomicU32,
+    pub hz: AtomicU32,
+    pub obuf_pubsub: ObufLimitAtomics,
+    pub obuf_normal: ObufLimitAtomics,
+    pub requirepass_set: AtomicBool,
+    pub debug_enabled: AtomicBool,
+    pub lazyfree_lazy_user_del: AtomicBool,
+    pub latency_tracking: AtomicBool,
+    pub active_expire: AtomicBool,
+    pub databases: usize,
+}
+
+/// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds>`.
+#[derive(Default)]
+pub struct ObufLimitAtomics {
+    pub hard: AtomicU64,
+    pub soft: AtomicU64,
+    pub soft_seconds: AtomicI64,
+}
+
+impl Config {
+    pub fn new() -> Config {
+        let mut values = BTreeMap::new();
+        for line in DEFAULTS.lines() {
+            let (k, v) = line.split_once('\t').unwrap_or((line, ""));
+            values.insert(k.to_string(), v.to_string());
+        }
+        // Our own defaults where redis-server's depend on how it was launched.
+        values.insert("bind".into(), "127.0.0.1 -::1".into());
+        values.insert("port".into(), "6379".into());
+        values.insert("dir".into(), std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default());
+        values.insert("logfile".into(), String::new());
+        values.insert("pidfile".into(), String::new());
+        values.insert("save".into(), "3600 1 300 100 60 10000".into());
+        let cfg = Config {
+            values: RwLock::new(values),
+            maxclients: AtomicUsize::new(10000),
+            proto_max_bulk_len: AtomicUsize::new(512 << 20),
+            client_query_buffer_limit: AtomicUsize::new(1 << 30),
+            timeout: AtomicU64::new(0),
+            notify_flags: AtomicU32::new(0),
+            hz: AtomicU32::new(10),
+            obuf_pubsub: ObufLimitAtomics::default(),
+            obuf_normal: ObufLimitAtomics::default(),
+            requirepass_set: AtomicBool::new(false),
+            debug_enabled: AtomicBool::new(true),
+            lazyfree_lazy_user_del: AtomicBool::new(false),
+            latency_tracking: AtomicBool::new(true),
+            active_expire: AtomicBool::new(true),
+            databases: 16,
+        };
+        let snapshot: Vec<(String, String)> = cfg.values.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (k, v) in snapshot {
+            let _ = cfg.apply_hot(&k, &v);
+        }
+        cfg
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.values.read().get(name).cloned()
+    }
+
+    pub fn get_int(&self, name: &str) -> i64 {
+        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+
+    pub fn is_known(&self, name: &str) -> bool {
+        self.values.read().contains_key(name)
+    }
+
+    /// CONFIG GET: every parameter whose name matches one of the patterns.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let values = self.values.read();
+        let mut out: Vec<(String, String)> = Vec::new();
+        for pat in patterns {
+            let lower = pat.to_ascii_lowercase();
+            let is_glob = lower.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+            if !is_glob {
+                if let Some(v) = std::str::from_utf8(&lower).ok().and_then(|n| values.get(n).map(|v| (n, v))) {
+                    if !out.iter().any(|(k, _)| k == v.0) {
+                        out.push((v.0.to_string(), v.1.clone()));
+                    }
+                }
+                continue;
+            }
+            for (k, v) in values.iter() {
+                if glob_match(&lower, k.as_bytes(), false) && !out.iter().any(|(o, _)| o == k) {
+                    out.push((k.clone(), v.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Validates and stores one parameter; `startup` selects the config-file rules.
+    pub fn set(&self, name: &str, value: &str, startup: bool) -> Result<(), String> {
+        let name = name.to_ascii_lowercase();
+        let name = canonical_name(&name);
+        if !self.is_known(&name) {
+            return Err("Unknown option".into());
+        }
+        if !startup && IMMUTABLE.contains(&name.as_str()) {
+            return Err("can't set immutable config".into());
+        }
+        let normalized = normalize(&name, value)?;
+        if let Some((_, why)) = REFUSED.iter().find(|(n, _)| *n == name) {
+            let default = DEFAULTS
+                .lines()
+                .find_map(|l| l.split_once('\t').filter(|(k, _)| *k == name).map(|(_, v)| v))
+                .unwrap_or("");
+            if normalized != default && !(name == "appendonly" && normalized == "no") {
+                return Err((*why).to_string());
+            }
+        }
+        self.apply_hot(&name, &normalized)?;
+        let mut values = self.values.write();
+        for alias in aliases(&name) {
+            if values.contains_key(&alias) {
+                values.insert(alias, normalized.clone());
+            }
+        }
+        values.insert(name, normalized);
+        Ok(())
+    }
+
+    fn apply_hot(&self, name: &str, v: &str) -> Result<(), String> {
+        let int = || v.parse::<i64>().map_err(|_| "argument couldn't be parsed into an integer".to_string());
+        match name {
+            "maxclients" => self.maxclients.store(int()?.max(1) as usize, Ordering::Relaxed),
+            "proto-max-bulk-len" => {
+                let n = int()?;
+                if n < 1024 * 1024 {
+                    return Err("argument must be between 1048576 and 9223372036854775807 inclusive".into());
+                }
+                self.proto_max_bulk_len.store(n as usize, Ordering::Relaxed)
+            }
+            "client-query-buffer-limit" => {
+                let n = int()?;
+                if n < 1024 * 1024 {
+                    return Err("argument must be between 1048576 and 9223372036854775807 inclusive".into());
+                }
+                self.client_query_buffer_limit.store(n as usize, Ordering::Relaxed)
+            }
+            "timeout" => self.timeout.store(int()?.max(0) as u64, Ordering::Relaxed),
+            "hz" => self.hz.store(int()?.clamp(1, 500) as u32, Ordering::Relaxed),
+            "notify-keyspace-events" => {
+                let flags = crate::notify::parse_flags(v).ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmd'.")?;
+                self.notify_flags.store(flags, Ordering::Relaxed)
+            }
+            "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
+            "enable-debug-command" => self.debug_enabled.store(v != "no", Ordering::Relaxed),
+            "lazyfree-lazy-user-del" => self.lazyfree_lazy_user_del.store(v == "yes", Ordering::Relaxed),
+            "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
+            "client-output-buffer-limit" => {
+                let parts: Vec<&str> = v.split_whitespace().collect();
+                for chunk in parts.chunks(4) {
+                    let target = match chunk[0] {
+                        "pubsub" => &self.obuf_pubsub,
+                        "normal" => &self.obuf_normal,
+                        _ => continue,
+                    };
+                    target.hard.store(chunk[1].parse().unwrap_or(0), Ordering::Relaxed);
+                    target.soft.store(chunk[2].parse().unwrap_or(0), Ordering::Relaxed);
+                    target.soft_seconds.store(chunk[3].parse().unwrap_or(0), Ordering::Relaxed);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Names of stored-only parameters that were given non-default values (warned at startup).
+    pub fn stored_only_changes(&self) -> Vec<String> {
+        let values = self.values.read();
+        DEFAULTS
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .filter(|(k, v)| {
+                !HONOURED.contains(k) && values.get(*k).is_some_and(|cur| cur != v)
+            })
+            .map(|(k, _)| k.to_string())
+            .collect()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+/// Parameters CONFIG SET refuses at runtime (as Redis: "can't set immutable config").
+const IMMUTABLE: &[&str] = &[
+    "databases",
+    "daemonize",
+    "pidfile",
+    "io-threads",
+    "logfile",
+    "supervised",
+    "unixsocket",
+    "cluster-enabled",
+    "enable-debug-command",
+    "enable-protected-configs",
+    "enable-module-command",
+    "syslog-enabled",
+    "aclfile",
+];
+
+/// Redis 7 names replicas `replica`; the old `slave` spellings are aliases.
+fn canonical_name(name: &str) -> String {
+    name.replace("slave", "replica")
+}
+
+fn aliases(name: &str) -> Vec<String> {
+    let mut out = vec![name.replace("replica", "slave")];
+    if name.contains("listpack") {
+        out.push(name.replace("listpack", "ziplist"));
+    }
+    if name.contains("ziplist") {
+        out.push(name.replace("ziplist", "listpack"));
+    }
+    out.retain(|a| a != name);
+    out
+}
+
+fn kind_of(name: &str, default: &str) -> Kind {
+    if MEMORY_PARAMS.contains(&name) {
+        Kind::Memory
+    } else if default == "yes" || default == "no" {
+        Kind::Bool
+    } else if default.parse::<i64>().is_ok() {
+        Kind::Int
+    } else {
+        Kind::Text
+    }
+}
+
+/// Validates `value` for `name` and returns the form CONFIG GET reports.
+fn normalize(name: &str, value: &str) -> Result<String, String> {
+    let default = DEFAULTS
+        .lines()
+        .find_map(|l| l.split_once('\t').filter(|(k, _)| *k == name).map(|(_, v)| v))
+        .unwrap_or("");
+    match kind_of(name, default) {
+        Kind::Bool => match value.to_ascii_lowercase().as_str() {
+            "yes" => Ok("yes".into()),
+            "no" => Ok("no".into()),
+            _ => Err("argument must be 'yes' or 'no'".into()),
+        },
+        Kind::Int => value
+            .parse::<i64>()
+            .map(|n| n.to_string())
+            .map_err(|_| "argument couldn't be parsed into an integer".into()),
+        Kind::Memory => parse_memory(value)
+            .map(|n| n.to_string())
+            .ok_or_else(|| "argument must be a memory value".into()),
+        Kind::Text => match name {
+            "client-output-buffer-limit" => normalize_obuf(value),
+            "save" => normalize_save(value),
+            "maxmemory-policy" => one_of(value, &["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]),
+            "appendfsync" => one_of(value, &["always", "everysec", "no"]),
+            "loglevel" => one_of(value, &["debug", "verbose", "notice", "warning", "nothing"]),
+            "notify-keyspace-events" => crate::notify::parse_flags(value)
+                .map(crate::notify::flags_to_string)
+                .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmd'.".into()),
+            _ => Ok(value.to_string()),
+        },
+    }
+}
+
+fn one_of(value: &str, allowed: &[&str]) -> Result<String, String> {
+    let lower = value.to_ascii_lowercase();
+    if allowed.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err(format!("argument(s) must be one of the following: {}", allowed.join(", ")))
+    }
+}
+
+/// Parses `100`, `1k`, `1kb`, `2mb`, `1gb` (k = 1000, kb = 1024, as Redis's `memtoull`).
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit() && c != '-').unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    let n: i64 = num.parse().ok()?;
+    if n < 0 {
+        return None;
+    }
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    (n as u64).checked_mul(mul)
+}
+
+fn normalize_obuf(value: &str) -> Result<String, String> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    if parts.is_empty() || parts.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut classes: Vec<(String, [String; 3])> = vec![
+        ("normal".into(), ["0".into(), "0".into(), "0".into()]),
+        ("slave".into(), ["268435456".into(), "67108864".into(), "60".into()]),
+        ("pubsub".into(), ["33554432".into(), "8388608".into(), "60".into()]),
+    ];
+    for chunk in parts.chunks(4) {
+        let class = match chunk[0].to_ascii_lowercase().as_str() {
+            "normal" => "normal",
+            "slave" | "replica" => "slave",
+            "pubsub" => "pubsub",
+            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+        };
+        let hard = parse_memory(chunk[1]);
+        let soft = parse_memory(chunk[2]);
+        let secs = chunk[3].parse::<i64>().ok().filter(|n| *n >= 0);
+        let (Some(hard), Some(soft), Some(secs)) = (hard, soft, secs) else {
+            return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+        };
+        if let Some(entry) = classes.iter_mut().find(|(c, _)| c == class) {
+            entry.1 = [hard.to_string(), soft.to_string(), secs.to_string()];
+        }
+    }
+    Ok(classes
+        .iter()
+        .map(|(c, v)| format!("{c} {} {} {}", v[0], v[1], v[2]))
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+fn normalize_save(value: &str) -> Result<String, String> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    if parts.len() % 2 != 0 {
+        return Err("Invalid save parameters".into());
+    }
+    for p in &parts {
+        if p.parse::<u64>().is_err() {
+            return Err("Invalid save parameters".into());
+        }
+    }
+    Ok(parts.join(" "))
+}
+
+/// CONFIG SET's error for one parameter.
+pub fn set_error(param: &str, reason: String) -> CmdError {
+    if reason == "Unknown option" {
+        return CmdError::ConfigUnknownParam(param.to_string());
+    }
+    CmdError::ConfigSetFailed {
+        param: param.to_string(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("1kb"), Some(1024));
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("32mb"), Some(32 << 20));
+        assert_eq!(parse_memory("x"), None);
+    }
+
+    #[test]
+    fn set_get_roundtrip_with_aliases() {
+        let c = Config::new();
+        c.set("list-max-ziplist-size", "-3", false).unwrap();
+        let got = c.get_matching(&[b"list-max-*"]);
+        assert!(got.iter().all(|(_, v)| v == "-3"), "{got:?}");
+        assert!(c.set("maxclients", "abc", false).is_err());
+        c.set("client-output-buffer-limit", "pubsub 1mb 0 0", false).unwrap();
+        assert_eq!(c.obuf_pubsub.hard.load(Ordering::Relaxed), 1 << 20);
+        assert!(c.set("no-such-thing", "1", false).is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! redis-server's startup forms: `cinnabar [config-file] [--directive value …]`.
+//!
+//! As in Redis, command-line options are appended to the file's text and then
+//! everything is parsed as config lines, so `--save ""` and `--port 7000` mean
+//! exactly what they mean to redis-server.
+
+use std::fmt;
+
+use super::Config;
+use crate::conn::protocol::split_args;
+
+#[derive(Debug)]
+pub enum StartupError {
+    /// Redis's fatal config error block: line number, line text, reason.
+    Config { line: usize, text: String, reason: String },
+    Io(String),
+    /// `--version` / `--help`: print and exit 0.
+    Exit(String),
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartupError::Config { line, text, reason } => write!(
+                f,
+                "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{reason}",
+                crate::REDIS_VERSION
+            ),
+            StartupError::Io(e) => f.write_str(e),
+            StartupError::Exit(msg) => f.write_str(msg),
+        }
+    }
+}
+
+/// Parses argv (without the program name) into `config`. Returns the config file path, if any.
+pub fn load_startup(config: &Config, args: &[String]) -> Result<Option<String>, StartupError> {
+    let mut text = String::new();
+    let mut file = None;
+    let mut i = 0;
+    if let Some(first) = args.first() {
+        match first.as_str() {
+            "-v" | "--version" => {
+                return Err(StartupError::Exit(format!(
+                    "Cinnabar server v={} redis_version={} bits=64",
+                    crate::VERSION,
+                    crate::REDIS_VERSION
+                )))
+            }
+            "-h" | "--help" => return Err(StartupError::Exit(USAGE.to_string())),
+            a if !a.starts_with("--") => {
+                let content = if a == "-" {
+                    std::io::read_to_string(std::io::stdin()).map_err(|e| StartupError::Io(e.to_string()))?
+                } else {
+                    std::fs::read_to_string(a)
+                        .map_err(|e| StartupError::Io(format!("Fatal error, can't open config file '{a}': {e}")))?
+                };
+                text.push_str(&content);
+                text.push('\n');
+                file = Some(a.to_string());
+                i = 1;
+            }
+            _ => {}
+        }
+    }
+    // `--name v1 v2 --other v` → "name v1 v2\nother v\n", quoting each value.
+    let mut line = String::new();
+    while i < args.len() {
+        let a = &args[i];
+        if let Some(name) = a.strip_prefix("--") {
+            if !line.is_empty() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            line = name.to_string();
+        } else {
+            line.push(' ');
+            line.push_str(&quote(a));
+        }
+        i += 1;
+    }
+    if !line.is_empty() {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    load_text(config, &text)?;
+    Ok(file)
+}
+
+fn quote(v: &str) -> String {
+    let mut s = String::from("\"");
+    for c in v.chars() {
+        match c {
+            '"' | '\\' => {
+                s.push('\\');
+                s.push(c)
+            }
+            '\n' => s.push_str("\\n"),
+            _ => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// Applies config-file text. `save` lines accumulate (as Redis), `include` is followed.
+pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
+    let mut saves: Option<Vec<String>> = None;
+    for (n, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let fail = |reason: &str| StartupError::Config {
+            line: n + 1,
+            text: trimmed.to_string(),
+            reason: reason.to_string(),
+        };
+        let Some(words) = split_args(trimmed.as_bytes()) else {
+            return Err(fail("Unbalanced quotes in configuration line"));
+        };
+        if words.is_empty() {
+            continue;
+        }
+        let words: Vec<String> = words.into_iter().map(|w| String::from_utf8_lossy(&w).into_owned()).collect();
+        let name = words[0].to_ascii_lowercase();
+        let value = words[1..].join(" ");
+        match name.as_str() {
+            "include" => {
+                let inc = std::fs::read_to_string(&value).map_err(|e| fail(&format!("Can't open include file: {e}")))?;
+                load_text(config, &inc)?;
+            }
+            "save" => {
+                let list = saves.get_or_insert_with(Vec::new);
+                if value.is_empty() || value == "\"\"" {
+                    list.clear();
+                } else {
+                    list.push(value);
+                }
+            }
+            // Redis accepts these as directives that are not CONFIG parameters.
+            "rename-command" | "user" | "loadmodule" | "sentinel" => {
+                tracing::warn!("directive '{name}' is not supported and was ignored");
+            }
+            _ => {
+                if words.len() < 2 {
+                    return Err(fail("Bad directive or wrong number of arguments"));
+                }
+                if let Err(reason) = config.set(&name, &value, true) {
+                    let reason = if reason == "Unknown option" {
+                        "Bad directive or wrong number of arguments".to_string()
+                    } else {
+                        reason
+                    };
+                    return Err(fail(&reason));
+                }
+            }
+        }
+    }
+    if let Some(list) = saves {
+        config
+            .set("save", &list.join(" "), true)
+            .map_err(|reason| StartupError::Config { line: 0, text: "save".into(), reason })?;
+    }
+    Ok(())
+}
+
+const USAGE: &str = "Usage: cinnabar [/path/to/redis.conf] [options] [-]\n       cinnabar - (read config from stdin)\n       cinnabar -v or --version\n       cinnabar -h or --help\n\nExamples:\n       cinnabar (run the server with default config)\n       cinnabar /etc/redis/6379.conf\n       cinnabar --port 7777\n       cinnabar /etc/myredis.conf --loglevel verbose -\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_overrides() {
+        let c = Config::new();
+        let args: Vec<String> = ["--port", "7000", "--save", "", "--bind", "127.0.0.1", "::1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        load_startup(&c, &args).unwrap();
+        assert_eq!(c.get("port").unwrap(), "7000");
+        assert_eq!(c.get("save").unwrap(), "");
+        assert_eq!(c.get("bind").unwrap(), "127.0.0.1 ::1");
+    }
+
+    #[test]
+    fn bad_directive_is_fatal() {
+        let c = Config::new();
+        let err = load_text(&c, "port 1\nfoo bar\n").unwrap_err();
+        assert!(err.to_string().contains("at line 2"));
+        assert!(err.to_string().contains("Bad directive"));
+    }
+}

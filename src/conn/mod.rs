@@ -1,0 +1,295 @@
+//! One task per client connection: read, frame, execute, write.
+//!
+//! Every complete request in a read is executed before anything is written, and
+//! all their replies leave in one write (pipelining). Pub/sub frames queued by
+//! publishers are appended after the replies of the batch. A blocked client's
+//! task waits for its waiter to be served, to time out, or for the client to go.
+
+pub mod protocol;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+
+use crate::blocking::{self, Waiter};
+use crate::client::{Client, ClientHandle, ReplyMode};
+use crate::command::{execute, Outcome};
+use crate::reply::{encode, Reply};
+use crate::server::{unix_ms, Server};
+use protocol::{Parsed, RequestParser};
+
+const READ_CHUNK: usize = 16 * 1024;
+
+pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
+    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    if srv.clients.count() >= srv.config.maxclients.load(Ordering::Relaxed) {
+        srv.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    }
+    let handle = Arc::new(ClientHandle::new(srv.clients.next_id(), peer.to_string(), laddr));
+    handle.last_active_ms.store(srv.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    srv.clients.register(handle.clone());
+    let mut client = Client::new(handle.clone());
+    client.authenticated = !srv.config.requirepass_set.load(Ordering::Relaxed);
+    let (rd, wr) = stream.split();
+    let mut conn = Conn {
+        srv: &srv,
+        rd,
+        wr,
+        inbuf: BytesMut::with_capacity(READ_CHUNK),
+        out: BytesMut::with_capacity(READ_CHUNK),
+        parser: RequestParser::new(srv.config.proto_max_bulk_len.load(Ordering::Relaxed)),
+    };
+    let _ = conn.serve(&mut client).await;
+    cleanup(&srv, &mut client);
+}
+
+/// Releases everything a leaving client held: subscriptions, registry entry.
+fn cleanup(srv: &Server, client: &mut Client) {
+    crate::family::pubsub::unsubscribe_all(srv, client);
+    client.unwatch();
+    srv.clients.unregister(client.id());
+}
+
+struct Conn<'a> {
+    srv: &'a Server,
+    rd: ReadHalf<'a>,
+    wr: WriteHalf<'a>,
+    inbuf: BytesMut,
+    out: BytesMut,
+    parser: RequestParser,
+}
+
+/// Why a connection ends.
+enum Closed {
+    Eof,
+    Io,
+    Killed,
+}
+
+impl Conn<'_> {
+    async fn serve(&mut self, client: &mut Client) -> Result<(), Closed> {
+        let mut shutdown = self.srv.shutdown_rx.clone();
+        loop {
+            self.process(client).await?;
+            self.drain_outbox(client);
+            self.flush().await?;
+            if client.close_after_reply {
+                return Ok(());
+            }
+            if client.handle.is_killed() {
+                return Err(Closed::Killed);
+            }
+            let limit = self.srv.config.client_query_buffer_limit.load(Ordering::Relaxed);
+            if self.inbuf.len() >= limit {
+                tracing::warn!(
+                    "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+                    client.id(),
+                    client.handle.addr,
+                    String::from_utf8_lossy(&self.inbuf[..self.inbuf.len().min(64)])
+                );
+                return Err(Closed::Killed);
+            }
+            self.reserve_read();
+            tokio::select! {
+                n = self.rd.read_buf(&mut self.inbuf) => {
+                    match n {
+                        Ok(0) => return Err(Closed::Eof),
+                        Ok(n) => {
+                            self.srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                        Err(_) => return Err(Closed::Io),
+                    }
+                }
+                _ = client.handle.wake.notified() => {}
+                _ = shutdown.changed() => return Err(Closed::Killed),
+            }
+        }
+    }
+
+    fn reserve_read(&mut self) {
+        let want = self
+            .parser
+            .bulk_remaining(self.inbuf.len())
+            .unwrap_or(0)
+            .clamp(READ_CHUNK, 1 << 20);
+        if self.inbuf.capacity() - self.inbuf.len() < want / 2 {
+            self.inbuf.reserve(want);
+        }
+    }
+
+    /// Executes every complete request buffered so far.
+    async fn process(&mut self, client: &mut Client) -> Result<(), Closed> {
+        loop {
+            if client.handle.is_killed() {
+                return Err(Closed::Killed);
+            }
+            let args = match self.parser.next(&mut self.inbuf) {
+                Ok(Some(Parsed::Command(args))) => args,
+                Ok(Some(Parsed::Empty)) => continue,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    tracing::debug!("Protocol error ({e}) from client: id={} addr={}", client.id(), client.handle.addr);
+                    self.emit(client, &Reply::Error(e.to_string()));
+                    client.close_after_reply = true;
+                    return Ok(());
+                }
+            };
+            client
+                .handle
+                .last_active_ms
+                .store(self.srv.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+            if client.reply_mode == ReplyMode::SkipNext {
+                client.reply_mode = ReplyMode::Skipping;
+            }
+            let reply = match execute(self.srv, client, args) {
+                Outcome::Reply(r) => r,
+                Outcome::Block(req, cmd, args) => {
+                    let timeout_reply = req.timeout_reply.clone();
+                    let waiter = blocking::register(self.srv, client, req, cmd, args);
+                    self.drain_outbox(client);
+                    self.flush().await?;
+                    self.wait_blocked(client, waiter, timeout_reply).await?
+                }
+            };
+            self.emit(client, &reply);
+            if client.close_after_reply {
+                return Ok(());
+            }
+            if self.out.len() > 64 * 1024 {
+                self.flush().await?;
+            }
+        }
+    }
+
+    fn emit(&mut self, client: &mut Client, reply: &Reply) {
+        match client.reply_mode {
+            ReplyMode::On => encode(reply, client.resp, &mut self.out),
+            ReplyMode::Skipping => client.reply_mode = ReplyMode::On,
+            ReplyMode::Off | ReplyMode::SkipNext => {}
+        }
+    }
+
+    fn drain_outbox(&mut self, client: &Client) {
+        let mut ob = client.handle.outbox.lock();
+        if ob.frames.is_empty() {
+            return;
+        }
+        let discard = client.reply_mode == ReplyMode::Off;
+        for frame in ob.frames.drain(..) {
+            if !discard {
+                self.out.extend_from_slice(&frame);
+            }
+        }
+        ob.bytes = 0;
+        ob.soft_since = None;
+    }
+
+    async fn flush(&mut self) -> Result<(), Closed> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        self.wr.write_all(&self.out).await.map_err(|_| Closed::Io)?;
+        self.srv.stats.net_output_bytes.fetch_add(self.out.len() as u64, Ordering::Relaxed);
+        if self.out.capacity() > 1 << 20 {
+            self.out = BytesMut::with_capacity(READ_CHUNK);
+        } else {
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Waits until the waiter is served, times out, is unblocked, or the client leaves.
+    async fn wait_blocked(&mut self, client: &mut Client, w: Arc<Waiter>, timeout_reply: Reply) -> Result<Reply, Closed> {
+        let srv = self.srv;
+        let deadline = w.deadline_ms.map(|d| {
+            let now = unix_ms();
+            tokio::time::Instant::now() + Duration::from_millis(d.saturating_sub(now))
+        });
+        let mut shutdown = srv.shutdown_rx.clone();
+        loop {
+            if let Some(reply) = w.reply.lock().take() {
+                blocking::finish(srv, &w);
+                return Ok(reply);
+            }
+            let unblock = client.handle.unblock.swap(0, Ordering::AcqRel);
+            if unblock != 0 && w.claim() {
+                blocking::unregister(srv, &w);
+                return Ok(if unblock == 2 {
+                    Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into())
+                } else {
+                    timeout_reply
+                });
+            }
+            if client.handle.is_killed() {
+                if w.claim() {
+                    blocking::unregister(srv, &w);
+                }
+                return Err(Closed::Killed);
+            }
+            self.drain_outbox(client);
+            self.flush().await?;
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = client.handle.wake.notified() => {}
+                _ = sleep => {
+                    if w.claim() {
+                        blocking::unregister(srv, &w);
+                        return Ok(timeout_reply);
+                    }
+                }
+                n = self.rd.read_buf(&mut self.inbuf) => {
+                    match n {
+                        Ok(n) if n > 0 => {
+                            self.srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                            self.reserve_read();
+                        }
+                        _ => {
+                            if w.claim() {
+                                blocking::unregister(srv, &w);
+                            }
+                            return Err(Closed::Eof);
+                        }
+                    }
+                }
+                _ = shutdown.changed() => {
+                    if w.claim() {
+                        blocking::unregister(srv, &w);
+                    }
+                    return Err(Closed::Killed);
+                }
+            }
+        }
+    }
+}
+
+/// Disconnects clients idle longer than `timeout` (not subscribers, not blocked).
+pub fn check_timeouts(srv: &Server) {
+    let timeout = srv.config.timeout.load(Ordering::Relaxed);
+    if timeout == 0 {
+        return;
+    }
+    let now = srv.started.elapsed().as_millis() as u64;
+    for c in srv.clients.all() {
+        let idle = now.saturating_sub(c.last_active_ms.load(Ordering::Relaxed));
+        let info = c.info.lock();
+        let exempt = info.blocked || info.sub + info.psub + info.ssub > 0;
+        drop(info);
+        if !exempt && idle / 1000 > timeout {
+            tracing::debug!("Closing idle client id={}", c.id);
+            c.kill();
+        }
+    }
+}

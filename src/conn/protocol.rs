@@ -1,0 +1,354 @@
+//! Request framing: RESP2 multibulk and inline commands, with Redis's limits.
+//!
+//! Every request is decoded with RESP2 framing whatever protocol the connection
+//! negotiated (HELLO only changes replies). Lengths sent by the client are
+//! checked against the limits before anything is allocated for them.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::error::ProtocolError;
+
+/// Longest inline request, and longest `*N`/`$N` header line (PROTO_INLINE_MAX_SIZE).
+pub const INLINE_MAX: usize = 64 * 1024;
+/// Arguments preallocated at most, whatever `*N` says.
+const PREALLOC_ARGS: usize = 1024;
+
+/// Decoder state kept across reads so a large multibulk is not re-parsed from
+/// its start every time more bytes arrive.
+#[derive(Debug, Default)]
+pub struct RequestParser {
+    /// Arguments still expected by the multibulk in progress (0: none in progress).
+    pending: usize,
+    /// Length of the bulk whose header was read, awaiting its payload.
+    bulk_len: Option<usize>,
+    args: Vec<Bytes>,
+    pub max_bulk_len: usize,
+    /// Once set, lengths are limited as for an unauthenticated client.
+    pub unauthenticated: bool,
+}
+
+pub enum Parsed {
+    Command(Vec<Bytes>),
+    /// A blank inline line or `*0`/`*-1`: nothing to execute.
+    Empty,
+}
+
+impl RequestParser {
+    pub fn new(max_bulk_len: usize) -> Self {
+        RequestParser {
+            max_bulk_len,
+            ..Default::default()
+        }
+    }
+
+    /// Bytes of the request in progress already consumed from the buffer.
+    pub fn in_progress(&self) -> bool {
+        self.pending > 0
+    }
+
+    /// Takes the next complete request out of `buf`, or `Ok(None)` if more bytes are needed.
+    pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Parsed>, ProtocolError> {
+        if self.pending == 0 {
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            if buf[0] != b'*' {
+                return parse_inline(buf);
+            }
+            let Some(line_end) = find_crlf(buf) else {
+                if buf.len() > INLINE_MAX {
+                    return Err(ProtocolError::TooBigMbulkCount);
+                }
+                return Ok(None);
+            };
+            let n = parse_i64(&buf[1..line_end]).filter(|n| *n <= i32::MAX as i64);
+            let Some(n) = n else {
+                return Err(ProtocolError::InvalidMultibulkLength);
+            };
+            if self.unauthenticated && n > 10 {
+                return Err(ProtocolError::UnauthenticatedMultibulkLength);
+            }
+            buf.advance(line_end + 2);
+            if n <= 0 {
+                return Ok(Some(Parsed::Empty));
+            }
+            self.pending = n as usize;
+            self.args = Vec::with_capacity(self.pending.min(PREALLOC_ARGS));
+        }
+        while self.pending > 0 {
+            let len = match self.bulk_len {
+                Some(len) => len,
+                None => {
+                    let Some(line_end) = find_crlf(buf) else {
+                        if buf.len() > INLINE_MAX {
+                            return Err(ProtocolError::TooBigBulkCount);
+                        }
+                        return Ok(None);
+                    };
+                    if buf[0] != b'$' {
+                        return Err(ProtocolError::ExpectedDollar(buf[0]));
+                    }
+                    let len = parse_i64(&buf[1..line_end])
+                        .filter(|n| *n >= 0 && (*n as u64) <= self.max_bulk_len as u64)
+                        .ok_or(ProtocolError::InvalidBulkLength)?;
+                    if self.unauthenticated && len > 16384 {
+                        return Err(ProtocolError::UnauthenticatedBulkLength);
+                    }
+                    buf.advance(line_end + 2);
+                    let len = len as usize;
+                    self.bulk_len = Some(len);
+                    // Large payloads: make room once rather than regrowing per read.
+                    if len >= 32 * 1024 && buf.capacity() < len + 2 {
+                        buf.reserve(len + 2 - buf.len());
+                    }
+                    len
+                }
+            };
+            if buf.len() < len + 2 {
+                return Ok(None);
+            }
+            let arg = buf.split_to(len).freeze();
+            buf.advance(2);
+            self.args.push(arg);
+            self.bulk_len = None;
+            self.pending -= 1;
+        }
+        Ok(Some(Parsed::Command(std::mem::take(&mut self.args))))
+    }
+
+    /// How many bytes the request in progress still needs, when known (for read sizing).
+    pub fn bulk_remaining(&self, buffered: usize) -> Option<usize> {
+        self.bulk_len.map(|l| (l + 2).saturating_sub(buffered))
+    }
+}
+
+fn find_crlf(buf: &[u8]) -> Option<usize> {
+    // Redis looks for '\r' and then requires the '\n' to be buffered too.
+    let r = memchr(b'\r', buf)?;
+    if r + 1 < buf.len() {
+        Some(r)
+    } else {
+        None
+    }
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+/// Redis's `string2ll`: optional '-', digits only, no '+', no spaces, no overflow.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits[0] == b'0' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else if v > i64::MAX as u64 {
+        None
+    } else {
+        Some(v as i64)
+    }
+}
+
+fn parse_inline(buf: &mut BytesMut) -> Result<Option<Parsed>, ProtocolError> {
+    let Some(nl) = memchr(b'\n', buf) else {
+        if buf.len() > INLINE_MAX {
+            return Err(ProtocolError::TooBigInline);
+        }
+        return Ok(None);
+    };
+    let mut line_end = nl;
+    if line_end > 0 && buf[line_end - 1] == b'\r' {
+        line_end -= 1;
+    }
+    let args = split_args(&buf[..line_end]).ok_or(ProtocolError::UnbalancedQuotes)?;
+    buf.advance(nl + 1);
+    if args.is_empty() {
+        return Ok(Some(Parsed::Empty));
+    }
+    Ok(Some(Parsed::Command(args.into_iter().map(Bytes::from).collect())))
+}
+
+/// Redis's `sdssplitargs`: whitespace-separated words, "double quotes" with
+/// C escapes (`\n`, `\xHH`…), 'single quotes' with only `\'`. `None` on unbalanced quotes
+/// or a closing quote not followed by a space.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let n = line.len();
+    loop {
+        while i < n && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= n {
+            return Some(out);
+        }
+        let mut cur = Vec::new();
+        let mut in_dq = false;
+        let mut in_sq = false;
+        loop {
+            if in_dq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\'
+                    && i + 3 < n
+                    && line[i + 1] == b'x'
+                    && line[i + 2].is_ascii_hexdigit()
+                    && line[i + 3].is_ascii_hexdigit()
+                {
+                    cur.push(hex(line[i + 2]) * 16 + hex(line[i + 3]));
+                    i += 3;
+                } else if c == b'\\' && i + 1 < n {
+                    i += 1;
+                    cur.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else if in_sq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
+                    i += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else {
+                if i >= n {
+                    break;
+                }
+                match line[i] {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b'"' => in_dq = true,
+                    b'\'' => in_sq = true,
+                    c => cur.push(c),
+                }
+            }
+            i += 1;
+        }
+        out.push(cur);
+    }
+}
+
+fn hex(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => c - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
+        let mut p = RequestParser::new(512 * 1024 * 1024);
+        let mut buf = BytesMut::from(input);
+        let mut out = vec![];
+        while let Some(parsed) = p.next(&mut buf)? {
+            if let Parsed::Command(c) = parsed {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn multibulk_and_inline_pipeline() {
+        let cmds = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nset a \"b c\"\n").unwrap();
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds[0], vec![Bytes::from("GET"), Bytes::from("k")]);
+        assert_eq!(cmds[1], vec![Bytes::from("PING")]);
+        assert_eq!(cmds[2][2], Bytes::from("b c"));
+    }
+
+    #[test]
+    fn split_in_any_place_resumes() {
+        let whole = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n";
+        for cut in 1..whole.len() {
+            let mut p = RequestParser::new(1 << 20);
+            let mut buf = BytesMut::from(&whole[..cut]);
+            let first = p.next(&mut buf).unwrap();
+            assert!(first.is_none(), "cut {cut}");
+            buf.extend_from_slice(&whole[cut..]);
+            match p.next(&mut buf).unwrap() {
+                Some(Parsed::Command(c)) => assert_eq!(c[2], Bytes::from("value")),
+                _ => panic!("no command after cut {cut}"),
+            }
+        }
+    }
+
+    #[test]
+    fn protocol_errors() {
+        assert_eq!(parse_all(b"*x\r\n"), Err(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(parse_all(b"*3000000000\r\n"), Err(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(parse_all(b"*1\r\nfoo\r\n"), Err(ProtocolError::ExpectedDollar(b'f')));
+        assert_eq!(parse_all(b"*1\r\n$-10\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(parse_all(b"*1\r\n$2000000000\r\n"), Err(ProtocolError::InvalidBulkLength));
+        assert_eq!(parse_all(b"set a \"b\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(parse_all(b"\"a\"b\n"), Err(ProtocolError::UnbalancedQuotes));
+    }
+
+    #[test]
+    fn string2ll_rules() {
+        assert_eq!(parse_i64(b"-1"), Some(-1));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"01"), None);
+        assert_eq!(parse_i64(b" 1"), None);
+        assert_eq!(parse_i64(b"-0"), None);
+    }
+
+    #[test]
+    fn inline_escapes() {
+        let a = split_args(br#"a "\x41\n" 'it\'s'"#).unwrap();
+        assert_eq!(a, vec![b"a".to_vec(), b"A\n".to_vec(), b"it's".to_vec()]);
+    }
+}

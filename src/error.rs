@@ -1,0 +1,201 @@
+//! Every error string the server sends, byte-exact with Redis 7.
+//!
+//! Handlers return `CmdError`; only `Display` knows the text. The golden test in
+//! `tests/errors.rs` pins each string against what `redis-server` 7.0 sends.
+
+use std::fmt;
+
+/// A command-level error: becomes one `-…` reply; the connection stays open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CmdError {
+    UnknownCommand { name: String, args: String },
+    UnknownSubcommand { sub: String, cmd: String },
+    WrongArity(String),
+    WrongType,
+    Syntax,
+    NotInteger,
+    NotFloat,
+    Overflow,
+    IncrNanOrInf,
+    NoSuchKey,
+    SameObject,
+    DbIndexOutOfRange,
+    InvalidDbIndex,
+    InvalidExpire(String),
+    ExpireNotOnlyOne,
+    GtLtNx,
+    StringTooLong,
+    OffsetOutOfRange,
+    NestedMulti,
+    ExecWithoutMulti,
+    DiscardWithoutMulti,
+    WatchInMulti,
+    ExecAbort,
+    NotAllowedInMulti,
+    TimeoutNegative,
+    TimeoutNotFloat,
+    CountNotPositive,
+    ValueNotPositive(&'static str),
+    OutOfRangeMustBePositive,
+    NoProto,
+    UnsupportedProto,
+    ConfigUnknownParam(String),
+    ConfigSetFailed { param: String, reason: String },
+    ConfigGetArity,
+    ClientNameSpaces,
+    NoSuchClient,
+    CantResetStat,
+    InvalidCursor,
+    SubscribedContext { cmd: String },
+    NoAuth,
+    /// Any other text, verbatim (must start with an error code such as `ERR`).
+    Custom(String),
+}
+
+impl fmt::Display for CmdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use CmdError::*;
+        match self {
+            UnknownCommand { name, args } => write!(
+                f,
+                "ERR unknown command '{name}', with args beginning with: {args}"
+            ),
+            UnknownSubcommand { sub, cmd } => write!(
+                f,
+                "ERR unknown subcommand '{sub}'. Try {cmd} HELP."
+            ),
+            WrongArity(cmd) => write!(f, "ERR wrong number of arguments for '{cmd}' command"),
+            WrongType => f.write_str(
+                "WRONGTYPE Operation against a key holding the wrong kind of value",
+            ),
+            Syntax => f.write_str("ERR syntax error"),
+            NotInteger => f.write_str("ERR value is not an integer or out of range"),
+            NotFloat => f.write_str("ERR value is not a valid float"),
+            Overflow => f.write_str("ERR increment or decrement would overflow"),
+            IncrNanOrInf => f.write_str("ERR increment would produce NaN or Infinity"),
+            NoSuchKey => f.write_str("ERR no such key"),
+            SameObject => f.write_str("ERR source and destination objects are the same"),
+            DbIndexOutOfRange => f.write_str("ERR DB index is out of range"),
+            InvalidDbIndex => f.write_str("ERR invalid DB index"),
+            InvalidExpire(cmd) => write!(f, "ERR invalid expire time in '{cmd}' command"),
+            ExpireNotOnlyOne => f.write_str(
+                "ERR NX and XX, GT or LT options at the same time are not compatible",
+            ),
+            GtLtNx => f.write_str("ERR GT and LT options at the same time are not compatible"),
+            StringTooLong => f.write_str("ERR string exceeds maximum allowed size (proto-max-bulk-len)"),
+            OffsetOutOfRange => f.write_str("ERR offset is out of range"),
+            NestedMulti => f.write_str("ERR MULTI calls can not be nested"),
+            ExecWithoutMulti => f.write_str("ERR EXEC without MULTI"),
+            DiscardWithoutMulti => f.write_str("ERR DISCARD without MULTI"),
+            WatchInMulti => f.write_str("ERR WATCH inside MULTI is not allowed"),
+            ExecAbort => f.write_str(
+                "EXECABORT Transaction discarded because of previous errors.",
+            ),
+            NotAllowedInMulti => f.write_str("ERR Command not allowed inside a transaction"),
+            TimeoutNegative => f.write_str("ERR timeout is negative"),
+            TimeoutNotFloat => f.write_str("ERR timeout is not a float or out of range"),
+            CountNotPositive => f.write_str("ERR count should be greater than 0"),
+            ValueNotPositive(what) => write!(f, "ERR {what} should be greater than 0"),
+            OutOfRangeMustBePositive => {
+                f.write_str("ERR value is out of range, must be positive")
+            }
+            NoProto => f.write_str("NOPROTO unsupported protocol version"),
+            UnsupportedProto => f.write_str("NOPROTO unsupported protocol version"),
+            ConfigUnknownParam(p) => write!(
+                f,
+                "ERR Unknown option or number of arguments for CONFIG SET - '{p}'"
+            ),
+            ConfigSetFailed { param, reason } => {
+                write!(f, "ERR CONFIG SET failed (possibly related to argument '{param}') - {reason}")
+            }
+            ConfigGetArity => f.write_str("ERR wrong number of arguments for 'config|get' command"),
+            ClientNameSpaces => f.write_str(
+                "ERR Client names cannot contain spaces, newlines or special characters.",
+            ),
+            NoSuchClient => f.write_str("ERR No such client"),
+            CantResetStat => f.write_str("ERR CONFIG RESETSTAT failed"),
+            InvalidCursor => f.write_str("ERR invalid cursor"),
+            SubscribedContext { cmd } => write!(
+                f,
+                "ERR Can't execute '{cmd}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+            ),
+            NoAuth => f.write_str("NOAUTH Authentication required."),
+            Custom(s) => f.write_str(s),
+        }
+    }
+}
+
+impl CmdError {
+    /// Builds Redis's unknown-command error: the name and up to the first few
+    /// arguments, each quoted and truncated the way `processCommand` does.
+    pub fn unknown_command(name: &[u8], args: &[bytes::Bytes]) -> CmdError {
+        let mut quoted = String::new();
+        for arg in args {
+            if quoted.len() >= 128 {
+                break;
+            }
+            let shown = truncate_lossy(arg, 128 - quoted.len());
+            quoted.push('\'');
+            quoted.push_str(&shown);
+            quoted.push_str("' ");
+        }
+        CmdError::UnknownCommand {
+            name: truncate_lossy(name, 128),
+            args: quoted,
+        }
+    }
+
+    pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> CmdError {
+        CmdError::UnknownSubcommand {
+            sub: truncate_lossy(sub, 128),
+            cmd: cmd.to_ascii_uppercase(),
+        }
+    }
+
+    pub fn custom(s: impl Into<String>) -> CmdError {
+        CmdError::Custom(s.into())
+    }
+}
+
+/// Redis sanitises error text: newlines become spaces so the reply stays one line.
+pub fn truncate_lossy(b: &[u8], max: usize) -> String {
+    let cut = &b[..b.len().min(max)];
+    String::from_utf8_lossy(cut)
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect()
+}
+
+/// Errors that end the connection after their reply (framing errors).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProtocolError {
+    InvalidMultibulkLength,
+    InvalidBulkLength,
+    ExpectedDollar(u8),
+    UnbalancedQuotes,
+    TooBigInline,
+    TooBigMbulkCount,
+    TooBigBulkCount,
+    UnauthenticatedMultibulkLength,
+    UnauthenticatedBulkLength,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ProtocolError::*;
+        f.write_str("ERR Protocol error: ")?;
+        match self {
+            InvalidMultibulkLength => f.write_str("invalid multibulk length"),
+            InvalidBulkLength => f.write_str("invalid bulk length"),
+            ExpectedDollar(c) => write!(f, "expected '$', got '{}'", *c as char),
+            UnbalancedQuotes => f.write_str("unbalanced quotes in request"),
+            TooBigInline => f.write_str("too big inline request"),
+            TooBigMbulkCount => f.write_str("too big mbulk count string"),
+            TooBigBulkCount => f.write_str("too big bulk count string"),
+            UnauthenticatedMultibulkLength => f.write_str("unauthenticated multibulk length"),
+            UnauthenticatedBulkLength => f.write_str("unauthenticated bulk length"),
+        }
+    }
+}
+
+pub type CmdResult<T> = Result<T, CmdError>;

@@ -1,0 +1,571 @@
+//! Connection commands: PING ECHO HELLO AUTH SELECT SWAPDB QUIT RESET CLIENT.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+
+use crate::client::ReplyMode;
+use crate::command::args::{eq, int};
+use crate::command::flags::*;
+use crate::command::{CommandSpec, Ctx, Keys};
+use crate::error::{CmdError, CmdResult};
+use crate::family::keys::help_reply;
+use crate::reply::Reply;
+use crate::server::Server;
+
+const CONN: u32 = NOSCRIPT | LOADING | STALE;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("ping", -1, FAST | SUBSCRIBED_OK, Keys::None, ping).doc("connection", "1.0.0", "Returns the server's liveliness response."),
+    CommandSpec::new("echo", 2, FAST, Keys::None, echo).doc("connection", "1.0.0", "Returns the given string."),
+    CommandSpec::new("hello", -1, CONN | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, hello).doc("connection", "6.0.0", "Handshakes with the Redis server."),
+    CommandSpec::new("auth", -2, CONN | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, auth).doc("connection", "1.0.0", "Authenticates the connection."),
+    CommandSpec::new("select", 2, LOADING | STALE | FAST, Keys::None, select).doc("connection", "1.0.0", "Changes the selected database."),
+    CommandSpec::new("swapdb", 3, WRITE | FAST | ALL_SHARDS, Keys::None, swapdb).doc("server", "4.0.0", "Swaps two Redis databases."),
+    CommandSpec::new("quit", -1, CONN | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK, Keys::None, quit).doc("connection", "1.0.0", "Closes the connection."),
+    CommandSpec::new("reset", 1, CONN | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK, Keys::None, reset).doc("connection", "6.2.0", "Resets the connection."),
+    CommandSpec::new("client", -2, 0, Keys::None, client_help).doc("connection", "2.4.0", "A container for client connection commands.").subs(CLIENT_SUBS),
+];
+
+const CS: u32 = NOSCRIPT | LOADING | STALE;
+
+static CLIENT_SUBS: &[CommandSpec] = &[
+    CommandSpec::new("id", 2, CS, Keys::None, client_id).doc("connection", "5.0.0", "Returns the unique client ID of the connection."),
+    CommandSpec::new("setname", 3, CS, Keys::None, client_setname).doc("connection", "2.6.9", "Sets the connection name."),
+    CommandSpec::new("getname", 2, CS, Keys::None, client_getname).doc("connection", "2.6.9", "Returns the name of the connection."),
+    CommandSpec::new("list", -2, ADMIN | CS, Keys::None, client_list).doc("connection", "2.4.0", "Lists open connections."),
+    CommandSpec::new("info", 2, CS, Keys::None, client_info).doc("connection", "6.2.0", "Returns information about the connection."),
+    CommandSpec::new("kill", -3, ADMIN | CS, Keys::None, client_kill).doc("connection", "2.4.0", "Terminates open connections."),
+    CommandSpec::new("setinfo", 4, CS, Keys::None, client_setinfo).doc("connection", "7.2.0", "Sets information specific to the client or connection."),
+    CommandSpec::new("reply", 3, CS, Keys::None, client_reply).doc("connection", "3.2.0", "Instructs the server whether to reply to commands."),
+    CommandSpec::new("no-evict", 3, ADMIN | CS, Keys::None, client_no_evict).doc("connection", "7.0.0", "Sets the client eviction mode of the connection."),
+    CommandSpec::new("no-touch", 3, CS, Keys::None, client_no_touch).doc("connection", "7.2.0", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."),
+    CommandSpec::new("pause", -3, ADMIN | CS, Keys::None, client_pause).doc("connection", "3.0.0", "Suspends commands processing."),
+    CommandSpec::new("unpause", 2, ADMIN | CS, Keys::None, client_unpause).doc("connection", "6.2.0", "Resumes processing commands from paused clients."),
+    CommandSpec::new("unblock", -3, ADMIN | CS, Keys::None, client_unblock).doc("connection", "5.0.0", "Unblocks a client blocked by a blocking command from a different connection."),
+    CommandSpec::new("getredir", 2, CS, Keys::None, client_getredir).doc("connection", "6.0.0", "Returns the client ID to which the connection's tracking notifications are redirected."),
+    CommandSpec::new("tracking", -3, CS, Keys::None, client_tracking).doc("connection", "6.0.0", "Controls server-assisted client-side caching for the connection."),
+    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, client_help).doc("connection", "5.0.0", "Returns helpful text about the different subcommands."),
+];
+
+fn ping(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() > 2 {
+        return Err(CmdError::WrongArity("ping".into()));
+    }
+    if ctx.client.in_resp2_pubsub() {
+        let msg = a.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Array(vec![Reply::bulk_str("pong"), Reply::Bulk(msg)]));
+    }
+    Ok(match a.get(1) {
+        Some(m) => Reply::Bulk(m.clone()),
+        None => Reply::Status("PONG"),
+    })
+}
+
+fn echo(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Bulk(a[1].clone()))
+}
+
+fn check_password(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<()> {
+    let configured = ctx.srv.config.get("requirepass").unwrap_or_default();
+    let user_ok = user.is_none_or(|u| u == b"default");
+    if user.is_none() && configured.is_empty() {
+        return Err(CmdError::custom("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+    }
+    if user_ok && (configured.is_empty() || configured.as_bytes() == pass) {
+        ctx.client.authenticated = true;
+        Ok(())
+    } else {
+        Err(CmdError::custom("WRONGPASS invalid username-password pair or user is disabled."))
+    }
+}
+
+fn auth(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    match a.len() {
+        2 => check_password(ctx, None, &a[1])?,
+        3 => check_password(ctx, Some(&a[1]), &a[2])?,
+        _ => return Err(CmdError::Syntax),
+    }
+    Ok(Reply::Ok)
+}
+
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut proto = ctx.client.resp;
+    if a.len() >= 2 {
+        let v = int(&a[1]).map_err(|_| CmdError::custom("ERR Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::NoProto);
+        }
+        proto = v as u8;
+    }
+    let mut i = 2;
+    let mut name = None;
+    while i < a.len() {
+        let more = a.len() - i - 1;
+        if eq(&a[i], "auth") && more >= 2 {
+            check_password(ctx, Some(&a[i + 1]), &a[i + 2])?;
+            i += 3;
+        } else if eq(&a[i], "setname") && more >= 1 {
+            if !valid_name(&a[i + 1]) {
+                return Err(CmdError::ClientNameSpaces);
+            }
+            name = Some(a[i + 1].clone());
+            i += 2;
+        } else {
+            return Err(CmdError::custom(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&a[i])
+            )));
+        }
+    }
+    if !ctx.client.authenticated {
+        return Err(CmdError::custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(n) = name {
+        ctx.client.handle.info.lock().name = if n.is_empty() { None } else { Some(n) };
+    }
+    ctx.client.resp = proto;
+    ctx.client.handle.resp.store(proto, Ordering::Relaxed);
+    Ok(Reply::Map(vec![
+        (Reply::bulk_str("server"), Reply::bulk_str("redis")),
+        (Reply::bulk_str("version"), Reply::bulk_str(crate::REDIS_VERSION)),
+        (Reply::bulk_str("proto"), Reply::Int(proto as i64)),
+        (Reply::bulk_str("id"), Reply::Int(ctx.client.id() as i64)),
+        (Reply::bulk_str("mode"), Reply::bulk_str("standalone")),
+        (Reply::bulk_str("role"), Reply::bulk_str("master")),
+        (Reply::bulk_str("modules"), Reply::Array(vec![])),
+    ]))
+}
+
+fn select(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let n = int(&a[1])?;
+    if n < 0 || n as usize >= ctx.srv.keyspace.databases() {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    ctx.client.db = n as usize;
+    ctx.client.handle.db.store(n as usize, Ordering::Relaxed);
+    Ok(Reply::Ok)
+}
+
+fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let first = int(&a[1]).map_err(|_| CmdError::custom("ERR invalid first DB index"))?;
+    let second = int(&a[2]).map_err(|_| CmdError::custom("ERR invalid second DB index"))?;
+    let dbs = ctx.srv.keyspace.databases() as i64;
+    if first < 0 || first >= dbs || second < 0 || second >= dbs {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    let (x, y) = (first as usize, second as usize);
+    if x != y {
+        for shard in ctx.locks.iter_mut() {
+            let (dx, dy) = if x < y {
+                let (l, r) = shard.dbs.split_at_mut(y);
+                (&mut l[x], &mut r[0])
+            } else {
+                let (l, r) = shard.dbs.split_at_mut(x);
+                (&mut r[0], &mut l[y])
+            };
+            dx.touch_all_watched(Some(dy));
+            dy.touch_all_watched(Some(dx));
+            // The data swaps; WATCH registrations stay with the database index.
+            std::mem::swap(&mut dx.map, &mut dy.map);
+            std::mem::swap(&mut dx.expires, &mut dy.expires);
+        }
+        ctx.srv.dirty(1);
+    }
+    Ok(Reply::Ok)
+}
+
+fn quit(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    ctx.client.close_after_reply = true;
+    Ok(Reply::Ok)
+}
+
+fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    let srv = ctx.srv;
+    let c = &mut *ctx.client;
+    c.multi = None;
+    c.unwatch();
+    crate::family::pubsub::unsubscribe_all(srv, c);
+    c.db = 0;
+    c.resp = 2;
+    c.reply_mode = ReplyMode::On;
+    c.no_evict = false;
+    c.no_touch = false;
+    c.authenticated = !srv.config.requirepass_set.load(Ordering::Relaxed);
+    c.handle.resp.store(2, Ordering::Relaxed);
+    c.handle.db.store(0, Ordering::Relaxed);
+    let mut info = c.handle.info.lock();
+    info.multi = -1;
+    Ok(Reply::Status("RESET"))
+}
+
+fn client_id(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(ctx.client.id() as i64))
+}
+
+fn client_setname(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if !valid_name(&a[2]) {
+        return Err(CmdError::ClientNameSpaces);
+    }
+    ctx.client.handle.info.lock().name = if a[2].is_empty() { None } else { Some(a[2].clone()) };
+    Ok(Reply::Ok)
+}
+
+fn client_getname(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::opt_bulk(ctx.client.handle.info.lock().name.clone()))
+}
+
+fn client_setinfo(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let value = &a[3];
+    if !valid_name(value) {
+        return Err(CmdError::custom(format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            String::from_utf8_lossy(&a[2]).to_ascii_lowercase()
+        )));
+    }
+    let mut info = ctx.client.handle.info.lock();
+    if eq(&a[2], "lib-name") {
+        info.lib_name = Some(value.clone());
+    } else if eq(&a[2], "lib-ver") {
+        info.lib_ver = Some(value.clone());
+    } else {
+        return Err(CmdError::custom(format!(
+            "ERR Unrecognized option '{}'",
+            String::from_utf8_lossy(&a[2])
+        )));
+    }
+    Ok(Reply::Ok)
+}
+
+/// One CLIENT LIST line in Redis 7.0's field order.
+pub fn client_line(srv: &Server, c: &crate::client::ClientHandle) -> String {
+    let info = c.info.lock();
+    let now_ms = srv.started.elapsed().as_millis() as u64;
+    let idle = now_ms.saturating_sub(c.last_active_ms.load(Ordering::Relaxed)) / 1000;
+    let mut flags = String::new();
+    if info.sub + info.psub + info.ssub > 0 {
+        flags.push('P');
+    }
+    if info.multi >= 0 {
+        flags.push('x');
+    }
+    if info.blocked {
+        flags.push('b');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let cmd = match c.last_cmd.load(Ordering::Relaxed) {
+        usize::MAX => "NULL".to_string(),
+        i => match srv.commands.all.get(i) {
+            Some((Some(p), s)) => format!("{}|{}", p.name, s.name),
+            Some((None, s)) => s.name.to_string(),
+            None => "NULL".to_string(),
+        },
+    };
+    let name = info.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let obl = c.outbox.lock().bytes;
+    format!(
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        name,
+        c.created.elapsed().as_secs(),
+        idle,
+        flags,
+        c.db.load(Ordering::Relaxed),
+        info.sub,
+        info.psub,
+        info.ssub,
+        info.multi,
+        info.qbuf,
+        info.qbuf_free,
+        if obl > 0 { 1 } else { 0 },
+        obl,
+        2048 + info.qbuf + obl,
+        cmd,
+        info.user,
+        c.resp.load(Ordering::Relaxed),
+    )
+}
+
+fn client_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let srv = ctx.srv;
+    let mut filter_ids: Option<Vec<u64>> = None;
+    let mut filter_type: Option<String> = None;
+    let mut i = 2;
+    while i < a.len() {
+        if eq(&a[i], "type") && i + 1 < a.len() {
+            let t = String::from_utf8_lossy(&a[i + 1]).to_ascii_lowercase();
+            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
+                return Err(CmdError::custom(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&a[i + 1]))));
+            }
+            filter_type = Some(t);
+            i += 2;
+        } else if eq(&a[i], "id") && i + 1 < a.len() {
+            let mut ids = Vec::new();
+            for arg in &a[i + 1..] {
+                let n = int(arg).ok().filter(|n| *n > 0).ok_or_else(|| CmdError::custom("ERR Invalid client ID"))?;
+                ids.push(n as u64);
+            }
+            filter_ids = Some(ids);
+            i = a.len();
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let mut out = String::new();
+    for c in srv.clients.all() {
+        if filter_ids.as_ref().is_some_and(|ids| !ids.contains(&c.id)) {
+            continue;
+        }
+        if let Some(t) = &filter_type {
+            let info = c.info.lock();
+            let is_pubsub = info.sub + info.psub + info.ssub > 0;
+            drop(info);
+            let matches = match t.as_str() {
+                "pubsub" => is_pubsub,
+                "normal" => !is_pubsub,
+                _ => false,
+            };
+            if !matches {
+                continue;
+            }
+        }
+        out.push_str(&client_line(srv, &c));
+        out.push('\n');
+    }
+    Ok(Reply::Verbatim("txt", Bytes::from(out)))
+}
+
+fn client_info(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    let mut line = client_line(ctx.srv, &ctx.client.handle);
+    line.push('\n');
+    Ok(Reply::Verbatim("txt", Bytes::from(line)))
+}
+
+fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let srv = ctx.srv;
+    let me = ctx.client.id();
+    if a.len() == 3 {
+        // Old form: CLIENT KILL addr:port.
+        let addr = String::from_utf8_lossy(&a[2]);
+        let Some(c) = srv.clients.all().into_iter().find(|c| c.addr == addr) else {
+            return Err(CmdError::NoSuchClient);
+        };
+        if c.id == me {
+            ctx.client.close_after_reply = true;
+        } else {
+            c.kill();
+        }
+        return Ok(Reply::Ok);
+    }
+    let mut id = None;
+    let mut addr = None;
+    let mut laddr = None;
+    let mut ctype: Option<String> = None;
+    let mut user = None;
+    let mut skipme = true;
+    let mut i = 2;
+    while i + 1 < a.len() {
+        let v = &a[i + 1];
+        if eq(&a[i], "id") {
+            id = Some(int(v).ok().filter(|n| *n > 0).ok_or_else(|| CmdError::custom("ERR client-id should be greater than 0"))? as u64);
+        } else if eq(&a[i], "addr") {
+            addr = Some(String::from_utf8_lossy(v).into_owned());
+        } else if eq(&a[i], "laddr") {
+            laddr = Some(String::from_utf8_lossy(v).into_owned());
+        } else if eq(&a[i], "type") {
+            let t = String::from_utf8_lossy(v).to_ascii_lowercase();
+            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
+                return Err(CmdError::custom(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(v))));
+            }
+            ctype = Some(t);
+        } else if eq(&a[i], "user") {
+            user = Some(String::from_utf8_lossy(v).into_owned());
+        } else if eq(&a[i], "skipme") {
+            skipme = if eq(v, "yes") {
+                true
+            } else if eq(v, "no") {
+                false
+            } else {
+                return Err(CmdError::Syntax);
+            };
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    if i != a.len() {
+        return Err(CmdError::Syntax);
+    }
+    let mut killed = 0;
+    for c in srv.clients.all() {
+        if id.is_some_and(|id| id != c.id)
+            || addr.as_ref().is_some_and(|x| *x != c.addr)
+            || laddr.as_ref().is_some_and(|x| *x != c.laddr)
+            || user.as_ref().is_some_and(|u| u != "default")
+        {
+            continue;
+        }
+        if let Some(t) = &ctype {
+            let info = c.info.lock();
+            let is_pubsub = info.sub + info.psub + info.ssub > 0;
+            drop(info);
+            let ok = match t.as_str() {
+                "pubsub" => is_pubsub,
+                "normal" => !is_pubsub,
+                _ => false,
+            };
+            if !ok {
+                continue;
+            }
+        }
+        if c.id == me {
+            if skipme {
+                continue;
+            }
+            ctx.client.close_after_reply = true;
+        } else {
+            c.kill();
+        }
+        killed += 1;
+    }
+    Ok(Reply::Int(killed))
+}
+
+fn client_reply(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if eq(&a[2], "on") {
+        ctx.client.reply_mode = ReplyMode::On;
+        Ok(Reply::Ok)
+    } else if eq(&a[2], "off") {
+        ctx.client.reply_mode = ReplyMode::Off;
+        Ok(Reply::Many(vec![]))
+    } else if eq(&a[2], "skip") {
+        if ctx.client.reply_mode != ReplyMode::Off {
+            ctx.client.reply_mode = ReplyMode::SkipNext;
+        }
+        Ok(Reply::Many(vec![]))
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+fn on_off(arg: &[u8]) -> CmdResult<bool> {
+    if eq(arg, "on") {
+        Ok(true)
+    } else if eq(arg, "off") {
+        Ok(false)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+fn client_no_evict(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    ctx.client.no_evict = on_off(&a[2])?;
+    Ok(Reply::Ok)
+}
+
+fn client_no_touch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    ctx.client.no_touch = on_off(&a[2])?;
+    Ok(Reply::Ok)
+}
+
+fn client_pause(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let ms = int(&a[2]).map_err(|_| CmdError::custom("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::custom("ERR timeout is negative"));
+    }
+    let writes_only = match a.get(3) {
+        None => false,
+        Some(m) if eq(m, "write") => true,
+        Some(m) if eq(m, "all") => false,
+        Some(_) => return Err(CmdError::Syntax),
+    };
+    if a.len() > 4 {
+        return Err(CmdError::Syntax);
+    }
+    let until = ctx.now_ms.saturating_add(ms as u64);
+    ctx.srv.pause_until.fetch_max(until, Ordering::Relaxed);
+    ctx.srv.pause_writes_only.store(writes_only, Ordering::Relaxed);
+    Ok(Reply::Ok)
+}
+
+fn client_unpause(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    ctx.srv.pause_until.store(0, Ordering::Relaxed);
+    Ok(Reply::Ok)
+}
+
+fn client_unblock(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let id = int(&a[2])?;
+    let mode = match a.get(3) {
+        None => 1,
+        Some(m) if eq(m, "timeout") => 1,
+        Some(m) if eq(m, "error") => 2,
+        Some(_) => return Err(CmdError::custom("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+    };
+    let Some(c) = ctx.srv.clients.get(id as u64) else {
+        return Ok(Reply::Int(0));
+    };
+    if !c.info.lock().blocked {
+        return Ok(Reply::Int(0));
+    }
+    c.unblock.store(mode, Ordering::Release);
+    c.wake.notify_one();
+    Ok(Reply::Int(1))
+}
+
+fn client_getredir(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(-1))
+}
+
+fn client_tracking(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if eq(&a[2], "off") {
+        return Ok(Reply::Ok);
+    }
+    Err(CmdError::custom("ERR client-side caching (CLIENT TRACKING) is not supported by this server"))
+}
+
+fn client_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() >= 2 && !eq(&a[1], "help") {
+        return Err(CmdError::unknown_subcommand(&a[1], "client"));
+    }
+    Ok(help_reply(
+        "CLIENT",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options: TYPE, ID.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <option> <value>",
+            "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            "NO-TOUCH (ON|OFF)",
+            "    Will not touch LRU/LFU stats when this mode is on.",
+        ],
+    ))
+}

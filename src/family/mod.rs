@@ -1,0 +1,21 @@
+//! Command families: one module per data-type family, each with its handlers
+//! and its registration table (`COMMANDS`).
+
+pub mod connection;
+pub mod keys;
+pub mod pubsub;
+pub mod server;
+pub mod string;
+pub mod transaction;
+
+use crate::command::CommandSpec;
+
+/// Every family's table; `CommandTable::new` merges them.
+pub static ALL: &[&[CommandSpec]] = &[
+    connection::COMMANDS,
+    server::COMMANDS,
+    keys::COMMANDS,
+    string::COMMANDS,
+    transaction::COMMANDS,
+    pubsub::COMMANDS,
+];

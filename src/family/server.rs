@@ -1,0 +1,670 @@
+//! Server commands: INFO CONFIG COMMAND DBSIZE FLUSHDB FLUSHALL TIME LASTSAVE DEBUG SHUTDOWN.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::command::args::{eq, float, int};
+use crate::command::flags::{self, *};
+use crate::command::{CommandSpec, Ctx, Keys};
+use crate::error::{CmdError, CmdResult};
+use crate::family::keys::{encoding_of, help_reply};
+use crate::keyspace::Shard;
+use crate::reply::Reply;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("info", -1, LOADING | STALE, Keys::None, info).doc("server", "1.0.0", "Returns information and statistics about the server."),
+    CommandSpec::new("config", -2, 0, Keys::None, config_help).doc("server", "2.0.0", "A container for server configuration commands.").subs(CONFIG_SUBS),
+    CommandSpec::new("command", -1, LOADING | STALE, Keys::None, command_all).doc("server", "2.8.13", "Returns detailed information about all commands.").subs(COMMAND_SUBS),
+    CommandSpec::new("dbsize", 1, READONLY | FAST | ALL_SHARDS, Keys::None, dbsize).doc("server", "1.0.0", "Returns the number of keys in the database."),
+    CommandSpec::new("flushdb", -1, WRITE | ALL_SHARDS, Keys::None, flushdb).doc("server", "1.0.0", "Remove all keys from the current database."),
+    CommandSpec::new("flushall", -1, WRITE | ALL_SHARDS, Keys::None, flushall).doc("server", "1.0.0", "Removes all keys from all databases."),
+    CommandSpec::new("time", 1, LOADING | STALE | FAST, Keys::None, time).doc("server", "2.6.0", "Returns the server time."),
+    CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave).doc("server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk."),
+    CommandSpec::new("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, Keys::None, shutdown).doc("server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
+    CommandSpec::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | ALL_SHARDS, Keys::None, debug).doc("server", "1.0.0", "A container for debugging commands."),
+    CommandSpec::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, Keys::None, save).doc("server", "1.0.0", "Synchronously saves the database(s) to disk."),
+    CommandSpec::new("bgsave", -1, ADMIN | NOSCRIPT, Keys::None, save).doc("server", "1.0.0", "Asynchronously saves the database(s) to disk."),
+];
+
+static CONFIG_SUBS: &[CommandSpec] = &[
+    CommandSpec::new("get", -3, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_get).doc("server", "2.0.0", "Returns the effective values of configuration parameters."),
+    CommandSpec::new("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_set).doc("server", "2.0.0", "Sets configuration parameters in-flight."),
+    CommandSpec::new("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_resetstat).doc("server", "2.0.0", "Resets the server's statistics."),
+    CommandSpec::new("rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_rewrite).doc("server", "2.8.0", "Persists the effective configuration to file."),
+    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, config_help).doc("server", "5.0.0", "Returns helpful text about the different subcommands."),
+];
+
+static COMMAND_SUBS: &[CommandSpec] = &[
+    CommandSpec::new("count", 2, LOADING | STALE, Keys::None, command_count).doc("server", "2.8.13", "Returns a count of commands."),
+    CommandSpec::new("info", -2, LOADING | STALE, Keys::None, command_info).doc("server", "2.8.13", "Returns information about one, multiple or all commands."),
+    CommandSpec::new("docs", -2, LOADING | STALE, Keys::None, command_docs).doc("server", "7.0.0", "Returns documentary information about one, multiple or all commands."),
+    CommandSpec::new("list", -2, LOADING | STALE, Keys::None, command_list).doc("server", "7.0.0", "Returns a list of command names."),
+    CommandSpec::new("getkeys", -3, LOADING | STALE, Keys::None, command_getkeys).doc("server", "2.8.13", "Extracts the key names from an arbitrary command."),
+    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, command_help).doc("server", "5.0.0", "Returns helpful text about the different subcommands."),
+];
+
+/// Runs `f` on every shard: through the command's own guards when it holds them
+/// all (inside EXEC, or an ALL_SHARDS command), else one lock at a time.
+fn each_shard(ctx: &mut Ctx, mut f: impl FnMut(&mut Shard)) {
+    if ctx.locks.holds_all() {
+        for s in ctx.locks.iter_mut() {
+            f(s);
+        }
+    } else {
+        ctx.srv.keyspace.for_each_shard(|_, s| f(s));
+    }
+}
+
+fn dbsize(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    let db = ctx.client.db;
+    let mut n = 0;
+    each_shard(ctx, |s| n += s.dbs[db].len());
+    Ok(Reply::Int(n as i64))
+}
+
+fn flush_mode(a: &[Bytes]) -> CmdResult<()> {
+    match a.get(1) {
+        None => Ok(()),
+        Some(m) if a.len() == 2 && (eq(m, "async") || eq(m, "sync")) => Ok(()),
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    flush_mode(a)?;
+    let db = ctx.client.db;
+    let mut n = 0;
+    each_shard(ctx, |s| {
+        n += s.dbs[db].len();
+        s.dbs[db].touch_all_watched(None);
+        s.dbs[db].clear();
+    });
+    ctx.srv.dirty(n as u64 + 1);
+    Ok(Reply::Ok)
+}
+
+fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    flush_mode(a)?;
+    let mut n = 0;
+    each_shard(ctx, |s| {
+        for db in s.dbs.iter_mut() {
+            n += db.len();
+            db.touch_all_watched(None);
+            db.clear();
+        }
+    });
+    ctx.srv.dirty(n as u64 + 1);
+    Ok(Reply::Ok)
+}
+
+fn time(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    let us = crate::server::unix_us();
+    Ok(Reply::Array(vec![Reply::bulk_int((us / 1_000_000) as i64), Reply::bulk_int((us % 1_000_000) as i64)]))
+}
+
+fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(ctx.srv.last_save.load(Ordering::Relaxed) as i64))
+}
+
+fn save(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Err(CmdError::custom("ERR RDB snapshots are not supported by this server"))
+}
+
+fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    for opt in &a[1..] {
+        if !(eq(opt, "nosave") || eq(opt, "save") || eq(opt, "now") || eq(opt, "force") || eq(opt, "abort")) {
+            return Err(CmdError::Syntax);
+        }
+        if eq(opt, "abort") {
+            return Err(CmdError::custom("ERR No shutdown in progress."));
+        }
+    }
+    tracing::warn!("User requested shutdown...");
+    ctx.srv.shutdown();
+    ctx.client.close_after_reply = true;
+    // Redis closes the connection without a reply on success.
+    Ok(Reply::Many(vec![]))
+}
+
+fn config_get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let pats: Vec<&[u8]> = a[2..].iter().map(|b| b.as_ref()).collect();
+    let pairs = ctx.srv.config.get_matching(&pats);
+    Ok(Reply::Map(pairs.into_iter().map(|(k, v)| (Reply::bulk_str(&k), Reply::Bulk(Bytes::from(v)))).collect()))
+}
+
+fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() % 2 != 0 {
+        return Err(CmdError::WrongArity("config|set".into()));
+    }
+    let cfg = &ctx.srv.config;
+    let mut seen: Vec<String> = Vec::new();
+    for pair in a[2..].chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        if seen.contains(&name) {
+            return Err(CmdError::custom(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")));
+        }
+        seen.push(name);
+    }
+    for pair in a[2..].chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).into_owned();
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        cfg.set(&name, &value, false).map_err(|r| crate::config::set_error(&name, r))?;
+    }
+    Ok(Reply::Ok)
+}
+
+fn config_resetstat(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    ctx.srv.stats.reset();
+    Ok(Reply::Ok)
+}
+
+fn config_rewrite(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.srv.config_file.is_none() {
+        return Err(CmdError::custom("ERR The server is running without a config file"));
+    }
+    Err(CmdError::custom("ERR Rewriting config file: CONFIG REWRITE is not supported yet"))
+}
+
+fn config_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() >= 2 && !eq(&a[1], "help") {
+        return Err(CmdError::unknown_subcommand(&a[1], "config"));
+    }
+    Ok(help_reply(
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    ))
+}
+
+// ---- COMMAND -------------------------------------------------------------
+
+fn acl_categories(spec: &CommandSpec) -> Vec<Reply> {
+    let mut cats = Vec::new();
+    if spec.has(WRITE) {
+        cats.push("@write");
+    }
+    if spec.has(READONLY) {
+        cats.push("@read");
+    }
+    match spec.group {
+        "string" => cats.push("@string"),
+        "list" => cats.push("@list"),
+        "generic" => cats.push("@keyspace"),
+        "pubsub" => cats.push("@pubsub"),
+        "connection" => cats.push("@connection"),
+        "transactions" => cats.push("@transaction"),
+        _ => {}
+    }
+    if spec.has(ADMIN) {
+        cats.push("@admin");
+        cats.push("@dangerous");
+    }
+    if spec.has(BLOCKING) {
+        cats.push("@blocking");
+    }
+    cats.push(if spec.has(FAST) { "@fast" } else { "@slow" });
+    cats.into_iter().map(|c| Reply::Status(c)).collect()
+}
+
+fn command_entry(parent: Option<&CommandSpec>, spec: &'static CommandSpec) -> Reply {
+    let name = match parent {
+        Some(p) => format!("{}|{}", p.name, spec.name),
+        None => spec.name.to_string(),
+    };
+    let mut fl: Vec<Reply> = flags::NAMES
+        .iter()
+        .filter(|(bit, _)| spec.has(*bit))
+        .map(|(_, n)| Reply::Status(n))
+        .collect();
+    if matches!(spec.keys, Keys::Movable(_)) {
+        fl.push(Reply::Status("movablekeys"));
+    }
+    let (first, last, step) = match spec.keys {
+        Keys::Range(f, l, s) => (f, l, s),
+        _ => (0, 0, 0),
+    };
+    Reply::Array(vec![
+        Reply::bulk_str(&name),
+        Reply::Int(spec.arity as i64),
+        Reply::Set(fl),
+        Reply::Int(first as i64),
+        Reply::Int(last as i64),
+        Reply::Int(step as i64),
+        Reply::Set(acl_categories(spec)),
+        Reply::Set(vec![]),
+        Reply::Array(vec![]),
+        Reply::Array(spec.subcommands.iter().map(|s| command_entry(Some(spec), s)).collect()),
+    ])
+}
+
+fn command_all(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() > 1 {
+        return Err(CmdError::unknown_subcommand(&a[1], "command"));
+    }
+    Ok(Reply::Array(ctx.srv.commands.top_level().map(|s| command_entry(None, s)).collect()))
+}
+
+fn command_count(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(ctx.srv.commands.top_level().count() as i64))
+}
+
+/// Finds `name` or `parent|sub`.
+fn find_spec(ctx: &Ctx, name: &[u8]) -> Option<(Option<&'static CommandSpec>, &'static CommandSpec)> {
+    let text = String::from_utf8_lossy(name).to_ascii_lowercase();
+    match text.split_once('|') {
+        Some((p, s)) => {
+            let (_, parent) = ctx.srv.commands.get(p.as_bytes())?;
+            parent.subcommands.iter().find(|c| c.name == s).map(|c| (Some(parent), c))
+        }
+        None => ctx.srv.commands.get(text.as_bytes()).map(|(_, s)| (None, s)),
+    }
+}
+
+fn command_info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() == 2 {
+        return command_all(ctx, &a[..1]);
+    }
+    Ok(Reply::Array(
+        a[2..]
+            .iter()
+            .map(|n| match find_spec(ctx, n) {
+                Some((p, s)) => command_entry(p, s),
+                None => Reply::NilArray,
+            })
+            .collect(),
+    ))
+}
+
+fn doc_entry(spec: &'static CommandSpec) -> Reply {
+    let mut fields = vec![
+        (Reply::bulk_str("summary"), Reply::bulk_str(spec.summary)),
+        (Reply::bulk_str("since"), Reply::bulk_str(spec.since)),
+        (Reply::bulk_str("group"), Reply::bulk_str(spec.group)),
+    ];
+    if !spec.subcommands.is_empty() {
+        fields.push((
+            Reply::bulk_str("subcommands"),
+            Reply::Map(
+                spec.subcommands
+                    .iter()
+                    .map(|s| (Reply::bulk_str(&format!("{}|{}", spec.name, s.name)), doc_entry(s)))
+                    .collect(),
+            ),
+        ));
+    }
+    Reply::Map(fields)
+}
+
+fn command_docs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut out = Vec::new();
+    if a.len() == 2 {
+        for s in ctx.srv.commands.top_level() {
+            out.push((Reply::bulk_str(s.name), doc_entry(s)));
+        }
+    } else {
+        for n in &a[2..] {
+            if let Some((p, s)) = find_spec(ctx, n) {
+                let name = match p {
+                    Some(p) => format!("{}|{}", p.name, s.name),
+                    None => s.name.to_string(),
+                };
+                out.push((Reply::bulk_str(&name), doc_entry(s)));
+            }
+        }
+    }
+    Ok(Reply::Map(out))
+}
+
+fn command_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut filter: Option<(String, Bytes)> = None;
+    if a.len() > 2 {
+        if a.len() != 5 || !eq(&a[2], "filterby") {
+            return Err(CmdError::Syntax);
+        }
+        let kind = String::from_utf8_lossy(&a[3]).to_ascii_lowercase();
+        if !matches!(kind.as_str(), "module" | "aclcat" | "pattern") {
+            return Err(CmdError::Syntax);
+        }
+        filter = Some((kind, a[4].clone()));
+    }
+    let mut out = Vec::new();
+    for (parent, spec) in ctx.srv.commands.all.iter() {
+        let name = match parent {
+            Some(p) => format!("{}|{}", p.name, spec.name),
+            None => spec.name.to_string(),
+        };
+        let keep = match &filter {
+            None => true,
+            Some((k, v)) if k == "pattern" => crate::glob::glob_match(v, name.as_bytes(), true),
+            Some((k, v)) if k == "aclcat" => {
+                let want = format!("@{}", String::from_utf8_lossy(v).to_ascii_lowercase());
+                acl_categories(spec).iter().any(|c| matches!(c, Reply::Status(s) if *s == want))
+            }
+            Some(_) => false,
+        };
+        if keep {
+            out.push(Reply::bulk_str(&name));
+        }
+    }
+    Ok(Reply::Array(out))
+}
+
+fn command_getkeys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let args = &a[2..];
+    let Some(r) = ctx.srv.commands.resolve(args) else {
+        return Err(CmdError::custom("ERR Invalid command specified"));
+    };
+    if !r.spec.arity_ok(args.len()) {
+        return Err(CmdError::custom("ERR Invalid number of arguments specified for command"));
+    }
+    let keys = r.spec.key_positions(args);
+    if keys.is_empty() {
+        return Err(CmdError::custom("ERR The command has no key arguments"));
+    }
+    Ok(Reply::Array(keys.into_iter().map(|i| Reply::Bulk(args[i].clone())).collect()))
+}
+
+fn command_help(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(help_reply(
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+        ],
+    ))
+}
+
+// ---- DEBUG ---------------------------------------------------------------
+
+fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if !ctx.srv.config.debug_enabled.load(Ordering::Relaxed) {
+        return Err(CmdError::custom("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
+    }
+    let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "sleep" if a.len() == 3 => {
+            let secs = float(&a[2])?;
+            // DEBUG SLEEP blocks the server thread in Redis; here it blocks this client only.
+            std::thread::sleep(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
+            Ok(Reply::Ok)
+        }
+        "set-active-expire" if a.len() == 3 => {
+            let on = int(&a[2])? != 0;
+            ctx.srv.config.active_expire.store(on, Ordering::Relaxed);
+            Ok(Reply::Ok)
+        }
+        "object" if a.len() == 3 => {
+            let now = ctx.srv.clock_secs();
+            let Some(e) = ctx.lookup(&a[2]) else {
+                return Err(CmdError::NoSuchKey);
+            };
+            let enc = encoding_of(&e.value);
+            let extra = match &e.value {
+                crate::keyspace::Value::List(l) => format!(" ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:0 ql_uncompressed_size:{}", l.node_count(), l.len() as f64 / l.node_count().max(1) as f64, l.node_capacity(), l.len()),
+                _ => String::new(),
+            };
+            Ok(Reply::StatusOwned(format!(
+                "Value at:0x7f0000000000 refcount:1 encoding:{enc} serializedlength:{} lru:{} lru_seconds_idle:{}{extra}",
+                1,
+                e.touched,
+                now.saturating_sub(e.touched)
+            )))
+        }
+        "jmap" | "quicklist-packed-threshold" | "listpack" | "change-repl-id" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
+        "protocol" if a.len() == 3 => debug_protocol(&a[2]),
+        "log" if a.len() == 3 => {
+            tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
+            Ok(Reply::Ok)
+        }
+        "help" => Ok(help_reply(
+            "DEBUG",
+            &[
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "OBJECT <key>",
+                "    Show low level info about the key and associated value.",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type.",
+                "LOG <message>",
+                "    Write <message> to the server log.",
+            ],
+        )),
+        _ => Err(CmdError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(&a[1])
+        ))),
+    }
+}
+
+/// DEBUG PROTOCOL: one reply of each RESP3 type, as Redis's test suite expects.
+fn debug_protocol(kind: &[u8]) -> CmdResult<Reply> {
+    let k = String::from_utf8_lossy(kind).to_ascii_lowercase();
+    Ok(match k.as_str() {
+        "string" => Reply::bulk_str("Hello World"),
+        "integer" => Reply::Int(12345),
+        "double" => Reply::Double(3.141),
+        "bignum" => Reply::BigNumber("1234567999999999999999999999999999999".into()),
+        "null" => Reply::Nil,
+        "array" => Reply::Array((0..3).map(Reply::Int).collect()),
+        "set" => Reply::Set((0..3).map(Reply::Int).collect()),
+        "map" => Reply::Map((0..3).map(|i| (Reply::Int(i), Reply::Bool(i == 1))).collect()),
+        "attrib" => Reply::bulk_str("Some real reply following the attribute"),
+        "push" => Reply::Push(vec![Reply::bulk_str("server-cpu-usage"), Reply::Int(42)]),
+        "true" => Reply::Bool(true),
+        "false" => Reply::Bool(false),
+        "verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
+        _ => return Err(CmdError::custom("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")),
+    })
+}
+
+// ---- INFO ----------------------------------------------------------------
+
+const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+const ALL_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
+
+fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut wanted: Vec<String> = Vec::new();
+    for arg in &a[1..] {
+        let s = String::from_utf8_lossy(arg).to_ascii_lowercase();
+        match s.as_str() {
+            "all" | "everything" => wanted.extend(ALL_SECTIONS.iter().map(|s| s.to_string())),
+            "default" => wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
+            _ => wanted.push(s),
+        }
+    }
+    if wanted.is_empty() {
+        wanted = DEFAULT_SECTIONS.iter().map(|s| s.to_string()).collect();
+    }
+    let mut out = String::new();
+    for section in ALL_SECTIONS {
+        if !wanted.iter().any(|w| w == section) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        render_section(ctx, section, &mut out);
+    }
+    Ok(Reply::Verbatim("txt", Bytes::from(out)))
+}
+
+fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{}B", n as u64)
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.2}K", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", n / 1024.0 / 1024.0)
+    } else {
+        format!("{:.2}G", n / 1024.0 / 1024.0 / 1024.0)
+    }
+}
+
+fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
+    let srv = ctx.srv;
+    let uptime = srv.started.elapsed().as_secs();
+    let stats = &srv.stats;
+    let w = out;
+    match section {
+        "server" => {
+            let _ = write!(
+                w,
+                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\ncinnabar_version:{}\r\nshards:{}\r\n",
+                crate::REDIS_VERSION,
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                std::process::id(),
+                srv.run_id,
+                srv.port.load(Ordering::Relaxed),
+                crate::server::unix_us(),
+                uptime,
+                uptime / 86400,
+                srv.config.hz.load(Ordering::Relaxed),
+                srv.config.hz.load(Ordering::Relaxed),
+                srv.clock_secs(),
+                srv.executable,
+                srv.config_file.clone().unwrap_or_default(),
+                crate::VERSION,
+                srv.keyspace.shard_count(),
+            );
+        }
+        "clients" => {
+            let _ = write!(
+                w,
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
+                srv.clients.count(),
+                srv.config.maxclients.load(Ordering::Relaxed),
+                srv.blocking.blocked_clients(),
+                srv.blocking.blocked_clients(),
+            );
+        }
+        "memory" => {
+            let used = crate::alloc::allocated() as u64;
+            let rss = crate::alloc::rss_bytes();
+            let peak = crate::alloc::peak() as u64;
+            let _ = write!(
+                w,
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\ntotal_system_memory:0\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                human_bytes(used),
+                human_bytes(rss),
+                human_bytes(peak),
+                srv.config.get_int("maxmemory"),
+                human_bytes(srv.config.get_int("maxmemory") as u64),
+                srv.config.get("maxmemory-policy").unwrap_or_default(),
+                if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+            );
+        }
+        "persistence" => {
+            let _ = write!(
+                w,
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                srv.dirty.load(Ordering::Relaxed),
+                srv.last_save.load(Ordering::Relaxed),
+            );
+        }
+        "stats" => {
+            let _ = write!(
+                w,
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                stats.connections_received.load(Ordering::Relaxed),
+                stats.commands_processed.load(Ordering::Relaxed),
+                stats.net_input_bytes.load(Ordering::Relaxed),
+                stats.net_output_bytes.load(Ordering::Relaxed),
+                stats.rejected_connections.load(Ordering::Relaxed),
+                stats.expired_keys.load(Ordering::Relaxed),
+                stats.keyspace_hits.load(Ordering::Relaxed),
+                stats.keyspace_misses.load(Ordering::Relaxed),
+                srv.pubsub.channel_count(crate::pubsub::Kind::Channel),
+                srv.pubsub.numpat(),
+                srv.pubsub.channel_count(crate::pubsub::Kind::Shard),
+                stats.error_replies.load(Ordering::Relaxed),
+            );
+        }
+        "replication" => {
+            let _ = write!(
+                w,
+                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                srv.run_id
+            );
+        }
+        "cpu" => {
+            let (user, sys) = crate::alloc::cpu_times();
+            let _ = write!(
+                w,
+                "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\nused_cpu_sys_main_thread:{sys:.6}\r\nused_cpu_user_main_thread:{user:.6}\r\n"
+            );
+        }
+        "modules" => w.push_str("# Modules\r\n"),
+        "commandstats" => {
+            w.push_str("# Commandstats\r\n");
+            for (i, (parent, spec)) in srv.commands.all.iter().enumerate() {
+                let s = &stats.per_command[i];
+                let calls = s.calls.load(Ordering::Relaxed);
+                let rejected = s.rejected.load(Ordering::Relaxed);
+                let failed = s.failed.load(Ordering::Relaxed);
+                if calls == 0 && rejected == 0 && failed == 0 {
+                    continue;
+                }
+                let usec = s.usec.load(Ordering::Relaxed);
+                let name = match parent {
+                    Some(p) => format!("{}|{}", p.name, spec.name),
+                    None => spec.name.to_string(),
+                };
+                let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+                let _ = write!(w, "cmdstat_{name}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n");
+            }
+        }
+        "errorstats" => {
+            w.push_str("# Errorstats\r\n");
+            let errors = stats.errors_by_code.lock();
+            let mut codes: Vec<_> = errors.iter().collect();
+            codes.sort();
+            for (code, n) in codes {
+                let _ = write!(w, "errorstat_{code}:count={n}\r\n");
+            }
+        }
+        "latencystats" => w.push_str("# Latencystats\r\n"),
+        "cluster" => w.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
+        "keyspace" => {
+            w.push_str("# Keyspace\r\n");
+            let dbs = srv.keyspace.databases();
+            let mut counts = vec![(0usize, 0usize); dbs];
+            each_shard(ctx, |s| {
+                for (i, db) in s.dbs.iter().enumerate() {
+                    counts[i].0 += db.len();
+                    counts[i].1 += db.expires_len();
+                }
+            });
+            for (i, (keys, expires)) in counts.into_iter().enumerate() {
+                if keys > 0 {
+                    let _ = write!(w, "db{i}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,443 @@
+//! Strings: GET SET and friends, counters, ranges.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::command::args::{self, eq, float, int};
+use crate::command::flags::*;
+use crate::command::{CommandSpec, Ctx, Keys};
+use crate::error::{CmdError, CmdResult};
+use crate::keyspace::Value;
+use crate::notify;
+use crate::reply::Reply;
+
+const W: u32 = WRITE | DENYOOM;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("get", 2, READONLY | FAST, Keys::Range(1, 1, 1), get).doc("string", "1.0.0", "Returns the string value of a key."),
+    CommandSpec::new("set", -3, W, Keys::Range(1, 1, 1), set).doc("string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
+    CommandSpec::new("setnx", 3, W | FAST, Keys::Range(1, 1, 1), setnx).doc("string", "1.0.0", "Set the string value of a key only when the key doesn't exist."),
+    CommandSpec::new("setex", 4, W, Keys::Range(1, 1, 1), setex).doc("string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
+    CommandSpec::new("psetex", 4, W, Keys::Range(1, 1, 1), psetex).doc("string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."),
+    CommandSpec::new("mget", -2, READONLY | FAST, Keys::Range(1, -1, 1), mget).doc("string", "1.0.0", "Atomically returns the string values of one or more keys."),
+    CommandSpec::new("mset", -3, W, Keys::Range(1, -1, 2), mset).doc("string", "1.0.1", "Atomically creates or modifies the string values of one or more keys."),
+    CommandSpec::new("msetnx", -3, W, Keys::Range(1, -1, 2), msetnx).doc("string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist."),
+    CommandSpec::new("getset", 3, W | FAST, Keys::Range(1, 1, 1), getset).doc("string", "1.0.0", "Returns the previous string value of a key after setting it to a new value."),
+    CommandSpec::new("getdel", 2, WRITE | FAST, Keys::Range(1, 1, 1), getdel).doc("string", "6.2.0", "Returns the string value of a key after deleting the key."),
+    CommandSpec::new("getex", -2, WRITE | FAST, Keys::Range(1, 1, 1), getex).doc("string", "6.2.0", "Returns the string value of a key after setting its expiration time."),
+    CommandSpec::new("incr", 2, W | FAST, Keys::Range(1, 1, 1), incr).doc("string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    CommandSpec::new("decr", 2, W | FAST, Keys::Range(1, 1, 1), decr).doc("string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+    CommandSpec::new("incrby", 3, W | FAST, Keys::Range(1, 1, 1), incrby).doc("string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+    CommandSpec::new("decrby", 3, W | FAST, Keys::Range(1, 1, 1), decrby).doc("string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
+    CommandSpec::new("incrbyfloat", 3, W | FAST, Keys::Range(1, 1, 1), incrbyfloat).doc("string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+    CommandSpec::new("append", 3, W, Keys::Range(1, 1, 1), append).doc("string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
+    CommandSpec::new("strlen", 2, READONLY | FAST, Keys::Range(1, 1, 1), strlen).doc("string", "2.2.0", "Returns the length of a string value."),
+    CommandSpec::new("getrange", 4, READONLY, Keys::Range(1, 1, 1), getrange).doc("string", "2.4.0", "Returns a substring of the string stored at a key."),
+    CommandSpec::new("substr", 4, READONLY, Keys::Range(1, 1, 1), getrange).doc("string", "1.0.0", "Returns a substring from a string value."),
+    CommandSpec::new("setrange", 4, W, Keys::Range(1, 1, 1), setrange).doc("string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
+];
+
+/// The string at `key`: `Ok(None)` if absent, WRONGTYPE if another type.
+pub fn get_string(ctx: &mut Ctx, key: &[u8]) -> CmdResult<Option<Bytes>> {
+    match ctx.lookup_read(key) {
+        None => Ok(None),
+        Some(e) => match &e.value {
+            Value::Str(b) => Ok(Some(b.clone())),
+            _ => Err(CmdError::WrongType),
+        },
+    }
+}
+
+fn get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::opt_bulk(get_string(ctx, &a[1])?))
+}
+
+/// SET's expiry options, resolved to an absolute deadline.
+#[derive(Default)]
+struct SetOptions {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    expire_at: Option<u64>,
+}
+
+/// Turns EX/PX/EXAT/PXAT arguments into unix ms, with Redis's checks.
+pub fn expire_deadline(ctx: &Ctx, value: &[u8], unit_secs: bool, absolute: bool, cmd: &str) -> CmdResult<u64> {
+    let n = int(value)?;
+    let invalid = || CmdError::InvalidExpire(cmd.to_string());
+    if n <= 0 || (unit_secs && n > i64::MAX / 1000) {
+        return Err(invalid());
+    }
+    let ms = if unit_secs { n * 1000 } else { n };
+    let at = if absolute { ms } else { ms.checked_add(ctx.now_ms as i64).ok_or_else(invalid)? };
+    if at <= 0 {
+        return Err(invalid());
+    }
+    Ok(at as u64)
+}
+
+fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut o = SetOptions::default();
+    let mut i = 3;
+    let mut has_expire = false;
+    while i < a.len() {
+        let opt = &a[i];
+        let next = a.get(i + 1);
+        if eq(opt, "nx") && !o.xx {
+            o.nx = true;
+        } else if eq(opt, "xx") && !o.nx {
+            o.xx = true;
+        } else if eq(opt, "get") {
+            o.get = true;
+        } else if eq(opt, "keepttl") && !has_expire {
+            o.keep_ttl = true;
+        } else if let (Some(v), false, false) = (next, has_expire, o.keep_ttl) {
+            let (secs, abs) = if eq(opt, "ex") {
+                (true, false)
+            } else if eq(opt, "px") {
+                (false, false)
+            } else if eq(opt, "exat") {
+                (true, true)
+            } else if eq(opt, "pxat") {
+                (false, true)
+            } else {
+                return Err(CmdError::Syntax);
+            };
+            has_expire = true;
+            o.expire_at = Some(expire_deadline(ctx, v, secs, abs, "set")?);
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    let key = &a[1];
+    let old = if o.get { get_string(ctx, key)? } else { None };
+    let exists = if o.get { old.is_some() } else { ctx.exists(key) };
+    if (o.nx && exists) || (o.xx && !exists) {
+        return Ok(if o.get { Reply::opt_bulk(old) } else { Reply::Nil });
+    }
+    store(ctx, key, a[2].clone(), o.keep_ttl, exists);
+    if let Some(at) = o.expire_at {
+        ctx.set_expire(key, at);
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
+    Ok(if o.get { Reply::opt_bulk(old) } else { Reply::Ok })
+}
+
+/// Stores a string with the `set` event (and `new` when the key is created).
+fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, keep_ttl: bool, existed: bool) {
+    ctx.set_value(key, Value::Str(value), keep_ttl);
+    if !existed {
+        ctx.notify(notify::NEW, "new", key);
+    }
+    ctx.notify(notify::STRING, "set", key);
+}
+
+fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.exists(&a[1]) {
+        return Ok(Reply::Int(0));
+    }
+    store(ctx, &a[1], a[2].clone(), false, false);
+    Ok(Reply::Int(1))
+}
+
+fn setex_generic(ctx: &mut Ctx, a: &[Bytes], secs: bool, cmd: &str) -> CmdResult<Reply> {
+    let at = expire_deadline(ctx, &a[2], secs, false, cmd)?;
+    let existed = ctx.exists(&a[1]);
+    store(ctx, &a[1], a[3].clone(), false, existed);
+    ctx.set_expire(&a[1], at);
+    ctx.notify(notify::GENERIC, "expire", &a[1]);
+    Ok(Reply::Ok)
+}
+
+fn setex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    setex_generic(ctx, a, true, "setex")
+}
+
+fn psetex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    setex_generic(ctx, a, false, "psetex")
+}
+
+fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut out = Vec::with_capacity(a.len() - 1);
+    for key in &a[1..] {
+        out.push(match ctx.lookup_read(key) {
+            Some(e) => match &e.value {
+                Value::Str(b) => Reply::Bulk(b.clone()),
+                _ => Reply::Nil,
+            },
+            None => Reply::Nil,
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() % 2 == 0 {
+        return Err(CmdError::WrongArity("mset".into()));
+    }
+    for pair in a[1..].chunks(2) {
+        let existed = ctx.exists(&pair[0]);
+        store(ctx, &pair[0], pair[1].clone(), false, existed);
+    }
+    Ok(Reply::Ok)
+}
+
+fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() % 2 == 0 {
+        return Err(CmdError::WrongArity("msetnx".into()));
+    }
+    for pair in a[1..].chunks(2) {
+        if ctx.exists(&pair[0]) {
+            return Ok(Reply::Int(0));
+        }
+    }
+    for pair in a[1..].chunks(2) {
+        let existed = ctx.exists(&pair[0]);
+        store(ctx, &pair[0], pair[1].clone(), false, existed);
+    }
+    Ok(Reply::Int(1))
+}
+
+fn getset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let old = get_string(ctx, &a[1])?;
+    store(ctx, &a[1], a[2].clone(), false, old.is_some());
+    Ok(Reply::opt_bulk(old))
+}
+
+fn getdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let old = get_string(ctx, &a[1])?;
+    if old.is_some() {
+        ctx.delete(&a[1]);
+        ctx.notify(notify::GENERIC, "del", &a[1]);
+    }
+    Ok(Reply::opt_bulk(old))
+}
+
+fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut deadline = None;
+    let mut persist = false;
+    let mut i = 2;
+    while i < a.len() {
+        let opt = &a[i];
+        if eq(opt, "persist") && deadline.is_none() && !persist {
+            persist = true;
+        } else if let (Some(v), None, false) = (a.get(i + 1), deadline, persist) {
+            let (secs, abs) = if eq(opt, "ex") {
+                (true, false)
+            } else if eq(opt, "px") {
+                (false, false)
+            } else if eq(opt, "exat") {
+                (true, true)
+            } else if eq(opt, "pxat") {
+                (false, true)
+            } else {
+                return Err(CmdError::Syntax);
+            };
+            deadline = Some(expire_deadline(ctx, v, secs, abs, "getex")?);
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    let key = &a[1];
+    let Some(value) = get_string(ctx, key)? else {
+        return Ok(Reply::Nil);
+    };
+    if let Some(at) = deadline {
+        if at <= ctx.now_ms {
+            ctx.delete(key);
+            ctx.notify(notify::GENERIC, "del", key);
+        } else {
+            ctx.set_expire(key, at);
+            ctx.notify(notify::GENERIC, "expire", key);
+        }
+    } else if persist && ctx.lookup(key).is_some_and(|e| e.expire_at != 0) {
+        ctx.set_expire(key, 0);
+        ctx.notify(notify::GENERIC, "persist", key);
+    }
+    Ok(Reply::Bulk(value))
+}
+
+/// Parses a stored string as a counter (Redis: at most 20 chars, string2ll rules).
+fn stored_int(b: &[u8]) -> CmdResult<i64> {
+    crate::conn::protocol::parse_i64(b).ok_or(CmdError::NotInteger)
+}
+
+fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult<Reply> {
+    let current = match get_string(ctx, key)? {
+        Some(b) => stored_int(&b)?,
+        None => 0,
+    };
+    let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
+    let mut buf = itoa::Buffer::new();
+    let existed = ctx.exists(key);
+    ctx.set_value(key, Value::Str(Bytes::copy_from_slice(buf.format(new).as_bytes())), true);
+    if !existed {
+        ctx.notify(notify::NEW, "new", key);
+    }
+    ctx.notify(notify::STRING, "incrby", key);
+    Ok(Reply::Int(new))
+}
+
+fn incr(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    incr_by(ctx, &a[1], 1)
+}
+
+fn decr(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    incr_by(ctx, &a[1], -1)
+}
+
+fn incrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let d = int(&a[2])?;
+    incr_by(ctx, &a[1], d)
+}
+
+fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let d = int(&a[2])?;
+    if d == i64::MIN {
+        return Err(CmdError::custom("ERR decrement would overflow"));
+    }
+    incr_by(ctx, &a[1], -d)
+}
+
+fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let key = &a[1];
+    let current = match get_string(ctx, key)? {
+        Some(b) => args::parse_float(&b).ok_or(CmdError::NotFloat)?,
+        None => 0.0,
+    };
+    let incr = float(&a[2])?;
+    let new = current + incr;
+    if new.is_nan() || new.is_infinite() {
+        return Err(CmdError::IncrNanOrInf);
+    }
+    let text = human_float(new);
+    let existed = ctx.exists(key);
+    ctx.set_value(key, Value::Str(Bytes::from(text.clone())), true);
+    if !existed {
+        ctx.notify(notify::NEW, "new", key);
+    }
+    ctx.notify(notify::STRING, "incrbyfloat", key);
+    Ok(Reply::Bulk(Bytes::from(text)))
+}
+
+/// Redis's "human friendly" long double formatting: no exponent, no trailing zeros.
+/// Shortest round-trip digits stand in for `%.17Lf` (Rust has no long double).
+pub fn human_float(v: f64) -> String {
+    let v = if v == 0.0 { 0.0 } else { v };
+    let s = format!("{v}");
+    if s.contains('e') {
+        format!("{v:.17}").trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let key = &a[1];
+    let old = get_string(ctx, key)?;
+    let existed = old.is_some();
+    let new = match old {
+        Some(old) => {
+            check_size(ctx, old.len() + a[2].len())?;
+            let mut b = BytesMut::with_capacity(old.len() + a[2].len());
+            b.extend_from_slice(&old);
+            b.extend_from_slice(&a[2]);
+            b.freeze()
+        }
+        None => a[2].clone(),
+    };
+    let len = new.len();
+    ctx.set_value(key, Value::Str(new), true);
+    if !existed {
+        ctx.notify(notify::NEW, "new", key);
+    }
+    ctx.notify(notify::STRING, "append", key);
+    Ok(Reply::Int(len as i64))
+}
+
+fn check_size(ctx: &Ctx, len: usize) -> CmdResult<()> {
+    let max = ctx.srv.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed);
+    if len > max {
+        return Err(CmdError::StringTooLong);
+    }
+    Ok(())
+}
+
+fn strlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Int(get_string(ctx, &a[1])?.map_or(0, |b| b.len() as i64)))
+}
+
+fn getrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let start = int(&a[2])?;
+    let end = int(&a[3])?;
+    let Some(s) = get_string(ctx, &a[1])? else {
+        return Ok(Reply::bulk_str(""));
+    };
+    let len = s.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return Ok(Reply::bulk_str(""));
+    }
+    let mut start = if start < 0 { len + start } else { start };
+    let mut end = if end < 0 { len + end } else { end };
+    if start < 0 {
+        start = 0;
+    }
+    if end < 0 {
+        end = 0;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return Ok(Reply::bulk_str(""));
+    }
+    Ok(Reply::Bulk(s.slice(start as usize..=end as usize)))
+}
+
+fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let key = &a[1];
+    let offset = int(&a[2])?;
+    if offset < 0 {
+        return Err(CmdError::OffsetOutOfRange);
+    }
+    let value = &a[3];
+    let old = get_string(ctx, key)?;
+    let existed = old.is_some();
+    let old = old.unwrap_or_default();
+    if value.is_empty() {
+        return Ok(Reply::Int(old.len() as i64));
+    }
+    let offset = offset as usize;
+    let needed = offset.checked_add(value.len()).ok_or(CmdError::StringTooLong)?;
+    check_size(ctx, needed)?;
+    let mut b = BytesMut::with_capacity(needed.max(old.len()));
+    b.extend_from_slice(&old);
+    if b.len() < needed {
+        b.resize(needed, 0);
+    }
+    b[offset..needed].copy_from_slice(value);
+    let len = b.len();
+    ctx.set_value(key, Value::Str(b.freeze()), true);
+    if !existed {
+        ctx.notify(notify::NEW, "new", key);
+    }
+    ctx.notify(notify::STRING, "setrange", key);
+    Ok(Reply::Int(len as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_float;
+
+    #[test]
+    fn human_floats() {
+        assert_eq!(human_float(10.5), "10.5");
+        assert_eq!(human_float(3.0), "3");
+        assert_eq!(human_float(-0.0), "0");
+        assert_eq!(human_float(1.1 + 0.0), "1.1");
+    }
+}

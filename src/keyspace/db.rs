@@ -1,0 +1,223 @@
+//! One database's slice of one shard: the key map and its expiry index.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Weak;
+
+use bytes::Bytes;
+
+use crate::types::list::List;
+
+/// A stored value. One variant per data-type family.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Str(Bytes),
+    List(Box<List>),
+}
+
+impl Value {
+    /// The name TYPE reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry in unix milliseconds; 0 means no expiry.
+    pub expire_at: u64,
+    /// Last access, seconds on the server clock (OBJECT IDLETIME).
+    pub touched: u32,
+}
+
+/// A client's WATCH on one key: the shared dirty flag, and whether the key was
+/// already logically expired when watched (Redis 7 does not fail EXEC for
+/// keys that were stale before WATCH).
+///
+/// The client owns the only `Arc<WatchState>`; shards hold `Weak`s, so UNWATCH
+/// (or a disconnect) just drops the `Arc` and stale registrations are pruned
+/// lazily instead of locking every shard the client watched.
+#[derive(Clone)]
+pub struct WatchRef {
+    pub state: Weak<WatchState>,
+    pub expired_at_watch: bool,
+}
+
+#[derive(Default)]
+pub struct WatchState {
+    dirty: AtomicBool,
+}
+
+impl WatchState {
+    pub fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::Release);
+    }
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
+    }
+    pub fn reset(&self) {
+        self.dirty.store(false, Ordering::Release);
+    }
+}
+
+#[derive(Default)]
+pub struct Db {
+    pub map: HashMap<Bytes, Entry>,
+    /// (deadline, key) for every key with a TTL: active expiry pops from the front.
+    pub expires: BTreeSet<(u64, Bytes)>,
+    /// WATCHers by key. Stays with the database index on SWAPDB, as in Redis.
+    pub watched: HashMap<Bytes, Vec<WatchRef>>,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// The live entry for `key` without expiring it (callers check `is_expired`).
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(key)
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.map.get_mut(key)
+    }
+
+    pub fn is_expired(&self, key: &[u8], now_ms: u64) -> bool {
+        matches!(self.map.get(key), Some(e) if e.expire_at != 0 && e.expire_at <= now_ms)
+    }
+
+    /// Inserts or replaces `key`, dropping any previous TTL unless `keep_ttl`.
+    pub fn insert(&mut self, key: Bytes, value: Value, keep_ttl: bool, now_s: u32) {
+        match self.map.get_mut(&key) {
+            Some(entry) => {
+                entry.value = value;
+                entry.touched = now_s;
+                if !keep_ttl && entry.expire_at != 0 {
+                    let at = entry.expire_at;
+                    entry.expire_at = 0;
+                    self.expires.remove(&(at, key));
+                }
+            }
+            None => {
+                self.map.insert(
+                    key,
+                    Entry {
+                        value,
+                        expire_at: 0,
+                        touched: now_s,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Sets (or with 0 clears) the expiry of an existing key. Returns false if absent.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> bool {
+        let Some((k, entry)) = self.map.get_key_value(key) else {
+            return false;
+        };
+        let k = k.clone();
+        let old = entry.expire_at;
+        if old != 0 {
+            self.expires.remove(&(old, k.clone()));
+        }
+        if at_ms != 0 {
+            self.expires.insert((at_ms, k));
+        }
+        if let Some(e) = self.map.get_mut(key) {
+            e.expire_at = at_ms;
+        }
+        true
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let (k, entry) = self.map.remove_entry(key)?;
+        if entry.expire_at != 0 {
+            self.expires.remove(&(entry.expire_at, k));
+        }
+        Some(entry)
+    }
+
+    /// Marks every WATCH on `key` dirty (Redis's `touchWatchedKey`).
+    pub fn touch_watched(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let exists = self.map.contains_key(key);
+        let Some(watchers) = self.watched.get_mut(key) else {
+            return;
+        };
+        watchers.retain_mut(|w| {
+            let Some(state) = w.state.upgrade() else {
+                return false;
+            };
+            if w.expired_at_watch && !exists {
+                // The stale key is now really gone: logically unchanged.
+                w.expired_at_watch = false;
+                return true;
+            }
+            state.mark_dirty();
+            true
+        });
+        if watchers.is_empty() {
+            self.watched.remove(key);
+        }
+    }
+
+    /// Registers a WATCH on `key`, pruning registrations of clients that left.
+    pub fn add_watch(&mut self, key: Bytes, w: WatchRef) {
+        let list = self.watched.entry(key).or_default();
+        list.retain(|r| r.state.strong_count() > 0);
+        list.push(w);
+    }
+
+    /// Drops registrations whose client has unwatched or disconnected.
+    pub fn prune_watches(&mut self) {
+        self.watched.retain(|_, list| {
+            list.retain(|r| r.state.strong_count() > 0);
+            !list.is_empty()
+        });
+    }
+
+    /// Marks dirty every WATCH on a key that exists here (FLUSHDB, SWAPDB).
+    pub fn touch_all_watched(&mut self, also_exists_in: Option<&Db>) {
+        for (key, watchers) in self.watched.iter() {
+            let exists = self.map.contains_key(key)
+                || also_exists_in.is_some_and(|o| o.map.contains_key(key));
+            if exists {
+                // Keys already stale at WATCH time are logically unchanged.
+                for state in watchers.iter().filter(|w| !w.expired_at_watch).filter_map(|w| w.state.upgrade()) {
+                    state.mark_dirty();
+                }
+            }
+        }
+    }
+
+    /// Keys whose deadline has passed, oldest first, at most `budget`.
+    pub fn due_expiries(&self, now_ms: u64, budget: usize) -> Vec<Bytes> {
+        self.expires
+            .iter()
+            .take_while(|(at, _)| *at <= now_ms)
+            .take(budget)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.expires.clear();
+    }
+}

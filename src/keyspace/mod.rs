@@ -1,0 +1,131 @@
+//! The keyspace: databases split into shards by Redis Cluster hash slot.
+//!
+//! # Concurrency contract
+//! - `shard = key_slot(key) % shards`; every database index lives in every shard,
+//!   so a key stays in its shard across SELECT, MOVE and SWAPDB.
+//! - Each shard is plain data behind its own `parking_lot::Mutex`. A command
+//!   locks exactly the shards of its keys, in ascending index order, through
+//!   [`Keyspace::lock`], and releases them when its `Ctx` is dropped: single-key
+//!   commands take one lock and never hop threads.
+//! - Commands without fixed keys (KEYS, SCAN, FLUSHALL, SWAPDB…) and EXEC lock
+//!   every shard, which makes MULTI/EXEC atomic across shards.
+//! - No guard is ever held across `.await`: handlers are synchronous and only the
+//!   connection task awaits.
+
+pub mod slot;
+mod db;
+
+pub use db::{Db, Entry, Value, WatchRef, WatchState};
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::keyspace::slot::key_slot;
+
+pub struct Keyspace {
+    shards: Box<[Mutex<Shard>]>,
+    databases: usize,
+}
+
+/// One shard: its slice of every database, and the WATCH registrations of its keys.
+pub struct Shard {
+    pub dbs: Vec<Db>,
+}
+
+impl Keyspace {
+    pub fn new(shards: usize, databases: usize) -> Keyspace {
+        let shards = (0..shards.max(1))
+            .map(|_| {
+                Mutex::new(Shard {
+                    dbs: (0..databases).map(|_| Db::default()).collect(),
+                })
+            })
+            .collect();
+        Keyspace { shards, databases }
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    pub fn databases(&self) -> usize {
+        self.databases
+    }
+
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        key_slot(key) as usize % self.shards.len()
+    }
+
+    /// Locks the given shard indices (sorted, deduplicated) in ascending order:
+    /// the only way more than one shard is ever locked, so no two commands deadlock.
+    pub fn lock(&self, mut indices: Vec<usize>) -> Locked<'_> {
+        indices.sort_unstable();
+        indices.dedup();
+        let all = indices.len() == self.shards.len();
+        Locked {
+            guards: indices
+                .into_iter()
+                .map(|i| (i, self.shards[i].lock()))
+                .collect(),
+            all,
+        }
+    }
+
+    pub fn lock_all(&self) -> Locked<'_> {
+        self.lock((0..self.shards.len()).collect())
+    }
+
+    /// Runs `f` on each shard in turn, one lock at a time (INFO keyspace, active expiry).
+    pub fn for_each_shard(&self, mut f: impl FnMut(usize, &mut Shard)) {
+        for (i, shard) in self.shards.iter().enumerate() {
+            f(i, &mut shard.lock());
+        }
+    }
+}
+
+/// The shard guards a command holds, sorted by shard index.
+pub struct Locked<'a> {
+    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+    all: bool,
+}
+
+impl<'a> Locked<'a> {
+    pub fn none() -> Locked<'a> {
+        Locked {
+            guards: Vec::new(),
+            all: false,
+        }
+    }
+
+    pub fn holds_all(&self) -> bool {
+        self.all
+    }
+
+    /// The locked shard `idx`. Panics if the command did not declare the key it
+    /// touches: a bug in the command table, never reachable from client input
+    /// because key positions come from the same table.
+    pub fn shard(&mut self, idx: usize) -> &mut Shard {
+        if self.all {
+            return &mut self.guards[idx].1;
+        }
+        let pos = self
+            .guards
+            .iter()
+            .position(|(i, _)| *i == idx)
+            .expect("shard not locked: command table key spec is wrong");
+        &mut self.guards[pos].1
+    }
+
+    pub fn try_shard(&mut self, idx: usize) -> Option<&mut Shard> {
+        if self.all {
+            return Some(&mut self.guards[idx].1);
+        }
+        self.guards
+            .iter_mut()
+            .find(|(i, _)| *i == idx)
+            .map(|(_, g)| &mut **g)
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.guards.iter_mut().map(|(_, g)| &mut **g)
+    }
+}

@@ -1,0 +1,63 @@
+//! Cinnabar: a Redis-protocol-compatible pub/sub, queue and stream server.
+//!
+//! # Bird's-eye view
+//! Clients speak RESP2/RESP3 over TCP. Each connection is a tokio task
+//! (`conn`) that frames requests (`conn::protocol`), executes them through the
+//! command table (`command`) and writes every reply of a read in one write.
+//! Handlers (`family::*`) are synchronous and protocol-neutral: they get a
+//! `Ctx` holding the locked keyspace shards and return a `Reply`, which only
+//! `reply::encode` turns into RESP2 or RESP3 bytes.
+//!
+//! # Code map
+//! - `config`: redis.conf / command line / CONFIG GET SET.
+//! - `server`: shared state, accept loop, active expiry, shutdown.
+//! - `conn`: per-connection task; `conn::protocol` request framing.
+//! - `command`: the table, dispatch, `Ctx`, argument parsing.
+//! - `keyspace`: hash-slot shards of databases, expiry index, WATCH registry.
+//! - `family`: commands, one module per family, each with its `COMMANDS` table.
+//! - `types`: value representations (the chunked list).
+//! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
+//! - `blocking`: blocked clients and their wake-up.
+//! - `error`: every Redis error string. `reply`: replies and the encoder.
+//!
+//! # Architecture invariants
+//! - A single-key command takes exactly one shard lock and never hops threads;
+//!   multi-key commands lock shards in ascending order via `Keyspace::lock`.
+//! - No lock is held across `.await`: handlers never await; only `conn` does.
+//! - Lock order: shards, then the blocking registry, then pub/sub. Nothing
+//!   takes a shard lock while holding a pub/sub or blocking lock.
+//! - Nothing a client sends panics the server; lengths are capped before allocation.
+//! - Deliberately absent: RDB snapshots, replication, cluster bus, Lua.
+
+pub mod alloc;
+pub mod blocking;
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod conn;
+pub mod error;
+pub mod family;
+pub mod glob;
+pub mod keyspace;
+pub mod notify;
+pub mod pubsub;
+pub mod reply;
+pub mod server;
+pub mod types;
+
+/// The Redis version reported to clients (they gate features on it).
+pub const REDIS_VERSION: &str = "7.0.15";
+/// Cinnabar's own version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+use std::sync::Arc;
+
+/// Starts a server on the given config and returns it with its bound port;
+/// used by `main` and by the integration tests (port 0).
+pub async fn start(config: config::Config) -> std::io::Result<(Arc<server::Server>, u16, tokio::task::JoinHandle<()>)> {
+    let listeners = server::bind(&config).await?;
+    let port = listeners[0].local_addr()?.port();
+    let srv = server::Server::new(config, None);
+    let handle = tokio::spawn(server::serve(srv.clone(), listeners));
+    Ok((srv, port, handle))
+}

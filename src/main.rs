@@ -1,0 +1,123 @@
+//! `cinnabar [/path/to/redis.conf] [--port N] [--bind ADDR …] [--directive value …]`
+
+use std::sync::atomic::Ordering;
+
+use cinnabar::alloc::CountingAlloc;
+use cinnabar::config::{load_startup, Config, StartupError};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = Config::new();
+    let config_file = match load_startup(&config, &args) {
+        Ok(f) => f,
+        Err(StartupError::Exit(msg)) => {
+            println!("{msg}");
+            return;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    init_logging(&config);
+    if config.get("daemonize").as_deref() == Some("yes") {
+        tracing::warn!("daemonize yes is not supported: running in the foreground");
+    }
+    for name in config.stored_only_changes() {
+        tracing::warn!("Config '{name}' is accepted and reported by CONFIG GET but has no effect in Cinnabar");
+    }
+    let threads = config.get_int("io-threads").max(0) as usize;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if threads > 1 {
+        rt.worker_threads(threads);
+    }
+    let runtime = match rt.build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("failed to start runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(run(config, config_file));
+    std::process::exit(code);
+}
+
+fn init_logging(config: &Config) {
+    let level = match config.get("loglevel").as_deref() {
+        Some("debug") => tracing::Level::DEBUG,
+        Some("verbose") => tracing::Level::INFO,
+        Some("warning") => tracing::Level::WARN,
+        Some("nothing") => tracing::Level::ERROR,
+        _ => tracing::Level::INFO,
+    };
+    let logfile = config.get("logfile").unwrap_or_default();
+    let builder = tracing_subscriber::fmt().with_max_level(level).with_target(false).with_ansi(false);
+    if logfile.is_empty() {
+        builder.init();
+    } else {
+        match std::fs::OpenOptions::new().create(true).append(true).open(&logfile) {
+            Ok(file) => builder.with_writer(std::sync::Mutex::new(file)).init(),
+            Err(e) => {
+                eprintln!("Can't open the log file: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
+async fn run(config: Config, config_file: Option<String>) -> i32 {
+    let pid = std::process::id();
+    tracing::info!("oO0OoO0OoO0Oo Cinnabar is starting oO0OoO0OoO0Oo");
+    tracing::info!(
+        "Cinnabar version={}, redis_version={}, bits=64, PID: {pid}, just started",
+        cinnabar::VERSION,
+        cinnabar::REDIS_VERSION
+    );
+    let pidfile = config.get("pidfile").unwrap_or_default();
+    if !pidfile.is_empty() {
+        if let Err(e) = std::fs::write(&pidfile, format!("{pid}\n")) {
+            tracing::warn!("Failed to write PID file: {e}");
+        }
+    }
+    let dir = config.get("dir").unwrap_or_default();
+    if !dir.is_empty() {
+        if let Err(e) = std::env::set_current_dir(&dir) {
+            tracing::error!("Can't chdir to '{dir}': {e}");
+            return 1;
+        }
+    }
+    let listeners = match cinnabar::server::bind(&config).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("Failed listening on port {} (tcp), aborting: {e}", config.get("port").unwrap_or_default());
+            return 1;
+        }
+    };
+    let srv = cinnabar::server::Server::new(config, config_file);
+    let port = listeners[0].local_addr().map(|a| a.port()).unwrap_or(0);
+    tracing::info!("Server initialized, {} shards, listening on port {port}", srv.keyspace.shard_count());
+    tracing::info!("Ready to accept connections tcp");
+    let signal_srv = srv.clone();
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+            _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+        }
+        signal_srv.shutdown();
+    });
+    cinnabar::server::serve(srv.clone(), listeners).await;
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    tracing::warn!("Cinnabar is now ready to exit, bye bye...");
+    let _ = srv.port.load(Ordering::Relaxed);
+    0
+}

@@ -1,0 +1,339 @@
+//! The server: shared state, the accept loop, background cycles, shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::client::Clients;
+use crate::command::CommandTable;
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use crate::pubsub::PubSub;
+
+/// Everything connections share. Each field documents its own locking.
+pub struct Server {
+    pub config: Config,
+    pub keyspace: Keyspace,
+    pub commands: CommandTable,
+    pub clients: Clients,
+    pub pubsub: PubSub,
+    pub stats: Stats,
+    pub blocking: crate::blocking::Blocking,
+    pub started: Instant,
+    pub run_id: String,
+    pub config_file: Option<String>,
+    pub executable: String,
+    /// Port actually bound (differs from the config when it says 0).
+    pub port: AtomicU64,
+    /// Changes since the last save (INFO rdb_changes_since_last_save).
+    pub dirty: AtomicU64,
+    pub last_save: AtomicU64,
+    /// CLIENT PAUSE deadline in unix ms (0 = not paused) and whether only writes pause.
+    pub pause_until: AtomicU64,
+    pub pause_writes_only: AtomicBool,
+    shutdown_tx: watch::Sender<bool>,
+    pub shutdown_rx: watch::Receiver<bool>,
+}
+
+#[derive(Default)]
+pub struct CommandStat {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub rejected: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+pub struct Stats {
+    pub commands_processed: AtomicU64,
+    pub connections_received: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub error_replies: AtomicU64,
+    pub per_command: Vec<CommandStat>,
+    /// Error replies by their first word (INFO errorstats).
+    pub errors_by_code: Mutex<HashMap<String, u64>>,
+}
+
+impl Stats {
+    fn new(commands: usize) -> Stats {
+        Stats {
+            commands_processed: AtomicU64::new(0),
+            connections_received: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            expired_keys: AtomicU64::new(0),
+            keyspace_hits: AtomicU64::new(0),
+            keyspace_misses: AtomicU64::new(0),
+            net_input_bytes: AtomicU64::new(0),
+            net_output_bytes: AtomicU64::new(0),
+            error_replies: AtomicU64::new(0),
+            per_command: (0..commands).map(|_| CommandStat::default()).collect(),
+            errors_by_code: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn record_error(&self, text: &str) {
+        self.error_replies.fetch_add(1, Ordering::Relaxed);
+        let code = text.split(' ').next().unwrap_or("ERR").to_string();
+        *self.errors_by_code.lock().entry(code).or_insert(0) += 1;
+    }
+
+    /// A command refused before running (arity, auth, context).
+    pub fn reject(&self, stat: usize, text: &str) {
+        self.per_command[stat].rejected.fetch_add(1, Ordering::Relaxed);
+        self.record_error(text);
+    }
+
+    /// A command that ran and replied with an error.
+    pub fn fail(&self, stat: usize, text: &str) {
+        self.per_command[stat].failed.fetch_add(1, Ordering::Relaxed);
+        self.record_error(text);
+    }
+
+    pub fn reset(&self) {
+        for s in &self.per_command {
+            s.calls.store(0, Ordering::Relaxed);
+            s.usec.store(0, Ordering::Relaxed);
+            s.rejected.store(0, Ordering::Relaxed);
+            s.failed.store(0, Ordering::Relaxed);
+        }
+        for a in [
+            &self.commands_processed,
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.expired_keys,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.error_replies,
+        ] {
+            a.store(0, Ordering::Relaxed);
+        }
+        self.errors_by_code.lock().clear();
+    }
+}
+
+/// A 40-hex-digit run id (splitmix64 over time and pid; not cryptographic).
+fn random_hex40() -> String {
+    let mut x = unix_us() ^ ((std::process::id() as u64) << 32);
+    (0..40)
+        .map(|_| {
+            x = x.wrapping_add(0x9e3779b97f4a7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+            char::from_digit(((z ^ (z >> 31)) & 0xf) as u32, 16).unwrap_or('0')
+        })
+        .collect()
+}
+
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+impl Server {
+    pub fn new(config: Config, config_file: Option<String>) -> Arc<Server> {
+        let databases = config.get_int("databases").clamp(1, 1 << 16) as usize;
+        let shards = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 8;
+        let commands = CommandTable::new();
+        let stats = Stats::new(commands.len());
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let run_id = random_hex40();
+        let mut config = config;
+        config.databases = databases;
+        Arc::new(Server {
+            keyspace: Keyspace::new(shards, databases),
+            config,
+            commands,
+            clients: Clients::new(),
+            pubsub: PubSub::new(),
+            stats,
+            blocking: crate::blocking::Blocking::default(),
+            started: Instant::now(),
+            run_id,
+            config_file,
+            executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            port: AtomicU64::new(0),
+            dirty: AtomicU64::new(0),
+            last_save: AtomicU64::new(unix_ms() / 1000),
+            pause_until: AtomicU64::new(0),
+            pause_writes_only: AtomicBool::new(false),
+            shutdown_tx,
+            shutdown_rx,
+        })
+    }
+
+    /// Seconds since start: the clock OBJECT IDLETIME counts in.
+    pub fn clock_secs(&self) -> u32 {
+        self.started.elapsed().as_secs() as u32
+    }
+
+    pub fn dirty(&self, n: u64) {
+        self.dirty.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn shutdown(&self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown_rx.borrow()
+    }
+}
+
+/// Binds every configured address. Redis's `-` prefix marks an address whose
+/// failure to bind is not fatal (`-::1` on hosts without IPv6).
+pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
+    let port: u16 = config.get_int("port").clamp(0, 65535) as u16;
+    let bind = config.get("bind").unwrap_or_default();
+    let mut listeners = Vec::new();
+    let mut chosen_port = port;
+    for addr in bind.split_whitespace() {
+        let (optional, host) = match addr.strip_prefix('-') {
+            Some(h) => (true, h),
+            None => (false, addr),
+        };
+        let host = if host == "*" { "0.0.0.0" } else { host };
+        let sa: SocketAddr = match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, chosen_port),
+            Err(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("Invalid bind address '{host}'"),
+                ))
+            }
+        };
+        match TcpListener::bind(sa).await {
+            Ok(l) => {
+                if chosen_port == 0 {
+                    chosen_port = l.local_addr()?.port();
+                }
+                listeners.push(l);
+            }
+            Err(e) if optional || (e.kind() == std::io::ErrorKind::AddrNotAvailable && !listeners.is_empty()) => {
+                tracing::warn!("Warning: Could not create server TCP listening socket {host}:{chosen_port}: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if listeners.is_empty() {
+        return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address to listen on"));
+    }
+    Ok(listeners)
+}
+
+/// Serves until shutdown: accept loops on every listener plus the background cycles.
+pub async fn serve(srv: Arc<Server>, listeners: Vec<TcpListener>) {
+    if let Some(l) = listeners.first() {
+        if let Ok(a) = l.local_addr() {
+            srv.port.store(a.port() as u64, Ordering::Relaxed);
+        }
+    }
+    tokio::spawn(background_cycle(srv.clone()));
+    let mut tasks = Vec::new();
+    for listener in listeners {
+        tasks.push(tokio::spawn(accept_loop(srv.clone(), listener)));
+    }
+    let mut rx = srv.shutdown_rx.clone();
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    for c in srv.clients.all() {
+        c.kill();
+    }
+}
+
+async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                srv.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(crate::conn::handle(srv.clone(), stream, peer));
+            }
+            Err(e) => {
+                tracing::warn!("Accepting client connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Active expiry (`hz` times a second), client timeouts, stale WATCH pruning.
+async fn background_cycle(srv: Arc<Server>) {
+    let mut ticks: u64 = 0;
+    loop {
+        let hz = srv.config.hz.load(Ordering::Relaxed).max(1) as u64;
+        tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        if srv.is_shutting_down() {
+            return;
+        }
+        ticks += 1;
+        if srv.config.active_expire.load(Ordering::Relaxed) {
+            active_expire(&srv);
+        }
+        if ticks % (hz * 10).max(1) == 0 {
+            srv.keyspace.for_each_shard(|_, shard| {
+                for db in shard.dbs.iter_mut() {
+                    db.prune_watches();
+                }
+            });
+        }
+        crate::conn::check_timeouts(&srv);
+    }
+}
+
+/// Deletes keys whose deadline passed, a bounded number per shard per cycle.
+pub fn active_expire(srv: &Server) {
+    let now = unix_ms();
+    let flags = srv.config.notify_flags.load(Ordering::Relaxed);
+    let mut events = Vec::new();
+    srv.keyspace.for_each_shard(|_, shard| {
+        for (dbi, db) in shard.dbs.iter_mut().enumerate() {
+            if db.expires.is_empty() {
+                continue;
+            }
+            for key in db.due_expiries(now, 200) {
+                db.remove(&key);
+                db.touch_watched(&key);
+                srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+                if crate::notify::enabled(flags, crate::notify::EXPIRED) {
+                    events.push(crate::notify::KeyEvent {
+                        class: crate::notify::EXPIRED,
+                        event: "expired",
+                        key,
+                        db: dbi,
+                    });
+                }
+            }
+        }
+    });
+    if !events.is_empty() {
+        srv.pubsub.publish_key_events(srv, &events);
+    }
+}

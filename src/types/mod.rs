@@ -1,0 +1,3 @@
+//! Value representations, one module per type (commands live in `family/`).
+
+pub mod list;
