@@ -17,6 +17,8 @@ use parking_lot::Mutex;
 
 use crate::client::{Client, ClientHandle};
 use crate::command::{Ctx, Resolved};
+use crate::keyspace::{Locked, Value};
+use crate::notify::KeyEvent;
 use crate::reply::Reply;
 use crate::server::Server;
 
@@ -87,8 +89,10 @@ impl Blocking {
     }
 }
 
-/// Queues the client on its keys (called by the connection when a handler blocked).
-pub fn register(srv: &Server, client: &mut Client, req: BlockRequest, cmd: Resolved, args: Vec<Bytes>) -> Arc<Waiter> {
+/// Queues the client on its keys. Called by the dispatcher while the
+/// command still holds the shards of those keys, so no push can slip between
+/// "found nothing" and "queued" (no lost wake-up).
+pub fn register(srv: &Server, client: &Client, req: BlockRequest, cmd: Resolved, args: Vec<Bytes>) -> Arc<Waiter> {
     let mut keys = req.keys;
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
@@ -115,9 +119,67 @@ pub fn register(srv: &Server, client: &mut Client, req: BlockRequest, cmd: Resol
     w
 }
 
-/// Serves waiters on keys the current command made ready (see module docs).
-pub fn serve_ready(ctx: &mut Ctx) {
-    let _ = ctx;
+/// Serves waiters on keys a command made ready, oldest waiter first, until
+/// each key runs dry. Serving can ready more keys (BLMOVE pushes), which are
+/// served in turn. Runs after the command released its own locks; takes the
+/// shards of the ready key and of every key the waiters' commands touch.
+pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<KeyEvent>) {
+    let mut queue: VecDeque<(usize, Bytes)> = VecDeque::new();
+    for k in ready {
+        if !queue.contains(&k) {
+            queue.push_back(k);
+        }
+    }
+    while let Some((db, key)) = queue.pop_front() {
+        let waiters = srv.blocking.waiters(db, &key);
+        if waiters.is_empty() {
+            continue;
+        }
+        let mut shards = vec![srv.keyspace.shard_of(&key)];
+        for w in &waiters {
+            for pos in w.cmd.spec.key_positions(&w.args) {
+                shards.push(srv.keyspace.shard_of(&w.args[pos]));
+            }
+        }
+        let mut locks = srv.keyspace.lock(shards);
+        let shard = srv.keyspace.shard_of(&key);
+        for w in waiters {
+            if w.claimed.load(Ordering::Acquire) {
+                continue;
+            }
+            let now = crate::server::unix_ms();
+            let ready = match locks.shard(shard).dbs[db].get(&key) {
+                Some(e) if e.expire_at == 0 || e.expire_at > now => match &e.value {
+                    Value::List(l) => w.wants == "list" && !l.is_empty(),
+                    _ => false,
+                },
+                _ => false,
+            };
+            if !ready {
+                break;
+            }
+            if !w.claim() {
+                continue;
+            }
+            let mut as_client = Client::new(w.client.clone());
+            as_client.db = w.db;
+            as_client.resp = w.resp;
+            as_client.in_exec = true;
+            let mut ctx = Ctx::new(srv, &mut as_client, locks);
+            let reply = crate::command::call(&mut ctx, w.cmd, &w.args);
+            events.append(&mut ctx.events);
+            for k in ctx.ready_keys.drain(..) {
+                if !queue.contains(&k) {
+                    queue.push_back(k);
+                }
+            }
+            locks = std::mem::replace(&mut ctx.locks, Locked::none());
+            drop(ctx);
+            srv.blocking.remove(&w);
+            *w.reply.lock() = Some(reply);
+            w.client.wake.notify_one();
+        }
+    }
 }
 
 /// Bookkeeping after a served waiter's connection picked up its reply.
@@ -133,7 +195,3 @@ pub fn unregister(srv: &Server, w: &Arc<Waiter>) {
     w.client.info.lock().blocked = false;
 }
 
-#[allow(dead_code)]
-fn unused(srv: &Server) {
-    let _ = srv.blocking.waiters(0, &Bytes::new());
-}

@@ -58,15 +58,19 @@ pub fn eq(arg: &[u8], word: &str) -> bool {
 
 /// Blocking-command timeout in seconds (may be fractional) → milliseconds; 0 = forever.
 pub fn timeout_secs(arg: &[u8]) -> CmdResult<u64> {
-    let v = parse_float(arg).filter(|v| v.is_finite()).ok_or(CmdError::TimeoutNotFloat)?;
-    if v < 0.0 {
+    let v = parse_float(arg).ok_or(CmdError::TimeoutNotFloat)?;
+    if v.is_infinite() && v > 0.0 {
+        return Err(CmdError::custom("ERR timeout is out of range"));
+    }
+    // Redis truncates seconds*1000 to whole milliseconds before the sign check.
+    let ms = (v * 1000.0).trunc();
+    if ms < 0.0 {
         return Err(CmdError::TimeoutNegative);
     }
-    let ms = v * 1000.0;
     if ms > (i64::MAX / 2) as f64 {
-        return Err(CmdError::TimeoutNotFloat);
+        return Err(CmdError::custom("ERR timeout is out of range"));
     }
-    Ok(ms.ceil() as u64)
+    Ok(ms as u64)
 }
 
 /// A cursor over arguments for option parsing.
@@ -117,6 +121,6 @@ mod tests {
         assert_eq!(timeout_secs(b"0.1").unwrap(), 100);
         assert_eq!(timeout_secs(b"-1"), Err(CmdError::TimeoutNegative));
         assert_eq!(timeout_secs(b"abc"), Err(CmdError::TimeoutNotFloat));
-        assert_eq!(timeout_secs(b"inf"), Err(CmdError::TimeoutNotFloat));
+        assert_eq!(timeout_secs(b"inf"), Err(CmdError::custom("ERR timeout is out of range")));
     }
 }

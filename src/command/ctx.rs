@@ -7,9 +7,9 @@ use crate::keyspace::{Db, Entry, Locked, Value};
 use crate::notify::{self, KeyEvent};
 use crate::server::Server;
 
-pub struct Ctx<'a> {
+pub struct Ctx<'a, 'c> {
     pub srv: &'a Server,
-    pub client: &'a mut Client,
+    pub client: &'c mut Client,
     pub locks: Locked<'a>,
     /// Wall clock of this command in unix milliseconds (one reading per command).
     pub now_ms: u64,
@@ -21,8 +21,8 @@ pub struct Ctx<'a> {
     pub block: Option<crate::blocking::BlockRequest>,
 }
 
-impl<'a> Ctx<'a> {
-    pub fn new(srv: &'a Server, client: &'a mut Client, locks: Locked<'a>) -> Ctx<'a> {
+impl<'a, 'c> Ctx<'a, 'c> {
+    pub fn new(srv: &'a Server, client: &'c mut Client, locks: Locked<'a>) -> Ctx<'a, 'c> {
         Ctx {
             srv,
             client,

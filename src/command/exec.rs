@@ -6,7 +6,9 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{flags, Ctx, Resolved};
-use crate::blocking::BlockRequest;
+use std::sync::Arc;
+
+use crate::blocking::{self, Waiter};
 use crate::client::{Client, MultiState};
 use crate::error::CmdError;
 use crate::keyspace::Locked;
@@ -16,8 +18,8 @@ use crate::server::Server;
 /// What became of a request.
 pub enum Outcome {
     Reply(Reply),
-    /// The command found nothing to serve: the connection queues the client.
-    Block(BlockRequest, Resolved, Vec<Bytes>),
+    /// The client is queued on its keys; the connection waits for the reply.
+    Block(Arc<Waiter>, Reply),
 }
 
 impl From<Reply> for Outcome {
@@ -93,17 +95,21 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>) -> Outc
     let locks = lock_for(srv, r, &args);
     let mut ctx = Ctx::new(srv, client, locks);
     let reply = call(&mut ctx, r, &args);
-    if !ctx.ready_keys.is_empty() {
-        crate::blocking::serve_ready(&mut ctx);
-    }
-    let block = ctx.block.take();
-    let events = std::mem::take(&mut ctx.events);
+    let waiter = ctx.block.take().map(|req| {
+        let timeout_reply = req.timeout_reply.clone();
+        (blocking::register(srv, ctx.client, req, r, args), timeout_reply)
+    });
+    let ready = std::mem::take(&mut ctx.ready_keys);
+    let mut events = std::mem::take(&mut ctx.events);
     drop(ctx);
+    if !ready.is_empty() {
+        blocking::serve_ready(srv, ready, &mut events);
+    }
     if !events.is_empty() {
         srv.pubsub.publish_key_events(srv, &events);
     }
-    match block {
-        Some(req) => Outcome::Block(req, r, args),
+    match waiter {
+        Some((w, timeout_reply)) => Outcome::Block(w, timeout_reply),
         None => Outcome::Reply(reply),
     }
 }

@@ -151,9 +151,7 @@ impl Conn<'_> {
             }
             let reply = match execute(self.srv, client, args) {
                 Outcome::Reply(r) => r,
-                Outcome::Block(req, cmd, args) => {
-                    let timeout_reply = req.timeout_reply.clone();
-                    let waiter = blocking::register(self.srv, client, req, cmd, args);
+                Outcome::Block(waiter, timeout_reply) => {
                     self.drain_outbox(client);
                     self.flush().await?;
                     self.wait_blocked(client, waiter, timeout_reply).await?

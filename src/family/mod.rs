@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod keys;
+pub mod list;
 pub mod pubsub;
 pub mod server;
 pub mod string;
@@ -16,6 +17,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     server::COMMANDS,
     keys::COMMANDS,
     string::COMMANDS,
+    list::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,
 ];
