@@ -48,6 +48,7 @@ pub enum CmdError {
     InvalidCursor,
     SubscribedContext { cmd: String },
     NoAuth,
+    Oom,
     /// Any other text, verbatim (must start with an error code such as `ERR`).
     Custom(String),
 }
@@ -120,6 +121,7 @@ impl fmt::Display for CmdError {
                 "ERR Can't execute '{cmd}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             ),
             NoAuth => f.write_str("NOAUTH Authentication required."),
+            Oom => f.write_str("OOM command not allowed when used memory > 'maxmemory'."),
             Custom(s) => f.write_str(s),
         }
     }

@@ -26,6 +26,12 @@ fn main() {
     if config.get("daemonize").as_deref() == Some("yes") {
         tracing::warn!("daemonize yes is not supported: running in the foreground");
     }
+    if config.get("appendonly").as_deref() == Some("yes") {
+        tracing::warn!("WARNING: appendonly yes was requested but the append-only file is not implemented yet: writes are NOT persisted");
+    }
+    if !config.get("unixsocket").unwrap_or_default().is_empty() {
+        tracing::warn!("unixsocket is not supported yet: listening on TCP only");
+    }
     for name in config.stored_only_changes() {
         tracing::warn!("Config '{name}' is accepted and reported by CONFIG GET but has no effect in Cinnabar");
     }

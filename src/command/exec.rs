@@ -66,6 +66,11 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>) -> Result<
             .into(),
         );
     }
+    if spec.has(flags::DENYOOM) && over_maxmemory(srv) {
+        flag_multi_error(client);
+        srv.stats.reject(resolved.stat, "OOM");
+        return Err(CmdError::Oom.into());
+    }
     if let Some(multi) = client.multi.as_mut() {
         let name = spec.name;
         let transaction_control = resolved.parent.is_none()
@@ -81,6 +86,12 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>) -> Result<
         }
     }
     Ok(run(srv, client, resolved, args))
+}
+
+/// Eviction is not implemented: past `maxmemory` every policy acts as `noeviction`.
+fn over_maxmemory(srv: &Server) -> bool {
+    let max = srv.config.maxmemory.load(Ordering::Relaxed);
+    max > 0 && crate::alloc::allocated() as u64 > max
 }
 
 fn flag_multi_error(client: &mut Client) {

@@ -25,6 +25,10 @@ use crate::server::{unix_ms, Server};
 use protocol::{Parsed, RequestParser};
 
 const READ_CHUNK: usize = 16 * 1024;
+/// A read buffer larger than this is shrunk once drained (PROTO_RESIZE_THRESHOLD).
+const QBUF_RESIZE_THRESHOLD: usize = 32 * 1024;
+/// An idle connection's empty read buffer is released after this long.
+const QBUF_IDLE_FREE: Duration = Duration::from_secs(2);
 
 pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
@@ -77,8 +81,10 @@ enum Closed {
 impl Conn<'_> {
     async fn serve(&mut self, client: &mut Client) -> Result<(), Closed> {
         let mut shutdown = self.srv.shutdown_rx.clone();
+        let mut idle_freed = false;
         loop {
             self.process(client).await?;
+            self.shrink_after_peak();
             self.drain_outbox(client);
             self.flush().await?;
             if client.close_after_reply {
@@ -97,9 +103,14 @@ impl Conn<'_> {
                 );
                 return Err(Closed::Killed);
             }
-            self.reserve_read();
+            if !idle_freed {
+                self.reserve_read();
+            }
+            self.report_qbuf(client);
+            let idle = tokio::time::sleep(QBUF_IDLE_FREE);
             tokio::select! {
                 n = self.rd.read_buf(&mut self.inbuf) => {
+                    idle_freed = false;
                     match n {
                         Ok(0) => return Err(Closed::Eof),
                         Ok(n) => {
@@ -109,9 +120,27 @@ impl Conn<'_> {
                     }
                 }
                 _ = client.handle.wake.notified() => {}
+                _ = idle, if self.inbuf.is_empty() && self.inbuf.capacity() > 0 => {
+                    // An idle client keeps no read buffer (Redis frees it after 2 s too).
+                    self.inbuf = BytesMut::new();
+                    idle_freed = true;
+                }
                 _ = shutdown.changed() => return Err(Closed::Killed),
             }
         }
+    }
+
+    /// After a large request the read buffer goes back to its normal size.
+    fn shrink_after_peak(&mut self) {
+        if self.inbuf.is_empty() && self.inbuf.capacity() > QBUF_RESIZE_THRESHOLD {
+            self.inbuf = BytesMut::with_capacity(READ_CHUNK);
+        }
+    }
+
+    fn report_qbuf(&self, client: &Client) {
+        let mut info = client.handle.info.lock();
+        info.qbuf = self.inbuf.len();
+        info.qbuf_free = self.inbuf.capacity() - self.inbuf.len();
     }
 
     fn reserve_read(&mut self) {
@@ -120,7 +149,7 @@ impl Conn<'_> {
             .bulk_remaining(self.inbuf.len())
             .unwrap_or(0)
             .clamp(READ_CHUNK, 1 << 20);
-        if self.inbuf.capacity() - self.inbuf.len() < want / 2 {
+        if self.inbuf.capacity() - self.inbuf.len() < want {
             self.inbuf.reserve(want);
         }
     }

@@ -488,6 +488,13 @@ pub fn encoding_of(value: &Value) -> &'static str {
             }
         }
         Value::List(l) => l.encoding_name(),
+        Value::Set(s) => {
+            if s.len() <= 512 && s.iter().all(|m| crate::conn::protocol::parse_i64(m).is_some()) {
+                "intset"
+            } else {
+                "hashtable"
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod keys;
 pub mod list;
 pub mod pubsub;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod transaction;
 
@@ -18,6 +19,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     string::COMMANDS,
     list::COMMANDS,
+    set::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,
 ];

@@ -33,6 +33,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("strlen", 2, READONLY | FAST, Keys::Range(1, 1, 1), strlen).doc("string", "2.2.0", "Returns the length of a string value."),
     CommandSpec::new("getrange", 4, READONLY, Keys::Range(1, 1, 1), getrange).doc("string", "2.4.0", "Returns a substring of the string stored at a key."),
     CommandSpec::new("substr", 4, READONLY, Keys::Range(1, 1, 1), getrange).doc("string", "1.0.0", "Returns a substring from a string value."),
+    CommandSpec::new("setbit", 4, W, Keys::Range(1, 1, 1), setbit).doc("bitmap", "2.2.0", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist."),
+    CommandSpec::new("getbit", 3, READONLY | FAST, Keys::Range(1, 1, 1), getbit).doc("bitmap", "2.2.0", "Returns a bit value by offset."),
+    CommandSpec::new("lcs", -3, READONLY, Keys::Range(1, 2, 1), lcs).doc("string", "7.0.0", "Finds the longest common substring."),
     CommandSpec::new("setrange", 4, W, Keys::Range(1, 1, 1), setrange).doc("string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
 ];
 
@@ -427,6 +430,166 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     ctx.notify(notify::STRING, "setrange", key);
     Ok(Reply::Int(len as i64))
+}
+
+/// A bit offset: 0 ..= 2^32-1 (512 MB strings), Redis's `getBitOffsetFromArgument`.
+fn bit_offset(arg: &[u8]) -> CmdResult<usize> {
+    let err = || CmdError::custom("ERR bit offset is not an integer or out of range");
+    let n = crate::conn::protocol::parse_i64(arg).ok_or_else(err)?;
+    if n < 0 || n >= (512i64 << 23) {
+        return Err(err());
+    }
+    Ok(n as usize)
+}
+
+fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let offset = bit_offset(&a[2])?;
+    let on = match a[3].as_ref() {
+        b"1" => true,
+        b"0" => false,
+        _ => return Err(CmdError::custom("ERR bit is not an integer or out of range")),
+    };
+    let key = &a[1];
+    let old = get_string(ctx, key)?;
+    let existed = old.is_some();
+    let byte = offset >> 3;
+    let mut b = BytesMut::from(old.unwrap_or_default().as_ref());
+    if b.len() <= byte {
+        b.resize(byte + 1, 0);
+    }
+    let mask = 1u8 << (7 - (offset & 7));
+    let was = b[byte] & mask != 0;
+    if on {
+        b[byte] |= mask;
+    } else {
+        b[byte] &= !mask;
+    }
+    ctx.set_value(key, Value::Str(b.freeze()), true);
+    if !existed {
+        ctx.notify(notify::NEW, "new", key);
+    }
+    ctx.notify(notify::STRING, "setbit", key);
+    Ok(Reply::Int(was as i64))
+}
+
+fn getbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let offset = bit_offset(&a[2])?;
+    let Some(s) = get_string(ctx, &a[1])? else {
+        return Ok(Reply::Int(0));
+    };
+    let byte = offset >> 3;
+    Ok(Reply::Int(s.get(byte).map_or(0, |b| (b >> (7 - (offset & 7))) & 1) as i64))
+}
+
+/// LCS, ported from Redis's `lcsCommand` so ranges come out in the same order.
+fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let string_or_empty = |ctx: &mut Ctx, key: &[u8]| -> CmdResult<Bytes> {
+        match ctx.lookup_read(key) {
+            None => Ok(Bytes::new()),
+            Some(e) => match &e.value {
+                Value::Str(b) => Ok(b.clone()),
+                _ => Err(CmdError::custom("ERR The specified keys must contain string values")),
+            },
+        }
+    };
+    let x = string_or_empty(ctx, &a[1])?;
+    let y = string_or_empty(ctx, &a[2])?;
+    let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0i64);
+    let mut j = 3;
+    while j < a.len() {
+        let more = a.len() - 1 - j;
+        if eq(&a[j], "idx") {
+            getidx = true;
+        } else if eq(&a[j], "len") {
+            getlen = true;
+        } else if eq(&a[j], "withmatchlen") {
+            withmatchlen = true;
+        } else if eq(&a[j], "minmatchlen") && more > 0 {
+            minmatchlen = int(&a[j + 1])?.max(0);
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    if getlen && getidx {
+        return Err(CmdError::custom("ERR If you want both the length and indexes, please just use IDX."));
+    }
+    let (alen, blen) = (x.len(), y.len());
+    let cells = (alen + 1).saturating_mul(blen + 1);
+    let max = ctx.srv.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed);
+    if cells.saturating_mul(4) > max {
+        return Err(CmdError::custom("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
+    }
+    let w = blen + 1;
+    let mut t = vec![0u32; cells];
+    for i in 1..=alen {
+        for k in 1..=blen {
+            t[i * w + k] = if x[i - 1] == y[k - 1] { t[(i - 1) * w + k - 1] + 1 } else { t[(i - 1) * w + k].max(t[i * w + k - 1]) };
+        }
+    }
+    let total = t[alen * w + blen];
+    let mut result = vec![0u8; total as usize];
+    let mut idx = total as usize;
+    let mut matches = Vec::new();
+    let (mut i, mut k) = (alen, blen);
+    let (mut a_start, mut a_end, mut b_start, mut b_end) = (alen, 0usize, 0usize, 0usize);
+    while i > 0 && k > 0 {
+        let mut emit = false;
+        if x[i - 1] == y[k - 1] {
+            result[idx - 1] = x[i - 1];
+            if a_start == alen {
+                a_start = i - 1;
+                a_end = i - 1;
+                b_start = k - 1;
+                b_end = k - 1;
+            } else if a_start == i && b_start == k {
+                a_start -= 1;
+                b_start -= 1;
+            } else {
+                emit = true;
+            }
+            if a_start == 0 || b_start == 0 {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            k -= 1;
+        } else {
+            if t[(i - 1) * w + k] > t[i * w + k - 1] {
+                i -= 1;
+            } else {
+                k -= 1;
+            }
+            if a_start != alen {
+                emit = true;
+            }
+        }
+        let match_len = a_end - a_start + 1;
+        if emit {
+            if getidx && (minmatchlen == 0 || match_len as i64 >= minmatchlen) {
+                let mut m = vec![
+                    Reply::Array(vec![Reply::Int(a_start as i64), Reply::Int(a_end as i64)]),
+                    Reply::Array(vec![Reply::Int(b_start as i64), Reply::Int(b_end as i64)]),
+                ];
+                if withmatchlen {
+                    m.push(Reply::Int(match_len as i64));
+                }
+                matches.push(Reply::Array(m));
+            }
+            a_start = alen;
+        }
+    }
+    Ok(if getidx {
+        Reply::Map(vec![
+            (Reply::bulk_str("matches"), Reply::Array(matches)),
+            (Reply::bulk_str("len"), Reply::Int(total as i64)),
+        ])
+    } else if getlen {
+        Reply::Int(total as i64)
+    } else {
+        Reply::Bulk(Bytes::from(result))
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! One database's slice of one shard: the key map and its expiry index.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Weak;
 
@@ -13,6 +13,7 @@ use crate::types::list::List;
 pub enum Value {
     Str(Bytes),
     List(Box<List>),
+    Set(Box<HashSet<Bytes>>),
 }
 
 impl Value {
@@ -21,6 +22,7 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::List(_) => "list",
+            Value::Set(_) => "set",
         }
     }
 }
