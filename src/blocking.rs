@@ -188,6 +188,16 @@ pub fn finish(srv: &Server, w: &Arc<Waiter>) {
     w.client.info.lock().blocked = false;
 }
 
+/// The client leaves while blocked: no trace stays, whether or not the server
+/// had already served it (its reply is then dropped with the connection).
+pub fn abandon(srv: &Server, w: &Arc<Waiter>) {
+    if w.claim() {
+        unregister(srv, w);
+    } else {
+        finish(srv, w);
+    }
+}
+
 /// Finishes a waiter that will not be served (timeout, CLIENT UNBLOCK, disconnect).
 pub fn unregister(srv: &Server, w: &Arc<Waiter>) {
     srv.blocking.remove(w);

@@ -36,6 +36,8 @@ pub struct Client {
     /// CLIENT NO-EVICT / NO-TOUCH.
     pub no_evict: bool,
     pub no_touch: bool,
+    /// Bytes of the running command plus what is buffered after it (CLIENT LIST qbuf).
+    pub query_len: usize,
 }
 
 pub struct WatchedKey {
@@ -88,6 +90,7 @@ impl Client {
             subs: Subscriptions::default(),
             no_evict: false,
             no_touch: false,
+            query_len: 0,
         }
     }
 

@@ -160,8 +160,13 @@ impl Conn<'_> {
             if client.handle.is_killed() {
                 return Err(Closed::Killed);
             }
+            let before = self.inbuf.len();
             let args = match self.parser.next(&mut self.inbuf) {
-                Ok(Some(Parsed::Command(args))) => args,
+                Ok(Some(Parsed::Command(args))) => {
+                    // What CLIENT LIST shows as qbuf while this command runs.
+                    client.query_len = before;
+                    args
+                }
                 Ok(Some(Parsed::Empty)) => continue,
                 Ok(None) => return Ok(()),
                 Err(e) => {
@@ -197,6 +202,14 @@ impl Conn<'_> {
     }
 
     fn emit(&mut self, client: &mut Client, reply: &Reply) {
+        if is_push(reply) {
+            // Pub/sub confirmations and messages bypass CLIENT REPLY OFF/SKIP (Redis 7).
+            encode(reply, client.resp, &mut self.out);
+            if client.reply_mode == ReplyMode::Skipping {
+                client.reply_mode = ReplyMode::On;
+            }
+            return;
+        }
         match client.reply_mode {
             ReplyMode::On => encode(reply, client.resp, &mut self.out),
             ReplyMode::Skipping => client.reply_mode = ReplyMode::On,
@@ -209,11 +222,8 @@ impl Conn<'_> {
         if ob.frames.is_empty() {
             return;
         }
-        let discard = client.reply_mode == ReplyMode::Off;
         for frame in ob.frames.drain(..) {
-            if !discard {
-                self.out.extend_from_slice(&frame);
-            }
+            self.out.extend_from_slice(&frame);
         }
         ob.bytes = 0;
         ob.soft_since = None;
@@ -256,9 +266,7 @@ impl Conn<'_> {
                 });
             }
             if client.handle.is_killed() {
-                if w.claim() {
-                    blocking::unregister(srv, &w);
-                }
+                blocking::abandon(srv, &w);
                 return Err(Closed::Killed);
             }
             self.drain_outbox(client);
@@ -284,21 +292,25 @@ impl Conn<'_> {
                             self.reserve_read();
                         }
                         _ => {
-                            if w.claim() {
-                                blocking::unregister(srv, &w);
-                            }
+                            blocking::abandon(srv, &w);
                             return Err(Closed::Eof);
                         }
                     }
                 }
                 _ = shutdown.changed() => {
-                    if w.claim() {
-                        blocking::unregister(srv, &w);
-                    }
+                    blocking::abandon(srv, &w);
                     return Err(Closed::Killed);
                 }
             }
         }
+    }
+}
+
+fn is_push(reply: &Reply) -> bool {
+    match reply {
+        Reply::Push(_) => true,
+        Reply::Many(items) => !items.is_empty() && items.iter().all(|r| matches!(r, Reply::Push(_))),
+        _ => false,
     }
 }
 

@@ -242,7 +242,8 @@ fn client_setinfo(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// One CLIENT LIST line in Redis 7.0's field order.
-pub fn client_line(srv: &Server, c: &crate::client::ClientHandle) -> String {
+/// `own_qbuf`: the caller's own query length, which only its connection knows.
+pub fn client_line(srv: &Server, c: &crate::client::ClientHandle, own_qbuf: Option<usize>) -> String {
     let info = c.info.lock();
     let now_ms = srv.started.elapsed().as_millis() as u64;
     let idle = now_ms.saturating_sub(c.last_active_ms.load(Ordering::Relaxed)) / 1000;
@@ -283,7 +284,7 @@ pub fn client_line(srv: &Server, c: &crate::client::ClientHandle) -> String {
         info.psub,
         info.ssub,
         info.multi,
-        info.qbuf,
+        own_qbuf.unwrap_or(info.qbuf),
         info.qbuf_free,
         if obl > 0 { 1 } else { 0 },
         obl,
@@ -337,14 +338,15 @@ fn client_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 continue;
             }
         }
-        out.push_str(&client_line(srv, &c));
+        let own = (c.id == ctx.client.id()).then_some(ctx.client.query_len);
+        out.push_str(&client_line(srv, &c, own));
         out.push('\n');
     }
     Ok(Reply::Verbatim("txt", Bytes::from(out)))
 }
 
 fn client_info(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    let mut line = client_line(ctx.srv, &ctx.client.handle);
+    let mut line = client_line(ctx.srv, &ctx.client.handle, Some(ctx.client.query_len));
     line.push('\n');
     Ok(Reply::Verbatim("txt", Bytes::from(line)))
 }
@@ -387,7 +389,11 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             }
             ctype = Some(t);
         } else if eq(&a[i], "user") {
-            user = Some(String::from_utf8_lossy(v).into_owned());
+            let u = String::from_utf8_lossy(v).into_owned();
+            if u != "default" {
+                return Err(CmdError::custom(format!("ERR No such user '{u}'")));
+            }
+            user = Some(u);
         } else if eq(&a[i], "skipme") {
             skipme = if eq(v, "yes") {
                 true
