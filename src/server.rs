@@ -54,6 +54,7 @@ pub struct Stats {
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
+    pub evicted_keys: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
     pub net_input_bytes: AtomicU64,
@@ -71,6 +72,7 @@ impl Stats {
             connections_received: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
+            evicted_keys: AtomicU64::new(0),
             keyspace_hits: AtomicU64::new(0),
             keyspace_misses: AtomicU64::new(0),
             net_input_bytes: AtomicU64::new(0),
@@ -111,6 +113,7 @@ impl Stats {
             &self.connections_received,
             &self.rejected_connections,
             &self.expired_keys,
+            &self.evicted_keys,
             &self.keyspace_hits,
             &self.keyspace_misses,
             &self.net_input_bytes,
@@ -297,6 +300,7 @@ async fn background_cycle(srv: Arc<Server>) {
         if srv.config.active_expire.load(Ordering::Relaxed) {
             active_expire(&srv);
         }
+        crate::keyspace::evict::evict(&srv);
         if ticks % (hz * 10).max(1) == 0 {
             srv.keyspace.for_each_shard(|_, shard| {
                 for db in shard.dbs.iter_mut() {

@@ -66,6 +66,13 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>) -> Result<
             .into(),
         );
     }
+    if resolved.parent.is_none() && spec.name == "exec" && queued_denyoom(srv, client) && over_maxmemory(srv) {
+        client.multi = None;
+        client.unwatch();
+        client.handle.info.lock().multi = -1;
+        srv.stats.reject(resolved.stat, "EXECABORT");
+        return Err(Reply::Error(format!("EXECABORT Transaction discarded because of: {}", CmdError::Oom)));
+    }
     if spec.has(flags::DENYOOM) && over_maxmemory(srv) {
         flag_multi_error(client);
         srv.stats.reject(resolved.stat, "OOM");
@@ -88,10 +95,18 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>) -> Result<
     Ok(run(srv, client, resolved, args))
 }
 
-/// Eviction is not implemented: past `maxmemory` every policy acts as `noeviction`.
+/// Past `maxmemory` after evicting what the policy allows (no locks are held here).
 fn over_maxmemory(srv: &Server) -> bool {
-    let max = srv.config.maxmemory.load(Ordering::Relaxed);
-    max > 0 && crate::alloc::allocated() as u64 > max
+    !crate::keyspace::evict::evict(srv)
+}
+
+/// Whether a queued transaction contains a command that may grow memory.
+fn queued_denyoom(srv: &Server, client: &Client) -> bool {
+    client.multi.as_ref().is_some_and(|m| {
+        m.queued
+            .iter()
+            .any(|args| srv.commands.resolve(args).is_some_and(|r| r.spec.has(flags::DENYOOM)))
+    })
 }
 
 fn flag_multi_error(client: &mut Client) {

@@ -27,6 +27,8 @@ use protocol::{Parsed, RequestParser};
 const READ_CHUNK: usize = 16 * 1024;
 /// A read buffer larger than this is shrunk once drained (PROTO_RESIZE_THRESHOLD).
 const QBUF_RESIZE_THRESHOLD: usize = 32 * 1024;
+/// How often a connection considers shrinking its read buffer.
+const QBUF_RESIZE_PERIOD: Duration = Duration::from_millis(500);
 /// An idle connection's empty read buffer is released after this long.
 const QBUF_IDLE_FREE: Duration = Duration::from_secs(2);
 
@@ -50,6 +52,8 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
         inbuf: BytesMut::with_capacity(READ_CHUNK),
         out: BytesMut::with_capacity(READ_CHUNK),
         parser: RequestParser::new(srv.config.proto_max_bulk_len.load(Ordering::Relaxed)),
+        qbuf_peak: 0,
+        last_resize: std::time::Instant::now(),
     };
     let _ = conn.serve(&mut client).await;
     cleanup(&srv, &mut client);
@@ -69,6 +73,9 @@ struct Conn<'a> {
     inbuf: BytesMut,
     out: BytesMut,
     parser: RequestParser,
+    /// Largest read buffer fill since the last resize check.
+    qbuf_peak: usize,
+    last_resize: std::time::Instant,
 }
 
 /// Why a connection ends.
@@ -115,6 +122,7 @@ impl Conn<'_> {
                         Ok(0) => return Err(Closed::Eof),
                         Ok(n) => {
                             self.srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                            self.qbuf_peak = self.qbuf_peak.max(self.inbuf.len());
                         }
                         Err(_) => return Err(Closed::Io),
                     }
@@ -130,11 +138,18 @@ impl Conn<'_> {
         }
     }
 
-    /// After a large request the read buffer goes back to its normal size.
+    /// After a large request the read buffer goes back to its normal size, once
+    /// the recent peak shows it is no longer needed (Redis's clientsCron resize).
     fn shrink_after_peak(&mut self) {
-        if self.inbuf.is_empty() && self.inbuf.capacity() > QBUF_RESIZE_THRESHOLD {
-            self.inbuf = BytesMut::with_capacity(READ_CHUNK);
+        if self.last_resize.elapsed() < QBUF_RESIZE_PERIOD {
+            return;
         }
+        self.last_resize = std::time::Instant::now();
+        let cap = self.inbuf.capacity();
+        if self.inbuf.is_empty() && cap > QBUF_RESIZE_THRESHOLD && self.qbuf_peak < cap / 2 {
+            self.inbuf = BytesMut::with_capacity(self.qbuf_peak.max(READ_CHUNK));
+        }
+        self.qbuf_peak = self.inbuf.len();
     }
 
     fn report_qbuf(&self, client: &Client) {

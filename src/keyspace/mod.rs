@@ -12,6 +12,7 @@
 //! - No guard is ever held across `.await`: handlers are synchronous and only the
 //!   connection task awaits.
 
+pub mod evict;
 pub mod slot;
 mod db;
 
@@ -72,6 +73,11 @@ impl Keyspace {
 
     pub fn lock_all(&self) -> Locked<'_> {
         self.lock((0..self.shards.len()).collect())
+    }
+
+    /// Runs `f` on one shard under its lock.
+    pub fn for_shard(&self, idx: usize, f: impl FnOnce(&mut Shard)) {
+        f(&mut self.shards[idx].lock());
     }
 
     /// Runs `f` on each shard in turn, one lock at a time (INFO keyspace, active expiry).

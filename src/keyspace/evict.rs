@@ -1,0 +1,110 @@
+//! `maxmemory` eviction: approximated LRU/LFU/random/TTL, as Redis samples.
+//!
+//! Runs with no shard lock held (before a command that may grow memory, and
+//! from the background cycle). Each round samples a few keys of one shard and
+//! evicts the best candidate under the policy, until memory is under the limit
+//! or nothing evictable is left. `noeviction` never evicts: commands that may
+//! grow memory are refused with OOM instead.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+
+use crate::notify::{self, KeyEvent};
+use crate::server::Server;
+
+const SAMPLES: usize = 5;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Policy {
+    NoEviction,
+    AllKeys(Pick),
+    Volatile(Pick),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Pick {
+    Lru,
+    Random,
+    Ttl,
+}
+
+fn policy(srv: &Server) -> Policy {
+    match srv.config.get("maxmemory-policy").as_deref() {
+        Some("allkeys-lru") | Some("allkeys-lfu") => Policy::AllKeys(Pick::Lru),
+        Some("allkeys-random") => Policy::AllKeys(Pick::Random),
+        Some("volatile-lru") | Some("volatile-lfu") => Policy::Volatile(Pick::Lru),
+        Some("volatile-random") => Policy::Volatile(Pick::Random),
+        Some("volatile-ttl") => Policy::Volatile(Pick::Ttl),
+        _ => Policy::NoEviction,
+    }
+}
+
+pub fn over_limit(srv: &Server) -> bool {
+    let max = srv.config.maxmemory.load(Ordering::Relaxed);
+    max > 0 && crate::alloc::allocated() as u64 > max
+}
+
+/// Evicts until under `maxmemory`. Returns false if still over the limit.
+pub fn evict(srv: &Server) -> bool {
+    if !over_limit(srv) {
+        return true;
+    }
+    let (volatile, pick) = match policy(srv) {
+        Policy::NoEviction => return false,
+        Policy::AllKeys(p) => (false, p),
+        Policy::Volatile(p) => (true, p),
+    };
+    let flags = srv.config.notify_flags.load(Ordering::Relaxed);
+    let shards = srv.keyspace.shard_count();
+    let mut events = Vec::new();
+    let mut start = crate::server::unix_us() as usize;
+    let mut empty_rounds = 0;
+    while over_limit(srv) && empty_rounds < shards {
+        start = start.wrapping_add(1);
+        let idx = start % shards;
+        let mut evicted = false;
+        srv.keyspace.for_shard(idx, |shard| {
+            for (dbi, db) in shard.dbs.iter_mut().enumerate() {
+                let victim: Option<Bytes> = {
+                    let candidates = db
+                        .map
+                        .iter()
+                        .filter(|(_, e)| !volatile || e.expire_at != 0)
+                        .skip(start % 7)
+                        .take(SAMPLES);
+                    match pick {
+                        Pick::Lru => candidates.min_by_key(|(_, e)| e.touched).map(|(k, _)| k.clone()),
+                        Pick::Ttl => candidates.min_by_key(|(_, e)| e.expire_at).map(|(k, _)| k.clone()),
+                        Pick::Random => candidates.last().map(|(k, _)| k.clone()),
+                    }
+                    .or_else(|| db.map.iter().find(|(_, e)| !volatile || e.expire_at != 0).map(|(k, _)| k.clone()))
+                };
+                if let Some(key) = victim {
+                    db.remove(&key);
+                    db.touch_watched(&key);
+                    srv.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
+                    if notify::enabled(flags, notify::EVICTED) {
+                        events.push(KeyEvent {
+                            class: notify::EVICTED,
+                            event: "evicted",
+                            key,
+                            db: dbi,
+                        });
+                    }
+                    evicted = true;
+                    break;
+                }
+            }
+        });
+        if evicted {
+            empty_rounds = 0;
+        } else {
+            empty_rounds += 1;
+        }
+    }
+    if !events.is_empty() {
+        srv.pubsub.publish_key_events(srv, &events);
+    }
+    !over_limit(srv)
+}
