@@ -37,6 +37,9 @@ pub struct Server {
     /// CLIENT PAUSE deadline in unix ms (0 = not paused) and whether only writes pause.
     pub pause_until: AtomicU64,
     pub pause_writes_only: AtomicBool,
+    /// Clients in MONITOR mode; `monitoring` is the lock-free fast path.
+    pub monitors: parking_lot::RwLock<Vec<Arc<crate::client::ClientHandle>>>,
+    pub monitoring: AtomicBool,
     shutdown_tx: watch::Sender<bool>,
     pub shutdown_rx: watch::Receiver<bool>,
 }
@@ -126,6 +129,25 @@ impl Stats {
     }
 }
 
+/// Redis's `sdscatrepr`: a double-quoted string with C escapes.
+pub fn repr_into(out: &mut String, s: &[u8]) {
+    out.push('"');
+    for &c in s {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => out.push(c as char),
+            c => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push('"');
+}
+
 /// A 40-hex-digit run id (splitmix64 over time and pid; not cryptographic).
 fn random_hex40() -> String {
     let mut x = unix_us() ^ ((std::process::id() as u64) << 32);
@@ -181,6 +203,8 @@ impl Server {
             last_save: AtomicU64::new(unix_ms() / 1000),
             pause_until: AtomicU64::new(0),
             pause_writes_only: AtomicBool::new(false),
+            monitors: parking_lot::RwLock::new(Vec::new()),
+            monitoring: AtomicBool::new(false),
             shutdown_tx,
             shutdown_rx,
         })
@@ -193,6 +217,31 @@ impl Server {
 
     pub fn dirty(&self, n: u64) {
         self.dirty.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Sends one executed command to MONITOR clients, in Redis's line format.
+    pub fn feed_monitors(&self, db: usize, addr: &str, args: &[bytes::Bytes]) {
+        let us = unix_us();
+        let mut line = format!("+{}.{:06} [{db} {addr}]", us / 1_000_000, us % 1_000_000);
+        for a in args {
+            line.push(' ');
+            repr_into(&mut line, a);
+        }
+        line.push_str("\r\n");
+        let frame = bytes::Bytes::from(line);
+        for m in self.monitors.read().iter() {
+            let mut ob = m.outbox.lock();
+            ob.bytes += frame.len();
+            ob.frames.push_back(frame.clone());
+            drop(ob);
+            m.wake.notify_one();
+        }
+    }
+
+    pub fn remove_monitor(&self, id: u64) {
+        let mut m = self.monitors.write();
+        m.retain(|c| c.id != id);
+        self.monitoring.store(!m.is_empty(), Ordering::Relaxed);
     }
 
     pub fn shutdown(&self) {

@@ -71,6 +71,9 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>) -> Result<
         client.unwatch();
         client.handle.info.lock().multi = -1;
         srv.stats.reject(resolved.stat, "EXECABORT");
+        if srv.monitoring.load(Ordering::Relaxed) {
+            srv.feed_monitors(client.db, &client.handle.addr, &args);
+        }
         return Err(Reply::Error(format!("EXECABORT Transaction discarded because of: {}", CmdError::Oom)));
     }
     if spec.has(flags::DENYOOM) && over_maxmemory(srv) {
@@ -163,6 +166,9 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     let result = (r.spec.handler)(ctx, args);
     let usec = start.elapsed().as_micros() as u64;
     let stats = &ctx.srv.stats;
+    if ctx.srv.monitoring.load(Ordering::Relaxed) && !r.spec.has(flags::ADMIN | flags::SKIP_MONITOR) && !r.parent.is_some_and(|p| p.has(flags::ADMIN)) {
+        ctx.srv.feed_monitors(ctx.client.db, &ctx.client.handle.addr, args);
+    }
     stats.commands_processed.fetch_add(1, Ordering::Relaxed);
     let cmd = &stats.per_command[r.stat];
     cmd.calls.fetch_add(1, Ordering::Relaxed);

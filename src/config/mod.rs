@@ -70,6 +70,13 @@ enum Kind {
     Text,
 }
 
+/// Debugging parameters Redis hides from `CONFIG GET *` but answers by exact name.
+const HIDDEN: &[(&str, &str)] = &[
+    ("key-load-delay", "0"),
+    ("loading-process-events-interval-bytes", "2097152"),
+    ("rdb-key-save-delay", "0"),
+];
+
 /// Memory-valued parameters: accept `1gb`-style suffixes, reported in bytes.
 const MEMORY_PARAMS: &[&str] = &[
     "maxmemory",
@@ -130,6 +137,9 @@ impl Config {
         values.insert("logfile".into(), String::new());
         values.insert("pidfile".into(), String::new());
         values.insert("save".into(), "3600 1 300 100 60 10000".into());
+        for (k, v) in HIDDEN {
+            values.insert((*k).into(), (*v).into());
+        }
         let cfg = Config {
             values: RwLock::new(values),
             maxclients: AtomicUsize::new(10000),
@@ -170,6 +180,7 @@ impl Config {
     /// CONFIG GET: every parameter whose name matches one of the patterns.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let values = self.values.read();
+        let is_hidden = |k: &str| HIDDEN.iter().any(|(h, _)| *h == k);
         let mut out: Vec<(String, String)> = Vec::new();
         for pat in patterns {
             let lower = pat.to_ascii_lowercase();
@@ -183,7 +194,7 @@ impl Config {
                 continue;
             }
             for (k, v) in values.iter() {
-                if glob_match(&lower, k.as_bytes(), false) && !out.iter().any(|(o, _)| o == k) {
+                if !is_hidden(k) && glob_match(&lower, k.as_bytes(), false) && !out.iter().any(|(o, _)| o == k) {
                     out.push((k.clone(), v.clone()));
                 }
             }
@@ -356,14 +367,31 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
             .parse::<i64>()
             .map(|n| n.to_string())
             .map_err(|_| "argument couldn't be parsed into an integer".into()),
-        Kind::Memory => parse_memory(value)
-            .map(|n| n.to_string())
-            .ok_or_else(|| "argument must be a memory value".into()),
+        Kind::Memory => {
+            if let Some(pct) = value.strip_suffix('%').filter(|_| name == "maxmemory-clients") {
+                return match pct.parse::<i64>() {
+                    Ok(p) if p > 100 => Err("percentage argument must be less or equal to 100".into()),
+                    Ok(p) if p >= 0 => Ok(format!("{p}%")),
+                    _ => Err("argument must be a memory or percent value".into()),
+                };
+            }
+            parse_memory(value)
+                .map(|n| n.to_string())
+                .ok_or_else(|| "argument must be a memory value".into())
+        }
         Kind::Text => match name {
             "client-output-buffer-limit" => normalize_obuf(value),
             "save" => normalize_save(value),
             "maxmemory-policy" => one_of(value, &["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]),
             "appendfsync" => one_of(value, &["always", "everysec", "no"]),
+            "shutdown-on-sigint" | "shutdown-on-sigterm" => {
+                let allowed = ["default", "save", "nosave", "now", "force"];
+                let words: Vec<String> = value.split_whitespace().map(|w| w.to_ascii_lowercase()).collect();
+                if words.is_empty() || words.iter().any(|w| !allowed.contains(&w.as_str())) {
+                    return Err(format!("argument(s) must be one of the following: {}", allowed.join(", ")));
+                }
+                Ok(words.join(" "))
+            }
             "loglevel" => one_of(value, &["debug", "verbose", "notice", "warning", "nothing"]),
             "notify-keyspace-events" => crate::notify::parse_flags(value)
                 .map(crate::notify::flags_to_string)

@@ -62,28 +62,46 @@ pub fn load_startup(config: &Config, args: &[String]) -> Result<Option<String>, 
             _ => {}
         }
     }
-    // `--name v1 v2 --other v` → "name v1 v2\nother v\n", quoting each value.
-    let mut line = String::new();
-    while i < args.len() {
-        let a = &args[i];
-        if let Some(name) = a.strip_prefix("--") {
-            if !line.is_empty() {
-                text.push_str(&line);
-                text.push('\n');
-            }
-            line = name.to_string();
-        } else {
-            line.push(' ');
-            line.push_str(&quote(a));
-        }
-        i += 1;
-    }
-    if !line.is_empty() {
-        text.push_str(&line);
-        text.push('\n');
-    }
+    text.push_str(&options_text(&args[i..]));
+    text.push('\n');
     load_text(config, &text)?;
     Ok(file)
+}
+
+/// Redis's command-line rules (server.c `main`): `--name` starts a directive,
+/// other words are its quoted arguments; `"--name value"` in one argv element
+/// is a whole directive; a bare `--save` means `save ""`.
+fn options_text(args: &[String]) -> String {
+    let mut options = String::new();
+    let mut handled_last_arg = true;
+    for (j, arg) in args.iter().enumerate() {
+        if handled_last_arg && arg.starts_with("--") {
+            if !options.is_empty() {
+                options.push('\n');
+            }
+            options.push_str(&arg[2..]);
+            options.push(' ');
+            let words = split_args(arg.as_bytes()).map_or(0, |w| w.len());
+            if words == 1 {
+                handled_last_arg = false;
+                let is_save = arg.eq_ignore_ascii_case("--save");
+                let last = j == args.len() - 1;
+                if is_save && !last && args[j + 1].starts_with("--") {
+                    options.push_str("\"\"");
+                    handled_last_arg = true;
+                } else if is_save && last {
+                    options.push_str("\"\"");
+                }
+            } else {
+                handled_last_arg = true;
+            }
+        } else {
+            options.push_str(&quote(arg));
+            options.push(' ');
+            handled_last_arg = true;
+        }
+    }
+    options
 }
 
 fn quote(v: &str) -> String {
@@ -141,9 +159,24 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
             "rename-command" | "user" | "loadmodule" | "sentinel" => {
                 tracing::warn!("directive '{name}' is not supported and was ignored");
             }
+            "replicaof" | "slaveof" => {
+                if words.len() != 3 {
+                    return Err(fail("wrong number of arguments"));
+                }
+                if words[2].parse::<u16>().is_err() {
+                    return Err(fail("Invalid master port"));
+                }
+                if !words[1].eq_ignore_ascii_case("no") {
+                    return Err(fail("replication is not supported"));
+                }
+            }
             _ => {
-                if words.len() < 2 {
+                if !config.is_known(&name.replace("slave", "replica")) {
                     return Err(fail("Bad directive or wrong number of arguments"));
+                }
+                let multi_arg = MULTI_ARG.contains(&name.as_str());
+                if (!multi_arg && words.len() != 2) || (multi_arg && words.len() < 2 && !name.starts_with("shutdown-on-")) {
+                    return Err(fail("wrong number of arguments"));
                 }
                 if let Err(reason) = config.set(&name, &value, true) {
                     let reason = if reason == "Unknown option" {
@@ -164,6 +197,17 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// Directives that take several arguments (Redis's MULTI_ARG_CONFIG).
+const MULTI_ARG: &[&str] = &[
+    "save",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+    "bind",
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
+    "latency-tracking-info-percentiles",
+];
+
 const USAGE: &str = "Usage: cinnabar [/path/to/redis.conf] [options] [-]\n       cinnabar - (read config from stdin)\n       cinnabar -v or --version\n       cinnabar -h or --help\n\nExamples:\n       cinnabar (run the server with default config)\n       cinnabar /etc/redis/6379.conf\n       cinnabar --port 7777\n       cinnabar /etc/myredis.conf --loglevel verbose -\n";
 
 #[cfg(test)]
@@ -173,7 +217,7 @@ mod tests {
     #[test]
     fn command_line_overrides() {
         let c = Config::new();
-        let args: Vec<String> = ["--port", "7000", "--save", "", "--bind", "127.0.0.1", "::1"]
+        let args: Vec<String> = ["--port", "7000", "--save", "--bind", "127.0.0.1", "::1", "--maxmemory 1mb"]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -181,6 +225,19 @@ mod tests {
         assert_eq!(c.get("port").unwrap(), "7000");
         assert_eq!(c.get("save").unwrap(), "");
         assert_eq!(c.get("bind").unwrap(), "127.0.0.1 ::1");
+        assert_eq!(c.get("maxmemory").unwrap(), "1048576");
+    }
+
+    #[test]
+    fn command_line_errors_like_redis() {
+        let run = |a: &[&str]| {
+            let args: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+            load_startup(&Config::new(), &args).unwrap_err().to_string()
+        };
+        assert!(run(&["--port"]).contains("'port'\nwrong number of arguments"));
+        assert!(run(&["--port", "6379", "6380"]).contains("'port \"6379\" \"6380\"'\nwrong number of arguments"));
+        assert!(run(&["--port", "--bla", "--loglevel", "verbose"]).contains("argument couldn't be parsed into an integer"));
+        assert!(run(&["--replicaof", "127.0.0.1", "abc"]).contains("Invalid master port"));
     }
 
     #[test]

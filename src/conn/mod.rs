@@ -63,6 +63,9 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
 fn cleanup(srv: &Server, client: &mut Client) {
     crate::family::pubsub::unsubscribe_all(srv, client);
     client.unwatch();
+    if srv.monitoring.load(Ordering::Relaxed) {
+        srv.remove_monitor(client.id());
+    }
     srv.clients.unregister(client.id());
 }
 

@@ -25,6 +25,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave).doc("server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk."),
     CommandSpec::new("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, Keys::None, shutdown).doc("server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
     CommandSpec::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | ALL_SHARDS, Keys::None, debug).doc("server", "1.0.0", "A container for debugging commands."),
+    CommandSpec::new("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc("server", "1.0.0", "Listens for all requests received by the server in real-time."),
     CommandSpec::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, Keys::None, save).doc("server", "1.0.0", "Synchronously saves the database(s) to disk."),
     CommandSpec::new("bgsave", -1, ADMIN | NOSCRIPT, Keys::None, save).doc("server", "1.0.0", "Asynchronously saves the database(s) to disk."),
 ];
@@ -107,6 +108,18 @@ fn time(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 
 fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(ctx.srv.last_save.load(Ordering::Relaxed) as i64))
+}
+
+fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    if ctx.client.in_exec {
+        return Err(CmdError::NotAllowedInMulti);
+    }
+    let mut m = ctx.srv.monitors.write();
+    if !m.iter().any(|c| c.id == ctx.client.id()) {
+        m.push(ctx.client.handle.clone());
+    }
+    ctx.srv.monitoring.store(true, Ordering::Relaxed);
+    Ok(Reply::Ok)
 }
 
 fn save(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
