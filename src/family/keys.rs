@@ -126,6 +126,46 @@ impl Hasher for FnvHasher {
     }
 }
 
+/// One step of a hash-ordered scan over `items` from `cursor`: up to `count`
+/// items (never splitting a run of equal hashes) and the next cursor (0 = done).
+/// Items present for the whole iteration are returned exactly once even if the
+/// collection changes between calls.
+pub fn scan_step(items: impl Iterator<Item = Bytes>, cursor: u64, count: usize) -> (u64, Vec<Bytes>) {
+    let mut batch: Vec<(u64, Bytes)> = items.map(|k| (scan_hash(&k), k)).filter(|(h, _)| *h >= cursor).collect();
+    batch.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut cut = count.max(1).min(batch.len());
+    while cut < batch.len() && batch[cut].0 == batch[cut - 1].0 {
+        cut += 1;
+    }
+    let next = batch.get(cut).map_or(0, |(h, _)| *h);
+    batch.truncate(cut);
+    (next, batch.into_iter().map(|(_, k)| k).collect())
+}
+
+/// Parses `cursor [MATCH p] [COUNT n]` for SSCAN-style commands.
+pub fn parse_scan_args(a: &[Bytes], cursor_at: usize) -> CmdResult<(u64, Option<Bytes>, usize)> {
+    let cursor: u64 = std::str::from_utf8(&a[cursor_at]).ok().and_then(|s| s.parse().ok()).ok_or(CmdError::InvalidCursor)?;
+    let mut count = 10usize;
+    let mut pattern = None;
+    let mut i = cursor_at + 1;
+    while i < a.len() {
+        let v = a.get(i + 1).ok_or(CmdError::Syntax)?;
+        if eq(&a[i], "count") {
+            let n = int(v)?;
+            if n < 1 {
+                return Err(CmdError::Syntax);
+            }
+            count = n.min(1 << 20) as usize;
+        } else if eq(&a[i], "match") {
+            pattern = Some(v.clone());
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok((cursor & ((1 << 56) - 1), pattern, count))
+}
+
 /// SCAN's cursor: shard index in the top 8 bits, position hash below.
 fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let cursor: u64 = std::str::from_utf8(&a[1])

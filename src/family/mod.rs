@@ -7,6 +7,7 @@ pub mod list;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod transaction;
 
@@ -20,6 +21,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     string::COMMANDS,
     list::COMMANDS,
     set::COMMANDS,
+    sort::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,
 ];

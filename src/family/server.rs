@@ -25,6 +25,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave).doc("server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk."),
     CommandSpec::new("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, Keys::None, shutdown).doc("server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
     CommandSpec::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | ALL_SHARDS, Keys::None, debug).doc("server", "1.0.0", "A container for debugging commands."),
+    CommandSpec::new("bgrewriteaof", 1, ADMIN | NOSCRIPT, Keys::None, bgrewriteaof).doc("server", "1.0.0", "Asynchronously rewrites the append-only file to disk."),
     CommandSpec::new("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc("server", "1.0.0", "Listens for all requests received by the server in real-time."),
     CommandSpec::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, Keys::None, save).doc("server", "1.0.0", "Synchronously saves the database(s) to disk."),
     CommandSpec::new("bgsave", -1, ADMIN | NOSCRIPT, Keys::None, save).doc("server", "1.0.0", "Asynchronously saves the database(s) to disk."),
@@ -108,6 +109,10 @@ fn time(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 
 fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(ctx.srv.last_save.load(Ordering::Relaxed) as i64))
+}
+
+fn bgrewriteaof(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Err(CmdError::custom("ERR the append-only file is not implemented yet"))
 }
 
 fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {

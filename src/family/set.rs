@@ -22,6 +22,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("smismember", -3, READONLY | FAST, K1, smismember).doc("set", "6.2.0", "Determines whether multiple members belong to a set."),
     CommandSpec::new("scard", 2, READONLY | FAST, K1, scard).doc("set", "1.0.0", "Returns the number of members in a set."),
     CommandSpec::new("srandmember", -2, READONLY, K1, srandmember).doc("set", "1.0.0", "Get one or multiple random members from a set."),
+    CommandSpec::new("sscan", -3, READONLY, K1, sscan).doc("set", "2.8.0", "Iterates over members of a set."),
     CommandSpec::new("spop", -2, WRITE | FAST, K1, spop).doc("set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."),
 ];
 
@@ -136,6 +137,22 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             )
         }
     })
+}
+
+fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let (cursor, pattern, count) = crate::family::keys::parse_scan_args(a, 2)?;
+    let Some(s) = set_mut(ctx, &a[1])? else {
+        return Ok(Reply::Array(vec![Reply::bulk_str("0"), Reply::Array(vec![])]));
+    };
+    // Small sets come back whole, as Redis does for its compact encodings.
+    let count = if s.len() <= 512 { usize::MAX } else { count };
+    let (next, items) = crate::family::keys::scan_step(s.iter().cloned(), cursor, count);
+    let items = items
+        .into_iter()
+        .filter(|m| pattern.as_ref().is_none_or(|p| crate::glob::glob_match(p, m, false)))
+        .map(Reply::Bulk)
+        .collect();
+    Ok(Reply::Array(vec![Reply::bulk_int(next as i64), Reply::Array(items)]))
 }
 
 fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
