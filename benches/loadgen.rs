@@ -63,7 +63,7 @@ impl Opts {
             eprintln!("usage: loadgen <pipeline|pubsub|queue|memory|stream> --port P [options]");
             eprintln!("  pipeline: --cmd ping|set|get|lpush|rpop|publish|xadd --conns 50 --depth 32 --seconds 5 --size 16 --keyspace 10000 --prefill N");
             eprintln!("  pubsub:   --subs 1 --channels 1 --pubs 1 --depth 8 --seconds 5 [--pattern]");
-            eprintln!("  queue:    --producers 4 --consumers 4 --depth 8 --seconds 5");
+            eprintln!("  queue:    --producers 4 --consumers 4 --depth 8 --backlog 100 --seconds 5");
             eprintln!("  memory:   --elements 1000000 --keys 4 --batch 1000");
             eprintln!("  common:   --threads 1 (loadgen runtime threads) --max-ops N (count bound)");
             std::process::exit(64);
@@ -862,19 +862,29 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
     }
     let deadline = start + Duration::from_secs(secs);
     let budget = Arc::new(AtomicU64::new(max_jobs));
+    // Producers are throttled to keep at most `backlog` jobs waiting, so the run
+    // measures the steady state of the consumers instead of an ever-growing queue.
+    let backlog = o.num("backlog", 100).max(depth);
+    let pushed_total = Arc::new(AtomicU64::new(0));
     let mut prod_tasks = Vec::new();
     for p in 0..producers {
         let budget = budget.clone();
+        let (pushed, consumed) = (pushed_total.clone(), consumed_total.clone());
         prod_tasks.push(tokio::spawn(async move {
             let mut c = Conn::connect(port).await?;
             let mut seq = 0u64;
             let mut errors = 0u64;
             let mut buf = String::new();
             while Instant::now() < deadline {
+                if pushed.load(Ordering::Relaxed).saturating_sub(consumed.load(Ordering::Relaxed)) + depth > backlog {
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                    continue;
+                }
                 let prev = budget.fetch_sub(depth, Ordering::Relaxed);
                 if prev < depth || prev > u64::MAX / 2 {
                     break;
                 }
+                pushed.fetch_add(depth, Ordering::Relaxed);
                 for _ in 0..depth {
                     buf.clear();
                     let _ = write!(buf, "{p}:{seq}:{}", now_ns());
@@ -941,6 +951,7 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
         .n("producers", producers)
         .n("consumers", consumers)
         .n("depth", depth)
+        .n("backlog", backlog)
         .f("seconds", deliver_wall)
         .n("produced", produced)
         .n("consumed", consumed)
