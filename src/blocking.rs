@@ -165,7 +165,7 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             as_client.db = w.db;
             as_client.resp = w.resp;
             as_client.in_exec = true;
-            let mut ctx = Ctx::new(srv, &mut as_client, locks);
+            let mut ctx = Ctx::new(srv, &mut as_client, locks, now);
             let reply = crate::command::call(&mut ctx, w.cmd, &w.args);
             events.append(&mut ctx.events);
             for k in ctx.ready_keys.drain(..) {

@@ -26,6 +26,8 @@ pub struct Server {
     pub stats: Stats,
     pub blocking: crate::blocking::Blocking,
     pub started: Instant,
+    /// Unix ms at start: `Ctx::now_s` (the OBJECT IDLETIME clock) counts from here.
+    pub start_unix_ms: u64,
     pub run_id: String,
     pub config_file: Option<String>,
     pub executable: String,
@@ -195,6 +197,7 @@ impl Server {
             stats,
             blocking: crate::blocking::Blocking::default(),
             started: Instant::now(),
+            start_unix_ms: unix_ms(),
             run_id,
             config_file,
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),

@@ -11,8 +11,10 @@ pub struct Ctx<'a, 'c> {
     pub srv: &'a Server,
     pub client: &'c mut Client,
     pub locks: Locked<'a>,
-    /// Wall clock of this command in unix milliseconds (one reading per command).
+    /// Wall clock in unix milliseconds, read once per batch of requests.
     pub now_ms: u64,
+    /// Seconds since server start at `now_ms` (OBJECT IDLETIME clock).
+    pub now_s: u32,
     /// Keyspace notifications to publish once the locks are released.
     pub events: Vec<KeyEvent>,
     /// Keys whose list/stream gained elements: blocked clients to serve.
@@ -22,12 +24,13 @@ pub struct Ctx<'a, 'c> {
 }
 
 impl<'a, 'c> Ctx<'a, 'c> {
-    pub fn new(srv: &'a Server, client: &'c mut Client, locks: Locked<'a>) -> Ctx<'a, 'c> {
+    pub fn new(srv: &'a Server, client: &'c mut Client, locks: Locked<'a>, now_ms: u64) -> Ctx<'a, 'c> {
         Ctx {
             srv,
             client,
             locks,
-            now_ms: crate::server::unix_ms(),
+            now_ms,
+            now_s: (now_ms.saturating_sub(srv.start_unix_ms) / 1000) as u32,
             events: Vec::new(),
             ready_keys: Vec::new(),
             block: None,
@@ -40,7 +43,14 @@ impl<'a, 'c> Ctx<'a, 'c> {
 
     /// The locked slice of database `db` that holds `key`.
     pub fn db_of(&mut self, db: usize, key: &[u8]) -> &mut Db {
-        let shard = self.srv.keyspace.shard_of(key);
+        // One shard locked: it is the key's (the dispatcher locked it for this
+        // key), so skip hashing the key again on the single-key hot path.
+        let shard = if self.locks.count() == 1 {
+            debug_assert_eq!(Some(self.srv.keyspace.shard_of(key)), self.locks.single().map(|s| s.0));
+            self.locks.first_index()
+        } else {
+            self.srv.keyspace.shard_of(key)
+        };
         &mut self.locks.shard(shard).dbs[db]
     }
 
@@ -80,7 +90,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
 
     pub fn lookup_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
         self.expire_if_needed(db, key);
-        let now_s = self.srv.clock_secs();
+        let now_s = self.now_s;
         let no_touch = self.client.no_touch;
         let e = self.db_of(db, key).get_mut(key)?;
         if !no_touch {
@@ -94,7 +104,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let stats = &self.srv.stats;
         let db = self.client.db;
         self.expire_if_needed(db, key);
-        let now_s = self.srv.clock_secs();
+        let now_s = self.now_s;
         let no_touch = self.client.no_touch;
         match self.db_of(db, key).get_mut(key) {
             Some(e) => {
@@ -124,7 +134,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
     }
 
     pub fn set_value_in(&mut self, db: usize, key: &Bytes, value: Value, keep_ttl: bool) {
-        let now_s = self.srv.clock_secs();
+        let now_s = self.now_s;
         let d = self.db_of(db, key);
         d.insert(key.clone(), value, keep_ttl, now_s);
         d.touch_watched(key);

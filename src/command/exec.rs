@@ -29,14 +29,14 @@ impl From<Reply> for Outcome {
 }
 
 /// Runs one client request.
-pub fn execute(srv: &Server, client: &mut Client, args: Vec<Bytes>) -> Outcome {
-    match execute_inner(srv, client, args) {
+pub fn execute(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u64) -> Outcome {
+    match execute_inner(srv, client, args, now_ms) {
         Ok(outcome) => outcome,
         Err(reply) => Outcome::Reply(reply),
     }
 }
 
-fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>) -> Result<Outcome, Reply> {
+fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u64) -> Result<Outcome, Reply> {
     let resolved = match srv.commands.resolve(&args) {
         Some(r) => r,
         None => {
@@ -95,7 +95,7 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>) -> Result<
             return Ok(Reply::Status("QUEUED").into());
         }
     }
-    Ok(run(srv, client, resolved, args))
+    Ok(run(srv, client, resolved, args, now_ms))
 }
 
 /// Past `maxmemory` after evicting what the policy allows (no locks are held here).
@@ -120,9 +120,9 @@ fn flag_multi_error(client: &mut Client) {
 
 /// Locks what the command needs, calls it, then serves blocked clients and
 /// publishes notifications after the locks are released.
-fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>) -> Outcome {
+fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms: u64) -> Outcome {
     let locks = lock_for(srv, r, &args);
-    let mut ctx = Ctx::new(srv, client, locks);
+    let mut ctx = Ctx::new(srv, client, locks, now_ms);
     let reply = call(&mut ctx, r, &args);
     let waiter = ctx.block.take().map(|req| {
         let timeout_reply = req.timeout_reply.clone();

@@ -40,7 +40,7 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
         return;
     }
     let handle = Arc::new(ClientHandle::new(srv.clients.next_id(), peer.to_string(), laddr));
-    handle.last_active_ms.store(srv.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    handle.last_active_ms.store(unix_ms().saturating_sub(srv.start_unix_ms), Ordering::Relaxed);
     srv.clients.register(handle.clone());
     let mut client = Client::new(handle.clone());
     client.authenticated = !srv.config.requirepass_set.load(Ordering::Relaxed);
@@ -174,6 +174,13 @@ impl Conn<'_> {
 
     /// Executes every complete request buffered so far.
     async fn process(&mut self, client: &mut Client) -> Result<(), Closed> {
+        // One clock reading per batch: commands of one read share it (as Redis
+        // caches its clock per event-loop iteration).
+        let now_ms = unix_ms();
+        client
+            .handle
+            .last_active_ms
+            .store(now_ms.saturating_sub(self.srv.start_unix_ms), Ordering::Relaxed);
         loop {
             if client.handle.is_killed() {
                 return Err(Closed::Killed);
@@ -194,14 +201,10 @@ impl Conn<'_> {
                     return Ok(());
                 }
             };
-            client
-                .handle
-                .last_active_ms
-                .store(self.srv.started.elapsed().as_millis() as u64, Ordering::Relaxed);
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
-            let reply = match execute(self.srv, client, args) {
+            let reply = match execute(self.srv, client, args, now_ms) {
                 Outcome::Reply(r) => r,
                 Outcome::Block(waiter, timeout_reply) => {
                     self.drain_outbox(client);
@@ -338,7 +341,7 @@ pub fn check_timeouts(srv: &Server) {
     if timeout == 0 {
         return;
     }
-    let now = srv.started.elapsed().as_millis() as u64;
+    let now = unix_ms().saturating_sub(srv.start_unix_ms);
     for c in srv.clients.all() {
         let idle = now.saturating_sub(c.last_active_ms.load(Ordering::Relaxed));
         let info = c.info.lock();

@@ -245,7 +245,7 @@ fn client_setinfo(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 /// `own_qbuf`: the caller's own query length, which only its connection knows.
 pub fn client_line(srv: &Server, c: &crate::client::ClientHandle, own_qbuf: Option<usize>) -> String {
     let info = c.info.lock();
-    let now_ms = srv.started.elapsed().as_millis() as u64;
+    let now_ms = crate::server::unix_ms().saturating_sub(srv.start_unix_ms);
     let idle = now_ms.saturating_sub(c.last_active_ms.load(Ordering::Relaxed)) / 1000;
     let mut flags = String::new();
     if info.sub + info.psub + info.ssub > 0 {

@@ -113,12 +113,32 @@ impl<'a> Locked<'a> {
         if self.all {
             return &mut self.guards[idx].1;
         }
+        if self.guards.len() == 1 && self.guards[0].0 == idx {
+            return &mut self.guards[0].1;
+        }
         let pos = self
             .guards
             .iter()
             .position(|(i, _)| *i == idx)
             .expect("shard not locked: command table key spec is wrong");
         &mut self.guards[pos].1
+    }
+
+    pub fn count(&self) -> usize {
+        self.guards.len()
+    }
+
+    /// Index of the first (lowest) locked shard; 0 when none is held.
+    pub fn first_index(&self) -> usize {
+        self.guards.first().map_or(0, |(i, _)| *i)
+    }
+
+    /// The only locked shard, with its index, when exactly one is held.
+    pub fn single(&mut self) -> Option<(usize, &mut Shard)> {
+        match self.guards.as_mut_slice() {
+            [(i, g)] => Some((*i, &mut **g)),
+            _ => None,
+        }
     }
 
     pub fn try_shard(&mut self, idx: usize) -> Option<&mut Shard> {

@@ -4,8 +4,9 @@
 //! as `[varint length][bytes]`, with a `head` offset so pops from the front are
 //! O(1) and pushes to the front reuse headroom. There is no per-element
 //! allocation or pointer: a 16-byte element costs 17 bytes, against 18 in a
-//! Redis listpack. Pops from the back scan the last chunk (at most a few
-//! hundred entries) instead of storing a back-length per entry.
+//! Redis listpack. Instead of a back-length per entry, the list keeps the entry
+//! offsets of its last chunk (built on the first pop from the back), so RPOP is
+//! O(1) amortised while only one chunk per list pays for an index.
 
 use std::collections::VecDeque;
 
@@ -113,6 +114,7 @@ impl Chunk {
         Some(v)
     }
 
+    #[cfg(test)]
     fn last_entry_pos(&self) -> usize {
         let mut pos = self.head;
         for _ in 1..self.count {
@@ -121,6 +123,30 @@ impl Chunk {
         pos
     }
 
+    fn entry_offsets(&self) -> VecDeque<u32> {
+        let mut out = VecDeque::with_capacity(self.count as usize);
+        let mut pos = self.head;
+        for _ in 0..self.count {
+            out.push_back(pos as u32);
+            pos = entry_at(&self.buf, pos).1;
+        }
+        out
+    }
+
+    /// Removes the last entry, which starts at `pos`.
+    fn pop_back_at(&mut self, pos: usize) -> Bytes {
+        let (s, e) = entry_at(&self.buf, pos);
+        let v = Bytes::copy_from_slice(&self.buf[s..e]);
+        self.buf.truncate(pos);
+        self.count -= 1;
+        if self.count == 0 {
+            self.buf.clear();
+            self.head = 0;
+        }
+        v
+    }
+
+    #[cfg(test)]
     fn pop_back(&mut self) -> Option<Bytes> {
         if self.count == 0 {
             return None;
@@ -169,6 +195,9 @@ impl<'a> Iterator for ChunkIter<'a> {
 pub struct List {
     chunks: VecDeque<Chunk>,
     len: usize,
+    /// Entry offsets in the last chunk, front to back; valid only when its
+    /// length equals that chunk's count (rebuilt lazily otherwise).
+    tail: VecDeque<u32>,
 }
 
 impl List {
@@ -209,10 +238,24 @@ impl List {
         chunk.bytes_used() + v.len() + varint_len(v.len()) <= CHUNK_BYTES || chunk.count == 0
     }
 
+    fn tail_valid(&self) -> bool {
+        self.chunks.back().is_some_and(|c| c.count as usize == self.tail.len())
+    }
+
     pub fn push_back(&mut self, v: &[u8]) {
+        let valid = self.tail_valid();
         match self.chunks.back_mut() {
-            Some(c) if Self::fits(c, v) => c.push_back(v),
+            Some(c) if Self::fits(c, v) => {
+                let pos = c.buf.len() as u32;
+                c.push_back(v);
+                if valid {
+                    self.tail.push_back(pos);
+                } else {
+                    self.tail.clear();
+                }
+            }
             _ => {
+                self.tail.clear();
                 let mut c = Chunk::default();
                 if !self.chunks.is_empty() {
                     // Later chunks of a big list fill up: size them once.
@@ -226,8 +269,15 @@ impl List {
     }
 
     pub fn push_front(&mut self, v: &[u8]) {
+        let single = self.chunks.len() == 1;
         match self.chunks.front_mut() {
-            Some(c) if Self::fits(c, v) => c.push_front(v),
+            Some(c) if Self::fits(c, v) => {
+                c.push_front(v);
+                if single {
+                    // The front chunk is the last one: its offsets moved.
+                    self.tail.clear();
+                }
+            }
             _ => {
                 let mut c = Chunk::default();
                 if !self.chunks.is_empty() {
@@ -243,20 +293,33 @@ impl List {
     }
 
     pub fn pop_front(&mut self) -> Option<Bytes> {
+        let single = self.chunks.len() == 1;
+        let valid = self.tail_valid();
         let c = self.chunks.front_mut()?;
         let v = c.pop_front()?;
+        if single && valid {
+            self.tail.pop_front();
+        }
         if c.count == 0 {
             self.chunks.pop_front();
+            if single {
+                self.tail.clear();
+            }
         }
         self.len -= 1;
         Some(v)
     }
 
     pub fn pop_back(&mut self) -> Option<Bytes> {
+        if !self.tail_valid() {
+            self.tail = self.chunks.back()?.entry_offsets();
+        }
         let c = self.chunks.back_mut()?;
-        let v = c.pop_back()?;
+        let pos = self.tail.pop_back()? as usize;
+        let v = c.pop_back_at(pos);
         if c.count == 0 {
             self.chunks.pop_back();
+            self.tail.clear();
         }
         self.len -= 1;
         Some(v)
