@@ -131,6 +131,8 @@ impl Conn<'_> {
             if client.handle.is_killed() {
                 return Err(Closed::Killed);
             }
+            // Until AUTH succeeds, request sizes are limited (Redis's authRequired checks).
+            self.parser.unauthenticated = !client.authenticated;
             let args = match self.parser.next(&mut self.inbuf) {
                 Ok(Some(Parsed::Command(args))) => args,
                 Ok(Some(Parsed::Empty)) => continue,
