@@ -123,7 +123,7 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if !ctx.client.authenticated {
-        return Err(CmdError::custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
         ctx.client.handle.info.lock().name = if n.is_empty() { None } else { Some(n) };
