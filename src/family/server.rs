@@ -432,7 +432,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             )))
         }
         "jmap" | "quicklist-packed-threshold" | "listpack" | "change-repl-id" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
-        "protocol" if a.len() == 3 => debug_protocol(&a[2]),
+        "protocol" if a.len() == 3 => debug_protocol(&a[2], ctx.client.resp),
         "log" if a.len() == 3 => {
             tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
             Ok(Reply::Ok)
@@ -460,7 +460,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// DEBUG PROTOCOL: one reply of each RESP3 type, as Redis's test suite expects.
-fn debug_protocol(kind: &[u8]) -> CmdResult<Reply> {
+fn debug_protocol(kind: &[u8], resp: u8) -> CmdResult<Reply> {
     let k = String::from_utf8_lossy(kind).to_ascii_lowercase();
     Ok(match k.as_str() {
         "string" => Reply::bulk_str("Hello World"),
@@ -471,8 +471,20 @@ fn debug_protocol(kind: &[u8]) -> CmdResult<Reply> {
         "array" => Reply::Array((0..3).map(Reply::Int).collect()),
         "set" => Reply::Set((0..3).map(Reply::Int).collect()),
         "map" => Reply::Map((0..3).map(|i| (Reply::Int(i), Reply::Bool(i == 1))).collect()),
-        "attrib" => Reply::bulk_str("Some real reply following the attribute"),
-        "push" => Reply::Push(vec![Reply::bulk_str("server-cpu-usage"), Reply::Int(42)]),
+        // Attributes and pushes are not replies: a real reply follows them.
+        "attrib" => {
+            let reply = Reply::bulk_str("Some real reply following the attribute");
+            if resp < 3 {
+                reply
+            } else {
+                let attr = Bytes::from_static(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n");
+                Reply::Many(vec![Reply::Raw(attr), reply])
+            }
+        }
+        "push" => Reply::Many(vec![
+            Reply::Push(vec![Reply::bulk_str("server-cpu-usage"), Reply::Int(42)]),
+            Reply::bulk_str("Some real reply following the push reply"),
+        ]),
         "true" => Reply::Bool(true),
         "false" => Reply::Bool(false),
         "verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
