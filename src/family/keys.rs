@@ -456,7 +456,8 @@ fn pttl(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn expiretime(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    ttl_generic(ctx, &a[1], |at, _| (at / 1000) as i64)
+    // Rounded to the nearest second, as Redis's ttlGenericCommand does.
+    ttl_generic(ctx, &a[1], |at, _| (at.saturating_add(500) / 1000) as i64)
 }
 
 fn pexpiretime(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
