@@ -42,7 +42,7 @@ static COMMAND_SUBS: &[CommandSpec] = &[
     CommandSpec::new("info", -2, LOADING | STALE, Keys::None, command_info).doc("server", "2.8.13", "Returns information about one, multiple or all commands."),
     CommandSpec::new("docs", -2, LOADING | STALE, Keys::None, command_docs).doc("server", "7.0.0", "Returns documentary information about one, multiple or all commands."),
     CommandSpec::new("list", -2, LOADING | STALE, Keys::None, command_list).doc("server", "7.0.0", "Returns a list of command names."),
-    CommandSpec::new("getkeys", -3, LOADING | STALE, Keys::None, command_getkeys).doc("server", "2.8.13", "Extracts the key names from an arbitrary command."),
+    CommandSpec::new("getkeys", -4, LOADING | STALE, Keys::None, command_getkeys).doc("server", "2.8.13", "Extracts the key names from an arbitrary command."),
     CommandSpec::new("help", 2, LOADING | STALE, Keys::None, command_help).doc("server", "5.0.0", "Returns helpful text about the different subcommands."),
 ];
 
