@@ -151,14 +151,20 @@ fn spublish(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn pubsub_channels(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() > 3 {
-        return Err(CmdError::WrongArity("pubsub|channels".into()));
+        return Err(CmdError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(&a[1])
+        )));
     }
     Ok(Reply::bulks(ctx.srv.pubsub.channel_names(Kind::Channel, a.get(2).map(|p| p.as_ref()))))
 }
 
 fn pubsub_shardchannels(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() > 3 {
-        return Err(CmdError::WrongArity("pubsub|shardchannels".into()));
+        return Err(CmdError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(&a[1])
+        )));
     }
     Ok(Reply::bulks(ctx.srv.pubsub.channel_names(Kind::Shard, a.get(2).map(|p| p.as_ref()))))
 }
