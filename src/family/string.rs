@@ -216,14 +216,15 @@ fn getdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let mut deadline = None;
+    // (value, seconds?, absolute?): validated only once the key is found, as Redis does.
+    let mut expire: Option<(&Bytes, bool, bool)> = None;
     let mut persist = false;
     let mut i = 2;
     while i < a.len() {
         let opt = &a[i];
-        if eq(opt, "persist") && deadline.is_none() && !persist {
+        if eq(opt, "persist") && expire.is_none() && !persist {
             persist = true;
-        } else if let (Some(v), None, false) = (a.get(i + 1), deadline, persist) {
+        } else if let (Some(v), None, false) = (a.get(i + 1), expire, persist) {
             let (secs, abs) = if eq(opt, "ex") {
                 (true, false)
             } else if eq(opt, "px") {
@@ -235,7 +236,7 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             } else {
                 return Err(CmdError::Syntax);
             };
-            deadline = Some(expire_deadline(ctx, v, secs, abs, "getex")?);
+            expire = Some((v, secs, abs));
             i += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -245,6 +246,10 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let Some(value) = get_string(ctx, key)? else {
         return Ok(Reply::Nil);
+    };
+    let deadline = match expire {
+        Some((v, secs, abs)) => Some(expire_deadline(ctx, v, secs, abs, "getex")?),
+        None => None,
     };
     if let Some(at) = deadline {
         if at <= ctx.now_ms {
