@@ -241,7 +241,7 @@ impl Config {
             "timeout" => self.timeout.store(int()?.max(0) as u64, Ordering::Relaxed),
             "hz" => self.hz.store(int()?.clamp(1, 500) as u32, Ordering::Relaxed),
             "notify-keyspace-events" => {
-                let flags = crate::notify::parse_flags(v).ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmd'.")?;
+                let flags = crate::notify::parse_flags(v).ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
                 self.notify_flags.store(flags, Ordering::Relaxed)
             }
             "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
@@ -355,11 +355,11 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
             "client-output-buffer-limit" => normalize_obuf(value),
             "save" => normalize_save(value),
             "maxmemory-policy" => one_of(value, &["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]),
-            "appendfsync" => one_of(value, &["always", "everysec", "no"]),
+            "appendfsync" => one_of(value, &["everysec", "always", "no"]),
             "loglevel" => one_of(value, &["debug", "verbose", "notice", "warning", "nothing"]),
             "notify-keyspace-events" => crate::notify::parse_flags(value)
                 .map(crate::notify::flags_to_string)
-                .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmd'.".into()),
+                .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
             _ => Ok(value.to_string()),
         },
     }
