@@ -137,7 +137,7 @@ fn config_get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() % 2 != 0 {
-        return Err(CmdError::WrongArity("config|set".into()));
+        return Err(CmdError::Syntax);
     }
     let cfg = &ctx.srv.config;
     let mut seen: Vec<String> = Vec::new();
