@@ -280,7 +280,8 @@ fn command_info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             .iter()
             .map(|n| match find_spec(ctx, n) {
                 Some((p, s)) => command_entry(p, s),
-                None => Reply::NilArray,
+                // Redis answers an unknown name with a null bulk (addReplyNull).
+                None => Reply::Nil,
             })
             .collect(),
     ))
