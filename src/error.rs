@@ -20,7 +20,6 @@ pub enum CmdError {
     NoSuchKey,
     SameObject,
     DbIndexOutOfRange,
-    InvalidDbIndex,
     InvalidExpire(String),
     ExpireNotOnlyOne,
     GtLtNx,
@@ -44,7 +43,6 @@ pub enum CmdError {
     ConfigGetArity,
     ClientNameSpaces,
     NoSuchClient,
-    CantResetStat,
     InvalidCursor,
     SubscribedContext { cmd: String },
     NoAuth,
@@ -76,7 +74,6 @@ impl fmt::Display for CmdError {
             NoSuchKey => f.write_str("ERR no such key"),
             SameObject => f.write_str("ERR source and destination objects are the same"),
             DbIndexOutOfRange => f.write_str("ERR DB index is out of range"),
-            InvalidDbIndex => f.write_str("ERR invalid DB index"),
             InvalidExpire(cmd) => write!(f, "ERR invalid expire time in '{cmd}' command"),
             ExpireNotOnlyOne => f.write_str(
                 "ERR NX and XX, GT or LT options at the same time are not compatible",
@@ -113,7 +110,6 @@ impl fmt::Display for CmdError {
                 "ERR Client names cannot contain spaces, newlines or special characters.",
             ),
             NoSuchClient => f.write_str("ERR No such client"),
-            CantResetStat => f.write_str("ERR CONFIG RESETSTAT failed"),
             InvalidCursor => f.write_str("ERR invalid cursor"),
             SubscribedContext { cmd } => write!(
                 f,
