@@ -414,3 +414,46 @@ async fn strings_with_redis_crate() {
         "{err:?}"
     );
 }
+
+/// String commands on a key holding another type.
+#[tokio::test]
+async fn wrongtype_on_a_list_key() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    common::make_list(&srv, &mut c, "l").await;
+    c.expect(&["TYPE", "l"], b"+list\r\n").await;
+    let wrongtype = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    for cmd in [
+        &["GET", "l"][..],
+        &["GETSET", "l", "x"],
+        &["GETDEL", "l"],
+        &["GETEX", "l", "EX", "10"],
+        &["GETRANGE", "l", "0", "-1"],
+        &["SUBSTR", "l", "0", "-1"],
+        &["SETRANGE", "l", "0", "x"],
+        &["APPEND", "l", "x"],
+        &["STRLEN", "l"],
+        &["INCR", "l"],
+        &["INCRBY", "l", "2"],
+        &["DECR", "l"],
+        &["DECRBY", "l", "2"],
+        &["INCRBYFLOAT", "l", "1.5"],
+        &["SET", "l", "x", "GET"],
+    ] {
+        let got = c.cmd(cmd).await;
+        common::assert_bytes(&got, wrongtype, &format!("{cmd:?}"));
+    }
+    c.expect(&["TYPE", "l"], b"+list\r\n").await;
+    // MGET answers nil for a non-string; SETNX/MSETNX see the key exists.
+    c.expect(&["SET", "s", "v"], b"+OK\r\n").await;
+    c.expect(&["MGET", "s", "l"], b"*2\r\n$1\r\nv\r\n$-1\r\n")
+        .await;
+    c.expect(&["SETNX", "l", "x"], b":0\r\n").await;
+    c.expect(&["MSETNX", "fresh", "1", "l", "x"], b":0\r\n")
+        .await;
+    c.expect(&["EXISTS", "fresh"], b":0\r\n").await;
+    // Plain SET replaces the value whatever its type.
+    c.expect(&["SET", "l", "now-a-string"], b"+OK\r\n").await;
+    c.expect(&["TYPE", "l"], b"+string\r\n").await;
+    c.expect(&["GET", "l"], b"$12\r\nnow-a-string\r\n").await;
+}

@@ -110,7 +110,7 @@ impl Drop for TestServer {
     }
 }
 
-fn external_port() -> Option<u16> {
+pub fn external_port() -> Option<u16> {
     std::env::var("CINNABAR_TEST_EXTERNAL_PORT")
         .ok()
         .map(|p| p.parse().expect("CINNABAR_TEST_EXTERNAL_PORT is a port"))
@@ -531,4 +531,27 @@ pub fn keys_on_distinct_slots(n: usize) -> Vec<String> {
         i += 1;
     }
     out
+}
+
+/// Makes `key` (in database 0) a list, to test WRONGTYPE: with RPUSH where the
+/// server has it (real Redis, or Cinnabar once lists land), else by planting
+/// a list value directly in the in-process server's keyspace.
+pub async fn make_list(srv: &TestServer, c: &mut Raw, key: &str) {
+    let r = c.val(&["RPUSH", key, "element"]).await;
+    if r == Resp::Int(1) {
+        return;
+    }
+    assert!(
+        matches!(&r, Resp::Error(e) if e.starts_with("ERR unknown command 'RPUSH'")),
+        "RPUSH {key}: {r:?}"
+    );
+    let srv = srv.server().expect("an in-process server");
+    let shard = srv.keyspace.shard_of(key.as_bytes());
+    let mut locked = srv.keyspace.lock(vec![shard]);
+    locked.shard(shard).dbs[0].insert(
+        bytes::Bytes::copy_from_slice(key.as_bytes()),
+        cinnabar::keyspace::Value::List(Box::default()),
+        false,
+        0,
+    );
 }
