@@ -387,7 +387,12 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             }
             ctype = Some(t);
         } else if eq(&a[i], "user") {
-            user = Some(String::from_utf8_lossy(v).into_owned());
+            let u = String::from_utf8_lossy(v).into_owned();
+            // `default` is the only user there is.
+            if u != "default" {
+                return Err(CmdError::custom(format!("ERR No such user '{u}'")));
+            }
+            user = Some(u);
         } else if eq(&a[i], "skipme") {
             skipme = if eq(v, "yes") {
                 true
