@@ -200,6 +200,8 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     c.handle.db.store(0, Ordering::Relaxed);
     let mut info = c.handle.info.lock();
     info.multi = -1;
+    // Redis's clearClientConnectionState drops the name (not lib-name/lib-ver).
+    info.name = None;
     Ok(Reply::Status("RESET"))
 }
 
