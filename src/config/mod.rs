@@ -173,15 +173,17 @@ impl Config {
             let lower = pat.to_ascii_lowercase();
             let is_glob = lower.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
             if !is_glob {
-                if let Some(v) = std::str::from_utf8(&lower).ok().and_then(|n| values.get(n).map(|v| (n, v))) {
-                    if !out.iter().any(|(k, _)| k == v.0) {
-                        out.push((v.0.to_string(), v.1.clone()));
+                if let Some(v) = std::str::from_utf8(&lower).ok().and_then(|n| values.get(n)) {
+                    // Redis replies with the name as the client spelled it.
+                    let shown = String::from_utf8_lossy(pat).into_owned();
+                    if !out.iter().any(|(k, _)| k.eq_ignore_ascii_case(&shown)) {
+                        out.push((shown, v.clone()));
                     }
                 }
                 continue;
             }
             for (k, v) in values.iter() {
-                if glob_match(&lower, k.as_bytes(), false) && !out.iter().any(|(o, _)| o == k) {
+                if glob_match(&lower, k.as_bytes(), false) && !out.iter().any(|(o, _)| o.eq_ignore_ascii_case(k)) {
                     out.push((k.clone(), v.clone()));
                 }
             }
