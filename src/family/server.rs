@@ -148,10 +148,21 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         seen.push(name);
     }
+    // All or nothing, as Redis: on a failure, restore what was already applied.
+    let mut applied: Vec<(String, String)> = Vec::new();
     for pair in a[2..].chunks(2) {
         let name = String::from_utf8_lossy(&pair[0]).into_owned();
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        cfg.set(&name, &value, false).map_err(|r| crate::config::set_error(&name, r))?;
+        let old = cfg.get(&name.to_ascii_lowercase());
+        if let Err(r) = cfg.set(&name, &value, false) {
+            for (n, v) in applied.iter().rev() {
+                let _ = cfg.set(n, v, false);
+            }
+            return Err(crate::config::set_error(&name, r));
+        }
+        if let Some(old) = old {
+            applied.push((name, old));
+        }
     }
     Ok(Reply::Ok)
 }
