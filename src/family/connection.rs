@@ -484,6 +484,12 @@ fn client_no_touch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn client_pause(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if a.len() > 4 {
+        return Err(CmdError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(&a[1])
+        )));
+    }
     let ms = int(&a[2]).map_err(|_| CmdError::custom("ERR timeout is not an integer or out of range"))?;
     if ms < 0 {
         return Err(CmdError::custom("ERR timeout is negative"));
@@ -492,11 +498,8 @@ fn client_pause(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         None => false,
         Some(m) if eq(m, "write") => true,
         Some(m) if eq(m, "all") => false,
-        Some(_) => return Err(CmdError::Syntax),
+        Some(_) => return Err(CmdError::custom("ERR CLIENT PAUSE mode must be WRITE or ALL")),
     };
-    if a.len() > 4 {
-        return Err(CmdError::Syntax);
-    }
     let until = ctx.now_ms.saturating_add(ms as u64);
     ctx.srv.pause_until.fetch_max(until, Ordering::Relaxed);
     ctx.srv.pause_writes_only.store(writes_only, Ordering::Relaxed);
