@@ -75,6 +75,8 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>) -> Result<
                 return Err(CmdError::NotAllowedInMulti.into());
             }
             multi.queued.push(args);
+            // CLIENT LIST's multi= is the number of queued commands.
+            client.handle.info.lock().multi = multi.queued.len() as i64;
             return Ok(Reply::Status("QUEUED").into());
         }
     }
