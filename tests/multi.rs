@@ -267,7 +267,7 @@ async fn watch_broken_by_expiry_seen_by_another_client() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
     let mut other = srv.raw().await;
-    let deadline = server_time_ms(&mut c).await + 100;
+    let deadline = server_time_ms(&mut c).await + 300; // margin: k must still be alive at WATCH
     c.expect(
         &["SET", "k", "v", "PXAT", &deadline.to_string()],
         b"+OK\r\n",
@@ -292,7 +292,7 @@ async fn watch_broken_by_expiry_untouched_key() {
     let mut c = srv.raw().await;
     c.expect(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"], b"+OK\r\n")
         .await;
-    let deadline = server_time_ms(&mut c).await + 50;
+    let deadline = server_time_ms(&mut c).await + 300;
     c.expect(
         &["SET", "k", "v", "PXAT", &deadline.to_string()],
         b"+OK\r\n",
