@@ -62,10 +62,16 @@ impl Opts {
         if workload.is_empty() {
             eprintln!("usage: loadgen <pipeline|pubsub|queue|memory|stream> --port P [options]");
             eprintln!("  pipeline: --cmd ping|set|get|lpush|rpop|publish|xadd --conns 50 --depth 32 --seconds 5 --size 16 --keyspace 10000 --prefill N");
-            eprintln!("  pubsub:   --subs 1 --channels 1 --pubs 1 --depth 8 --seconds 5 [--pattern]");
-            eprintln!("  queue:    --producers 4 --consumers 4 --depth 8 --backlog 100 --seconds 5");
+            eprintln!(
+                "  pubsub:   --subs 1 --channels 1 --pubs 1 --depth 8 --seconds 5 [--pattern]"
+            );
+            eprintln!(
+                "  queue:    --producers 4 --consumers 4 --depth 8 --backlog 100 --seconds 5"
+            );
             eprintln!("  memory:   --elements 1000000 --keys 4 --batch 1000");
-            eprintln!("  common:   --threads 1 (loadgen runtime threads) --max-ops N (count bound)");
+            eprintln!(
+                "  common:   --threads 1 (loadgen runtime threads) --max-ops N (count bound)"
+            );
             std::process::exit(64);
         }
         Opts { workload, kv }
@@ -73,11 +79,16 @@ impl Opts {
     fn num(&self, k: &str, default: u64) -> u64 {
         match self.kv.get(k) {
             None => default,
-            Some(v) => v.parse().unwrap_or_else(|_| die(&format!("--{k} needs a number, got {v:?}"))),
+            Some(v) => v
+                .parse()
+                .unwrap_or_else(|_| die(&format!("--{k} needs a number, got {v:?}"))),
         }
     }
     fn str(&self, k: &str, default: &str) -> String {
-        self.kv.get(k).cloned().unwrap_or_else(|| default.to_string())
+        self.kv
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
     }
     fn flag(&self, k: &str) -> bool {
         self.kv.get(k).map(|v| v != "false").unwrap_or(false)
@@ -108,7 +119,9 @@ fn atoi(s: &[u8]) -> i64 {
     };
     let mut n: i64 = 0;
     for &c in d {
-        n = n.wrapping_mul(10).wrapping_add((c.wrapping_sub(b'0')) as i64);
+        n = n
+            .wrapping_mul(10)
+            .wrapping_add((c.wrapping_sub(b'0')) as i64);
     }
     if neg {
         -n
@@ -121,7 +134,11 @@ fn atoi(s: &[u8]) -> i64 {
 fn line(b: &[u8], p: usize) -> Option<(&[u8], usize)> {
     let i = b[p..].iter().position(|&c| c == b'\n')?;
     let end = p + i;
-    let l = if end > p && b[end - 1] == b'\r' { &b[p..end - 1] } else { &b[p..end] };
+    let l = if end > p && b[end - 1] == b'\r' {
+        &b[p..end - 1]
+    } else {
+        &b[p..end]
+    };
     Some((l, end + 1))
 }
 
@@ -165,7 +182,10 @@ fn parse(b: &[u8], p: &mut usize) -> Option<V> {
                 return Some(V::Arr(Some(items)));
             }
         }
-        other => V::Err(format!("loadgen: unexpected RESP type byte {:?}", other as char)),
+        other => V::Err(format!(
+            "loadgen: unexpected RESP type byte {:?}",
+            other as char
+        )),
     };
     *p = next;
     Some(v)
@@ -194,7 +214,11 @@ impl Conn {
     async fn connect(port: u16) -> io::Result<Conn> {
         let s = TcpStream::connect(("127.0.0.1", port)).await?;
         s.set_nodelay(true)?;
-        Ok(Conn { s, r: BytesMut::with_capacity(64 * 1024), w: Vec::with_capacity(64 * 1024) })
+        Ok(Conn {
+            s,
+            r: BytesMut::with_capacity(64 * 1024),
+            w: Vec::with_capacity(64 * 1024),
+        })
     }
     fn push(&mut self, args: &[&[u8]]) {
         encode(&mut self.w, args);
@@ -213,7 +237,10 @@ impl Conn {
             }
             self.r.reserve(64 * 1024);
             if self.s.read_buf(&mut self.r).await? == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed the connection"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "server closed the connection",
+                ));
             }
         }
     }
@@ -288,7 +315,11 @@ impl Out {
     }
     fn lat(self, h: &Histogram<u64>) -> Out {
         if h.len() == 0 {
-            return self.n("p50_us", 0).n("p99_us", 0).n("p999_us", 0).n("max_us", 0);
+            return self
+                .n("p50_us", 0)
+                .n("p99_us", 0)
+                .n("p999_us", 0)
+                .n("max_us", 0);
         }
         self.n("p50_us", h.value_at_quantile(0.50))
             .n("p99_us", h.value_at_quantile(0.99))
@@ -300,7 +331,10 @@ impl Out {
         let o = self
             .n("loadgen_threads", threads)
             .f("loadgen_cpu_ms", cpu * 1000.0)
-            .f("loadgen_cpu_pct", if wall > 0.0 { cpu / wall * 100.0 } else { 0.0 });
+            .f(
+                "loadgen_cpu_pct",
+                if wall > 0.0 { cpu / wall * 100.0 } else { 0.0 },
+            );
         println!("{}}}", o.0);
     }
 }
@@ -331,7 +365,9 @@ fn parse_cmd(s: &str) -> Cmd {
         "rpop" => Cmd::Rpop,
         "publish" => Cmd::Publish,
         "xadd" => Cmd::Xadd,
-        o => die(&format!("unknown --cmd {o:?} (ping|set|get|lpush|rpop|publish|xadd)")),
+        o => die(&format!(
+            "unknown --cmd {o:?} (ping|set|get|lpush|rpop|publish|xadd)"
+        )),
     }
 }
 
@@ -359,7 +395,16 @@ fn push_cmd(c: &mut Conn, cmd: Cmd, rng: &mut Rng, keyspace: u64, val: &[u8], ke
         Cmd::Lpush => c.push(&[b"LPUSH", LIST_KEY, val]),
         Cmd::Rpop => c.push(&[b"RPOP", LIST_KEY]),
         Cmd::Publish => c.push(&[b"PUBLISH", b"bench:chan", val]),
-        Cmd::Xadd => c.push(&[b"XADD", b"bench:stream", b"MAXLEN", b"~", b"10000", b"*", b"f", val]),
+        Cmd::Xadd => c.push(&[
+            b"XADD",
+            b"bench:stream",
+            b"MAXLEN",
+            b"~",
+            b"10000",
+            b"*",
+            b"f",
+            val,
+        ]),
     }
 }
 
@@ -490,7 +535,10 @@ async fn run_pipeline(o: &Opts, port: u16, workload: &str, cmd: Cmd) -> i32 {
                 format!("command unsupported by the server: -{e}")
             };
             eprintln!("loadgen: {workload}: {msg}");
-            Out::new(workload).s("cmd", &o.str("cmd", "xadd")).s("error", &msg).print(0.0, 0);
+            Out::new(workload)
+                .s("cmd", &o.str("cmd", "xadd"))
+                .s("error", &msg)
+                .print(0.0, 0);
             return 2;
         }
         Ok(_) => {}
@@ -609,14 +657,17 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
     let mut conns = Vec::new();
     for i in 0..subs {
         let c = i % chans;
-        let mut conn = Conn::connect(port).await.unwrap_or_else(|e| die(&format!("connect: {e}")));
+        let mut conn = Conn::connect(port)
+            .await
+            .unwrap_or_else(|e| die(&format!("connect: {e}")));
         let (verb, target) = if pattern {
             ("PSUBSCRIBE", format!("bench:ch:{c}:*"))
         } else {
             ("SUBSCRIBE", chan_name(c))
         };
         match conn.call(&[verb.as_bytes(), target.as_bytes()]).await {
-            Ok(V::Arr(Some(items))) if matches!(&items[0], V::Bulk(Some(k)) if k.eq_ignore_ascii_case(verb.as_bytes())) => {}
+            Ok(V::Arr(Some(items))) if matches!(&items[0], V::Bulk(Some(k)) if k.eq_ignore_ascii_case(verb.as_bytes())) =>
+                {}
             other => die(&format!("{verb} {target} not confirmed: {other:?}")),
         }
         conns.push((c, conn));
@@ -656,7 +707,9 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
                             Some(V::Bulk(Some(p))) => p,
                             _ => continue,
                         };
-                        let Some((p, seq, ns)) = parse_tag(payload) else { continue };
+                        let Some((p, seq, ns)) = parse_tag(payload) else {
+                            continue;
+                        };
                         let now = now_ns();
                         h.saturating_record((now.saturating_sub(ns) / 1000).max(1));
                         st.received += 1;
@@ -681,7 +734,8 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
             // messages sent but never seen
             if let Some((sent, _)) = sent_counts.get() {
                 for p in 0..pubs {
-                    st.lost += count_congruent(sent[p], c, chans).saturating_sub(count_congruent(next[p], c, chans));
+                    st.lost += count_congruent(sent[p], c, chans)
+                        .saturating_sub(count_congruent(next[p], c, chans));
                 }
             }
             Ok::<_, io::Error>((st, h))
@@ -741,7 +795,13 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
     }
     let pub_wall = start.elapsed().as_secs_f64();
     let published: u64 = sent.iter().sum();
-    let expected: u64 = (0..subs).map(|i| sent.iter().map(|&s| count_congruent(s, i % chans, chans)).sum::<u64>()).sum();
+    let expected: u64 = (0..subs)
+        .map(|i| {
+            sent.iter()
+                .map(|&s| count_congruent(s, i % chans, chans))
+                .sum::<u64>()
+        })
+        .sum();
     let _ = sent_counts.set((sent, Instant::now()));
     let mut h = hist();
     let mut tot = SubStats::default();
@@ -762,7 +822,12 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
     let wall = start.elapsed().as_secs_f64();
     let deliver_wall = (tot.last_ns.saturating_sub(start_ns)) as f64 / 1e9;
     let cpu = cpu_seconds() - cpu0;
-    let ok = io_err.is_none() && tot.lost == 0 && tot.dups == 0 && tot.out_of_order == 0 && tot.received == expected && pub_errors == 0;
+    let ok = io_err.is_none()
+        && tot.lost == 0
+        && tot.dups == 0
+        && tot.out_of_order == 0
+        && tot.received == expected
+        && pub_errors == 0;
     let mut out = Out::new(if pattern { "pubsub-pattern" } else { "pubsub" })
         .n("subs", subs)
         .n("channels", chans)
@@ -774,7 +839,14 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
         .n("expected", expected)
         .n("server_receivers", receivers)
         .n("delivered", tot.received)
-        .f("ops_per_sec", if deliver_wall > 0.0 { tot.received as f64 / deliver_wall } else { 0.0 })
+        .f(
+            "ops_per_sec",
+            if deliver_wall > 0.0 {
+                tot.received as f64 / deliver_wall
+            } else {
+                0.0
+            },
+        )
         .lat(&h)
         .n("lost", tot.lost)
         .n("dups", tot.dups)
@@ -805,8 +877,12 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
     let max_jobs = o.num("max-ops", 50_000_000);
     let drain = Duration::from_secs(o.num("drain-seconds", 10));
     {
-        let mut c = Conn::connect(port).await.unwrap_or_else(|e| die(&format!("connect: {e}")));
-        c.call(&[b"DEL", QUEUE_KEY]).await.unwrap_or_else(|e| die(&format!("DEL: {e}")));
+        let mut c = Conn::connect(port)
+            .await
+            .unwrap_or_else(|e| die(&format!("connect: {e}")));
+        c.call(&[b"DEL", QUEUE_KEY])
+            .await
+            .unwrap_or_else(|e| die(&format!("DEL: {e}")));
     }
     let producers_done = Arc::new(AtomicBool::new(false));
     let produced_total = Arc::new(AtomicU64::new(u64::MAX));
@@ -818,7 +894,11 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
 
     let mut cons_tasks = Vec::new();
     for _ in 0..consumers {
-        let (done, produced, consumed) = (producers_done.clone(), produced_total.clone(), consumed_total.clone());
+        let (done, produced, consumed) = (
+            producers_done.clone(),
+            produced_total.clone(),
+            consumed_total.clone(),
+        );
         cons_tasks.push(tokio::spawn(async move {
             let mut c = Conn::connect(port).await?;
             let mut h = hist();
@@ -827,7 +907,9 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
             let mut errors = 0u64;
             let mut first_error = None;
             loop {
-                if consumed.load(Ordering::Relaxed) >= produced.load(Ordering::Relaxed) || Instant::now() > hard_stop {
+                if consumed.load(Ordering::Relaxed) >= produced.load(Ordering::Relaxed)
+                    || Instant::now() > hard_stop
+                {
                     break;
                 }
                 match c.call(&[b"BRPOP", QUEUE_KEY, b"0.1"]).await? {
@@ -876,7 +958,12 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
             let mut errors = 0u64;
             let mut buf = String::new();
             while Instant::now() < deadline {
-                if pushed.load(Ordering::Relaxed).saturating_sub(consumed.load(Ordering::Relaxed)) + depth > backlog {
+                if pushed
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(consumed.load(Ordering::Relaxed))
+                    + depth
+                    > backlog
+                {
                     tokio::time::sleep(Duration::from_micros(200)).await;
                     continue;
                 }
@@ -918,7 +1005,8 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
 
     let mut h = hist();
     let mut seen_bits: Vec<Vec<bool>> = sent.iter().map(|&s| vec![false; s as usize]).collect();
-    let (mut consumed, mut dups, mut bogus, mut last_ns, mut cons_errors) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut consumed, mut dups, mut bogus, mut last_ns, mut cons_errors) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut first_error = None;
     let mut io_err = None;
     for t in cons_tasks {
@@ -932,7 +1020,10 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
                 }
                 for (p, s) in seen {
                     consumed += 1;
-                    match seen_bits.get_mut(p as usize).and_then(|v| v.get_mut(s as usize)) {
+                    match seen_bits
+                        .get_mut(p as usize)
+                        .and_then(|v| v.get_mut(s as usize))
+                    {
                         Some(b) if *b => dups += 1,
                         Some(b) => *b = true,
                         None => bogus += 1,
@@ -942,11 +1033,19 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
             Err(e) => io_err = Some(e.to_string()),
         }
     }
-    let missing: u64 = seen_bits.iter().map(|v| v.iter().filter(|b| !**b).count() as u64).sum();
+    let missing: u64 = seen_bits
+        .iter()
+        .map(|v| v.iter().filter(|b| !**b).count() as u64)
+        .sum();
     let wall = start.elapsed().as_secs_f64();
     let deliver_wall = last_ns.saturating_sub(start_ns) as f64 / 1e9;
     let cpu = cpu_seconds() - cpu0;
-    let ok = io_err.is_none() && missing == 0 && dups == 0 && bogus == 0 && prod_errors == 0 && cons_errors == 0;
+    let ok = io_err.is_none()
+        && missing == 0
+        && dups == 0
+        && bogus == 0
+        && prod_errors == 0
+        && cons_errors == 0;
     let mut out = Out::new("queue")
         .n("producers", producers)
         .n("consumers", consumers)
@@ -955,7 +1054,14 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
         .f("seconds", deliver_wall)
         .n("produced", produced)
         .n("consumed", consumed)
-        .f("ops_per_sec", if deliver_wall > 0.0 { consumed as f64 / deliver_wall } else { 0.0 })
+        .f(
+            "ops_per_sec",
+            if deliver_wall > 0.0 {
+                consumed as f64 / deliver_wall
+            } else {
+                0.0
+            },
+        )
         .lat(&h)
         .n("missing", missing)
         .n("dups", dups)
@@ -1080,9 +1186,14 @@ fn main() {
     let port = port as u16;
     let threads = o.num("threads", 1).max(1) as usize;
     let rt = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
     }
     .expect("tokio runtime");
     BASE.get_or_init(Instant::now);
@@ -1095,8 +1206,12 @@ fn main() {
             "stream" => run_pipeline(&o, port, "stream", Cmd::Xadd).await,
             "pubsub" => run_pubsub(&o, port).await,
             "queue" => run_queue(&o, port).await,
-            "memory" => run_memory(&o, port).await.unwrap_or_else(|e| die(&format!("memory: {e}"))),
-            w => die(&format!("unknown workload {w:?} (pipeline|pubsub|queue|memory|stream)")),
+            "memory" => run_memory(&o, port)
+                .await
+                .unwrap_or_else(|e| die(&format!("memory: {e}"))),
+            w => die(&format!(
+                "unknown workload {w:?} (pipeline|pubsub|queue|memory|stream)"
+            )),
         }
     });
     std::process::exit(code);

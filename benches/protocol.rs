@@ -63,11 +63,25 @@ fn bench_encode(c: &mut Criterion) {
     let replies: Vec<(&str, Reply)> = vec![
         ("ok", Reply::Ok),
         ("int", Reply::Int(1234567)),
-        ("bulk16", Reply::Bulk(Bytes::from_static(b"0123456789abcdef"))),
-        ("array100_bulk", Reply::Array((0..100).map(|i| Reply::Bulk(Bytes::from(format!("element-{i}")))).collect())),
+        (
+            "bulk16",
+            Reply::Bulk(Bytes::from_static(b"0123456789abcdef")),
+        ),
+        (
+            "array100_bulk",
+            Reply::Array(
+                (0..100)
+                    .map(|i| Reply::Bulk(Bytes::from(format!("element-{i}"))))
+                    .collect(),
+            ),
+        ),
         (
             "map50",
-            Reply::Map((0..50).map(|i| (Reply::Bulk(Bytes::from(format!("field{i}"))), Reply::Int(i))).collect()),
+            Reply::Map(
+                (0..50)
+                    .map(|i| (Reply::Bulk(Bytes::from(format!("field{i}"))), Reply::Int(i)))
+                    .collect(),
+            ),
         ),
         ("double", Reply::Double(3.141592653589793)),
     ];
@@ -90,13 +104,32 @@ fn bench_lookup(c: &mut Criterion) {
     let table = CommandTable::new();
     let mut g = c.benchmark_group("command_lookup");
     let cases: Vec<(&str, Vec<Bytes>)> = vec![
-        ("get", vec![Bytes::from_static(b"get"), Bytes::from_static(b"k")]),
-        ("SET_upper", vec![Bytes::from_static(b"SET"), Bytes::from_static(b"k"), Bytes::from_static(b"v")]),
-        ("client_setname_sub", vec![Bytes::from_static(b"CLIENT"), Bytes::from_static(b"SETNAME"), Bytes::from_static(b"x")]),
+        (
+            "get",
+            vec![Bytes::from_static(b"get"), Bytes::from_static(b"k")],
+        ),
+        (
+            "SET_upper",
+            vec![
+                Bytes::from_static(b"SET"),
+                Bytes::from_static(b"k"),
+                Bytes::from_static(b"v"),
+            ],
+        ),
+        (
+            "client_setname_sub",
+            vec![
+                Bytes::from_static(b"CLIENT"),
+                Bytes::from_static(b"SETNAME"),
+                Bytes::from_static(b"x"),
+            ],
+        ),
         ("unknown", vec![Bytes::from_static(b"NOSUCHCOMMAND")]),
     ];
     for (name, args) in &cases {
-        g.bench_function(*name, |b| b.iter(|| table.resolve(black_box(args)).map(|r| r.stat)));
+        g.bench_function(*name, |b| {
+            b.iter(|| table.resolve(black_box(args)).map(|r| r.stat))
+        });
     }
     g.finish();
 }

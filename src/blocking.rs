@@ -92,7 +92,13 @@ impl Blocking {
 /// Queues the client on its keys. Called by the dispatcher while the
 /// command still holds the shards of those keys, so no push can slip between
 /// "found nothing" and "queued" (no lost wake-up).
-pub fn register(srv: &Server, client: &Client, req: BlockRequest, cmd: Resolved, args: Vec<Bytes>) -> Arc<Waiter> {
+pub fn register(
+    srv: &Server,
+    client: &Client,
+    req: BlockRequest,
+    cmd: Resolved,
+    args: Vec<Bytes>,
+) -> Arc<Waiter> {
     let mut keys = req.keys;
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
@@ -111,7 +117,9 @@ pub fn register(srv: &Server, client: &Client, req: BlockRequest, cmd: Resolved,
     {
         let mut q = srv.blocking.queues.lock();
         for key in &w.keys {
-            q.entry((w.db, key.clone())).or_default().push_back(w.clone());
+            q.entry((w.db, key.clone()))
+                .or_default()
+                .push_back(w.clone());
         }
     }
     srv.blocking.blocked.fetch_add(1, Ordering::Relaxed);
@@ -204,4 +212,3 @@ pub fn unregister(srv: &Server, w: &Arc<Waiter>) {
     srv.blocking.blocked.fetch_sub(1, Ordering::Relaxed);
     w.client.info.lock().blocked = false;
 }
-

@@ -8,8 +8,14 @@ use std::fmt;
 /// A command-level error: becomes one `-…` reply; the connection stays open.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CmdError {
-    UnknownCommand { name: String, args: String },
-    UnknownSubcommand { sub: String, cmd: String },
+    UnknownCommand {
+        name: String,
+        args: String,
+    },
+    UnknownSubcommand {
+        sub: String,
+        cmd: String,
+    },
     WrongArity(String),
     WrongType,
     Syntax,
@@ -20,7 +26,6 @@ pub enum CmdError {
     NoSuchKey,
     SameObject,
     DbIndexOutOfRange,
-    InvalidDbIndex,
     InvalidExpire(String),
     ExpireNotOnlyOne,
     GtLtNx,
@@ -40,13 +45,17 @@ pub enum CmdError {
     NoProto,
     UnsupportedProto,
     ConfigUnknownParam(String),
-    ConfigSetFailed { param: String, reason: String },
+    ConfigSetFailed {
+        param: String,
+        reason: String,
+    },
     ConfigGetArity,
     ClientNameSpaces,
     NoSuchClient,
-    CantResetStat,
     InvalidCursor,
-    SubscribedContext { cmd: String },
+    SubscribedContext {
+        cmd: String,
+    },
     NoAuth,
     Oom,
     /// Any other text, verbatim (must start with an error code such as `ERR`).
@@ -77,7 +86,6 @@ impl fmt::Display for CmdError {
             NoSuchKey => f.write_str("ERR no such key"),
             SameObject => f.write_str("ERR source and destination objects are the same"),
             DbIndexOutOfRange => f.write_str("ERR DB index is out of range"),
-            InvalidDbIndex => f.write_str("ERR invalid DB index"),
             InvalidExpire(cmd) => write!(f, "ERR invalid expire time in '{cmd}' command"),
             ExpireNotOnlyOne => f.write_str(
                 "ERR NX and XX, GT or LT options at the same time are not compatible",
@@ -114,7 +122,6 @@ impl fmt::Display for CmdError {
                 "ERR Client names cannot contain spaces, newlines or special characters.",
             ),
             NoSuchClient => f.write_str("ERR No such client"),
-            CantResetStat => f.write_str("ERR CONFIG RESETSTAT failed"),
             InvalidCursor => f.write_str("ERR invalid cursor"),
             SubscribedContext { cmd } => write!(
                 f,

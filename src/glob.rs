@@ -7,12 +7,24 @@ pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
     match_impl(pattern, string, nocase, &mut skip_longer, 0)
 }
 
-fn match_impl(mut p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: u32) -> bool {
+fn match_impl(
+    mut p: &[u8],
+    mut s: &[u8],
+    nocase: bool,
+    skip_longer: &mut bool,
+    nesting: u32,
+) -> bool {
     // Redis gives up (no match) beyond 1000 nested stars.
     if nesting > 1000 {
         return false;
     }
-    let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     while !p.is_empty() && !s.is_empty() {
         match p[0] {
             b'*' => {

@@ -54,7 +54,9 @@ use std::sync::Arc;
 
 /// Starts a server on the given config and returns it with its bound port;
 /// used by `main` and by the integration tests (port 0).
-pub async fn start(config: config::Config) -> std::io::Result<(Arc<server::Server>, u16, tokio::task::JoinHandle<()>)> {
+pub async fn start(
+    config: config::Config,
+) -> std::io::Result<(Arc<server::Server>, u16, tokio::task::JoinHandle<()>)> {
     let listeners = server::bind(&config).await?;
     let port = listeners[0].local_addr()?.port();
     let srv = server::Server::new(config, None);

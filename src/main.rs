@@ -33,7 +33,9 @@ fn main() {
         tracing::warn!("unixsocket is not supported yet: listening on TCP only");
     }
     for name in config.stored_only_changes() {
-        tracing::warn!("Config '{name}' is accepted and reported by CONFIG GET but has no effect in Cinnabar");
+        tracing::warn!(
+            "Config '{name}' is accepted and reported by CONFIG GET but has no effect in Cinnabar"
+        );
     }
     let threads = config.get_int("io-threads").max(0) as usize;
     let mut rt = tokio::runtime::Builder::new_multi_thread();
@@ -61,11 +63,18 @@ fn init_logging(config: &Config) {
         _ => tracing::Level::INFO,
     };
     let logfile = config.get("logfile").unwrap_or_default();
-    let builder = tracing_subscriber::fmt().with_max_level(level).with_target(false).with_ansi(false);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(false);
     if logfile.is_empty() {
         builder.init();
     } else {
-        match std::fs::OpenOptions::new().create(true).append(true).open(&logfile) {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&logfile)
+        {
             Ok(file) => builder.with_writer(std::sync::Mutex::new(file)).init(),
             Err(e) => {
                 eprintln!("Can't open the log file: {e}");
@@ -99,20 +108,27 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     let listeners = match cinnabar::server::bind(&config).await {
         Ok(l) => l,
         Err(e) => {
-            tracing::error!("Failed listening on port {} (tcp), aborting: {e}", config.get("port").unwrap_or_default());
+            tracing::error!(
+                "Failed listening on port {} (tcp), aborting: {e}",
+                config.get("port").unwrap_or_default()
+            );
             return 1;
         }
     };
     let srv = cinnabar::server::Server::new(config, config_file);
     let port = listeners[0].local_addr().map(|a| a.port()).unwrap_or(0);
-    tracing::info!("Server initialized, {} shards, listening on port {port}", srv.keyspace.shard_count());
+    tracing::info!(
+        "Server initialized, {} shards, listening on port {port}",
+        srv.keyspace.shard_count()
+    );
     tracing::info!("Ready to accept connections tcp");
     let signal_srv = srv.clone();
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
         tokio::select! {
             _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
             _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),

@@ -55,7 +55,11 @@ pub enum Kind {
 
 impl PubSub {
     pub fn new() -> PubSub {
-        let mk = || (0..CHANNEL_SHARDS).map(|_| RwLock::new(HashMap::new())).collect();
+        let mk = || {
+            (0..CHANNEL_SHARDS)
+                .map(|_| RwLock::new(HashMap::new()))
+                .collect()
+        };
         PubSub {
             channels: mk(),
             shard_channels: mk(),
@@ -95,7 +99,11 @@ impl PubSub {
                 }
             }
             _ => {
-                self.bucket(kind, name).write().entry(name.clone()).or_default().push(client.clone());
+                self.bucket(kind, name)
+                    .write()
+                    .entry(name.clone())
+                    .or_default()
+                    .push(client.clone());
             }
         }
     }
@@ -187,7 +195,9 @@ impl PubSub {
             return 0;
         };
         for c in subs {
-            let frame = frames.get(c.resp.load(Ordering::Relaxed), || [&b"smessage"[..], channel, message]);
+            let frame = frames.get(c.resp.load(Ordering::Relaxed), || {
+                [&b"smessage"[..], channel, message]
+            });
             deliver(srv, c, frame);
         }
         subs.len()
@@ -228,7 +238,10 @@ impl PubSub {
     }
 
     pub fn numsub(&self, kind: Kind, channel: &[u8]) -> usize {
-        self.bucket(kind, channel).read().get(channel).map_or(0, |s| s.len())
+        self.bucket(kind, channel)
+            .read()
+            .get(channel)
+            .map_or(0, |s| s.len())
     }
 
     pub fn numpat(&self) -> usize {
@@ -258,9 +271,18 @@ struct Frames {
 }
 
 impl Frames {
-    fn get<'a, const N: usize>(&mut self, resp: u8, parts: impl FnOnce() -> [&'a [u8]; N]) -> Bytes {
-        let slot = if resp >= 3 { &mut self.resp3 } else { &mut self.resp2 };
-        slot.get_or_insert_with(|| encode_push(resp, &parts())).clone()
+    fn get<'a, const N: usize>(
+        &mut self,
+        resp: u8,
+        parts: impl FnOnce() -> [&'a [u8]; N],
+    ) -> Bytes {
+        let slot = if resp >= 3 {
+            &mut self.resp3
+        } else {
+            &mut self.resp2
+        };
+        slot.get_or_insert_with(|| encode_push(resp, &parts()))
+            .clone()
     }
 }
 
@@ -268,7 +290,11 @@ impl Frames {
 pub fn encode_push(resp: u8, parts: &[&[u8]]) -> Bytes {
     let len: usize = parts.iter().map(|p| p.len() + 16).sum();
     let mut b = BytesMut::with_capacity(len + 8);
-    put_int_line(&mut b, if resp >= 3 { b'>' } else { b'*' }, parts.len() as i64);
+    put_int_line(
+        &mut b,
+        if resp >= 3 { b'>' } else { b'*' },
+        parts.len() as i64,
+    );
     for p in parts {
         put_bulk(&mut b, p);
     }

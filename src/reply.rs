@@ -205,7 +205,11 @@ pub fn format_g17(d: f64) -> String {
 /// C's `%.<prec>g`.
 pub fn format_g(d: f64, prec: usize) -> String {
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let prec = prec.max(1);
     let exp_form = format!("{:.*e}", prec - 1, d);

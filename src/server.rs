@@ -96,13 +96,17 @@ impl Stats {
 
     /// A command refused before running (arity, auth, context).
     pub fn reject(&self, stat: usize, text: &str) {
-        self.per_command[stat].rejected.fetch_add(1, Ordering::Relaxed);
+        self.per_command[stat]
+            .rejected
+            .fetch_add(1, Ordering::Relaxed);
         self.record_error(text);
     }
 
     /// A command that ran and replied with an error.
     pub fn fail(&self, stat: usize, text: &str) {
-        self.per_command[stat].failed.fetch_add(1, Ordering::Relaxed);
+        self.per_command[stat]
+            .failed
+            .fetch_add(1, Ordering::Relaxed);
         self.record_error(text);
     }
 
@@ -181,7 +185,10 @@ pub fn unix_us() -> u64 {
 impl Server {
     pub fn new(config: Config, config_file: Option<String>) -> Arc<Server> {
         let databases = config.get_int("databases").clamp(1, 1 << 16) as usize;
-        let shards = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 8;
+        let shards = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            * 8;
         let commands = CommandTable::new();
         let stats = Stats::new(commands.len());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -200,7 +207,9 @@ impl Server {
             start_unix_ms: unix_ms(),
             run_id,
             config_file,
-            executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             port: AtomicU64::new(0),
             dirty: AtomicU64::new(0),
             last_save: AtomicU64::new(unix_ms() / 1000),
@@ -285,14 +294,21 @@ pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
                 }
                 listeners.push(l);
             }
-            Err(e) if optional || (e.kind() == std::io::ErrorKind::AddrNotAvailable && !listeners.is_empty()) => {
+            Err(e)
+                if optional
+                    || (e.kind() == std::io::ErrorKind::AddrNotAvailable
+                        && !listeners.is_empty()) =>
+            {
                 tracing::warn!("Warning: Could not create server TCP listening socket {host}:{chosen_port}: {e}");
             }
             Err(e) => return Err(e),
         }
     }
     if listeners.is_empty() {
-        return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address to listen on"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "no address to listen on",
+        ));
     }
     Ok(listeners)
 }
@@ -328,7 +344,9 @@ async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                srv.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+                srv.stats
+                    .connections_received
+                    .fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(crate::conn::handle(srv.clone(), stream, peer));
             }
             Err(e) => {

@@ -121,6 +121,9 @@ mod tests {
         assert_eq!(timeout_secs(b"0.1").unwrap(), 100);
         assert_eq!(timeout_secs(b"-1"), Err(CmdError::TimeoutNegative));
         assert_eq!(timeout_secs(b"abc"), Err(CmdError::TimeoutNotFloat));
-        assert_eq!(timeout_secs(b"inf"), Err(CmdError::custom("ERR timeout is out of range")));
+        assert_eq!(
+            timeout_secs(b"inf"),
+            Err(CmdError::custom("ERR timeout is out of range"))
+        );
     }
 }

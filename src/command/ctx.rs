@@ -24,7 +24,12 @@ pub struct Ctx<'a, 'c> {
 }
 
 impl<'a, 'c> Ctx<'a, 'c> {
-    pub fn new(srv: &'a Server, client: &'c mut Client, locks: Locked<'a>, now_ms: u64) -> Ctx<'a, 'c> {
+    pub fn new(
+        srv: &'a Server,
+        client: &'c mut Client,
+        locks: Locked<'a>,
+        now_ms: u64,
+    ) -> Ctx<'a, 'c> {
         Ctx {
             srv,
             client,
@@ -46,7 +51,10 @@ impl<'a, 'c> Ctx<'a, 'c> {
         // One shard locked: it is the key's (the dispatcher locked it for this
         // key), so skip hashing the key again on the single-key hot path.
         let shard = if self.locks.count() == 1 {
-            debug_assert_eq!(Some(self.srv.keyspace.shard_of(key)), self.locks.single().map(|s| s.0));
+            debug_assert_eq!(
+                Some(self.srv.keyspace.shard_of(key)),
+                self.locks.single().map(|s| s.0)
+            );
             self.locks.first_index()
         } else {
             self.srv.keyspace.shard_of(key)
@@ -72,7 +80,10 @@ impl<'a, 'c> Ctx<'a, 'c> {
         };
         d.remove(key);
         d.touch_watched(key);
-        self.srv.stats.expired_keys.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.srv
+            .stats
+            .expired_keys
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.events.push(KeyEvent {
             class: notify::EXPIRED,
             event: "expired",
@@ -108,14 +119,18 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let no_touch = self.client.no_touch;
         match self.db_of(db, key).get_mut(key) {
             Some(e) => {
-                stats.keyspace_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                stats
+                    .keyspace_hits
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if !no_touch {
                     e.touched = now_s;
                 }
                 Some(e)
             }
             None => {
-                stats.keyspace_misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                stats
+                    .keyspace_misses
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 None
             }
         }
@@ -185,7 +200,11 @@ impl<'a, 'c> Ctx<'a, 'c> {
     }
 
     pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &Bytes) {
-        let flags = self.srv.config.notify_flags.load(std::sync::atomic::Ordering::Relaxed);
+        let flags = self
+            .srv
+            .config
+            .notify_flags
+            .load(std::sync::atomic::Ordering::Relaxed);
         if notify::enabled(flags, class) {
             self.events.push(KeyEvent {
                 class,

@@ -36,7 +36,12 @@ pub fn execute(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u64)
     }
 }
 
-fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u64) -> Result<Outcome, Reply> {
+fn execute_inner(
+    srv: &Server,
+    client: &mut Client,
+    args: Vec<Bytes>,
+    now_ms: u64,
+) -> Result<Outcome, Reply> {
     let resolved = match srv.commands.resolve(&args) {
         Some(r) => r,
         None => {
@@ -46,7 +51,10 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u6
         }
     };
     let spec = resolved.spec;
-    client.handle.last_cmd.store(resolved.stat, Ordering::Relaxed);
+    client
+        .handle
+        .last_cmd
+        .store(resolved.stat, Ordering::Relaxed);
     if !spec.arity_ok(args.len()) {
         flag_multi_error(client);
         srv.stats.reject(resolved.stat, "ERR");
@@ -59,14 +67,16 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u6
     }
     if client.in_resp2_pubsub() && !spec.has(flags::SUBSCRIBED_OK) {
         srv.stats.reject(resolved.stat, "ERR");
-        return Err(
-            CmdError::SubscribedContext {
-                cmd: resolved.full_name(),
-            }
-            .into(),
-        );
+        return Err(CmdError::SubscribedContext {
+            cmd: resolved.full_name(),
+        }
+        .into());
     }
-    if resolved.parent.is_none() && spec.name == "exec" && queued_denyoom(srv, client) && over_maxmemory(srv) {
+    if resolved.parent.is_none()
+        && spec.name == "exec"
+        && queued_denyoom(srv, client)
+        && over_maxmemory(srv)
+    {
         client.multi = None;
         client.unwatch();
         client.handle.info.lock().multi = -1;
@@ -74,7 +84,10 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u6
         if srv.monitoring.load(Ordering::Relaxed) {
             srv.feed_monitors(client.db, &client.handle.addr, &args);
         }
-        return Err(Reply::Error(format!("EXECABORT Transaction discarded because of: {}", CmdError::Oom)));
+        return Err(Reply::Error(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            CmdError::Oom
+        )));
     }
     if spec.has(flags::DENYOOM) && over_maxmemory(srv) {
         flag_multi_error(client);
@@ -84,7 +97,10 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u6
     if let Some(multi) = client.multi.as_mut() {
         let name = spec.name;
         let transaction_control = resolved.parent.is_none()
-            && matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset");
+            && matches!(
+                name,
+                "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+            );
         if !transaction_control {
             if spec.has(flags::NO_MULTI) {
                 multi.aborted = true;
@@ -92,6 +108,8 @@ fn execute_inner(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u6
                 return Err(CmdError::NotAllowedInMulti.into());
             }
             multi.queued.push(args);
+            // CLIENT LIST's multi= is the number of queued commands.
+            client.handle.info.lock().multi = multi.queued.len() as i64;
             return Ok(Reply::Status("QUEUED").into());
         }
     }
@@ -106,9 +124,11 @@ fn over_maxmemory(srv: &Server) -> bool {
 /// Whether a queued transaction contains a command that may grow memory.
 fn queued_denyoom(srv: &Server, client: &Client) -> bool {
     client.multi.as_ref().is_some_and(|m| {
-        m.queued
-            .iter()
-            .any(|args| srv.commands.resolve(args).is_some_and(|r| r.spec.has(flags::DENYOOM)))
+        m.queued.iter().any(|args| {
+            srv.commands
+                .resolve(args)
+                .is_some_and(|r| r.spec.has(flags::DENYOOM))
+        })
     })
 }
 
@@ -126,7 +146,10 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
     let reply = call(&mut ctx, r, &args);
     let waiter = ctx.block.take().map(|req| {
         let timeout_reply = req.timeout_reply.clone();
-        (blocking::register(srv, ctx.client, req, r, args), timeout_reply)
+        (
+            blocking::register(srv, ctx.client, req, r, args),
+            timeout_reply,
+        )
     });
     let ready = std::mem::take(&mut ctx.ready_keys);
     let mut events = std::mem::take(&mut ctx.events);
@@ -166,8 +189,12 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     let result = (r.spec.handler)(ctx, args);
     let usec = start.elapsed().as_micros() as u64;
     let stats = &ctx.srv.stats;
-    if ctx.srv.monitoring.load(Ordering::Relaxed) && !r.spec.has(flags::ADMIN | flags::SKIP_MONITOR) && !r.parent.is_some_and(|p| p.has(flags::ADMIN)) {
-        ctx.srv.feed_monitors(ctx.client.db, &ctx.client.handle.addr, args);
+    if ctx.srv.monitoring.load(Ordering::Relaxed)
+        && !r.spec.has(flags::ADMIN | flags::SKIP_MONITOR)
+        && !r.parent.is_some_and(|p| p.has(flags::ADMIN))
+    {
+        ctx.srv
+            .feed_monitors(ctx.client.db, &ctx.client.handle.addr, args);
     }
     stats.commands_processed.fetch_add(1, Ordering::Relaxed);
     let cmd = &stats.per_command[r.stat];

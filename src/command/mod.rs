@@ -91,7 +91,13 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
-    pub const fn new(name: &'static str, arity: i32, flags: u32, keys: Keys, handler: Handler) -> CommandSpec {
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: Keys,
+        handler: Handler,
+    ) -> CommandSpec {
         CommandSpec {
             name,
             arity,
@@ -105,7 +111,12 @@ impl CommandSpec {
         }
     }
 
-    pub const fn doc(mut self, group: &'static str, since: &'static str, summary: &'static str) -> CommandSpec {
+    pub const fn doc(
+        mut self,
+        group: &'static str,
+        since: &'static str,
+        summary: &'static str,
+    ) -> CommandSpec {
         self.group = group;
         self.since = since;
         self.summary = summary;
@@ -132,7 +143,11 @@ impl CommandSpec {
             Keys::None => Vec::new(),
             Keys::Range(first, last, step) => {
                 let argc = args.len() as i32;
-                let last = if last < 0 { argc + last } else { last.min(argc - 1) };
+                let last = if last < 0 {
+                    argc + last
+                } else {
+                    last.min(argc - 1)
+                };
                 let mut out = Vec::new();
                 let mut i = first;
                 while i > 0 && i <= last && i < argc {
@@ -205,7 +220,11 @@ impl CommandTable {
     pub fn resolve(&self, args: &[Bytes]) -> Option<Resolved> {
         let (idx, spec) = self.get(&args[0])?;
         if spec.subcommands.is_empty() || args.len() < 2 {
-            return Some(Resolved { spec, parent: None, stat: idx });
+            return Some(Resolved {
+                spec,
+                parent: None,
+                stat: idx,
+            });
         }
         let sub_name = &args[1];
         for (i, sub) in spec.subcommands.iter().enumerate() {
@@ -217,7 +236,11 @@ impl CommandTable {
                 });
             }
         }
-        Some(Resolved { spec, parent: None, stat: idx })
+        Some(Resolved {
+            spec,
+            parent: None,
+            stat: idx,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -229,7 +252,10 @@ impl CommandTable {
     }
 
     pub fn top_level(&self) -> impl Iterator<Item = &'static CommandSpec> + '_ {
-        self.all.iter().filter(|(p, _)| p.is_none()).map(|(_, s)| *s)
+        self.all
+            .iter()
+            .filter(|(p, _)| p.is_none())
+            .map(|(_, s)| *s)
     }
 }
 

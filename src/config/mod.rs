@@ -133,7 +133,12 @@ impl Config {
         // Our own defaults where redis-server's depend on how it was launched.
         values.insert("bind".into(), "127.0.0.1 -::1".into());
         values.insert("port".into(), "6379".into());
-        values.insert("dir".into(), std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default());
+        values.insert(
+            "dir".into(),
+            std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+        );
         values.insert("logfile".into(), String::new());
         values.insert("pidfile".into(), String::new());
         values.insert("save".into(), "3600 1 300 100 60 10000".into());
@@ -158,7 +163,12 @@ impl Config {
             maxmemory: AtomicU64::new(0),
             databases: 16,
         };
-        let snapshot: Vec<(String, String)> = cfg.values.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let snapshot: Vec<(String, String)> = cfg
+            .values
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (k, v) in snapshot {
             let _ = cfg.apply_hot(&k, &v);
         }
@@ -186,15 +196,20 @@ impl Config {
             let lower = pat.to_ascii_lowercase();
             let is_glob = lower.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
             if !is_glob {
-                if let Some(v) = std::str::from_utf8(&lower).ok().and_then(|n| values.get(n).map(|v| (n, v))) {
-                    if !out.iter().any(|(k, _)| k == v.0) {
-                        out.push((v.0.to_string(), v.1.clone()));
+                if let Some(v) = std::str::from_utf8(&lower).ok().and_then(|n| values.get(n)) {
+                    // Redis replies with the name as the client spelled it.
+                    let shown = String::from_utf8_lossy(pat).into_owned();
+                    if !out.iter().any(|(k, _)| k.eq_ignore_ascii_case(&shown)) {
+                        out.push((shown, v.clone()));
                     }
                 }
                 continue;
             }
             for (k, v) in values.iter() {
-                if !is_hidden(k) && glob_match(&lower, k.as_bytes(), false) && !out.iter().any(|(o, _)| o == k) {
+                if !is_hidden(k)
+                    && glob_match(&lower, k.as_bytes(), false)
+                    && !out.iter().any(|(o, _)| o.eq_ignore_ascii_case(k))
+                {
                     out.push((k.clone(), v.clone()));
                 }
             }
@@ -216,7 +231,11 @@ impl Config {
         if let Some((_, why)) = REFUSED.iter().find(|(n, _)| *n == name) {
             let default = DEFAULTS
                 .lines()
-                .find_map(|l| l.split_once('\t').filter(|(k, _)| *k == name).map(|(_, v)| v))
+                .find_map(|l| {
+                    l.split_once('\t')
+                        .filter(|(k, _)| *k == name)
+                        .map(|(_, v)| v)
+                })
                 .unwrap_or("");
             if normalized != default && !(name == "appendonly" && normalized == "no") {
                 // A config file asking for the AOF still starts (Redis's own test suite
@@ -239,33 +258,50 @@ impl Config {
     }
 
     fn apply_hot(&self, name: &str, v: &str) -> Result<(), String> {
-        let int = || v.parse::<i64>().map_err(|_| "argument couldn't be parsed into an integer".to_string());
+        let int = || {
+            v.parse::<i64>()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())
+        };
         match name {
-            "maxclients" => self.maxclients.store(int()?.max(1) as usize, Ordering::Relaxed),
+            "maxclients" => self
+                .maxclients
+                .store(int()?.max(1) as usize, Ordering::Relaxed),
             "proto-max-bulk-len" => {
                 let n = int()?;
                 if n < 1024 * 1024 {
-                    return Err("argument must be between 1048576 and 9223372036854775807 inclusive".into());
+                    return Err(
+                        "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                    );
                 }
                 self.proto_max_bulk_len.store(n as usize, Ordering::Relaxed)
             }
             "client-query-buffer-limit" => {
                 let n = int()?;
                 if n < 1024 * 1024 {
-                    return Err("argument must be between 1048576 and 9223372036854775807 inclusive".into());
+                    return Err(
+                        "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+                    );
                 }
-                self.client_query_buffer_limit.store(n as usize, Ordering::Relaxed)
+                self.client_query_buffer_limit
+                    .store(n as usize, Ordering::Relaxed)
             }
             "timeout" => self.timeout.store(int()?.max(0) as u64, Ordering::Relaxed),
-            "maxmemory" => self.maxmemory.store(int()?.max(0) as u64, Ordering::Relaxed),
-            "hz" => self.hz.store(int()?.clamp(1, 500) as u32, Ordering::Relaxed),
+            "maxmemory" => self
+                .maxmemory
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "hz" => self
+                .hz
+                .store(int()?.clamp(1, 500) as u32, Ordering::Relaxed),
             "notify-keyspace-events" => {
-                let flags = crate::notify::parse_flags(v).ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmd'.")?;
+                let flags = crate::notify::parse_flags(v)
+                    .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
                 self.notify_flags.store(flags, Ordering::Relaxed)
             }
             "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
             "enable-debug-command" => self.debug_enabled.store(v != "no", Ordering::Relaxed),
-            "lazyfree-lazy-user-del" => self.lazyfree_lazy_user_del.store(v == "yes", Ordering::Relaxed),
+            "lazyfree-lazy-user-del" => self
+                .lazyfree_lazy_user_del
+                .store(v == "yes", Ordering::Relaxed),
             "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
             "client-output-buffer-limit" => {
                 let parts: Vec<&str> = v.split_whitespace().collect();
@@ -275,9 +311,15 @@ impl Config {
                         "normal" => &self.obuf_normal,
                         _ => continue,
                     };
-                    target.hard.store(chunk[1].parse().unwrap_or(0), Ordering::Relaxed);
-                    target.soft.store(chunk[2].parse().unwrap_or(0), Ordering::Relaxed);
-                    target.soft_seconds.store(chunk[3].parse().unwrap_or(0), Ordering::Relaxed);
+                    target
+                        .hard
+                        .store(chunk[1].parse().unwrap_or(0), Ordering::Relaxed);
+                    target
+                        .soft
+                        .store(chunk[2].parse().unwrap_or(0), Ordering::Relaxed);
+                    target
+                        .soft_seconds
+                        .store(chunk[3].parse().unwrap_or(0), Ordering::Relaxed);
                 }
             }
             _ => {}
@@ -291,9 +333,7 @@ impl Config {
         DEFAULTS
             .lines()
             .filter_map(|l| l.split_once('\t'))
-            .filter(|(k, v)| {
-                !HONOURED.contains(k) && values.get(*k).is_some_and(|cur| cur != v)
-            })
+            .filter(|(k, v)| !HONOURED.contains(k) && values.get(*k).is_some_and(|cur| cur != v))
             .map(|(k, _)| k.to_string())
             .collect()
     }
@@ -355,7 +395,11 @@ fn kind_of(name: &str, default: &str) -> Kind {
 fn normalize(name: &str, value: &str) -> Result<String, String> {
     let default = DEFAULTS
         .lines()
-        .find_map(|l| l.split_once('\t').filter(|(k, _)| *k == name).map(|(_, v)| v))
+        .find_map(|l| {
+            l.split_once('\t')
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v)
+        })
         .unwrap_or("");
     match kind_of(name, default) {
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
@@ -368,9 +412,14 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
             .map(|n| n.to_string())
             .map_err(|_| "argument couldn't be parsed into an integer".into()),
         Kind::Memory => {
-            if let Some(pct) = value.strip_suffix('%').filter(|_| name == "maxmemory-clients") {
+            if let Some(pct) = value
+                .strip_suffix('%')
+                .filter(|_| name == "maxmemory-clients")
+            {
                 return match pct.parse::<i64>() {
-                    Ok(p) if p > 100 => Err("percentage argument must be less or equal to 100".into()),
+                    Ok(p) if p > 100 => {
+                        Err("percentage argument must be less or equal to 100".into())
+                    }
                     Ok(p) if p >= 0 => Ok(format!("{p}%")),
                     _ => Err("argument must be a memory or percent value".into()),
                 };
@@ -382,20 +431,38 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
         Kind::Text => match name {
             "client-output-buffer-limit" => normalize_obuf(value),
             "save" => normalize_save(value),
-            "maxmemory-policy" => one_of(value, &["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]),
-            "appendfsync" => one_of(value, &["always", "everysec", "no"]),
+            "maxmemory-policy" => one_of(
+                value,
+                &[
+                    "volatile-lru",
+                    "volatile-lfu",
+                    "volatile-random",
+                    "volatile-ttl",
+                    "allkeys-lru",
+                    "allkeys-lfu",
+                    "allkeys-random",
+                    "noeviction",
+                ],
+            ),
+            "appendfsync" => one_of(value, &["everysec", "always", "no"]),
             "shutdown-on-sigint" | "shutdown-on-sigterm" => {
                 let allowed = ["default", "save", "nosave", "now", "force"];
-                let words: Vec<String> = value.split_whitespace().map(|w| w.to_ascii_lowercase()).collect();
+                let words: Vec<String> = value
+                    .split_whitespace()
+                    .map(|w| w.to_ascii_lowercase())
+                    .collect();
                 if words.is_empty() || words.iter().any(|w| !allowed.contains(&w.as_str())) {
-                    return Err(format!("argument(s) must be one of the following: {}", allowed.join(", ")));
+                    return Err(format!(
+                        "argument(s) must be one of the following: {}",
+                        allowed.join(", ")
+                    ));
                 }
                 Ok(words.join(" "))
             }
             "loglevel" => one_of(value, &["debug", "verbose", "notice", "warning", "nothing"]),
             "notify-keyspace-events" => crate::notify::parse_flags(value)
                 .map(crate::notify::flags_to_string)
-                .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmd'.".into()),
+                .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
             _ => Ok(value.to_string()),
         },
     }
@@ -406,14 +473,19 @@ fn one_of(value: &str, allowed: &[&str]) -> Result<String, String> {
     if allowed.contains(&lower.as_str()) {
         Ok(lower)
     } else {
-        Err(format!("argument(s) must be one of the following: {}", allowed.join(", ")))
+        Err(format!(
+            "argument(s) must be one of the following: {}",
+            allowed.join(", ")
+        ))
     }
 }
 
 /// Parses `100`, `1k`, `1kb`, `2mb`, `1gb` (k = 1000, kb = 1024, as Redis's `memtoull`).
 pub fn parse_memory(s: &str) -> Option<u64> {
     let lower = s.to_ascii_lowercase();
-    let split = lower.find(|c: char| !c.is_ascii_digit() && c != '-').unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(lower.len());
     let (num, unit) = lower.split_at(split);
     let n: i64 = num.parse().ok()?;
     if n < 0 {
@@ -439,21 +511,31 @@ fn normalize_obuf(value: &str) -> Result<String, String> {
     }
     let mut classes: Vec<(String, [String; 3])> = vec![
         ("normal".into(), ["0".into(), "0".into(), "0".into()]),
-        ("slave".into(), ["268435456".into(), "67108864".into(), "60".into()]),
-        ("pubsub".into(), ["33554432".into(), "8388608".into(), "60".into()]),
+        (
+            "slave".into(),
+            ["268435456".into(), "67108864".into(), "60".into()],
+        ),
+        (
+            "pubsub".into(),
+            ["33554432".into(), "8388608".into(), "60".into()],
+        ),
     ];
     for chunk in parts.chunks(4) {
         let class = match chunk[0].to_ascii_lowercase().as_str() {
             "normal" => "normal",
             "slave" | "replica" => "slave",
             "pubsub" => "pubsub",
-            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
         };
         let hard = parse_memory(chunk[1]);
         let soft = parse_memory(chunk[2]);
         let secs = chunk[3].parse::<i64>().ok().filter(|n| *n >= 0);
         let (Some(hard), Some(soft), Some(secs)) = (hard, soft, secs) else {
-            return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
+            );
         };
         if let Some(entry) = classes.iter_mut().find(|(c, _)| c == class) {
             entry.1 = [hard.to_string(), soft.to_string(), secs.to_string()];
@@ -509,7 +591,8 @@ mod tests {
         let got = c.get_matching(&[b"list-max-*"]);
         assert!(got.iter().all(|(_, v)| v == "-3"), "{got:?}");
         assert!(c.set("maxclients", "abc", false).is_err());
-        c.set("client-output-buffer-limit", "pubsub 1mb 0 0", false).unwrap();
+        c.set("client-output-buffer-limit", "pubsub 1mb 0 0", false)
+            .unwrap();
         assert_eq!(c.obuf_pubsub.hard.load(Ordering::Relaxed), 1 << 20);
         assert!(c.set("no-such-thing", "1", false).is_err());
     }

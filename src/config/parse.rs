@@ -12,7 +12,11 @@ use crate::conn::protocol::split_args;
 #[derive(Debug)]
 pub enum StartupError {
     /// Redis's fatal config error block: line number, line text, reason.
-    Config { line: usize, text: String, reason: String },
+    Config {
+        line: usize,
+        text: String,
+        reason: String,
+    },
     Io(String),
     /// `--version` / `--help`: print and exit 0.
     Exit(String),
@@ -49,10 +53,12 @@ pub fn load_startup(config: &Config, args: &[String]) -> Result<Option<String>, 
             "-h" | "--help" => return Err(StartupError::Exit(USAGE.to_string())),
             a if !a.starts_with("--") => {
                 let content = if a == "-" {
-                    std::io::read_to_string(std::io::stdin()).map_err(|e| StartupError::Io(e.to_string()))?
+                    std::io::read_to_string(std::io::stdin())
+                        .map_err(|e| StartupError::Io(e.to_string()))?
                 } else {
-                    std::fs::read_to_string(a)
-                        .map_err(|e| StartupError::Io(format!("Fatal error, can't open config file '{a}': {e}")))?
+                    std::fs::read_to_string(a).map_err(|e| {
+                        StartupError::Io(format!("Fatal error, can't open config file '{a}': {e}"))
+                    })?
                 };
                 text.push_str(&content);
                 text.push('\n');
@@ -139,12 +145,16 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
         if words.is_empty() {
             continue;
         }
-        let words: Vec<String> = words.into_iter().map(|w| String::from_utf8_lossy(&w).into_owned()).collect();
+        let words: Vec<String> = words
+            .into_iter()
+            .map(|w| String::from_utf8_lossy(&w).into_owned())
+            .collect();
         let name = words[0].to_ascii_lowercase();
         let value = words[1..].join(" ");
         match name.as_str() {
             "include" => {
-                let inc = std::fs::read_to_string(&value).map_err(|e| fail(&format!("Can't open include file: {e}")))?;
+                let inc = std::fs::read_to_string(&value)
+                    .map_err(|e| fail(&format!("Can't open include file: {e}")))?;
                 load_text(config, &inc)?;
             }
             "save" => {
@@ -175,7 +185,9 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
                     return Err(fail("Bad directive or wrong number of arguments"));
                 }
                 let multi_arg = MULTI_ARG.contains(&name.as_str());
-                if (!multi_arg && words.len() != 2) || (multi_arg && words.len() < 2 && !name.starts_with("shutdown-on-")) {
+                if (!multi_arg && words.len() != 2)
+                    || (multi_arg && words.len() < 2 && !name.starts_with("shutdown-on-"))
+                {
                     return Err(fail("wrong number of arguments"));
                 }
                 if let Err(reason) = config.set(&name, &value, true) {
@@ -192,7 +204,11 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
     if let Some(list) = saves {
         config
             .set("save", &list.join(" "), true)
-            .map_err(|reason| StartupError::Config { line: 0, text: "save".into(), reason })?;
+            .map_err(|reason| StartupError::Config {
+                line: 0,
+                text: "save".into(),
+                reason,
+            })?;
     }
     Ok(())
 }
@@ -217,10 +233,18 @@ mod tests {
     #[test]
     fn command_line_overrides() {
         let c = Config::new();
-        let args: Vec<String> = ["--port", "7000", "--save", "--bind", "127.0.0.1", "::1", "--maxmemory 1mb"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let args: Vec<String> = [
+            "--port",
+            "7000",
+            "--save",
+            "--bind",
+            "127.0.0.1",
+            "::1",
+            "--maxmemory 1mb",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         load_startup(&c, &args).unwrap();
         assert_eq!(c.get("port").unwrap(), "7000");
         assert_eq!(c.get("save").unwrap(), "");
@@ -235,8 +259,10 @@ mod tests {
             load_startup(&Config::new(), &args).unwrap_err().to_string()
         };
         assert!(run(&["--port"]).contains("'port'\nwrong number of arguments"));
-        assert!(run(&["--port", "6379", "6380"]).contains("'port \"6379\" \"6380\"'\nwrong number of arguments"));
-        assert!(run(&["--port", "--bla", "--loglevel", "verbose"]).contains("argument couldn't be parsed into an integer"));
+        assert!(run(&["--port", "6379", "6380"])
+            .contains("'port \"6379\" \"6380\"'\nwrong number of arguments"));
+        assert!(run(&["--port", "--bla", "--loglevel", "verbose"])
+            .contains("argument couldn't be parsed into an integer"));
         assert!(run(&["--replicaof", "127.0.0.1", "abc"]).contains("Invalid master port"));
     }
 

@@ -33,14 +33,28 @@ const QBUF_RESIZE_PERIOD: Duration = Duration::from_millis(500);
 const QBUF_IDLE_FREE: Duration = Duration::from_secs(2);
 
 pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
-    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     if srv.clients.count() >= srv.config.maxclients.load(Ordering::Relaxed) {
-        srv.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+        srv.stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
         return;
     }
-    let handle = Arc::new(ClientHandle::new(srv.clients.next_id(), peer.to_string(), laddr));
-    handle.last_active_ms.store(unix_ms().saturating_sub(srv.start_unix_ms), Ordering::Relaxed);
+    let handle = Arc::new(ClientHandle::new(
+        srv.clients.next_id(),
+        peer.to_string(),
+        laddr,
+    ));
+    handle.last_active_ms.store(
+        unix_ms().saturating_sub(srv.start_unix_ms),
+        Ordering::Relaxed,
+    );
     srv.clients.register(handle.clone());
     let mut client = Client::new(handle.clone());
     client.authenticated = !srv.config.requirepass_set.load(Ordering::Relaxed);
@@ -103,7 +117,11 @@ impl Conn<'_> {
             if client.handle.is_killed() {
                 return Err(Closed::Killed);
             }
-            let limit = self.srv.config.client_query_buffer_limit.load(Ordering::Relaxed);
+            let limit = self
+                .srv
+                .config
+                .client_query_buffer_limit
+                .load(Ordering::Relaxed);
             if self.inbuf.len() >= limit {
                 tracing::warn!(
                     "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
@@ -177,15 +195,17 @@ impl Conn<'_> {
         // One clock reading per batch: commands of one read share it (as Redis
         // caches its clock per event-loop iteration).
         let now_ms = unix_ms();
-        client
-            .handle
-            .last_active_ms
-            .store(now_ms.saturating_sub(self.srv.start_unix_ms), Ordering::Relaxed);
+        client.handle.last_active_ms.store(
+            now_ms.saturating_sub(self.srv.start_unix_ms),
+            Ordering::Relaxed,
+        );
         loop {
             if client.handle.is_killed() {
                 return Err(Closed::Killed);
             }
             let before = self.inbuf.len();
+            // Until AUTH succeeds, request sizes are limited (Redis's authRequired checks).
+            self.parser.unauthenticated = !client.authenticated;
             let args = match self.parser.next(&mut self.inbuf) {
                 Ok(Some(Parsed::Command(args))) => {
                     // What CLIENT LIST shows as qbuf while this command runs.
@@ -195,7 +215,11 @@ impl Conn<'_> {
                 Ok(Some(Parsed::Empty)) => continue,
                 Ok(None) => return Ok(()),
                 Err(e) => {
-                    tracing::debug!("Protocol error ({e}) from client: id={} addr={}", client.id(), client.handle.addr);
+                    tracing::debug!(
+                        "Protocol error ({e}) from client: id={} addr={}",
+                        client.id(),
+                        client.handle.addr
+                    );
                     self.emit(client, &Reply::Error(e.to_string()));
                     client.close_after_reply = true;
                     return Ok(());
@@ -255,7 +279,10 @@ impl Conn<'_> {
             return Ok(());
         }
         self.wr.write_all(&self.out).await.map_err(|_| Closed::Io)?;
-        self.srv.stats.net_output_bytes.fetch_add(self.out.len() as u64, Ordering::Relaxed);
+        self.srv
+            .stats
+            .net_output_bytes
+            .fetch_add(self.out.len() as u64, Ordering::Relaxed);
         if self.out.capacity() > 1 << 20 {
             self.out = BytesMut::with_capacity(READ_CHUNK);
         } else {
@@ -265,7 +292,12 @@ impl Conn<'_> {
     }
 
     /// Waits until the waiter is served, times out, is unblocked, or the client leaves.
-    async fn wait_blocked(&mut self, client: &mut Client, w: Arc<Waiter>, timeout_reply: Reply) -> Result<Reply, Closed> {
+    async fn wait_blocked(
+        &mut self,
+        client: &mut Client,
+        w: Arc<Waiter>,
+        timeout_reply: Reply,
+    ) -> Result<Reply, Closed> {
         let srv = self.srv;
         let deadline = w.deadline_ms.map(|d| {
             let now = unix_ms();
@@ -330,7 +362,9 @@ impl Conn<'_> {
 fn is_push(reply: &Reply) -> bool {
     match reply {
         Reply::Push(_) => true,
-        Reply::Many(items) => !items.is_empty() && items.iter().all(|r| matches!(r, Reply::Push(_))),
+        Reply::Many(items) => {
+            !items.is_empty() && items.iter().all(|r| matches!(r, Reply::Push(_)))
+        }
         _ => false,
     }
 }

@@ -187,7 +187,9 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Parsed>, ProtocolError> {
     if args.is_empty() {
         return Ok(Some(Parsed::Empty));
     }
-    Ok(Some(Parsed::Command(args.into_iter().map(Bytes::from).collect())))
+    Ok(Some(Parsed::Command(
+        args.into_iter().map(Bytes::from).collect(),
+    )))
 }
 
 /// Redis's `sdssplitargs`: whitespace-separated words, "double quotes" with
@@ -325,12 +327,30 @@ mod tests {
 
     #[test]
     fn protocol_errors() {
-        assert_eq!(parse_all(b"*x\r\n"), Err(ProtocolError::InvalidMultibulkLength));
-        assert_eq!(parse_all(b"*3000000000\r\n"), Err(ProtocolError::InvalidMultibulkLength));
-        assert_eq!(parse_all(b"*1\r\nfoo\r\n"), Err(ProtocolError::ExpectedDollar(b'f')));
-        assert_eq!(parse_all(b"*1\r\n$-10\r\n"), Err(ProtocolError::InvalidBulkLength));
-        assert_eq!(parse_all(b"*1\r\n$2000000000\r\n"), Err(ProtocolError::InvalidBulkLength));
-        assert_eq!(parse_all(b"set a \"b\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(
+            parse_all(b"*x\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*3000000000\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\nfoo\r\n"),
+            Err(ProtocolError::ExpectedDollar(b'f'))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-10\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$2000000000\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(
+            parse_all(b"set a \"b\n"),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
         assert_eq!(parse_all(b"\"a\"b\n"), Err(ProtocolError::UnbalancedQuotes));
     }
 

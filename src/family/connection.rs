@@ -16,36 +16,150 @@ use crate::server::Server;
 const CONN: u32 = NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("ping", -1, FAST | SUBSCRIBED_OK, Keys::None, ping).doc("connection", "1.0.0", "Returns the server's liveliness response."),
-    CommandSpec::new("echo", 2, FAST, Keys::None, echo).doc("connection", "1.0.0", "Returns the given string."),
-    CommandSpec::new("hello", -1, CONN | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, hello).doc("connection", "6.0.0", "Handshakes with the Redis server."),
-    CommandSpec::new("auth", -2, CONN | FAST | NO_AUTH | ALLOW_BUSY, Keys::None, auth).doc("connection", "1.0.0", "Authenticates the connection."),
-    CommandSpec::new("select", 2, LOADING | STALE | FAST, Keys::None, select).doc("connection", "1.0.0", "Changes the selected database."),
-    CommandSpec::new("swapdb", 3, WRITE | FAST | ALL_SHARDS, Keys::None, swapdb).doc("server", "4.0.0", "Swaps two Redis databases."),
-    CommandSpec::new("quit", -1, CONN | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK, Keys::None, quit).doc("connection", "1.0.0", "Closes the connection."),
-    CommandSpec::new("reset", 1, CONN | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK, Keys::None, reset).doc("connection", "6.2.0", "Resets the connection."),
-    CommandSpec::new("client", -2, 0, Keys::None, client_help).doc("connection", "2.4.0", "A container for client connection commands.").subs(CLIENT_SUBS),
+    CommandSpec::new("ping", -1, FAST | SUBSCRIBED_OK, Keys::None, ping).doc(
+        "connection",
+        "1.0.0",
+        "Returns the server's liveliness response.",
+    ),
+    CommandSpec::new("echo", 2, FAST, Keys::None, echo).doc(
+        "connection",
+        "1.0.0",
+        "Returns the given string.",
+    ),
+    CommandSpec::new(
+        "hello",
+        -1,
+        CONN | FAST | NO_AUTH | ALLOW_BUSY,
+        Keys::None,
+        hello,
+    )
+    .doc("connection", "6.0.0", "Handshakes with the Redis server."),
+    CommandSpec::new(
+        "auth",
+        -2,
+        CONN | FAST | NO_AUTH | ALLOW_BUSY,
+        Keys::None,
+        auth,
+    )
+    .doc("connection", "1.0.0", "Authenticates the connection."),
+    CommandSpec::new("select", 2, LOADING | STALE | FAST, Keys::None, select).doc(
+        "connection",
+        "1.0.0",
+        "Changes the selected database.",
+    ),
+    CommandSpec::new("swapdb", 3, WRITE | FAST | ALL_SHARDS, Keys::None, swapdb).doc(
+        "server",
+        "4.0.0",
+        "Swaps two Redis databases.",
+    ),
+    CommandSpec::new(
+        "quit",
+        -1,
+        CONN | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK,
+        Keys::None,
+        quit,
+    )
+    .doc("connection", "1.0.0", "Closes the connection."),
+    CommandSpec::new(
+        "reset",
+        1,
+        CONN | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK,
+        Keys::None,
+        reset,
+    )
+    .doc("connection", "6.2.0", "Resets the connection."),
+    CommandSpec::new("client", -2, 0, Keys::None, client_help)
+        .doc(
+            "connection",
+            "2.4.0",
+            "A container for client connection commands.",
+        )
+        .subs(CLIENT_SUBS),
 ];
 
 const CS: u32 = NOSCRIPT | LOADING | STALE;
 
 static CLIENT_SUBS: &[CommandSpec] = &[
-    CommandSpec::new("id", 2, CS, Keys::None, client_id).doc("connection", "5.0.0", "Returns the unique client ID of the connection."),
-    CommandSpec::new("setname", 3, CS, Keys::None, client_setname).doc("connection", "2.6.9", "Sets the connection name."),
-    CommandSpec::new("getname", 2, CS, Keys::None, client_getname).doc("connection", "2.6.9", "Returns the name of the connection."),
-    CommandSpec::new("list", -2, ADMIN | CS, Keys::None, client_list).doc("connection", "2.4.0", "Lists open connections."),
-    CommandSpec::new("info", 2, CS, Keys::None, client_info).doc("connection", "6.2.0", "Returns information about the connection."),
-    CommandSpec::new("kill", -3, ADMIN | CS, Keys::None, client_kill).doc("connection", "2.4.0", "Terminates open connections."),
-    CommandSpec::new("setinfo", 4, CS, Keys::None, client_setinfo).doc("connection", "7.2.0", "Sets information specific to the client or connection."),
-    CommandSpec::new("reply", 3, CS, Keys::None, client_reply).doc("connection", "3.2.0", "Instructs the server whether to reply to commands."),
-    CommandSpec::new("no-evict", 3, ADMIN | CS, Keys::None, client_no_evict).doc("connection", "7.0.0", "Sets the client eviction mode of the connection."),
-    CommandSpec::new("no-touch", 3, CS, Keys::None, client_no_touch).doc("connection", "7.2.0", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."),
-    CommandSpec::new("pause", -3, ADMIN | CS, Keys::None, client_pause).doc("connection", "3.0.0", "Suspends commands processing."),
-    CommandSpec::new("unpause", 2, ADMIN | CS, Keys::None, client_unpause).doc("connection", "6.2.0", "Resumes processing commands from paused clients."),
-    CommandSpec::new("unblock", -3, ADMIN | CS, Keys::None, client_unblock).doc("connection", "5.0.0", "Unblocks a client blocked by a blocking command from a different connection."),
-    CommandSpec::new("getredir", 2, CS, Keys::None, client_getredir).doc("connection", "6.0.0", "Returns the client ID to which the connection's tracking notifications are redirected."),
-    CommandSpec::new("tracking", -3, CS, Keys::None, client_tracking).doc("connection", "6.0.0", "Controls server-assisted client-side caching for the connection."),
-    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, client_help).doc("connection", "5.0.0", "Returns helpful text about the different subcommands."),
+    CommandSpec::new("id", 2, CS, Keys::None, client_id).doc(
+        "connection",
+        "5.0.0",
+        "Returns the unique client ID of the connection.",
+    ),
+    CommandSpec::new("setname", 3, CS, Keys::None, client_setname).doc(
+        "connection",
+        "2.6.9",
+        "Sets the connection name.",
+    ),
+    CommandSpec::new("getname", 2, CS, Keys::None, client_getname).doc(
+        "connection",
+        "2.6.9",
+        "Returns the name of the connection.",
+    ),
+    CommandSpec::new("list", -2, ADMIN | CS, Keys::None, client_list).doc(
+        "connection",
+        "2.4.0",
+        "Lists open connections.",
+    ),
+    CommandSpec::new("info", 2, CS, Keys::None, client_info).doc(
+        "connection",
+        "6.2.0",
+        "Returns information about the connection.",
+    ),
+    CommandSpec::new("kill", -3, ADMIN | CS, Keys::None, client_kill).doc(
+        "connection",
+        "2.4.0",
+        "Terminates open connections.",
+    ),
+    CommandSpec::new("setinfo", 4, CS, Keys::None, client_setinfo).doc(
+        "connection",
+        "7.2.0",
+        "Sets information specific to the client or connection.",
+    ),
+    CommandSpec::new("reply", 3, CS, Keys::None, client_reply).doc(
+        "connection",
+        "3.2.0",
+        "Instructs the server whether to reply to commands.",
+    ),
+    CommandSpec::new("no-evict", 3, ADMIN | CS, Keys::None, client_no_evict).doc(
+        "connection",
+        "7.0.0",
+        "Sets the client eviction mode of the connection.",
+    ),
+    CommandSpec::new("no-touch", 3, CS, Keys::None, client_no_touch).doc(
+        "connection",
+        "7.2.0",
+        "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+    ),
+    CommandSpec::new("pause", -3, ADMIN | CS, Keys::None, client_pause).doc(
+        "connection",
+        "3.0.0",
+        "Suspends commands processing.",
+    ),
+    CommandSpec::new("unpause", 2, ADMIN | CS, Keys::None, client_unpause).doc(
+        "connection",
+        "6.2.0",
+        "Resumes processing commands from paused clients.",
+    ),
+    CommandSpec::new("unblock", -3, ADMIN | CS, Keys::None, client_unblock).doc(
+        "connection",
+        "5.0.0",
+        "Unblocks a client blocked by a blocking command from a different connection.",
+    ),
+    CommandSpec::new("getredir", 2, CS, Keys::None, client_getredir).doc(
+        "connection",
+        "6.0.0",
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+    ),
+    CommandSpec::new("tracking", -3, CS, Keys::None, client_tracking).doc(
+        "connection",
+        "6.0.0",
+        "Controls server-assisted client-side caching for the connection.",
+    ),
+    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, client_help).doc(
+        "connection",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+    ),
 ];
 
 fn ping(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -54,7 +168,10 @@ fn ping(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     if ctx.client.in_resp2_pubsub() {
         let msg = a.get(1).cloned().unwrap_or_default();
-        return Ok(Reply::Array(vec![Reply::bulk_str("pong"), Reply::Bulk(msg)]));
+        return Ok(Reply::Array(vec![
+            Reply::bulk_str("pong"),
+            Reply::Bulk(msg),
+        ]));
     }
     Ok(match a.get(1) {
         Some(m) => Reply::Bulk(m.clone()),
@@ -76,7 +193,9 @@ fn check_password(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<
         ctx.client.authenticated = true;
         Ok(())
     } else {
-        Err(CmdError::custom("WRONGPASS invalid username-password pair or user is disabled."))
+        Err(CmdError::custom(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ))
     }
 }
 
@@ -96,7 +215,9 @@ fn valid_name(name: &[u8]) -> bool {
 fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut proto = ctx.client.resp;
     if a.len() >= 2 {
-        let v = int(&a[1]).map_err(|_| CmdError::custom("ERR Protocol version is not an integer or out of range"))?;
+        let v = int(&a[1]).map_err(|_| {
+            CmdError::custom("ERR Protocol version is not an integer or out of range")
+        })?;
         if !(2..=3).contains(&v) {
             return Err(CmdError::NoProto);
         }
@@ -123,7 +244,7 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     if !ctx.client.authenticated {
-        return Err(CmdError::custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
         ctx.client.handle.info.lock().name = if n.is_empty() { None } else { Some(n) };
@@ -132,7 +253,10 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     ctx.client.handle.resp.store(proto, Ordering::Relaxed);
     Ok(Reply::Map(vec![
         (Reply::bulk_str("server"), Reply::bulk_str("redis")),
-        (Reply::bulk_str("version"), Reply::bulk_str(crate::REDIS_VERSION)),
+        (
+            Reply::bulk_str("version"),
+            Reply::bulk_str(crate::REDIS_VERSION),
+        ),
         (Reply::bulk_str("proto"), Reply::Int(proto as i64)),
         (Reply::bulk_str("id"), Reply::Int(ctx.client.id() as i64)),
         (Reply::bulk_str("mode"), Reply::bulk_str("standalone")),
@@ -200,6 +324,8 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     c.handle.db.store(0, Ordering::Relaxed);
     let mut info = c.handle.info.lock();
     info.multi = -1;
+    // Redis's clearClientConnectionState drops the name (not lib-name/lib-ver).
+    info.name = None;
     Ok(Reply::Status("RESET"))
 }
 
@@ -211,7 +337,11 @@ fn client_setname(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if !valid_name(&a[2]) {
         return Err(CmdError::ClientNameSpaces);
     }
-    ctx.client.handle.info.lock().name = if a[2].is_empty() { None } else { Some(a[2].clone()) };
+    ctx.client.handle.info.lock().name = if a[2].is_empty() {
+        None
+    } else {
+        Some(a[2].clone())
+    };
     Ok(Reply::Ok)
 }
 
@@ -243,7 +373,11 @@ fn client_setinfo(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 /// One CLIENT LIST line in Redis 7.0's field order.
 /// `own_qbuf`: the caller's own query length, which only its connection knows.
-pub fn client_line(srv: &Server, c: &crate::client::ClientHandle, own_qbuf: Option<usize>) -> String {
+pub fn client_line(
+    srv: &Server,
+    c: &crate::client::ClientHandle,
+    own_qbuf: Option<usize>,
+) -> String {
     let info = c.info.lock();
     let now_ms = crate::server::unix_ms().saturating_sub(srv.start_unix_ms);
     let idle = now_ms.saturating_sub(c.last_active_ms.load(Ordering::Relaxed)) / 1000;
@@ -268,7 +402,11 @@ pub fn client_line(srv: &Server, c: &crate::client::ClientHandle, own_qbuf: Opti
             None => "NULL".to_string(),
         },
     };
-    let name = info.name.as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let name = info
+        .name
+        .as_ref()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
     let obl = c.outbox.lock().bytes;
     format!(
         "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
@@ -303,15 +441,24 @@ fn client_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     while i < a.len() {
         if eq(&a[i], "type") && i + 1 < a.len() {
             let t = String::from_utf8_lossy(&a[i + 1]).to_ascii_lowercase();
-            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
-                return Err(CmdError::custom(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&a[i + 1]))));
+            if !matches!(
+                t.as_str(),
+                "normal" | "master" | "replica" | "slave" | "pubsub"
+            ) {
+                return Err(CmdError::custom(format!(
+                    "ERR Unknown client type '{}'",
+                    String::from_utf8_lossy(&a[i + 1])
+                )));
             }
             filter_type = Some(t);
             i += 2;
         } else if eq(&a[i], "id") && i + 1 < a.len() {
             let mut ids = Vec::new();
             for arg in &a[i + 1..] {
-                let n = int(arg).ok().filter(|n| *n > 0).ok_or_else(|| CmdError::custom("ERR Invalid client ID"))?;
+                let n = int(arg)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| CmdError::custom("ERR Invalid client ID"))?;
                 ids.push(n as u64);
             }
             filter_ids = Some(ids);
@@ -377,19 +524,32 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     while i + 1 < a.len() {
         let v = &a[i + 1];
         if eq(&a[i], "id") {
-            id = Some(int(v).ok().filter(|n| *n > 0).ok_or_else(|| CmdError::custom("ERR client-id should be greater than 0"))? as u64);
+            id = Some(
+                int(v)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| CmdError::custom("ERR client-id should be greater than 0"))?
+                    as u64,
+            );
         } else if eq(&a[i], "addr") {
             addr = Some(String::from_utf8_lossy(v).into_owned());
         } else if eq(&a[i], "laddr") {
             laddr = Some(String::from_utf8_lossy(v).into_owned());
         } else if eq(&a[i], "type") {
             let t = String::from_utf8_lossy(v).to_ascii_lowercase();
-            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
-                return Err(CmdError::custom(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(v))));
+            if !matches!(
+                t.as_str(),
+                "normal" | "master" | "replica" | "slave" | "pubsub"
+            ) {
+                return Err(CmdError::custom(format!(
+                    "ERR Unknown client type '{}'",
+                    String::from_utf8_lossy(v)
+                )));
             }
             ctype = Some(t);
         } else if eq(&a[i], "user") {
             let u = String::from_utf8_lossy(v).into_owned();
+            // `default` is the only user there is.
             if u != "default" {
                 return Err(CmdError::custom(format!("ERR No such user '{u}'")));
             }
@@ -483,7 +643,14 @@ fn client_no_touch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn client_pause(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let ms = int(&a[2]).map_err(|_| CmdError::custom("ERR timeout is not an integer or out of range"))?;
+    if a.len() > 4 {
+        return Err(CmdError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(&a[1])
+        )));
+    }
+    let ms = int(&a[2])
+        .map_err(|_| CmdError::custom("ERR timeout is not an integer or out of range"))?;
     if ms < 0 {
         return Err(CmdError::custom("ERR timeout is negative"));
     }
@@ -491,14 +658,17 @@ fn client_pause(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         None => false,
         Some(m) if eq(m, "write") => true,
         Some(m) if eq(m, "all") => false,
-        Some(_) => return Err(CmdError::Syntax),
+        Some(_) => {
+            return Err(CmdError::custom(
+                "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            ))
+        }
     };
-    if a.len() > 4 {
-        return Err(CmdError::Syntax);
-    }
     let until = ctx.now_ms.saturating_add(ms as u64);
     ctx.srv.pause_until.fetch_max(until, Ordering::Relaxed);
-    ctx.srv.pause_writes_only.store(writes_only, Ordering::Relaxed);
+    ctx.srv
+        .pause_writes_only
+        .store(writes_only, Ordering::Relaxed);
     Ok(Reply::Ok)
 }
 
@@ -513,7 +683,11 @@ fn client_unblock(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         None => 1,
         Some(m) if eq(m, "timeout") => 1,
         Some(m) if eq(m, "error") => 2,
-        Some(_) => return Err(CmdError::custom("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+        Some(_) => {
+            return Err(CmdError::custom(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
     };
     let Some(c) = ctx.srv.clients.get(id as u64) else {
         return Ok(Reply::Int(0));
@@ -534,7 +708,9 @@ fn client_tracking(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if eq(&a[2], "off") {
         return Ok(Reply::Ok);
     }
-    Err(CmdError::custom("ERR client-side caching (CLIENT TRACKING) is not supported by this server"))
+    Err(CmdError::custom(
+        "ERR client-side caching (CLIENT TRACKING) is not supported by this server",
+    ))
 }
 
 fn client_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {

@@ -43,11 +43,52 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 static OBJECT_SUBS: &[CommandSpec] = &[
-    CommandSpec::new("encoding", 3, READONLY, Keys::Range(2, 2, 1), object_encoding).doc("generic", "2.2.3", "Returns the internal encoding of a Redis object."),
-    CommandSpec::new("refcount", 3, READONLY, Keys::Range(2, 2, 1), object_refcount).doc("generic", "2.2.3", "Returns the reference count of a value of a key."),
-    CommandSpec::new("idletime", 3, READONLY, Keys::Range(2, 2, 1), object_idletime).doc("generic", "2.2.3", "Returns the time since the last access to a Redis object."),
-    CommandSpec::new("freq", 3, READONLY, Keys::Range(2, 2, 1), object_freq).doc("generic", "4.0.0", "Returns the logarithmic access frequency counter of a Redis object."),
-    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, object_help).doc("generic", "6.2.0", "Returns helpful text about the different subcommands."),
+    CommandSpec::new(
+        "encoding",
+        3,
+        READONLY,
+        Keys::Range(2, 2, 1),
+        object_encoding,
+    )
+    .doc(
+        "generic",
+        "2.2.3",
+        "Returns the internal encoding of a Redis object.",
+    ),
+    CommandSpec::new(
+        "refcount",
+        3,
+        READONLY,
+        Keys::Range(2, 2, 1),
+        object_refcount,
+    )
+    .doc(
+        "generic",
+        "2.2.3",
+        "Returns the reference count of a value of a key.",
+    ),
+    CommandSpec::new(
+        "idletime",
+        3,
+        READONLY,
+        Keys::Range(2, 2, 1),
+        object_idletime,
+    )
+    .doc(
+        "generic",
+        "2.2.3",
+        "Returns the time since the last access to a Redis object.",
+    ),
+    CommandSpec::new("freq", 3, READONLY, Keys::Range(2, 2, 1), object_freq).doc(
+        "generic",
+        "4.0.0",
+        "Returns the logarithmic access frequency counter of a Redis object.",
+    ),
+    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, object_help).doc(
+        "generic",
+        "6.2.0",
+        "Returns helpful text about the different subcommands.",
+    ),
 ];
 
 fn del(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -76,7 +117,9 @@ fn touch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn type_cmd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Status(ctx.lookup(&a[1]).map_or("none", |e| e.value.type_name())))
+    Ok(Reply::Status(
+        ctx.lookup(&a[1]).map_or("none", |e| e.value.type_name()),
+    ))
 }
 
 /// Visits every live key of the selected database (the command holds every shard).
@@ -130,8 +173,15 @@ impl Hasher for FnvHasher {
 /// items (never splitting a run of equal hashes) and the next cursor (0 = done).
 /// Items present for the whole iteration are returned exactly once even if the
 /// collection changes between calls.
-pub fn scan_step(items: impl Iterator<Item = Bytes>, cursor: u64, count: usize) -> (u64, Vec<Bytes>) {
-    let mut batch: Vec<(u64, Bytes)> = items.map(|k| (scan_hash(&k), k)).filter(|(h, _)| *h >= cursor).collect();
+pub fn scan_step(
+    items: impl Iterator<Item = Bytes>,
+    cursor: u64,
+    count: usize,
+) -> (u64, Vec<Bytes>) {
+    let mut batch: Vec<(u64, Bytes)> = items
+        .map(|k| (scan_hash(&k), k))
+        .filter(|(h, _)| *h >= cursor)
+        .collect();
     batch.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut cut = count.max(1).min(batch.len());
     while cut < batch.len() && batch[cut].0 == batch[cut - 1].0 {
@@ -144,7 +194,10 @@ pub fn scan_step(items: impl Iterator<Item = Bytes>, cursor: u64, count: usize) 
 
 /// Parses `cursor [MATCH p] [COUNT n]` for SSCAN-style commands.
 pub fn parse_scan_args(a: &[Bytes], cursor_at: usize) -> CmdResult<(u64, Option<Bytes>, usize)> {
-    let cursor: u64 = std::str::from_utf8(&a[cursor_at]).ok().and_then(|s| s.parse().ok()).ok_or(CmdError::InvalidCursor)?;
+    let cursor: u64 = std::str::from_utf8(&a[cursor_at])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(CmdError::InvalidCursor)?;
     let mut count = 10usize;
     let mut pattern = None;
     let mut i = cursor_at + 1;
@@ -237,11 +290,15 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let keys: Vec<Reply> = found
         .into_iter()
         .filter(|(_, k, t)| {
-            pattern.is_none_or(|p| glob_match(p, k, false)) && type_filter.is_none_or(|f| f.eq_ignore_ascii_case(t.as_bytes()))
+            pattern.is_none_or(|p| glob_match(p, k, false))
+                && type_filter.is_none_or(|f| f.eq_ignore_ascii_case(t.as_bytes()))
         })
         .map(|(_, k, _)| Reply::Bulk(k))
         .collect();
-    Ok(Reply::Array(vec![Reply::bulk_int(next_cursor as i64), Reply::Array(keys)]))
+    Ok(Reply::Array(vec![
+        Reply::bulk_int(next_cursor as i64),
+        Reply::Array(keys),
+    ]))
 }
 
 fn randomkey(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
@@ -273,7 +330,10 @@ fn randomkey(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
         let Some(key) = chosen else {
             return Ok(Reply::Nil);
         };
-        let expired = ctx.db_of(db, &key).get(&key).is_some_and(|e| e.expire_at != 0 && e.expire_at <= now);
+        let expired = ctx
+            .db_of(db, &key)
+            .get(&key)
+            .is_some_and(|e| e.expire_at != 0 && e.expire_at <= now);
         if expired {
             ctx.expire_if_needed(db, &key);
             continue;
@@ -405,7 +465,13 @@ struct ExpireFlags {
     lt: bool,
 }
 
-fn expire_generic(ctx: &mut Ctx, a: &[Bytes], unit_secs: bool, absolute: bool, cmd: &str) -> CmdResult<Reply> {
+fn expire_generic(
+    ctx: &mut Ctx,
+    a: &[Bytes],
+    unit_secs: bool,
+    absolute: bool,
+    cmd: &str,
+) -> CmdResult<Reply> {
     let mut f = ExpireFlags::default();
     for opt in &a[3..] {
         if eq(opt, "nx") {
@@ -417,7 +483,10 @@ fn expire_generic(ctx: &mut Ctx, a: &[Bytes], unit_secs: bool, absolute: bool, c
         } else if eq(opt, "lt") {
             f.lt = true;
         } else {
-            return Err(CmdError::custom(format!("ERR Unsupported option {}", String::from_utf8_lossy(opt))));
+            return Err(CmdError::custom(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(opt)
+            )));
         }
     }
     if f.nx && (f.xx || f.gt || f.lt) {
@@ -488,7 +557,9 @@ fn ttl_generic(ctx: &mut Ctx, key: &[u8], f: impl Fn(u64, u64) -> i64) -> CmdRes
 }
 
 fn ttl(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    ttl_generic(ctx, &a[1], |at, now| ((at.saturating_sub(now) + 500) / 1000) as i64)
+    ttl_generic(ctx, &a[1], |at, now| {
+        ((at.saturating_sub(now) + 500) / 1000) as i64
+    })
 }
 
 fn pttl(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -496,7 +567,8 @@ fn pttl(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn expiretime(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    ttl_generic(ctx, &a[1], |at, _| (at / 1000) as i64)
+    // Rounded to the nearest second, as Redis's ttlGenericCommand does.
+    ttl_generic(ctx, &a[1], |at, _| (at.saturating_add(500) / 1000) as i64)
 }
 
 fn pexpiretime(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -529,7 +601,10 @@ pub fn encoding_of(value: &Value) -> &'static str {
         }
         Value::List(l) => l.encoding_name(),
         Value::Set(s) => {
-            if s.len() <= 512 && s.iter().all(|m| crate::conn::protocol::parse_i64(m).is_some()) {
+            if s.len() <= 512
+                && s.iter()
+                    .all(|m| crate::conn::protocol::parse_i64(m).is_some())
+            {
                 "intset"
             } else {
                 "hashtable"
@@ -548,7 +623,10 @@ fn object_encoding(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn object_refcount(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(match ctx.lookup(&a[2]) {
         // Redis shares the integers 0..9999 (refcount INT_MAX).
-        Some(Entry { value: Value::Str(b), .. }) if crate::conn::protocol::parse_i64(b).is_some_and(|n| (0..10000).contains(&n)) => {
+        Some(Entry {
+            value: Value::Str(b),
+            ..
+        }) if crate::conn::protocol::parse_i64(b).is_some_and(|n| (0..10000).contains(&n)) => {
             Reply::Int(i32::MAX as i64)
         }
         Some(_) => Reply::Int(1),
@@ -603,6 +681,6 @@ pub fn help_reply(cmd: &str, lines: &[&str]) -> Reply {
     ))];
     out.extend(lines.iter().map(|l| Reply::StatusOwned(l.to_string())));
     out.push(Reply::Status("HELP"));
-    out.push(Reply::Status("    Print this help."));
+    out.push(Reply::Status("    Prints this help."));
     Reply::Array(out)
 }

@@ -126,7 +126,11 @@ fn push_generic(ctx: &mut Ctx, a: &[Bytes], end: End, only_if_exists: bool) -> C
             n
         }
     };
-    ctx.notify(notify::LIST, if end == End::Left { "lpush" } else { "rpush" }, key);
+    ctx.notify(
+        notify::LIST,
+        if end == End::Left { "lpush" } else { "rpush" },
+        key,
+    );
     ctx.signal_ready(key);
     Ok(Reply::Int(len as i64))
 }
@@ -165,7 +169,11 @@ fn pop_n(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> CmdResult<Option
         }
     }
     let emptied = l.is_empty();
-    ctx.notify(notify::LIST, if end == End::Left { "lpop" } else { "rpop" }, key);
+    ctx.notify(
+        notify::LIST,
+        if end == End::Left { "lpop" } else { "rpop" },
+        key,
+    );
     if emptied {
         ctx.delete(key);
         ctx.notify(notify::GENERIC, "del", key);
@@ -177,7 +185,9 @@ fn pop_n(ctx: &mut Ctx, key: &Bytes, end: End, count: usize) -> CmdResult<Option
 
 fn pop_generic(ctx: &mut Ctx, a: &[Bytes], end: End) -> CmdResult<Reply> {
     if a.len() > 3 {
-        return Err(CmdError::WrongArity(if end == End::Left { "lpop" } else { "rpop" }.into()));
+        return Err(CmdError::WrongArity(
+            if end == End::Left { "lpop" } else { "rpop" }.into(),
+        ));
     }
     let count = match a.get(2) {
         Some(c) => Some(crate::command::args::positive(c)? as usize),
@@ -209,7 +219,9 @@ fn rpop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn llen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(list_mut(ctx, &a[1])?.map_or(0, |l| l.len() as i64)))
+    Ok(Reply::Int(
+        list_mut(ctx, &a[1])?.map_or(0, |l| l.len() as i64),
+    ))
 }
 
 /// Redis's range clamping: (start, end) inclusive, or None for an empty range.
@@ -246,7 +258,8 @@ fn lindex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let Some(l) = list_mut(ctx, &a[1])? else {
         return Ok(Reply::Nil);
     };
-    Ok(l.get(idx).map_or(Reply::Nil, |v| Reply::Bulk(Bytes::copy_from_slice(v))))
+    Ok(l.get(idx)
+        .map_or(Reply::Nil, |v| Reply::Bulk(Bytes::copy_from_slice(v))))
 }
 
 fn lset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -298,10 +311,18 @@ fn lrem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     };
     let items = l.to_vec();
     let target = &a[3];
-    let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count.unsigned_abs() as usize
+    };
     let mut removed = 0usize;
     let mut keep = vec![true; items.len()];
-    let order: Box<dyn Iterator<Item = usize>> = if count < 0 { Box::new((0..items.len()).rev()) } else { Box::new(0..items.len()) };
+    let order: Box<dyn Iterator<Item = usize>> = if count < 0 {
+        Box::new((0..items.len()).rev())
+    } else {
+        Box::new(0..items.len())
+    };
     for i in order {
         if removed >= limit {
             break;
@@ -314,7 +335,12 @@ fn lrem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if removed == 0 {
         return Ok(Reply::Int(0));
     }
-    let rest: Vec<Bytes> = items.into_iter().zip(keep).filter(|(_, k)| *k).map(|(v, _)| v).collect();
+    let rest: Vec<Bytes> = items
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(v, _)| v)
+        .collect();
     let empty = rest.is_empty();
     *l = List::rebuild(rest);
     ctx.notify(notify::LIST, "lrem", key);
@@ -382,7 +408,11 @@ fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         i += 2;
     }
     let Some(l) = list_mut(ctx, &a[1])? else {
-        return Ok(if count.is_some() { Reply::Array(vec![]) } else { Reply::Nil });
+        return Ok(if count.is_some() {
+            Reply::Array(vec![])
+        } else {
+            Reply::Nil
+        });
     };
     let target = &a[2];
     let len = l.len();
@@ -393,7 +423,11 @@ fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     };
     let mut skip = rank.unsigned_abs() - 1;
     let mut found = Vec::new();
-    let limit = if maxlen == 0 { usize::MAX } else { maxlen as usize };
+    let limit = if maxlen == 0 {
+        usize::MAX
+    } else {
+        maxlen as usize
+    };
     let mut visit = |idx: usize, v: &[u8]| -> bool {
         if v == target.as_ref() {
             if skip > 0 {
@@ -427,7 +461,13 @@ fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// LMOVE's core: `Ok(None)` when the source is empty.
-fn move_element(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End) -> CmdResult<Option<Bytes>> {
+fn move_element(
+    ctx: &mut Ctx,
+    src: &Bytes,
+    dst: &Bytes,
+    from: End,
+    to: End,
+) -> CmdResult<Option<Bytes>> {
     if list_mut(ctx, src)?.is_none_or(|l| l.is_empty()) {
         return Ok(None);
     }
@@ -451,7 +491,13 @@ fn lmove(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn rpoplpush(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::opt_bulk(move_element(ctx, &a[1], &a[2], End::Right, End::Left)?))
+    Ok(Reply::opt_bulk(move_element(
+        ctx,
+        &a[1],
+        &a[2],
+        End::Right,
+        End::Left,
+    )?))
 }
 
 /// Parses `numkeys key… LEFT|RIGHT [COUNT n]` starting at `at` (numkeys).
@@ -470,7 +516,8 @@ fn parse_mpop(a: &[Bytes], at: usize) -> CmdResult<(Vec<Bytes>, End, usize)> {
     let mut j = where_idx + 1;
     while j < a.len() {
         if count.is_none() && eq(&a[j], "count") && j + 1 < a.len() {
-            let c = int(&a[j + 1]).map_err(|_| CmdError::custom("ERR count should be greater than 0"))?;
+            let c = int(&a[j + 1])
+                .map_err(|_| CmdError::custom("ERR count should be greater than 0"))?;
             if c <= 0 {
                 return Err(CmdError::custom("ERR count should be greater than 0"));
             }
@@ -490,7 +537,10 @@ fn mpop_first(ctx: &mut Ctx, keys: &[Bytes], end: End, count: usize) -> CmdResul
             continue;
         }
         if let Some(v) = pop_n(ctx, key, end, count)? {
-            return Ok(Some(Reply::Array(vec![Reply::Bulk(key.clone()), Reply::bulks(v)])));
+            return Ok(Some(Reply::Array(vec![
+                Reply::Bulk(key.clone()),
+                Reply::bulks(v),
+            ])));
         }
     }
     Ok(None)
@@ -501,7 +551,12 @@ fn lmpop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(mpop_first(ctx, &keys, end, count)?.unwrap_or(Reply::NilArray))
 }
 
-fn block_on(ctx: &mut Ctx, keys: Vec<Bytes>, timeout_ms: u64, timeout_reply: Reply) -> CmdResult<Reply> {
+fn block_on(
+    ctx: &mut Ctx,
+    keys: Vec<Bytes>,
+    timeout_ms: u64,
+    timeout_reply: Reply,
+) -> CmdResult<Reply> {
     if ctx.client.in_exec {
         return Ok(timeout_reply);
     }
@@ -538,7 +593,14 @@ fn brpop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     bpop(ctx, a, End::Right)
 }
 
-fn bmove(ctx: &mut Ctx, src: &Bytes, dst: &Bytes, from: End, to: End, timeout: u64) -> CmdResult<Reply> {
+fn bmove(
+    ctx: &mut Ctx,
+    src: &Bytes,
+    dst: &Bytes,
+    from: End,
+    to: End,
+    timeout: u64,
+) -> CmdResult<Reply> {
     match move_element(ctx, src, dst, from, to)? {
         Some(v) => Ok(Reply::Bulk(v)),
         None => block_on(ctx, vec![src.clone()], timeout, Reply::Nil),

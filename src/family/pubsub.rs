@@ -15,26 +15,90 @@ use crate::server::Server;
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("subscribe", -2, SUB, Keys::None, subscribe).doc("pubsub", "2.0.0", "Listens for messages published to channels."),
-    CommandSpec::new("unsubscribe", -1, SUB, Keys::None, unsubscribe).doc("pubsub", "2.0.0", "Stops listening to messages posted to channels."),
-    CommandSpec::new("psubscribe", -2, SUB, Keys::None, psubscribe).doc("pubsub", "2.0.0", "Listens for messages published to channels that match one or more patterns."),
-    CommandSpec::new("punsubscribe", -1, SUB, Keys::None, punsubscribe).doc("pubsub", "2.0.0", "Stops listening to messages published to channels that match one or more patterns."),
-    CommandSpec::new("ssubscribe", -2, SUB, Keys::None, ssubscribe).doc("pubsub", "7.0.0", "Listens for messages published to shard channels."),
-    CommandSpec::new("sunsubscribe", -1, SUB, Keys::None, sunsubscribe).doc("pubsub", "7.0.0", "Stops listening to messages posted to shard channels."),
-    CommandSpec::new("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, Keys::None, publish).doc("pubsub", "2.0.0", "Posts a message to a channel."),
-    CommandSpec::new("spublish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, Keys::None, spublish).doc("pubsub", "7.0.0", "Post a message to a shard channel"),
-    CommandSpec::new("pubsub", -2, 0, Keys::None, pubsub_help).doc("pubsub", "2.8.0", "A container for Pub/Sub commands.").subs(PUBSUB_SUBS),
+    CommandSpec::new("subscribe", -2, SUB, Keys::None, subscribe).doc(
+        "pubsub",
+        "2.0.0",
+        "Listens for messages published to channels.",
+    ),
+    CommandSpec::new("unsubscribe", -1, SUB, Keys::None, unsubscribe).doc(
+        "pubsub",
+        "2.0.0",
+        "Stops listening to messages posted to channels.",
+    ),
+    CommandSpec::new("psubscribe", -2, SUB, Keys::None, psubscribe).doc(
+        "pubsub",
+        "2.0.0",
+        "Listens for messages published to channels that match one or more patterns.",
+    ),
+    CommandSpec::new("punsubscribe", -1, SUB, Keys::None, punsubscribe).doc(
+        "pubsub",
+        "2.0.0",
+        "Stops listening to messages published to channels that match one or more patterns.",
+    ),
+    CommandSpec::new("ssubscribe", -2, SUB, Keys::None, ssubscribe).doc(
+        "pubsub",
+        "7.0.0",
+        "Listens for messages published to shard channels.",
+    ),
+    CommandSpec::new("sunsubscribe", -1, SUB, Keys::None, sunsubscribe).doc(
+        "pubsub",
+        "7.0.0",
+        "Stops listening to messages posted to shard channels.",
+    ),
+    CommandSpec::new(
+        "publish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        Keys::None,
+        publish,
+    )
+    .doc("pubsub", "2.0.0", "Posts a message to a channel."),
+    CommandSpec::new(
+        "spublish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        Keys::None,
+        spublish,
+    )
+    .doc("pubsub", "7.0.0", "Post a message to a shard channel"),
+    CommandSpec::new("pubsub", -2, 0, Keys::None, pubsub_help)
+        .doc("pubsub", "2.8.0", "A container for Pub/Sub commands.")
+        .subs(PUBSUB_SUBS),
 ];
 
 const PS: u32 = PUBSUB | LOADING | STALE;
 
 static PUBSUB_SUBS: &[CommandSpec] = &[
-    CommandSpec::new("channels", -2, PS, Keys::None, pubsub_channels).doc("pubsub", "2.8.0", "Returns the active channels."),
-    CommandSpec::new("numsub", -2, PS, Keys::None, pubsub_numsub).doc("pubsub", "2.8.0", "Returns a count of subscribers to channels."),
-    CommandSpec::new("numpat", 2, PS, Keys::None, pubsub_numpat).doc("pubsub", "2.8.0", "Returns a count of unique pattern subscriptions."),
-    CommandSpec::new("shardchannels", -2, PS, Keys::None, pubsub_shardchannels).doc("pubsub", "7.0.0", "Returns the active shard channels."),
-    CommandSpec::new("shardnumsub", -2, PS, Keys::None, pubsub_shardnumsub).doc("pubsub", "7.0.0", "Returns the count of subscribers of shard channels."),
-    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, pubsub_help).doc("pubsub", "6.2.0", "Returns helpful text about the different subcommands."),
+    CommandSpec::new("channels", -2, PS, Keys::None, pubsub_channels).doc(
+        "pubsub",
+        "2.8.0",
+        "Returns the active channels.",
+    ),
+    CommandSpec::new("numsub", -2, PS, Keys::None, pubsub_numsub).doc(
+        "pubsub",
+        "2.8.0",
+        "Returns a count of subscribers to channels.",
+    ),
+    CommandSpec::new("numpat", 2, PS, Keys::None, pubsub_numpat).doc(
+        "pubsub",
+        "2.8.0",
+        "Returns a count of unique pattern subscriptions.",
+    ),
+    CommandSpec::new("shardchannels", -2, PS, Keys::None, pubsub_shardchannels).doc(
+        "pubsub",
+        "7.0.0",
+        "Returns the active shard channels.",
+    ),
+    CommandSpec::new("shardnumsub", -2, PS, Keys::None, pubsub_shardnumsub).doc(
+        "pubsub",
+        "7.0.0",
+        "Returns the count of subscribers of shard channels.",
+    ),
+    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, pubsub_help).doc(
+        "pubsub",
+        "6.2.0",
+        "Returns helpful text about the different subcommands.",
+    ),
 ];
 
 fn set_of(client: &mut Client, kind: Kind) -> &mut std::collections::HashSet<Bytes> {
@@ -61,23 +125,41 @@ fn sync_counts(client: &Client) {
 }
 
 fn confirm(kind_word: &'static str, name: Option<Bytes>, count: i64) -> Reply {
-    Reply::Push(vec![Reply::bulk_str(kind_word), Reply::opt_bulk(name), Reply::Int(count)])
+    Reply::Push(vec![
+        Reply::bulk_str(kind_word),
+        Reply::opt_bulk(name),
+        Reply::Int(count),
+    ])
 }
 
-fn subscribe_generic(ctx: &mut Ctx, a: &[Bytes], kind: Kind, word: &'static str) -> CmdResult<Reply> {
+fn subscribe_generic(
+    ctx: &mut Ctx,
+    a: &[Bytes],
+    kind: Kind,
+    word: &'static str,
+) -> CmdResult<Reply> {
     let srv = ctx.srv;
     let mut replies = Vec::with_capacity(a.len() - 1);
     for name in &a[1..] {
         if set_of(ctx.client, kind).insert(name.clone()) {
             srv.pubsub.subscribe(kind, name, &ctx.client.handle);
         }
-        replies.push(confirm(word, Some(name.clone()), count_for(ctx.client, kind)));
+        replies.push(confirm(
+            word,
+            Some(name.clone()),
+            count_for(ctx.client, kind),
+        ));
     }
     sync_counts(ctx.client);
     Ok(Reply::Many(replies))
 }
 
-fn unsubscribe_generic(ctx: &mut Ctx, a: &[Bytes], kind: Kind, word: &'static str) -> CmdResult<Reply> {
+fn unsubscribe_generic(
+    ctx: &mut Ctx,
+    a: &[Bytes],
+    kind: Kind,
+    word: &'static str,
+) -> CmdResult<Reply> {
     let srv = ctx.srv;
     let names: Vec<Bytes> = if a.len() > 1 {
         a[1..].to_vec()
@@ -132,7 +214,9 @@ fn punsubscribe(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn ssubscribe(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.client.in_exec {
-        return Err(CmdError::custom("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"));
+        return Err(CmdError::custom(
+            "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+        ));
     }
     subscribe_generic(ctx, a, Kind::Shard, "ssubscribe")
 }
@@ -142,25 +226,42 @@ fn sunsubscribe(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn publish(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(ctx.srv.pubsub.publish(ctx.srv, &a[1], &a[2]) as i64))
+    Ok(Reply::Int(
+        ctx.srv.pubsub.publish(ctx.srv, &a[1], &a[2]) as i64
+    ))
 }
 
 fn spublish(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(ctx.srv.pubsub.spublish(ctx.srv, &a[1], &a[2]) as i64))
+    Ok(Reply::Int(
+        ctx.srv.pubsub.spublish(ctx.srv, &a[1], &a[2]) as i64
+    ))
 }
 
 fn pubsub_channels(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() > 3 {
-        return Err(CmdError::WrongArity("pubsub|channels".into()));
+        return Err(CmdError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(&a[1])
+        )));
     }
-    Ok(Reply::bulks(ctx.srv.pubsub.channel_names(Kind::Channel, a.get(2).map(|p| p.as_ref()))))
+    Ok(Reply::bulks(ctx.srv.pubsub.channel_names(
+        Kind::Channel,
+        a.get(2).map(|p| p.as_ref()),
+    )))
 }
 
 fn pubsub_shardchannels(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() > 3 {
-        return Err(CmdError::WrongArity("pubsub|shardchannels".into()));
+        return Err(CmdError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(&a[1])
+        )));
     }
-    Ok(Reply::bulks(ctx.srv.pubsub.channel_names(Kind::Shard, a.get(2).map(|p| p.as_ref()))))
+    Ok(Reply::bulks(
+        ctx.srv
+            .pubsub
+            .channel_names(Kind::Shard, a.get(2).map(|p| p.as_ref())),
+    ))
 }
 
 fn numsub_generic(ctx: &mut Ctx, a: &[Bytes], kind: Kind) -> CmdResult<Reply> {

@@ -15,37 +15,196 @@ use crate::keyspace::Shard;
 use crate::reply::Reply;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("info", -1, LOADING | STALE, Keys::None, info).doc("server", "1.0.0", "Returns information and statistics about the server."),
-    CommandSpec::new("config", -2, 0, Keys::None, config_help).doc("server", "2.0.0", "A container for server configuration commands.").subs(CONFIG_SUBS),
-    CommandSpec::new("command", -1, LOADING | STALE, Keys::None, command_all).doc("server", "2.8.13", "Returns detailed information about all commands.").subs(COMMAND_SUBS),
-    CommandSpec::new("dbsize", 1, READONLY | FAST | ALL_SHARDS, Keys::None, dbsize).doc("server", "1.0.0", "Returns the number of keys in the database."),
-    CommandSpec::new("flushdb", -1, WRITE | ALL_SHARDS, Keys::None, flushdb).doc("server", "1.0.0", "Remove all keys from the current database."),
-    CommandSpec::new("flushall", -1, WRITE | ALL_SHARDS, Keys::None, flushall).doc("server", "1.0.0", "Removes all keys from all databases."),
-    CommandSpec::new("time", 1, LOADING | STALE | FAST, Keys::None, time).doc("server", "2.6.0", "Returns the server time."),
-    CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave).doc("server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk."),
-    CommandSpec::new("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, Keys::None, shutdown).doc("server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
-    CommandSpec::new("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE | ALL_SHARDS, Keys::None, debug).doc("server", "1.0.0", "A container for debugging commands."),
-    CommandSpec::new("bgrewriteaof", 1, ADMIN | NOSCRIPT, Keys::None, bgrewriteaof).doc("server", "1.0.0", "Asynchronously rewrites the append-only file to disk."),
-    CommandSpec::new("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, monitor).doc("server", "1.0.0", "Listens for all requests received by the server in real-time."),
-    CommandSpec::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, Keys::None, save).doc("server", "1.0.0", "Synchronously saves the database(s) to disk."),
-    CommandSpec::new("bgsave", -1, ADMIN | NOSCRIPT, Keys::None, save).doc("server", "1.0.0", "Asynchronously saves the database(s) to disk."),
+    CommandSpec::new("info", -1, LOADING | STALE, Keys::None, info).doc(
+        "server",
+        "1.0.0",
+        "Returns information and statistics about the server.",
+    ),
+    CommandSpec::new("config", -2, 0, Keys::None, config_help)
+        .doc(
+            "server",
+            "2.0.0",
+            "A container for server configuration commands.",
+        )
+        .subs(CONFIG_SUBS),
+    CommandSpec::new("command", -1, LOADING | STALE, Keys::None, command_all)
+        .doc(
+            "server",
+            "2.8.13",
+            "Returns detailed information about all commands.",
+        )
+        .subs(COMMAND_SUBS),
+    CommandSpec::new(
+        "dbsize",
+        1,
+        READONLY | FAST | ALL_SHARDS,
+        Keys::None,
+        dbsize,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Returns the number of keys in the database.",
+    ),
+    CommandSpec::new("flushdb", -1, WRITE | ALL_SHARDS, Keys::None, flushdb).doc(
+        "server",
+        "1.0.0",
+        "Remove all keys from the current database.",
+    ),
+    CommandSpec::new("flushall", -1, WRITE | ALL_SHARDS, Keys::None, flushall).doc(
+        "server",
+        "1.0.0",
+        "Removes all keys from all databases.",
+    ),
+    CommandSpec::new("time", 1, LOADING | STALE | FAST, Keys::None, time).doc(
+        "server",
+        "2.6.0",
+        "Returns the server time.",
+    ),
+    CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, Keys::None, lastsave).doc(
+        "server",
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.",
+    ),
+    CommandSpec::new(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        Keys::None,
+        shutdown,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+    ),
+    CommandSpec::new(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALL_SHARDS,
+        Keys::None,
+        debug,
+    )
+    .doc("server", "1.0.0", "A container for debugging commands."),
+    CommandSpec::new(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        Keys::None,
+        bgrewriteaof,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Asynchronously rewrites the append-only file to disk.",
+    ),
+    CommandSpec::new(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::None,
+        monitor,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Listens for all requests received by the server in real-time.",
+    ),
+    CommandSpec::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, Keys::None, save).doc(
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk.",
+    ),
+    CommandSpec::new("bgsave", -1, ADMIN | NOSCRIPT, Keys::None, save).doc(
+        "server",
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk.",
+    ),
 ];
 
 static CONFIG_SUBS: &[CommandSpec] = &[
-    CommandSpec::new("get", -3, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_get).doc("server", "2.0.0", "Returns the effective values of configuration parameters."),
-    CommandSpec::new("set", -4, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_set).doc("server", "2.0.0", "Sets configuration parameters in-flight."),
-    CommandSpec::new("resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_resetstat).doc("server", "2.0.0", "Resets the server's statistics."),
-    CommandSpec::new("rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, Keys::None, config_rewrite).doc("server", "2.8.0", "Persists the effective configuration to file."),
-    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, config_help).doc("server", "5.0.0", "Returns helpful text about the different subcommands."),
+    CommandSpec::new(
+        "get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::None,
+        config_get,
+    )
+    .doc(
+        "server",
+        "2.0.0",
+        "Returns the effective values of configuration parameters.",
+    ),
+    CommandSpec::new(
+        "set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::None,
+        config_set,
+    )
+    .doc(
+        "server",
+        "2.0.0",
+        "Sets configuration parameters in-flight.",
+    ),
+    CommandSpec::new(
+        "resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::None,
+        config_resetstat,
+    )
+    .doc("server", "2.0.0", "Resets the server's statistics."),
+    CommandSpec::new(
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        Keys::None,
+        config_rewrite,
+    )
+    .doc(
+        "server",
+        "2.8.0",
+        "Persists the effective configuration to file.",
+    ),
+    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, config_help).doc(
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+    ),
 ];
 
 static COMMAND_SUBS: &[CommandSpec] = &[
-    CommandSpec::new("count", 2, LOADING | STALE, Keys::None, command_count).doc("server", "2.8.13", "Returns a count of commands."),
-    CommandSpec::new("info", -2, LOADING | STALE, Keys::None, command_info).doc("server", "2.8.13", "Returns information about one, multiple or all commands."),
-    CommandSpec::new("docs", -2, LOADING | STALE, Keys::None, command_docs).doc("server", "7.0.0", "Returns documentary information about one, multiple or all commands."),
-    CommandSpec::new("list", -2, LOADING | STALE, Keys::None, command_list).doc("server", "7.0.0", "Returns a list of command names."),
-    CommandSpec::new("getkeys", -3, LOADING | STALE, Keys::None, command_getkeys).doc("server", "2.8.13", "Extracts the key names from an arbitrary command."),
-    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, command_help).doc("server", "5.0.0", "Returns helpful text about the different subcommands."),
+    CommandSpec::new("count", 2, LOADING | STALE, Keys::None, command_count).doc(
+        "server",
+        "2.8.13",
+        "Returns a count of commands.",
+    ),
+    CommandSpec::new("info", -2, LOADING | STALE, Keys::None, command_info).doc(
+        "server",
+        "2.8.13",
+        "Returns information about one, multiple or all commands.",
+    ),
+    CommandSpec::new("docs", -2, LOADING | STALE, Keys::None, command_docs).doc(
+        "server",
+        "7.0.0",
+        "Returns documentary information about one, multiple or all commands.",
+    ),
+    CommandSpec::new("list", -2, LOADING | STALE, Keys::None, command_list).doc(
+        "server",
+        "7.0.0",
+        "Returns a list of command names.",
+    ),
+    CommandSpec::new("getkeys", -4, LOADING | STALE, Keys::None, command_getkeys).doc(
+        "server",
+        "2.8.13",
+        "Extracts the key names from an arbitrary command.",
+    ),
+    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, command_help).doc(
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+    ),
 ];
 
 /// Runs `f` on every shard: through the command's own guards when it holds them
@@ -104,7 +263,10 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn time(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     let us = crate::server::unix_us();
-    Ok(Reply::Array(vec![Reply::bulk_int((us / 1_000_000) as i64), Reply::bulk_int((us % 1_000_000) as i64)]))
+    Ok(Reply::Array(vec![
+        Reply::bulk_int((us / 1_000_000) as i64),
+        Reply::bulk_int((us % 1_000_000) as i64),
+    ]))
 }
 
 fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
@@ -112,7 +274,9 @@ fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn bgrewriteaof(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    Err(CmdError::custom("ERR the append-only file is not implemented yet"))
+    Err(CmdError::custom(
+        "ERR the append-only file is not implemented yet",
+    ))
 }
 
 fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
@@ -128,12 +292,19 @@ fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn save(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    Err(CmdError::custom("ERR RDB snapshots are not supported by this server"))
+    Err(CmdError::custom(
+        "ERR RDB snapshots are not supported by this server",
+    ))
 }
 
 fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     for opt in &a[1..] {
-        if !(eq(opt, "nosave") || eq(opt, "save") || eq(opt, "now") || eq(opt, "force") || eq(opt, "abort")) {
+        if !(eq(opt, "nosave")
+            || eq(opt, "save")
+            || eq(opt, "now")
+            || eq(opt, "force")
+            || eq(opt, "abort"))
+        {
             return Err(CmdError::Syntax);
         }
         if eq(opt, "abort") {
@@ -150,12 +321,17 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn config_get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let pats: Vec<&[u8]> = a[2..].iter().map(|b| b.as_ref()).collect();
     let pairs = ctx.srv.config.get_matching(&pats);
-    Ok(Reply::Map(pairs.into_iter().map(|(k, v)| (Reply::bulk_str(&k), Reply::Bulk(Bytes::from(v)))).collect()))
+    Ok(Reply::Map(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (Reply::bulk_str(&k), Reply::Bulk(Bytes::from(v))))
+            .collect(),
+    ))
 }
 
 fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() % 2 != 0 {
-        return Err(CmdError::WrongArity("config|set".into()));
+        return Err(CmdError::Syntax);
     }
     let cfg = &ctx.srv.config;
     let mut seen: Vec<String> = Vec::new();
@@ -166,10 +342,21 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         seen.push(name);
     }
+    // All or nothing, as Redis: on a failure, restore what was already applied.
+    let mut applied: Vec<(String, String)> = Vec::new();
     for pair in a[2..].chunks(2) {
         let name = String::from_utf8_lossy(&pair[0]).into_owned();
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        cfg.set(&name, &value, false).map_err(|r| crate::config::set_error(&name, r))?;
+        let old = cfg.get(&name.to_ascii_lowercase());
+        if let Err(r) = cfg.set(&name, &value, false) {
+            for (n, v) in applied.iter().rev() {
+                let _ = cfg.set(n, v, false);
+            }
+            return Err(crate::config::set_error(&name, r));
+        }
+        if let Some(old) = old {
+            applied.push((name, old));
+        }
     }
     Ok(Reply::Ok)
 }
@@ -181,9 +368,13 @@ fn config_resetstat(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 
 fn config_rewrite(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.srv.config_file.is_none() {
-        return Err(CmdError::custom("ERR The server is running without a config file"));
+        return Err(CmdError::custom(
+            "ERR The server is running without a config file",
+        ));
     }
-    Err(CmdError::custom("ERR Rewriting config file: CONFIG REWRITE is not supported yet"))
+    Err(CmdError::custom(
+        "ERR Rewriting config file: CONFIG REWRITE is not supported yet",
+    ))
 }
 
 fn config_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -262,7 +453,12 @@ fn command_entry(parent: Option<&CommandSpec>, spec: &'static CommandSpec) -> Re
         Reply::Set(acl_categories(spec)),
         Reply::Set(vec![]),
         Reply::Array(vec![]),
-        Reply::Array(spec.subcommands.iter().map(|s| command_entry(Some(spec), s)).collect()),
+        Reply::Array(
+            spec.subcommands
+                .iter()
+                .map(|s| command_entry(Some(spec), s))
+                .collect(),
+        ),
     ])
 }
 
@@ -270,7 +466,13 @@ fn command_all(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() > 1 {
         return Err(CmdError::unknown_subcommand(&a[1], "command"));
     }
-    Ok(Reply::Array(ctx.srv.commands.top_level().map(|s| command_entry(None, s)).collect()))
+    Ok(Reply::Array(
+        ctx.srv
+            .commands
+            .top_level()
+            .map(|s| command_entry(None, s))
+            .collect(),
+    ))
 }
 
 fn command_count(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
@@ -278,14 +480,25 @@ fn command_count(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Finds `name` or `parent|sub`.
-fn find_spec(ctx: &Ctx, name: &[u8]) -> Option<(Option<&'static CommandSpec>, &'static CommandSpec)> {
+fn find_spec(
+    ctx: &Ctx,
+    name: &[u8],
+) -> Option<(Option<&'static CommandSpec>, &'static CommandSpec)> {
     let text = String::from_utf8_lossy(name).to_ascii_lowercase();
     match text.split_once('|') {
         Some((p, s)) => {
             let (_, parent) = ctx.srv.commands.get(p.as_bytes())?;
-            parent.subcommands.iter().find(|c| c.name == s).map(|c| (Some(parent), c))
+            parent
+                .subcommands
+                .iter()
+                .find(|c| c.name == s)
+                .map(|c| (Some(parent), c))
         }
-        None => ctx.srv.commands.get(text.as_bytes()).map(|(_, s)| (None, s)),
+        None => ctx
+            .srv
+            .commands
+            .get(text.as_bytes())
+            .map(|(_, s)| (None, s)),
     }
 }
 
@@ -298,7 +511,8 @@ fn command_info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             .iter()
             .map(|n| match find_spec(ctx, n) {
                 Some((p, s)) => command_entry(p, s),
-                None => Reply::NilArray,
+                // Redis answers an unknown name with a null bulk (addReplyNull).
+                None => Reply::Nil,
             })
             .collect(),
     ))
@@ -316,7 +530,12 @@ fn doc_entry(spec: &'static CommandSpec) -> Reply {
             Reply::Map(
                 spec.subcommands
                     .iter()
-                    .map(|s| (Reply::bulk_str(&format!("{}|{}", spec.name, s.name)), doc_entry(s)))
+                    .map(|s| {
+                        (
+                            Reply::bulk_str(&format!("{}|{}", spec.name, s.name)),
+                            doc_entry(s),
+                        )
+                    })
                     .collect(),
             ),
         ));
@@ -367,7 +586,9 @@ fn command_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             Some((k, v)) if k == "pattern" => crate::glob::glob_match(v, name.as_bytes(), true),
             Some((k, v)) if k == "aclcat" => {
                 let want = format!("@{}", String::from_utf8_lossy(v).to_ascii_lowercase());
-                acl_categories(spec).iter().any(|c| matches!(c, Reply::Status(s) if *s == want))
+                acl_categories(spec)
+                    .iter()
+                    .any(|c| matches!(c, Reply::Status(s) if *s == want))
             }
             Some(_) => false,
         };
@@ -384,13 +605,19 @@ fn command_getkeys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::custom("ERR Invalid command specified"));
     };
     if !r.spec.arity_ok(args.len()) {
-        return Err(CmdError::custom("ERR Invalid number of arguments specified for command"));
+        return Err(CmdError::custom(
+            "ERR Invalid number of arguments specified for command",
+        ));
     }
     let keys = r.spec.key_positions(args);
     if keys.is_empty() {
         return Err(CmdError::custom("ERR The command has no key arguments"));
     }
-    Ok(Reply::Array(keys.into_iter().map(|i| Reply::Bulk(args[i].clone())).collect()))
+    Ok(Reply::Array(
+        keys.into_iter()
+            .map(|i| Reply::Bulk(args[i].clone()))
+            .collect(),
+    ))
 }
 
 fn command_help(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
@@ -450,7 +677,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             )))
         }
         "jmap" | "quicklist-packed-threshold" | "listpack" | "change-repl-id" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
-        "protocol" if a.len() == 3 => debug_protocol(&a[2]),
+        "protocol" if a.len() == 3 => debug_protocol(&a[2], ctx.client.resp),
         "log" if a.len() == 3 => {
             tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
             Ok(Reply::Ok)
@@ -478,7 +705,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// DEBUG PROTOCOL: one reply of each RESP3 type, as Redis's test suite expects.
-fn debug_protocol(kind: &[u8]) -> CmdResult<Reply> {
+fn debug_protocol(kind: &[u8], resp: u8) -> CmdResult<Reply> {
     let k = String::from_utf8_lossy(kind).to_ascii_lowercase();
     Ok(match k.as_str() {
         "string" => Reply::bulk_str("Hello World"),
@@ -489,8 +716,20 @@ fn debug_protocol(kind: &[u8]) -> CmdResult<Reply> {
         "array" => Reply::Array((0..3).map(Reply::Int).collect()),
         "set" => Reply::Set((0..3).map(Reply::Int).collect()),
         "map" => Reply::Map((0..3).map(|i| (Reply::Int(i), Reply::Bool(i == 1))).collect()),
-        "attrib" => Reply::bulk_str("Some real reply following the attribute"),
-        "push" => Reply::Push(vec![Reply::bulk_str("server-cpu-usage"), Reply::Int(42)]),
+        // Attributes and pushes are not replies: a real reply follows them.
+        "attrib" => {
+            let reply = Reply::bulk_str("Some real reply following the attribute");
+            if resp < 3 {
+                reply
+            } else {
+                let attr = Bytes::from_static(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n");
+                Reply::Many(vec![Reply::Raw(attr), reply])
+            }
+        }
+        "push" => Reply::Many(vec![
+            Reply::Push(vec![Reply::bulk_str("server-cpu-usage"), Reply::Int(42)]),
+            Reply::bulk_str("Some real reply following the push reply"),
+        ]),
         "true" => Reply::Bool(true),
         "false" => Reply::Bool(false),
         "verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
@@ -500,8 +739,34 @@ fn debug_protocol(kind: &[u8]) -> CmdResult<Reply> {
 
 // ---- INFO ----------------------------------------------------------------
 
-const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
-const ALL_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+];
 
 fn info(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut wanted: Vec<String> = Vec::new();
@@ -653,7 +918,11 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                     Some(p) => format!("{}|{}", p.name, spec.name),
                     None => spec.name.to_string(),
                 };
-                let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+                let per = if calls > 0 {
+                    usec as f64 / calls as f64
+                } else {
+                    0.0
+                };
                 let _ = write!(w, "cmdstat_{name}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n");
             }
         }

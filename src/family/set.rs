@@ -62,7 +62,11 @@ fn sadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 /// Deletes the key once its set is empty (Redis never keeps empty sets).
 fn drop_if_empty(ctx: &mut Ctx, key: &Bytes) {
-    if set_mut(ctx, key).ok().flatten().is_some_and(|s| s.is_empty()) {
+    if set_mut(ctx, key)
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.is_empty())
+    {
         ctx.delete(key);
         ctx.notify(notify::GENERIC, "del", key);
     } else {
@@ -84,20 +88,33 @@ fn srem(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn smembers(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Set(set_mut(ctx, &a[1])?.map(|s| s.iter().cloned().map(Reply::Bulk).collect()).unwrap_or_default()))
+    Ok(Reply::Set(
+        set_mut(ctx, &a[1])?
+            .map(|s| s.iter().cloned().map(Reply::Bulk).collect())
+            .unwrap_or_default(),
+    ))
 }
 
 fn sismember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(set_mut(ctx, &a[1])?.is_some_and(|s| s.contains(&a[2])) as i64))
+    Ok(Reply::Int(
+        set_mut(ctx, &a[1])?.is_some_and(|s| s.contains(&a[2])) as i64,
+    ))
 }
 
 fn smismember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let s = set_mut(ctx, &a[1])?;
-    Ok(Reply::Array(a[2..].iter().map(|m| Reply::Int(s.as_ref().is_some_and(|s| s.contains(m)) as i64)).collect()))
+    Ok(Reply::Array(
+        a[2..]
+            .iter()
+            .map(|m| Reply::Int(s.as_ref().is_some_and(|s| s.contains(m)) as i64))
+            .collect(),
+    ))
 }
 
 fn scard(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(set_mut(ctx, &a[1])?.map_or(0, |s| s.len() as i64)))
+    Ok(Reply::Int(
+        set_mut(ctx, &a[1])?.map_or(0, |s| s.len() as i64),
+    ))
 }
 
 /// HashSet iteration order is already randomised per process; a rotating
@@ -105,7 +122,12 @@ fn scard(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn pick(s: &HashSet<Bytes>, n: usize, salt: u64) -> Vec<Bytes> {
     let len = s.len().max(1);
     let start = (salt as usize) % len;
-    s.iter().cycle().skip(start).take(n.min(s.len())).cloned().collect()
+    s.iter()
+        .cycle()
+        .skip(start)
+        .take(n.min(s.len()))
+        .cloned()
+        .collect()
 }
 
 fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -115,7 +137,11 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let count = a.get(2).map(|c| int(c)).transpose()?;
     let salt = crate::server::unix_us();
     let Some(s) = set_mut(ctx, &a[1])? else {
-        return Ok(if count.is_some() { Reply::Array(vec![]) } else { Reply::Nil });
+        return Ok(if count.is_some() {
+            Reply::Array(vec![])
+        } else {
+            Reply::Nil
+        });
     };
     Ok(match count {
         None => pick(s, 1, salt).pop().map_or(Reply::Nil, Reply::Bulk),
@@ -142,28 +168,45 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let (cursor, pattern, count) = crate::family::keys::parse_scan_args(a, 2)?;
     let Some(s) = set_mut(ctx, &a[1])? else {
-        return Ok(Reply::Array(vec![Reply::bulk_str("0"), Reply::Array(vec![])]));
+        return Ok(Reply::Array(vec![
+            Reply::bulk_str("0"),
+            Reply::Array(vec![]),
+        ]));
     };
     // Small sets come back whole, as Redis does for its compact encodings.
     let count = if s.len() <= 512 { usize::MAX } else { count };
     let (next, items) = crate::family::keys::scan_step(s.iter().cloned(), cursor, count);
     let items = items
         .into_iter()
-        .filter(|m| pattern.as_ref().is_none_or(|p| crate::glob::glob_match(p, m, false)))
+        .filter(|m| {
+            pattern
+                .as_ref()
+                .is_none_or(|p| crate::glob::glob_match(p, m, false))
+        })
         .map(Reply::Bulk)
         .collect();
-    Ok(Reply::Array(vec![Reply::bulk_int(next as i64), Reply::Array(items)]))
+    Ok(Reply::Array(vec![
+        Reply::bulk_int(next as i64),
+        Reply::Array(items),
+    ]))
 }
 
 fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    let count = a.get(2).map(|c| crate::command::args::positive(c)).transpose()?;
+    let count = a
+        .get(2)
+        .map(|c| crate::command::args::positive(c))
+        .transpose()?;
     let key = &a[1];
     let salt = crate::server::unix_us();
     let Some(s) = set_mut(ctx, key)? else {
-        return Ok(if count.is_some() { Reply::Array(vec![]) } else { Reply::Nil });
+        return Ok(if count.is_some() {
+            Reply::Array(vec![])
+        } else {
+            Reply::Nil
+        });
     };
     let picked = pick(s, count.unwrap_or(1) as usize, salt);
     for m in &picked {

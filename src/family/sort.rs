@@ -16,8 +16,30 @@ use crate::reply::Reply;
 use crate::types::list::List;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("sort", -2, WRITE | DENYOOM | ALL_SHARDS, Keys::Range(1, 1, 1), sort).doc("generic", "1.0.0", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
-    CommandSpec::new("sort_ro", -2, READONLY | ALL_SHARDS, Keys::Range(1, 1, 1), sort_ro).doc("generic", "7.0.0", "Returns the sorted elements of a list, a set, or a sorted set."),
+    CommandSpec::new(
+        "sort",
+        -2,
+        WRITE | DENYOOM | ALL_SHARDS,
+        Keys::Range(1, 1, 1),
+        sort,
+    )
+    .doc(
+        "generic",
+        "1.0.0",
+        "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
+    ),
+    CommandSpec::new(
+        "sort_ro",
+        -2,
+        READONLY | ALL_SHARDS,
+        Keys::Range(1, 1, 1),
+        sort_ro,
+    )
+    .doc(
+        "generic",
+        "7.0.0",
+        "Returns the sorted elements of a list, a set, or a sorted set.",
+    ),
 ];
 
 fn sort(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -116,7 +138,9 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
                 0.0
             } else {
                 match &w {
-                    Some(v) => parse_float(v).ok_or_else(|| CmdError::custom("ERR One or more scores can't be converted into double"))?,
+                    Some(v) => parse_float(v).ok_or_else(|| {
+                        CmdError::custom("ERR One or more scores can't be converted into double")
+                    })?,
                     None => 0.0,
                 }
             };
@@ -124,9 +148,13 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
         }
         scored.sort_by(|x, y| {
             let c = if alpha {
-                x.1.as_deref().unwrap_or(b"").cmp(y.1.as_deref().unwrap_or(b""))
+                x.1.as_deref()
+                    .unwrap_or(b"")
+                    .cmp(y.1.as_deref().unwrap_or(b""))
             } else {
-                x.2.partial_cmp(&y.2).unwrap_or(Ordering::Equal).then_with(|| x.0.cmp(&y.0))
+                x.2.partial_cmp(&y.2)
+                    .unwrap_or(Ordering::Equal)
+                    .then_with(|| x.0.cmp(&y.0))
             };
             if desc {
                 c.reverse()
@@ -154,7 +182,9 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
         rows
     };
     match store {
-        None => Ok(Reply::Array(rows.into_iter().map(Reply::opt_bulk).collect())),
+        None => Ok(Reply::Array(
+            rows.into_iter().map(Reply::opt_bulk).collect(),
+        )),
         Some(dst) => {
             let n = rows.len();
             if n == 0 {

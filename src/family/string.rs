@@ -65,14 +65,24 @@ struct SetOptions {
 }
 
 /// Turns EX/PX/EXAT/PXAT arguments into unix ms, with Redis's checks.
-pub fn expire_deadline(ctx: &Ctx, value: &[u8], unit_secs: bool, absolute: bool, cmd: &str) -> CmdResult<u64> {
+pub fn expire_deadline(
+    ctx: &Ctx,
+    value: &[u8],
+    unit_secs: bool,
+    absolute: bool,
+    cmd: &str,
+) -> CmdResult<u64> {
     let n = int(value)?;
     let invalid = || CmdError::InvalidExpire(cmd.to_string());
     if n <= 0 || (unit_secs && n > i64::MAX / 1000) {
         return Err(invalid());
     }
     let ms = if unit_secs { n * 1000 } else { n };
-    let at = if absolute { ms } else { ms.checked_add(ctx.now_ms as i64).ok_or_else(invalid)? };
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(ctx.now_ms as i64).ok_or_else(invalid)?
+    };
     if at <= 0 {
         return Err(invalid());
     }
@@ -116,16 +126,28 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let key = &a[1];
     let old = if o.get { get_string(ctx, key)? } else { None };
-    let exists = if o.get { old.is_some() } else { ctx.exists(key) };
+    let exists = if o.get {
+        old.is_some()
+    } else {
+        ctx.exists(key)
+    };
     if (o.nx && exists) || (o.xx && !exists) {
-        return Ok(if o.get { Reply::opt_bulk(old) } else { Reply::Nil });
+        return Ok(if o.get {
+            Reply::opt_bulk(old)
+        } else {
+            Reply::Nil
+        });
     }
     store(ctx, key, a[2].clone(), o.keep_ttl, exists);
     if let Some(at) = o.expire_at {
         ctx.set_expire(key, at);
         ctx.notify(notify::GENERIC, "expire", key);
     }
-    Ok(if o.get { Reply::opt_bulk(old) } else { Reply::Ok })
+    Ok(if o.get {
+        Reply::opt_bulk(old)
+    } else {
+        Reply::Ok
+    })
 }
 
 /// Stores a string with the `set` event (and `new` when the key is created).
@@ -219,14 +241,15 @@ fn getdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let mut deadline = None;
+    // (value, seconds?, absolute?): validated only once the key is found, as Redis does.
+    let mut expire: Option<(&Bytes, bool, bool)> = None;
     let mut persist = false;
     let mut i = 2;
     while i < a.len() {
         let opt = &a[i];
-        if eq(opt, "persist") && deadline.is_none() && !persist {
+        if eq(opt, "persist") && expire.is_none() && !persist {
             persist = true;
-        } else if let (Some(v), None, false) = (a.get(i + 1), deadline, persist) {
+        } else if let (Some(v), None, false) = (a.get(i + 1), expire, persist) {
             let (secs, abs) = if eq(opt, "ex") {
                 (true, false)
             } else if eq(opt, "px") {
@@ -238,7 +261,7 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             } else {
                 return Err(CmdError::Syntax);
             };
-            deadline = Some(expire_deadline(ctx, v, secs, abs, "getex")?);
+            expire = Some((v, secs, abs));
             i += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -248,6 +271,10 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let Some(value) = get_string(ctx, key)? else {
         return Ok(Reply::Nil);
+    };
+    let deadline = match expire {
+        Some((v, secs, abs)) => Some(expire_deadline(ctx, v, secs, abs, "getex")?),
+        None => None,
     };
     if let Some(at) = deadline {
         if at <= ctx.now_ms {
@@ -277,7 +304,11 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult<Reply> {
     let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
     let mut buf = itoa::Buffer::new();
     let existed = ctx.exists(key);
-    ctx.set_value(key, Value::Str(Bytes::copy_from_slice(buf.format(new).as_bytes())), true);
+    ctx.set_value(
+        key,
+        Value::Str(Bytes::copy_from_slice(buf.format(new).as_bytes())),
+        true,
+    );
     if !existed {
         ctx.notify(notify::NEW, "new", key);
     }
@@ -333,7 +364,10 @@ pub fn human_float(v: f64) -> String {
     let v = if v == 0.0 { 0.0 } else { v };
     let s = format!("{v}");
     if s.contains('e') {
-        format!("{v:.17}").trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v:.17}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     } else {
         s
     }
@@ -363,7 +397,11 @@ fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn check_size(ctx: &Ctx, len: usize) -> CmdResult<()> {
-    let max = ctx.srv.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed);
+    let max = ctx
+        .srv
+        .config
+        .proto_max_bulk_len
+        .load(std::sync::atomic::Ordering::Relaxed);
     if len > max {
         return Err(CmdError::StringTooLong);
     }
@@ -371,7 +409,9 @@ fn check_size(ctx: &Ctx, len: usize) -> CmdResult<()> {
 }
 
 fn strlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(get_string(ctx, &a[1])?.map_or(0, |b| b.len() as i64)))
+    Ok(Reply::Int(
+        get_string(ctx, &a[1])?.map_or(0, |b| b.len() as i64),
+    ))
 }
 
 fn getrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -415,7 +455,9 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(old.len() as i64));
     }
     let offset = offset as usize;
-    let needed = offset.checked_add(value.len()).ok_or(CmdError::StringTooLong)?;
+    let needed = offset
+        .checked_add(value.len())
+        .ok_or(CmdError::StringTooLong)?;
     check_size(ctx, needed)?;
     let mut b = BytesMut::with_capacity(needed.max(old.len()));
     b.extend_from_slice(&old);
@@ -447,7 +489,11 @@ fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let on = match a[3].as_ref() {
         b"1" => true,
         b"0" => false,
-        _ => return Err(CmdError::custom("ERR bit is not an integer or out of range")),
+        _ => {
+            return Err(CmdError::custom(
+                "ERR bit is not an integer or out of range",
+            ))
+        }
     };
     let key = &a[1];
     let old = get_string(ctx, key)?;
@@ -478,7 +524,9 @@ fn getbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(0));
     };
     let byte = offset >> 3;
-    Ok(Reply::Int(s.get(byte).map_or(0, |b| (b >> (7 - (offset & 7))) & 1) as i64))
+    Ok(Reply::Int(
+        s.get(byte).map_or(0, |b| (b >> (7 - (offset & 7))) & 1) as i64,
+    ))
 }
 
 /// LCS, ported from Redis's `lcsCommand` so ranges come out in the same order.
@@ -488,7 +536,9 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             None => Ok(Bytes::new()),
             Some(e) => match &e.value {
                 Value::Str(b) => Ok(b.clone()),
-                _ => Err(CmdError::custom("ERR The specified keys must contain string values")),
+                _ => Err(CmdError::custom(
+                    "ERR The specified keys must contain string values",
+                )),
             },
         }
     };
@@ -513,19 +563,31 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         j += 1;
     }
     if getlen && getidx {
-        return Err(CmdError::custom("ERR If you want both the length and indexes, please just use IDX."));
+        return Err(CmdError::custom(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
     }
     let (alen, blen) = (x.len(), y.len());
     let cells = (alen + 1).saturating_mul(blen + 1);
-    let max = ctx.srv.config.proto_max_bulk_len.load(std::sync::atomic::Ordering::Relaxed);
+    let max = ctx
+        .srv
+        .config
+        .proto_max_bulk_len
+        .load(std::sync::atomic::Ordering::Relaxed);
     if cells.saturating_mul(4) > max {
-        return Err(CmdError::custom("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
+        return Err(CmdError::custom(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
     }
     let w = blen + 1;
     let mut t = vec![0u32; cells];
     for i in 1..=alen {
         for k in 1..=blen {
-            t[i * w + k] = if x[i - 1] == y[k - 1] { t[(i - 1) * w + k - 1] + 1 } else { t[(i - 1) * w + k].max(t[i * w + k - 1]) };
+            t[i * w + k] = if x[i - 1] == y[k - 1] {
+                t[(i - 1) * w + k - 1] + 1
+            } else {
+                t[(i - 1) * w + k].max(t[i * w + k - 1])
+            };
         }
     }
     let total = t[alen * w + blen];

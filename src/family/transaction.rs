@@ -17,11 +17,38 @@ use crate::reply::Reply;
 const TX: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("multi", 1, TX, Keys::None, multi).doc("transactions", "1.2.0", "Starts a transaction."),
-    CommandSpec::new("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | ALL_SHARDS, Keys::None, exec).doc("transactions", "1.2.0", "Executes all commands in a transaction."),
-    CommandSpec::new("discard", 1, TX, Keys::None, discard).doc("transactions", "2.0.0", "Discards a transaction."),
-    CommandSpec::new("watch", -2, TX, Keys::Range(1, -1, 1), watch).doc("transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction."),
-    CommandSpec::new("unwatch", 1, TX, Keys::None, unwatch).doc("transactions", "2.2.0", "Forgets about watched keys of a transaction."),
+    CommandSpec::new("multi", 1, TX, Keys::None, multi).doc(
+        "transactions",
+        "1.2.0",
+        "Starts a transaction.",
+    ),
+    CommandSpec::new(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | ALL_SHARDS,
+        Keys::None,
+        exec,
+    )
+    .doc(
+        "transactions",
+        "1.2.0",
+        "Executes all commands in a transaction.",
+    ),
+    CommandSpec::new("discard", 1, TX, Keys::None, discard).doc(
+        "transactions",
+        "2.0.0",
+        "Discards a transaction.",
+    ),
+    CommandSpec::new("watch", -2, TX, Keys::Range(1, -1, 1), watch).doc(
+        "transactions",
+        "2.2.0",
+        "Monitors changes to keys to determine the execution of a transaction.",
+    ),
+    CommandSpec::new("unwatch", 1, TX, Keys::None, unwatch).doc(
+        "transactions",
+        "2.2.0",
+        "Forgets about watched keys of a transaction.",
+    ),
 ];
 
 fn multi(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
@@ -72,18 +99,28 @@ fn watched_key_expired(ctx: &mut Ctx) -> bool {
         .filter(|w| !w.expired_at_watch)
         .map(|w| (w.db, w.key.clone()))
         .collect();
-    keys.iter().any(|(db, key)| ctx.db_of(*db, key).is_expired(key, now))
+    keys.iter()
+        .any(|(db, key)| ctx.db_of(*db, key).is_expired(key, now))
 }
 
 fn watch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.client.multi.is_some() {
         return Err(CmdError::WatchInMulti);
     }
-    let state = ctx.client.watch.get_or_insert_with(|| Arc::new(WatchState::default())).clone();
+    let state = ctx
+        .client
+        .watch
+        .get_or_insert_with(|| Arc::new(WatchState::default()))
+        .clone();
     let db = ctx.client.db;
     let now = ctx.now_ms;
     for key in &a[1..] {
-        if ctx.client.watched_keys.iter().any(|w| w.db == db && &w.key == key) {
+        if ctx
+            .client
+            .watched_keys
+            .iter()
+            .any(|w| w.db == db && &w.key == key)
+        {
             continue;
         }
         let d = ctx.db_of(db, key);

@@ -201,7 +201,11 @@ impl Db {
                 || also_exists_in.is_some_and(|o| o.map.contains_key(key));
             if exists {
                 // Keys already stale at WATCH time are logically unchanged.
-                for state in watchers.iter().filter(|w| !w.expired_at_watch).filter_map(|w| w.state.upgrade()) {
+                for state in watchers
+                    .iter()
+                    .filter(|w| !w.expired_at_watch)
+                    .filter_map(|w| w.state.upgrade())
+                {
                     state.mark_dirty();
                 }
             }

@@ -74,11 +74,20 @@ pub fn evict(srv: &Server) -> bool {
                         .skip(start % 7)
                         .take(SAMPLES);
                     match pick {
-                        Pick::Lru => candidates.min_by_key(|(_, e)| e.touched).map(|(k, _)| k.clone()),
-                        Pick::Ttl => candidates.min_by_key(|(_, e)| e.expire_at).map(|(k, _)| k.clone()),
+                        Pick::Lru => candidates
+                            .min_by_key(|(_, e)| e.touched)
+                            .map(|(k, _)| k.clone()),
+                        Pick::Ttl => candidates
+                            .min_by_key(|(_, e)| e.expire_at)
+                            .map(|(k, _)| k.clone()),
                         Pick::Random => candidates.last().map(|(k, _)| k.clone()),
                     }
-                    .or_else(|| db.map.iter().find(|(_, e)| !volatile || e.expire_at != 0).map(|(k, _)| k.clone()))
+                    .or_else(|| {
+                        db.map
+                            .iter()
+                            .find(|(_, e)| !volatile || e.expire_at != 0)
+                            .map(|(k, _)| k.clone())
+                    })
                 };
                 if let Some(key) = victim {
                     db.remove(&key);

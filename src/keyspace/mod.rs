@@ -12,9 +12,9 @@
 //! - No guard is ever held across `.await`: handlers are synchronous and only the
 //!   connection task awaits.
 
+mod db;
 pub mod evict;
 pub mod slot;
-mod db;
 
 pub use db::{Db, Entry, Value, WatchRef, WatchState};
 

@@ -114,15 +114,6 @@ impl Chunk {
         Some(v)
     }
 
-    #[cfg(test)]
-    fn last_entry_pos(&self) -> usize {
-        let mut pos = self.head;
-        for _ in 1..self.count {
-            pos = entry_at(&self.buf, pos).1;
-        }
-        pos
-    }
-
     fn entry_offsets(&self) -> VecDeque<u32> {
         let mut out = VecDeque::with_capacity(self.count as usize);
         let mut pos = self.head;
@@ -144,23 +135,6 @@ impl Chunk {
             self.head = 0;
         }
         v
-    }
-
-    #[cfg(test)]
-    fn pop_back(&mut self) -> Option<Bytes> {
-        if self.count == 0 {
-            return None;
-        }
-        let pos = self.last_entry_pos();
-        let (s, e) = entry_at(&self.buf, pos);
-        let v = Bytes::copy_from_slice(&self.buf[s..e]);
-        self.buf.truncate(pos);
-        self.count -= 1;
-        if self.count == 0 {
-            self.buf.clear();
-            self.head = 0;
-        }
-        Some(v)
     }
 
     fn iter(&self) -> ChunkIter<'_> {
@@ -239,7 +213,9 @@ impl List {
     }
 
     fn tail_valid(&self) -> bool {
-        self.chunks.back().is_some_and(|c| c.count as usize == self.tail.len())
+        self.chunks
+            .back()
+            .is_some_and(|c| c.count as usize == self.tail.len())
     }
 
     pub fn push_back(&mut self, v: &[u8]) {
@@ -457,7 +433,9 @@ mod tests {
         let mut model: VecDeque<Vec<u8>> = VecDeque::new();
         let mut seed = 12345u64;
         for i in 0..20000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let v = format!("v{i}-{}", "x".repeat((seed >> 60) as usize * 20)).into_bytes();
             match seed >> 62 {
                 0 => {
@@ -480,18 +458,36 @@ mod tests {
         for i in [0i64, 1, -1, -2, 5] {
             let expect = model.len() as i64 + i;
             let idx = if i < 0 { expect } else { i };
-            assert_eq!(l.get(i).map(|b| b.to_vec()), model.get(idx as usize).cloned());
+            assert_eq!(
+                l.get(i).map(|b| b.to_vec()),
+                model.get(idx as usize).cloned()
+            );
         }
     }
 
     #[test]
     fn mixed_iteration_meets_in_the_middle() {
-        let l = List::from_iter((0..1000).map(|i| format!("{i}").into_bytes()).collect::<Vec<_>>().iter().map(|v| v.as_slice()));
+        let l = List::from_iter(
+            (0..1000)
+                .map(|i| format!("{i}").into_bytes())
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|v| v.as_slice()),
+        );
         let mut it = l.iter();
         let mut seen = Vec::new();
         for k in 0..1000 {
-            let v = if k % 3 == 0 { it.next_back() } else { it.next() };
-            seen.push(String::from_utf8(v.unwrap().to_vec()).unwrap().parse::<u32>().unwrap());
+            let v = if k % 3 == 0 {
+                it.next_back()
+            } else {
+                it.next()
+            };
+            seen.push(
+                String::from_utf8(v.unwrap().to_vec())
+                    .unwrap()
+                    .parse::<u32>()
+                    .unwrap(),
+            );
         }
         assert!(it.next().is_none());
         seen.sort();

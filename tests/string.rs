@@ -1,0 +1,459 @@
+//! String commands (after Redis's `unit/type/string.tcl` and `unit/type/incr.tcl`).
+
+mod common;
+
+use common::TestServer;
+use redis::AsyncCommands;
+
+#[tokio::test]
+async fn get_set_basics() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["GET", "k"], b"$-1\r\n").await;
+    c.expect(&["SET", "k", "hello"], b"+OK\r\n").await;
+    c.expect(&["GET", "k"], b"$5\r\nhello\r\n").await;
+    c.expect(&["SET", "k", ""], b"+OK\r\n").await;
+    c.expect(&["GET", "k"], b"$0\r\n\r\n").await;
+    c.expect(&["EXISTS", "k"], b":1\r\n").await;
+    // Binary-safe keys and values.
+    let key = b"bin\x00key\r\n".to_vec();
+    let value = (0u8..=255).collect::<Vec<u8>>();
+    c.expect(&[b"SET".to_vec(), key.clone(), value.clone()], b"+OK\r\n")
+        .await;
+    let mut expected = b"$256\r\n".to_vec();
+    expected.extend(&value);
+    expected.extend(b"\r\n");
+    c.expect(&[b"GET".to_vec(), key], expected).await;
+    // A large value round-trips.
+    let big = "abcdefgh".repeat(256 * 1024);
+    c.expect(&["SET", "big", big.as_str()], b"+OK\r\n").await;
+    c.expect(&["STRLEN", "big"], b":2097152\r\n").await;
+    let got = c.cmd(&["GET", "big"]).await;
+    assert_eq!(&got[..11], b"$2097152\r\na");
+    assert_eq!(&got[11 + 2097151 - 1..], b"h\r\n");
+}
+
+#[tokio::test]
+async fn incr_family() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["INCR", "n"], b":1\r\n").await;
+    c.expect(&["INCR", "n"], b":2\r\n").await;
+    c.expect(&["INCRBY", "n", "10"], b":12\r\n").await;
+    c.expect(&["INCRBY", "n", "-20"], b":-8\r\n").await;
+    c.expect(&["DECR", "n"], b":-9\r\n").await;
+    c.expect(&["DECRBY", "n", "-9"], b":0\r\n").await;
+    c.expect(&["DECRBY", "fresh", "5"], b":-5\r\n").await;
+    c.expect(&["GET", "n"], b"$1\r\n0\r\n").await;
+    c.expect(&["SET", "n", "-9223372036854775807"], b"+OK\r\n")
+        .await;
+    c.expect(&["DECR", "n"], b":-9223372036854775808\r\n").await;
+    c.expect(&["SET", "n", "9223372036854775806"], b"+OK\r\n")
+        .await;
+    c.expect(&["INCR", "n"], b":9223372036854775807\r\n").await;
+}
+
+#[tokio::test]
+async fn incr_errors_and_overflow() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    let not_int = b"-ERR value is not an integer or out of range\r\n";
+    let overflow = b"-ERR increment or decrement would overflow\r\n";
+    c.expect(&["SET", "max", "9223372036854775807"], b"+OK\r\n")
+        .await;
+    c.expect(&["INCR", "max"], overflow).await;
+    c.expect(&["INCRBY", "max", "1"], overflow).await;
+    c.expect(&["GET", "max"], b"$19\r\n9223372036854775807\r\n")
+        .await;
+    c.expect(&["SET", "min", "-9223372036854775808"], b"+OK\r\n")
+        .await;
+    c.expect(&["DECR", "min"], overflow).await;
+    c.expect(&["DECRBY", "min", "1"], overflow).await;
+    c.expect(&["INCRBY", "min", "-1"], overflow).await;
+    c.expect(
+        &["DECRBY", "x", "-9223372036854775808"],
+        b"-ERR decrement would overflow\r\n",
+    )
+    .await;
+    c.expect(&["INCRBY", "x", "9223372036854775808"], not_int)
+        .await;
+    c.expect(&["INCRBY", "x", "abc"], not_int).await;
+    c.expect(&["INCRBY", "x", "1.5"], not_int).await;
+    c.expect(&["EXISTS", "x"], b":0\r\n").await;
+    // Stored values must be canonical integers.
+    for stored in [
+        "abc",
+        " 1",
+        "1 ",
+        "01",
+        "+1",
+        "1.0",
+        "12345678901234567890",
+        "",
+        "0x10",
+    ] {
+        c.expect(&["SET", "s", stored], b"+OK\r\n").await;
+        let got = c.cmd(&["INCR", "s"]).await;
+        common::assert_bytes(&got, not_int, &format!("INCR of {stored:?}"));
+    }
+    c.expect(&["SET", "s", "-0"], b"+OK\r\n").await;
+    c.expect(&["INCR", "s"], not_int).await;
+}
+
+#[tokio::test]
+async fn incrbyfloat() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["INCRBYFLOAT", "f", "1.5"], b"$3\r\n1.5\r\n")
+        .await;
+    c.expect(&["INCRBYFLOAT", "f", "0.1"], b"$3\r\n1.6\r\n")
+        .await;
+    c.expect(&["INCRBYFLOAT", "f", "-1.6"], b"$1\r\n0\r\n")
+        .await;
+    c.expect(&["INCRBYFLOAT", "f", "1e10"], b"$11\r\n10000000000\r\n")
+        .await;
+    c.expect(&["INCRBYFLOAT", "f", "5.0e3"], b"$11\r\n10000005000\r\n")
+        .await;
+    c.expect(&["GET", "f"], b"$11\r\n10000005000\r\n").await;
+    c.expect(&["SET", "f", "10.50"], b"+OK\r\n").await;
+    c.expect(&["INCRBYFLOAT", "f", "0.1"], b"$4\r\n10.6\r\n")
+        .await;
+    c.expect(&["SET", "f", "3.0e3"], b"+OK\r\n").await;
+    c.expect(&["INCRBYFLOAT", "f", "200"], b"$4\r\n3200\r\n")
+        .await;
+    c.expect(&["SET", "i", "7"], b"+OK\r\n").await;
+    c.expect(&["INCRBYFLOAT", "i", "-7"], b"$1\r\n0\r\n").await;
+    c.expect(&["INCRBYFLOAT", "i", "-0.5"], b"$4\r\n-0.5\r\n")
+        .await;
+    c.expect(&["INCRBYFLOAT", "g", "10.1"], b"$4\r\n10.1\r\n")
+        .await;
+    // The result is stored as a string: INCR can't use it, INCRBYFLOAT can.
+    c.expect(
+        &["INCR", "g"],
+        b"-ERR value is not an integer or out of range\r\n",
+    )
+    .await;
+    // Errors.
+    let not_float = b"-ERR value is not a valid float\r\n";
+    c.expect(&["INCRBYFLOAT", "f", "abc"], not_float).await;
+    c.expect(&["INCRBYFLOAT", "f", " 1"], not_float).await;
+    c.expect(&["INCRBYFLOAT", "f", ""], not_float).await;
+    c.expect(&["INCRBYFLOAT", "f", "nan"], not_float).await;
+    c.expect(&["SET", "s", "text"], b"+OK\r\n").await;
+    c.expect(&["INCRBYFLOAT", "s", "1"], not_float).await;
+    c.expect(
+        &["INCRBYFLOAT", "h", "inf"],
+        b"-ERR increment would produce NaN or Infinity\r\n",
+    )
+    .await;
+    c.expect(
+        &["INCRBYFLOAT", "h", "-inf"],
+        b"-ERR increment would produce NaN or Infinity\r\n",
+    )
+    .await;
+    c.expect(&["EXISTS", "h"], b":0\r\n").await;
+    c.expect(&["GET", "f"], b"$4\r\n3200\r\n").await;
+}
+
+#[tokio::test]
+async fn append_and_strlen() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["STRLEN", "s"], b":0\r\n").await;
+    c.expect(&["APPEND", "s", "Hello"], b":5\r\n").await;
+    c.expect(&["APPEND", "s", " World"], b":11\r\n").await;
+    c.expect(&["GET", "s"], b"$11\r\nHello World\r\n").await;
+    c.expect(&["STRLEN", "s"], b":11\r\n").await;
+    c.expect(&["APPEND", "s", ""], b":11\r\n").await;
+    c.expect(&["APPEND", "e", ""], b":0\r\n").await;
+    c.expect(&["EXISTS", "e"], b":1\r\n").await;
+    // Appending to an integer works on its string form.
+    c.expect(&["SET", "n", "12"], b"+OK\r\n").await;
+    c.expect(&["APPEND", "n", "34"], b":4\r\n").await;
+    c.expect(&["INCR", "n"], b":1235\r\n").await;
+    c.expect(&["STRLEN", "n"], b":4\r\n").await;
+}
+
+#[tokio::test]
+async fn getrange_and_substr() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["GETRANGE", "nope", "0", "-1"], b"$0\r\n\r\n")
+        .await;
+    c.expect(&["SET", "s", "Hello World"], b"+OK\r\n").await;
+    let cases: &[(&str, &str, &str)] = &[
+        ("0", "4", "Hello"),
+        ("0", "-1", "Hello World"),
+        ("-5", "-1", "World"),
+        ("6", "100", "World"),
+        ("5", "1", ""),
+        ("-1", "-5", ""),
+        ("100", "200", ""),
+        // Redis 7.0 clamps both ends of an all-negative range to 0.
+        ("-100", "-50", "H"),
+        ("-100", "2", "Hel"),
+        ("0", "0", "H"),
+        ("10", "10", "d"),
+    ];
+    for (start, end, want) in cases {
+        let got = c.cmd(&["GETRANGE", "s", start, end]).await;
+        let expected = format!("${}\r\n{want}\r\n", want.len());
+        common::assert_bytes(
+            &got,
+            expected.as_bytes(),
+            &format!("GETRANGE s {start} {end}"),
+        );
+    }
+    c.expect(&["SUBSTR", "s", "0", "4"], b"$5\r\nHello\r\n")
+        .await;
+    c.expect(
+        &["GETRANGE", "s", "a", "1"],
+        b"-ERR value is not an integer or out of range\r\n",
+    )
+    .await;
+    c.expect(&["SET", "empty", ""], b"+OK\r\n").await;
+    c.expect(&["GETRANGE", "empty", "0", "-1"], b"$0\r\n\r\n")
+        .await;
+    // Integers are ranged over their string form.
+    c.expect(&["SET", "n", "1234"], b"+OK\r\n").await;
+    c.expect(&["GETRANGE", "n", "1", "2"], b"$2\r\n23\r\n")
+        .await;
+}
+
+#[tokio::test]
+async fn setrange() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["SET", "s", "Hello World"], b"+OK\r\n").await;
+    c.expect(&["SETRANGE", "s", "6", "Redis"], b":11\r\n").await;
+    c.expect(&["GET", "s"], b"$11\r\nHello Redis\r\n").await;
+    // Past the end: zero padding.
+    c.expect(&["SETRANGE", "p", "3", "x"], b":4\r\n").await;
+    c.expect(&["GET", "p"], b"$4\r\n\x00\x00\x00x\r\n").await;
+    c.expect(&["SETRANGE", "s", "12", "!"], b":13\r\n").await;
+    c.expect(&["GET", "s"], b"$13\r\nHello Redis\x00!\r\n")
+        .await;
+    // An empty value changes nothing and creates nothing.
+    c.expect(&["SETRANGE", "s", "0", ""], b":13\r\n").await;
+    c.expect(&["SETRANGE", "none", "5", ""], b":0\r\n").await;
+    c.expect(&["EXISTS", "none"], b":0\r\n").await;
+    c.expect(&["SET", "n", "1234"], b"+OK\r\n").await;
+    c.expect(&["SETRANGE", "n", "1", "x"], b":4\r\n").await;
+    c.expect(&["GET", "n"], b"$4\r\n1x34\r\n").await;
+    c.expect(
+        &["SETRANGE", "s", "-1", "x"],
+        b"-ERR offset is out of range\r\n",
+    )
+    .await;
+    c.expect(
+        &["SETRANGE", "s", "x", "x"],
+        b"-ERR value is not an integer or out of range\r\n",
+    )
+    .await;
+    let too_long = b"-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
+    c.expect(&["SETRANGE", "s", "536870911", "xx"], too_long)
+        .await;
+    c.expect(&["SETRANGE", "s", "9223372036854775807", "x"], too_long)
+        .await;
+    c.expect(&["STRLEN", "s"], b":13\r\n").await;
+}
+
+#[tokio::test]
+async fn mset_msetnx_mget() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["MSET", "a", "1", "b", "2", "c", "3"], b"+OK\r\n")
+        .await;
+    c.expect(
+        &["MGET", "a", "b", "c", "nope"],
+        b"*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$-1\r\n",
+    )
+    .await;
+    c.expect(
+        &["MSET", "a", "1", "b"],
+        b"-ERR wrong number of arguments for 'mset' command\r\n",
+    )
+    .await;
+    c.expect(
+        &["MSET", "a"],
+        b"-ERR wrong number of arguments for 'mset' command\r\n",
+    )
+    .await;
+    // The last of repeated keys wins.
+    c.expect(&["MSET", "d", "1", "d", "2"], b"+OK\r\n").await;
+    c.expect(&["GET", "d"], b"$1\r\n2\r\n").await;
+    // MSETNX sets all or nothing.
+    c.expect(&["MSETNX", "a", "x", "new1", "y"], b":0\r\n")
+        .await;
+    c.expect(&["MGET", "a", "new1"], b"*2\r\n$1\r\n1\r\n$-1\r\n")
+        .await;
+    c.expect(&["MSETNX", "new1", "x", "new2", "y"], b":1\r\n")
+        .await;
+    c.expect(&["MGET", "new1", "new2"], b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n")
+        .await;
+    c.expect(&["MSETNX", "new3", "x", "new3", "y"], b":1\r\n")
+        .await;
+    c.expect(&["GET", "new3"], b"$1\r\ny\r\n").await;
+    c.expect(
+        &["MSETNX", "a", "1", "b"],
+        b"-ERR wrong number of arguments for 'msetnx' command\r\n",
+    )
+    .await;
+}
+
+/// MSET over keys on every shard is applied atomically.
+#[tokio::test]
+async fn mset_across_slots() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    let keys = common::keys_on_distinct_slots(100);
+    let mut mset = vec!["MSET".to_string()];
+    let mut mget = vec!["MGET".to_string()];
+    for (i, k) in keys.iter().enumerate() {
+        mset.push(k.clone());
+        mset.push(format!("v{i}"));
+        mget.push(k.clone());
+    }
+    c.expect(&mset, b"+OK\r\n").await;
+    let values = c.val(&mget).await.strings();
+    let expected: Vec<String> = (0..100).map(|i| format!("v{i}")).collect();
+    assert_eq!(values, expected);
+    c.expect(&["DBSIZE"], b":100\r\n").await;
+    let mut msetnx = vec![
+        "MSETNX".to_string(),
+        "brand-new".to_string(),
+        "x".to_string(),
+    ];
+    msetnx.push(keys[57].clone());
+    msetnx.push("y".into());
+    c.expect(&msetnx, b":0\r\n").await;
+    c.expect(&["EXISTS", "brand-new"], b":0\r\n").await;
+}
+
+#[tokio::test]
+async fn getset_getdel_getex() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["GETSET", "k", "1"], b"$-1\r\n").await;
+    c.expect(&["GETSET", "k", "2"], b"$1\r\n1\r\n").await;
+    c.expect(&["GET", "k"], b"$1\r\n2\r\n").await;
+    c.expect(&["GETDEL", "k"], b"$1\r\n2\r\n").await;
+    c.expect(&["GETDEL", "k"], b"$-1\r\n").await;
+    c.expect(&["EXISTS", "k"], b":0\r\n").await;
+    c.expect(&["GETEX", "k"], b"$-1\r\n").await;
+    c.expect(&["SET", "k", "v"], b"+OK\r\n").await;
+    c.expect(&["GETEX", "k", "PERSIST"], b"$1\r\nv\r\n").await;
+    c.expect(&["GETEX", "k", "EX", "100"], b"$1\r\nv\r\n").await;
+    let ttl = c.int(&["TTL", "k"]).await;
+    assert!((99..=100).contains(&ttl), "{ttl}");
+}
+
+#[tokio::test]
+async fn string_command_arity() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    for (cmd, args) in [
+        ("get", &[][..]),
+        ("set", &["k"][..]),
+        ("getrange", &["k", "0"][..]),
+        ("setrange", &["k", "0"][..]),
+        ("incrby", &["k"][..]),
+        ("append", &["k"][..]),
+        ("getset", &["k"][..]),
+        ("setnx", &["k"][..]),
+        ("setex", &["k", "10"][..]),
+        ("strlen", &[][..]),
+        ("mget", &[][..]),
+    ] {
+        let mut full = vec![cmd];
+        full.extend_from_slice(args);
+        let expected = format!("-ERR wrong number of arguments for '{cmd}' command\r\n");
+        c.expect(&full, expected).await;
+    }
+}
+
+/// The same commands through the `redis` crate, with typed replies.
+#[tokio::test]
+async fn strings_with_redis_crate() {
+    let srv = TestServer::start().await;
+    let mut con = srv.client().await;
+    let _: () = con.set("s", "hello").await.unwrap();
+    let v: String = con.get("s").await.unwrap();
+    assert_eq!(v, "hello");
+    let missing: Option<String> = con.get("nope").await.unwrap();
+    assert_eq!(missing, None);
+    let n: i64 = con.incr("counter", 5).await.unwrap();
+    assert_eq!(n, 5);
+    let n: i64 = con.decr("counter", 2).await.unwrap();
+    assert_eq!(n, 3);
+    let f: f64 = con.incr("float", 1.25).await.unwrap();
+    assert_eq!(f, 1.25);
+    let len: i64 = con.append("s", " world").await.unwrap();
+    assert_eq!(len, 11);
+    let part: String = con.getrange("s", 0, 4).await.unwrap();
+    assert_eq!(part, "hello");
+    let _: () = con.mset(&[("a", "1"), ("b", "2")]).await.unwrap();
+    let vals: Vec<Option<String>> = con.mget(&["a", "b", "c"]).await.unwrap();
+    assert_eq!(
+        vals,
+        vec![Some("1".to_string()), Some("2".to_string()), None]
+    );
+    let old: Option<String> = con.getset("a", "10").await.unwrap();
+    assert_eq!(old.as_deref(), Some("1"));
+    let del: Option<String> = con.get_del("a").await.unwrap();
+    assert_eq!(del.as_deref(), Some("10"));
+    let set: bool = con.set_nx("b", "x").await.unwrap();
+    assert!(!set);
+    let _: () = con.set_ex("e", "v", 100).await.unwrap();
+    let ttl: i64 = con.ttl("e").await.unwrap();
+    assert!((99..=100).contains(&ttl), "{ttl}");
+    let err = con.incr::<_, _, i64>("s", 1).await.unwrap_err();
+    assert_eq!(
+        err.detail(),
+        Some("value is not an integer or out of range"),
+        "{err:?}"
+    );
+}
+
+/// String commands on a key holding another type.
+#[tokio::test]
+async fn wrongtype_on_a_list_key() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    common::make_list(&srv, &mut c, "l").await;
+    c.expect(&["TYPE", "l"], b"+list\r\n").await;
+    let wrongtype = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    for cmd in [
+        &["GET", "l"][..],
+        &["GETSET", "l", "x"],
+        &["GETDEL", "l"],
+        &["GETEX", "l", "EX", "10"],
+        &["GETRANGE", "l", "0", "-1"],
+        &["SUBSTR", "l", "0", "-1"],
+        &["SETRANGE", "l", "0", "x"],
+        &["APPEND", "l", "x"],
+        &["STRLEN", "l"],
+        &["INCR", "l"],
+        &["INCRBY", "l", "2"],
+        &["DECR", "l"],
+        &["DECRBY", "l", "2"],
+        &["INCRBYFLOAT", "l", "1.5"],
+        &["SET", "l", "x", "GET"],
+    ] {
+        let got = c.cmd(cmd).await;
+        common::assert_bytes(&got, wrongtype, &format!("{cmd:?}"));
+    }
+    c.expect(&["TYPE", "l"], b"+list\r\n").await;
+    // MGET answers nil for a non-string; SETNX/MSETNX see the key exists.
+    c.expect(&["SET", "s", "v"], b"+OK\r\n").await;
+    c.expect(&["MGET", "s", "l"], b"*2\r\n$1\r\nv\r\n$-1\r\n")
+        .await;
+    c.expect(&["SETNX", "l", "x"], b":0\r\n").await;
+    c.expect(&["MSETNX", "fresh", "1", "l", "x"], b":0\r\n")
+        .await;
+    c.expect(&["EXISTS", "fresh"], b":0\r\n").await;
+    // Plain SET replaces the value whatever its type.
+    c.expect(&["SET", "l", "now-a-string"], b"+OK\r\n").await;
+    c.expect(&["TYPE", "l"], b"+string\r\n").await;
+    c.expect(&["GET", "l"], b"$12\r\nnow-a-string\r\n").await;
+}
