@@ -603,7 +603,10 @@ fn bmove(
 ) -> CmdResult<Reply> {
     match move_element(ctx, src, dst, from, to)? {
         Some(v) => Ok(Reply::Bulk(v)),
-        None => block_on(ctx, vec![src.clone()], timeout, Reply::Nil),
+        // Inside MULTI a nil bulk, as LMOVE; but Redis 7.0 times a blocked
+        // move out (and CLIENT UNBLOCK TIMEOUT) with a null array.
+        None if ctx.client.in_exec => Ok(Reply::Nil),
+        None => block_on(ctx, vec![src.clone()], timeout, Reply::NilArray),
     }
 }
 
