@@ -4,8 +4,8 @@
 //! is then queued FIFO on each of its keys here. A write that makes a key ready
 //! records it in `ctx.ready_keys`; after that command (or the whole EXEC), the
 //! dispatcher calls `serve_ready`, which re-runs each waiter's command, oldest
-//! first, against the ready key while holding the shards it needs, until the
-//! key runs dry. A waiter queued on several keys is served exactly once: the
+//! first, with the ready key first among its keys, while holding the shards it
+//! needs, until the key runs dry. A waiter queued on several keys is served exactly once: the
 //! `claimed` flag is taken by whoever (server, timeout, CLIENT UNBLOCK) gets there first.
 
 use std::collections::{HashMap, VecDeque};
@@ -174,7 +174,13 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             as_client.resp = w.resp;
             as_client.in_exec = true;
             let mut ctx = Ctx::new(srv, &mut as_client, locks, now);
-            let reply = crate::command::call(&mut ctx, w.cmd, &w.args);
+            // Not through `command::call`: the command was counted and shown to
+            // MONITOR when it blocked; serving it is not another call (as Redis).
+            let args = args_serving(&w, &key);
+            let reply = match (w.cmd.spec.handler)(&mut ctx, &args) {
+                Ok(r) => r,
+                Err(e) => Reply::Error(e.to_string()),
+            };
             events.append(&mut ctx.events);
             for k in ctx.ready_keys.drain(..) {
                 if !queue.contains(&k) {
@@ -188,6 +194,21 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             w.client.wake.notify_one();
         }
     }
+}
+
+/// The waiter's command with the ready key swapped to the front of its keys,
+/// so that running it again pops from that key: Redis serves a waiter from the
+/// key that became ready, whatever that key's place in the command.
+fn args_serving(w: &Waiter, key: &Bytes) -> Vec<Bytes> {
+    let mut args = w.args.clone();
+    let positions = w.cmd.spec.key_positions(&args);
+    if let (Some(&first), Some(&at)) = (
+        positions.first(),
+        positions.iter().find(|&&p| args[p] == *key),
+    ) {
+        args.swap(first, at);
+    }
+    args
 }
 
 /// Bookkeeping after a served waiter's connection picked up its reply.
