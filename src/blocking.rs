@@ -58,11 +58,17 @@ impl Waiter {
 pub struct Blocking {
     queues: Mutex<HashMap<(usize, Bytes), VecDeque<Arc<Waiter>>>>,
     pub blocked: AtomicUsize,
+    /// Blocked clients with a deadline (INFO `clients_in_timeout_table`).
+    pub timed: AtomicUsize,
 }
 
 impl Blocking {
     pub fn blocked_clients(&self) -> usize {
         self.blocked.load(Ordering::Relaxed)
+    }
+
+    pub fn clients_in_timeout_table(&self) -> usize {
+        self.timed.load(Ordering::Relaxed)
     }
 
     /// Removes a waiter from every key queue it sits in.
@@ -123,6 +129,11 @@ pub fn register(
         }
     }
     srv.blocking.blocked.fetch_add(1, Ordering::Relaxed);
+    if w.deadline_ms.is_some() {
+        srv.blocking.timed.fetch_add(1, Ordering::Relaxed);
+    }
+    // A CLIENT UNBLOCK that raced with the end of an earlier block is stale.
+    client.handle.unblock.store(0, Ordering::Release);
     client.handle.info.lock().blocked = true;
     w
 }
@@ -190,6 +201,9 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             locks = std::mem::replace(&mut ctx.locks, Locked::none());
             drop(ctx);
             srv.blocking.remove(&w);
+            // Unblocked now, as Redis: the next command of the client that
+            // readied the key already sees it gone from the counts.
+            release(srv, &w);
             *w.reply.lock() = Some(reply);
             w.client.wake.notify_one();
         }
@@ -211,25 +225,29 @@ fn args_serving(w: &Waiter, key: &Bytes) -> Vec<Bytes> {
     args
 }
 
-/// Bookkeeping after a served waiter's connection picked up its reply.
-pub fn finish(srv: &Server, w: &Arc<Waiter>) {
+/// Drops a waiter from the counts; done once, by whoever claimed it.
+fn release(srv: &Server, w: &Waiter) {
     srv.blocking.blocked.fetch_sub(1, Ordering::Relaxed);
+    if w.deadline_ms.is_some() {
+        srv.blocking.timed.fetch_sub(1, Ordering::Relaxed);
+    }
     w.client.info.lock().blocked = false;
 }
+
+/// Called when a served waiter's connection picked up its reply: the server
+/// already did the bookkeeping when it served the waiter.
+pub fn finish(_srv: &Server, _w: &Arc<Waiter>) {}
 
 /// The client leaves while blocked: no trace stays, whether or not the server
 /// had already served it (its reply is then dropped with the connection).
 pub fn abandon(srv: &Server, w: &Arc<Waiter>) {
     if w.claim() {
         unregister(srv, w);
-    } else {
-        finish(srv, w);
     }
 }
 
 /// Finishes a waiter that will not be served (timeout, CLIENT UNBLOCK, disconnect).
 pub fn unregister(srv: &Server, w: &Arc<Waiter>) {
     srv.blocking.remove(w);
-    srv.blocking.blocked.fetch_sub(1, Ordering::Relaxed);
-    w.client.info.lock().blocked = false;
+    release(srv, w);
 }
