@@ -61,6 +61,7 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     let (rd, wr) = stream.split();
     let mut conn = Conn {
         srv: &srv,
+        handle: handle.clone(),
         rd,
         wr,
         inbuf: BytesMut::with_capacity(READ_CHUNK),
@@ -85,6 +86,7 @@ fn cleanup(srv: &Server, client: &mut Client) {
 
 struct Conn<'a> {
     srv: &'a Server,
+    handle: Arc<ClientHandle>,
     rd: ReadHalf<'a>,
     wr: WriteHalf<'a>,
     inbuf: BytesMut,
@@ -278,7 +280,13 @@ impl Conn<'_> {
         if self.out.is_empty() {
             return Ok(());
         }
-        self.wr.write_all(&self.out).await.map_err(|_| Closed::Io)?;
+        // A client killed meanwhile (e.g. past its output limit because it does
+        // not read) is dropped even while this write waits on its socket.
+        tokio::select! {
+            biased;
+            r = self.wr.write_all(&self.out) => r.map_err(|_| Closed::Io)?,
+            _ = self.handle.kill_wake.notified() => return Err(Closed::Killed),
+        }
         self.srv
             .stats
             .net_output_bytes
