@@ -397,6 +397,15 @@ async fn lmove_and_rpoplpush() {
         .await;
     c.expect(&["RPOPLPUSH", "dst", "dst"], bulk("3")).await;
     assert_eq!(range(&mut c, "dst").await, ["3", "2", "4", "1"]);
+    // Rotating a one-element list keeps the key, and its TTL.
+    c.expect(&["RPUSH", "one", "x"], b":1\r\n").await;
+    c.expect(&["EXPIRE", "one", "100"], b":1\r\n").await;
+    c.expect(&["LMOVE", "one", "one", "LEFT", "RIGHT"], bulk("x"))
+        .await;
+    c.expect(&["RPOPLPUSH", "one", "one"], bulk("x")).await;
+    let ttl = c.int(&["TTL", "one"]).await;
+    assert!((1..=100).contains(&ttl), "TTL after rotation: {ttl}");
+    assert_eq!(range(&mut c, "one").await, ["x"]);
     // Missing source: nil, and no destination is created.
     c.expect(&["LMOVE", "nope", "new", "LEFT", "LEFT"], b"$-1\r\n")
         .await;

@@ -369,6 +369,11 @@ impl Raw {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .await
             .expect("connect");
+        Raw::from_stream(stream)
+    }
+
+    /// A connection made some other way (e.g. a socket with a small receive buffer).
+    pub fn from_stream(stream: TcpStream) -> Raw {
         stream.set_nodelay(true).unwrap();
         Raw {
             stream,
