@@ -135,6 +135,10 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::Syntax);
     }
     let count = a.get(2).map(|c| int(c)).transpose()?;
+    if count == Some(i64::MIN) {
+        // Its absolute value does not fit: Redis's range check.
+        return Err(CmdError::custom("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"));
+    }
     let salt = crate::server::unix_us();
     let Some(s) = set_mut(ctx, &a[1])? else {
         return Ok(if count.is_some() {
@@ -201,9 +205,10 @@ fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         .transpose()?;
     let key = &a[1];
     let salt = crate::server::unix_us();
+    // With a count the reply is a set (`~` in RESP3), as Redis.
     let Some(s) = set_mut(ctx, key)? else {
         return Ok(if count.is_some() {
-            Reply::Array(vec![])
+            Reply::Set(vec![])
         } else {
             Reply::Nil
         });
@@ -218,6 +223,6 @@ fn spop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     Ok(match count {
         None => picked.into_iter().next().map_or(Reply::Nil, Reply::Bulk),
-        Some(_) => Reply::bulks(picked),
+        Some(_) => Reply::Set(picked.into_iter().map(Reply::Bulk).collect()),
     })
 }
