@@ -457,3 +457,246 @@ async fn wrongtype_on_a_list_key() {
     c.expect(&["TYPE", "l"], b"+string\r\n").await;
     c.expect(&["GET", "l"], b"$12\r\nnow-a-string\r\n").await;
 }
+
+#[tokio::test]
+async fn setbit_and_getbit() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    // Bits count from the most significant bit of the first byte.
+    c.expect(&["SETBIT", "b", "7", "1"], b":0\r\n").await;
+    c.expect(&["GET", "b"], b"$1\r\n\x01\r\n").await;
+    c.expect(&["SETBIT", "b", "0", "1"], b":0\r\n").await;
+    c.expect(&["GET", "b"], b"$1\r\n\x81\r\n").await;
+    // The reply is the bit's previous value.
+    c.expect(&["SETBIT", "b", "0", "1"], b":1\r\n").await;
+    c.expect(&["SETBIT", "b", "0", "0"], b":1\r\n").await;
+    c.expect(&["SETBIT", "b", "0", "0"], b":0\r\n").await;
+    // Setting past the end grows the string with zero bytes.
+    c.expect(&["SETBIT", "b", "100", "1"], b":0\r\n").await;
+    c.expect(&["STRLEN", "b"], b":13\r\n").await;
+    c.expect(&["GETBIT", "b", "100"], b":1\r\n").await;
+    c.expect(&["GETBIT", "b", "101"], b":0\r\n").await;
+    c.expect(&["GETBIT", "b", "7"], b":1\r\n").await;
+    // Reading past the end, or a missing key, is 0 and changes nothing.
+    c.expect(&["GETBIT", "b", "99999"], b":0\r\n").await;
+    c.expect(&["GETBIT", "b", "4294967295"], b":0\r\n").await;
+    c.expect(&["STRLEN", "b"], b":13\r\n").await;
+    c.expect(&["GETBIT", "missing", "5"], b":0\r\n").await;
+    c.expect(&["EXISTS", "missing"], b":0\r\n").await;
+    // Bits of an existing string: 'A' is 0x41 = 01000001.
+    c.expect(&["SET", "s", "A"], b"+OK\r\n").await;
+    c.expect(&["GETBIT", "s", "0"], b":0\r\n").await;
+    c.expect(&["GETBIT", "s", "1"], b":1\r\n").await;
+    c.expect(&["GETBIT", "s", "6"], b":0\r\n").await;
+    c.expect(&["GETBIT", "s", "7"], b":1\r\n").await;
+    c.expect(&["SETBIT", "s", "6", "1"], b":0\r\n").await;
+    c.expect(&["GET", "s"], b"$1\r\nC\r\n").await;
+    // SETBIT keeps the TTL.
+    c.expect(&["SET", "t", "v", "EX", "100"], b"+OK\r\n").await;
+    c.expect(&["SETBIT", "t", "0", "1"], b":0\r\n").await;
+    let ttl = c.int(&["TTL", "t"]).await;
+    assert!((1..=100).contains(&ttl), "TTL after SETBIT: {ttl}");
+    // Errors.
+    let bad_bit = b"-ERR bit is not an integer or out of range\r\n";
+    let bad_offset = b"-ERR bit offset is not an integer or out of range\r\n";
+    c.expect(&["SETBIT", "b", "1", "2"], bad_bit).await;
+    c.expect(&["SETBIT", "b", "1", "-1"], bad_bit).await;
+    c.expect(&["SETBIT", "b", "1", "x"], bad_bit).await;
+    c.expect(&["SETBIT", "b", "-1", "1"], bad_offset).await;
+    c.expect(&["SETBIT", "b", "4294967296", "1"], bad_offset)
+        .await;
+    c.expect(&["SETBIT", "b", "x", "1"], bad_offset).await;
+    c.expect(&["GETBIT", "b", "-1"], bad_offset).await;
+    c.expect(&["GETBIT", "b", "4294967296"], bad_offset).await;
+    c.expect(&["STRLEN", "b"], b":13\r\n").await;
+    c.expect(&["RPUSH", "l", "x"], b":1\r\n").await;
+    let wrongtype = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    c.expect(&["SETBIT", "l", "0", "1"], wrongtype).await;
+    c.expect(&["GETBIT", "l", "0"], wrongtype).await;
+    c.expect(
+        &["SETBIT", "b", "1"],
+        b"-ERR wrong number of arguments for 'setbit' command\r\n",
+    )
+    .await;
+}
+
+/// LCS replies, checked against Redis 7.0.15.
+#[tokio::test]
+async fn lcs() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(
+        &[
+            "MSET",
+            "a",
+            "ohmytext",
+            "b",
+            "mynewtext",
+            "x",
+            "ABCBDAB",
+            "y",
+            "BDCABA",
+            "e1",
+            "aaaa",
+            "e2",
+            "aaaa",
+            "n1",
+            "abc",
+            "n2",
+            "xyz",
+        ],
+        b"+OK\r\n",
+    )
+    .await;
+    c.expect(&["LCS", "a", "b"], b"$6\r\nmytext\r\n").await;
+    c.expect(&["LCS", "a", "b", "LEN"], b":6\r\n").await;
+    c.expect(
+        &["LCS", "a", "b", "IDX"],
+        b"*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n",
+    )
+    .await;
+    c.expect(
+        &["LCS", "a", "b", "IDX", "MINMATCHLEN", "4"],
+        b"*4\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n$3\r\nlen\r\n:6\r\n",
+    )
+    .await;
+    c.expect(
+        &["LCS", "a", "b", "IDX", "WITHMATCHLEN"],
+        b"*4\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n*3\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n:2\r\n$3\r\nlen\r\n:6\r\n",
+    )
+    .await;
+    c.expect(
+        &["LCS", "a", "b", "IDX", "MINMATCHLEN", "3", "WITHMATCHLEN"],
+        b"*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n",
+    )
+    .await;
+    // A negative MINMATCHLEN is no minimum.
+    c.expect(
+        &["LCS", "a", "b", "IDX", "MINMATCHLEN", "-5"],
+        b"*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n",
+    )
+    .await;
+    c.expect(&["LCS", "x", "y"], b"$4\r\nBDAB\r\n").await;
+    c.expect(
+        &["LCS", "x", "y", "IDX", "WITHMATCHLEN"],
+        b"*4\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:5\r\n:6\r\n*2\r\n:3\r\n:4\r\n:2\r\n*3\r\n*2\r\n:3\r\n:4\r\n*2\r\n:0\r\n:1\r\n:2\r\n$3\r\nlen\r\n:4\r\n",
+    )
+    .await;
+    c.expect(
+        &["LCS", "e1", "e2", "IDX"],
+        b"*4\r\n$7\r\nmatches\r\n*1\r\n*2\r\n*2\r\n:0\r\n:3\r\n*2\r\n:0\r\n:3\r\n$3\r\nlen\r\n:4\r\n",
+    )
+    .await;
+    c.expect(&["LCS", "n1", "n2"], b"$0\r\n\r\n").await;
+    c.expect(
+        &["LCS", "n1", "n2", "IDX"],
+        b"*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n",
+    )
+    .await;
+    // A missing key is an empty string.
+    c.expect(&["LCS", "missing", "a"], b"$0\r\n\r\n").await;
+    c.expect(&["LCS", "missing", "a", "LEN"], b":0\r\n").await;
+    // Errors.
+    c.expect(
+        &["LCS", "a", "b", "LEN", "IDX"],
+        b"-ERR If you want both the length and indexes, please just use IDX.\r\n",
+    )
+    .await;
+    c.expect(&["LCS", "a", "b", "FOO"], b"-ERR syntax error\r\n")
+        .await;
+    c.expect(&["LCS", "a", "b", "MINMATCHLEN"], b"-ERR syntax error\r\n")
+        .await;
+    c.expect(
+        &["LCS", "a", "b", "IDX", "MINMATCHLEN", "x"],
+        b"-ERR value is not an integer or out of range\r\n",
+    )
+    .await;
+    c.expect(&["RPUSH", "l", "x"], b":1\r\n").await;
+    let not_strings = b"-ERR The specified keys must contain string values\r\n";
+    c.expect(&["LCS", "a", "l"], not_strings).await;
+    c.expect(&["LCS", "l", "a"], not_strings).await;
+    c.expect(
+        &["LCS", "a"],
+        b"-ERR wrong number of arguments for 'lcs' command\r\n",
+    )
+    .await;
+    // RESP3: IDX is a map.
+    c.cmd(&["HELLO", "3"]).await;
+    c.expect(
+        &["LCS", "a", "b", "IDX", "WITHMATCHLEN"],
+        b"%2\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n*3\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n:2\r\n$3\r\nlen\r\n:6\r\n",
+    )
+    .await;
+}
+
+/// LCS on pseudo-random strings: LEN is the DP length, the string is a common
+/// subsequence of that length, and IDX's ranges are equal substrings that add
+/// up to it, in decreasing order.
+#[tokio::test]
+async fn lcs_random_strings() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    fn lcs_len(a: &[u8], b: &[u8]) -> usize {
+        let mut t = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                t[i][j] = if a[i - 1] == b[j - 1] {
+                    t[i - 1][j - 1] + 1
+                } else {
+                    t[i - 1][j].max(t[i][j - 1])
+                };
+            }
+        }
+        t[a.len()][b.len()]
+    }
+    fn is_subsequence(s: &[u8], of: &[u8]) -> bool {
+        let mut it = of.iter();
+        s.iter().all(|ch| it.any(|o| o == ch))
+    }
+    for round in 0..50 {
+        let alphabet = if round % 2 == 0 { &b"ab"[..] } else { b"abcd" };
+        let la = (next() % 30) as usize;
+        let lb = (next() % 30) as usize;
+        let mut gen = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect()
+        };
+        let (a, b) = (gen(la), gen(lb));
+        c.cmd(&[&b"MSET"[..], b"ka", &a, b"kb", &b]).await;
+        let want = lcs_len(&a, &b);
+        let len = c.int(&["LCS", "ka", "kb", "LEN"]).await as usize;
+        assert_eq!(len, want, "LEN of {a:?} {b:?}");
+        let s = match c.val(&["LCS", "ka", "kb"]).await {
+            common::Resp::Bulk(s) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(s.len(), want);
+        assert!(is_subsequence(&s, &a) && is_subsequence(&s, &b), "{s:?}");
+        let idx = c.val(&["LCS", "ka", "kb", "IDX", "WITHMATCHLEN"]).await;
+        assert_eq!(idx.get("len"), Some(common::Resp::Int(want as i64)));
+        let matches = idx.get("matches").unwrap();
+        let mut total = 0;
+        let mut prev_a_start = usize::MAX;
+        for m in matches.items() {
+            let r = m.items();
+            let ra: Vec<usize> = r[0].items().iter().map(|v| v.as_int() as usize).collect();
+            let rb: Vec<usize> = r[1].items().iter().map(|v| v.as_int() as usize).collect();
+            let mlen = r[2].as_int() as usize;
+            assert_eq!(ra[1] - ra[0] + 1, mlen);
+            assert_eq!(rb[1] - rb[0] + 1, mlen);
+            assert_eq!(&a[ra[0]..=ra[1]], &b[rb[0]..=rb[1]]);
+            assert!(ra[1] < prev_a_start, "ranges from the end backwards");
+            prev_a_start = ra[0];
+            total += mlen;
+        }
+        assert_eq!(total, want, "IDX ranges of {a:?} {b:?}");
+    }
+}
