@@ -120,15 +120,25 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
             _ => return Err(CmdError::WrongType),
         },
     };
-    let dont_sort = by.as_ref().is_some_and(|b| !b.contains(&b'*'));
-    // Sets have no order of their own: sort them anyway when storing, for determinism.
+    let mut dont_sort = by.as_ref().is_some_and(|b| !b.contains(&b'*'));
+    // Sets have no order of their own: when storing, sort them anyway, by
+    // their members as strings (Redis forces ALPHA), for determinism.
     let is_set = matches!(ctx.lookup(&a[1]).map(|e| &e.value), Some(Value::Set(_)));
-    if !dont_sort || (is_set && store.is_some()) {
+    if dont_sort && is_set && store.is_some() {
+        dont_sort = false;
+        alpha = true;
+        by = None;
+    }
+    // A list not sorted keeps its order, read from the tail for DESC.
+    if dont_sort && desc && !is_set {
+        elems.reverse();
+    }
+    if !dont_sort {
         let mut keyed: Vec<(Bytes, Option<Bytes>)> = Vec::with_capacity(elems.len());
         for e in elems.drain(..) {
             let w = match &by {
-                Some(p) if !dont_sort => lookup_pattern(ctx, p, &e),
-                _ => Some(e.clone()),
+                Some(p) => lookup_pattern(ctx, p, &e),
+                None => Some(e.clone()),
             };
             keyed.push((e, w));
         }
