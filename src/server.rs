@@ -136,6 +136,33 @@ impl Stats {
 }
 
 /// Redis's `sdscatrepr`: a double-quoted string with C escapes.
+/// Positions of the arguments MONITOR must not show: passwords (Redis's
+/// `redactClientCommandArgument` in AUTH and HELLO … AUTH).
+fn redacted_args(args: &[bytes::Bytes]) -> Vec<usize> {
+    let is = |a: &[u8], s: &str| a.eq_ignore_ascii_case(s.as_bytes());
+    if is(&args[0], "auth") {
+        return (1..args.len()).collect();
+    }
+    let mut out = Vec::new();
+    if is(&args[0], "hello") {
+        // HELLO [protover [AUTH username password] [SETNAME clientname]]
+        let mut j = 2;
+        while j < args.len() {
+            let more = args.len() - 1 - j;
+            if is(&args[j], "auth") && more >= 2 {
+                out.extend([j + 1, j + 2]);
+                j += 2;
+            } else if is(&args[j], "setname") && more >= 1 {
+                j += 1;
+            } else {
+                break;
+            }
+            j += 1;
+        }
+    }
+    out
+}
+
 pub fn repr_into(out: &mut String, s: &[u8]) {
     out.push('"');
     for &c in s {
@@ -235,9 +262,14 @@ impl Server {
     pub fn feed_monitors(&self, db: usize, addr: &str, args: &[bytes::Bytes]) {
         let us = unix_us();
         let mut line = format!("+{}.{:06} [{db} {addr}]", us / 1_000_000, us % 1_000_000);
-        for a in args {
+        let hidden = redacted_args(args);
+        for (i, a) in args.iter().enumerate() {
             line.push(' ');
-            repr_into(&mut line, a);
+            if hidden.contains(&i) {
+                line.push_str("\"(redacted)\"");
+            } else {
+                repr_into(&mut line, a);
+            }
         }
         line.push_str("\r\n");
         let frame = bytes::Bytes::from(line);
