@@ -38,6 +38,8 @@ pub struct Client {
     pub no_touch: bool,
     /// Bytes of the running command plus what is buffered after it (CLIENT LIST qbuf).
     pub query_len: usize,
+    /// In MONITOR mode (until RESET or disconnect).
+    pub monitor: bool,
 }
 
 pub struct WatchedKey {
@@ -91,6 +93,7 @@ impl Client {
             no_evict: false,
             no_touch: false,
             query_len: 0,
+            monitor: false,
         }
     }
 

@@ -65,6 +65,14 @@ fn execute_inner(
         srv.stats.reject(resolved.stat, "NOAUTH");
         return Err(CmdError::NoAuth.into());
     }
+    // A MONITOR client is a replica to Redis: no keyspace access.
+    if client.monitor && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
+        flag_multi_error(client);
+        srv.stats.reject(resolved.stat, "ERR");
+        return Err(Reply::Error(
+            "ERR Replica can't interact with the keyspace".into(),
+        ));
+    }
     if client.in_resp2_pubsub() && !spec.has(flags::SUBSCRIBED_OK) {
         srv.stats.reject(resolved.stat, "ERR");
         return Err(CmdError::SubscribedContext {

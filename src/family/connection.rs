@@ -314,6 +314,10 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     c.multi = None;
     c.unwatch();
     crate::family::pubsub::unsubscribe_all(srv, c);
+    if c.monitor {
+        c.monitor = false;
+        srv.remove_monitor(c.id());
+    }
     c.db = 0;
     c.resp = 2;
     c.reply_mode = ReplyMode::On;
@@ -382,6 +386,9 @@ pub fn client_line(
     let now_ms = crate::server::unix_ms().saturating_sub(srv.start_unix_ms);
     let idle = now_ms.saturating_sub(c.last_active_ms.load(Ordering::Relaxed)) / 1000;
     let mut flags = String::new();
+    if srv.monitoring.load(Ordering::Relaxed) && srv.monitors.read().iter().any(|m| m.id == c.id) {
+        flags.push('O');
+    }
     if info.sub + info.psub + info.ssub > 0 {
         flags.push('P');
     }

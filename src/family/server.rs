@@ -281,8 +281,15 @@ fn bgrewriteaof(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 
 fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.client.in_exec {
-        return Err(CmdError::NotAllowedInMulti);
+        return Err(CmdError::custom(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+        ));
     }
+    if ctx.client.monitor {
+        // Already monitoring: Redis ignores it, without a reply.
+        return Ok(Reply::Many(Vec::new()));
+    }
+    ctx.client.monitor = true;
     let mut m = ctx.srv.monitors.write();
     if !m.iter().any(|c| c.id == ctx.client.id()) {
         m.push(ctx.client.handle.clone());
