@@ -1189,7 +1189,7 @@ async fn slow_subscriber_is_disconnected_and_memory_stays_bounded() {
     const MESSAGES: usize = 20_000;
     const SIZE: usize = 1024;
     const BATCH: usize = 100;
-    const WINDOW: usize = 300;
+    const WINDOW: usize = 200;
     let srv =
         TestServer::start_with(&[("client-output-buffer-limit", "pubsub 1mb 512kb 60")]).await;
     let mut c = srv.raw().await;
