@@ -59,7 +59,7 @@ start_server() {
     if [[ $1 == cinnabar ]]; then
         PORT=$CPORT
         local extra=()
-        [[ -n "${2:-}" ]] && extra=(--io-threads "$2")
+        [[ -n "${2:-}" ]] && extra=(--threads "$2")
         "$CINNABAR" --port "$PORT" --bind 127.0.0.1 --save "" "${extra[@]}" > "$OUT/cinnabar.log" 2>&1 &
     else
         PORT=$RPORT
@@ -214,8 +214,8 @@ P(f"\nChecks (LLEN total = 1,000,000): Cinnabar {checks(c)}, Redis {checks(r)}. 
   "Cinnabar's `used_memory` is its own allocator count (`mem_allocator:libc`); Redis's is jemalloc's. "
   "RSS deltas are coarse: an allocator that reuses memory freed during startup, or one that does not return pages, moves them.\n")
 
-P("## Worker-thread scaling: SET, 50 connections, depth 32 (Cinnabar `--io-threads N`)\n")
-P("| `--io-threads` | tokio worker threads observed | Cinnabar ops/s (median) | min–max | p99 µs | vs Redis (single-threaded) |")
+P("## Worker-thread scaling: SET, 50 connections, depth 32 (Cinnabar `--threads N`)\n")
+P("| `--threads` | tokio worker threads observed | Cinnabar ops/s (median) | min–max | p99 µs | vs Redis (single-threaded) |")
 P("|---|---:|---:|---:|---:|---:|")
 mr = med(runs("redis", "set_d32"), "ops_per_sec")
 for t in ("1", "2"):
@@ -228,8 +228,7 @@ m = med(rs, "ops_per_sec")
 workers = ", ".join(map(str, sorted({x.get("tokio_workers") for x in rs})))
 P(f"| (default) | {workers} | {fmt(m)} | {spread(rs,'ops_per_sec')} | {fmt(med(rs,'p99_us'))} | {f'{m/mr:.2f}' if m and mr else '–'} |")
 P("\nThe 'tokio worker threads observed' column counts `tokio-rt-worker` threads in /proc/PID/task after start-up. "
-  "In `src/main.rs` the runtime's worker count is only set when `io-threads > 1`, so `--io-threads 1` (also Redis's default) "
-  "leaves tokio's default of one worker per CPU: a 1-thread cap is not possible today (reported as a server issue). "
+  "`--threads N` sets Cinnabar's worker count (default: one per CPU). "
   "On a 2-CPU host the load generator needs one of the two CPUs, so scaling above 1 worker cannot show much here.\n")
 
 P("## Streams\n")
@@ -266,7 +265,7 @@ P(f"ROUNDS={E['ROUNDS']} SECS={E['SECS']} benches/compare.sh        # this whole
 P("```\n")
 P("Servers, one fresh process per run:\n")
 P("```sh")
-P(f"$CARGO_TARGET_DIR/release/cinnabar --port {E['CPORT']} --bind 127.0.0.1 --save \"\" [--io-threads N]")
+P(f"$CARGO_TARGET_DIR/release/cinnabar --port {E['CPORT']} --bind 127.0.0.1 --save \"\" [--threads N]")
 P(f"{E['REDIS']} --port {E['RPORT']} --bind 127.0.0.1 --save '' --appendonly no")
 P("```\n")
 P("Load generator command per workload (append `--port PORT`):\n")

@@ -54,18 +54,44 @@ pub struct CommandStat {
     pub failed: AtomicU64,
 }
 
-pub struct Stats {
+/// Counters bumped on every command. They are striped by worker thread so two
+/// threads never write the same cache line; readers (INFO) sum the stripes.
+#[derive(Default)]
+pub struct HotStats {
     pub commands_processed: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub per_command: Box<[CommandStat]>,
+}
+
+#[repr(align(128))]
+struct Padded<T>(T);
+
+const STRIPES: usize = 16;
+
+thread_local! {
+    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+static NEXT_STRIPE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn my_stripe() -> usize {
+    STRIPE.with(|s| {
+        if s.get() == usize::MAX {
+            s.set(NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES);
+        }
+        s.get()
+    })
+}
+
+pub struct Stats {
+    hot: Box<[Padded<HotStats>]>,
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
     pub evicted_keys: AtomicU64,
-    pub keyspace_hits: AtomicU64,
-    pub keyspace_misses: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
     pub error_replies: AtomicU64,
-    pub per_command: Vec<CommandStat>,
     /// Error replies by their first word (INFO errorstats).
     pub errors_by_code: Mutex<HashMap<String, u64>>,
 }
@@ -73,19 +99,46 @@ pub struct Stats {
 impl Stats {
     fn new(commands: usize) -> Stats {
         Stats {
-            commands_processed: AtomicU64::new(0),
+            hot: (0..STRIPES)
+                .map(|_| {
+                    Padded(HotStats {
+                        per_command: (0..commands).map(|_| CommandStat::default()).collect(),
+                        ..Default::default()
+                    })
+                })
+                .collect(),
             connections_received: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
             evicted_keys: AtomicU64::new(0),
-            keyspace_hits: AtomicU64::new(0),
-            keyspace_misses: AtomicU64::new(0),
             net_input_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
             error_replies: AtomicU64::new(0),
-            per_command: (0..commands).map(|_| CommandStat::default()).collect(),
             errors_by_code: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// This thread's stripe of the hot counters.
+    pub fn hot(&self) -> &HotStats {
+        &self.hot[my_stripe()].0
+    }
+
+    /// Sum of one hot counter over all stripes.
+    pub fn sum(&self, f: impl Fn(&HotStats) -> &AtomicU64) -> u64 {
+        self.hot.iter().map(|h| f(&h.0).load(Ordering::Relaxed)).sum()
+    }
+
+    /// (calls, usec, rejected, failed) of one command over all stripes.
+    pub fn command_totals(&self, stat: usize) -> (u64, u64, u64, u64) {
+        self.hot.iter().fold((0, 0, 0, 0), |acc, h| {
+            let c = &h.0.per_command[stat];
+            (
+                acc.0 + c.calls.load(Ordering::Relaxed),
+                acc.1 + c.usec.load(Ordering::Relaxed),
+                acc.2 + c.rejected.load(Ordering::Relaxed),
+                acc.3 + c.failed.load(Ordering::Relaxed),
+            )
+        })
     }
 
     pub fn record_error(&self, text: &str) {
@@ -96,35 +149,34 @@ impl Stats {
 
     /// A command refused before running (arity, auth, context).
     pub fn reject(&self, stat: usize, text: &str) {
-        self.per_command[stat]
-            .rejected
-            .fetch_add(1, Ordering::Relaxed);
+        self.hot().per_command[stat].rejected.fetch_add(1, Ordering::Relaxed);
         self.record_error(text);
     }
 
     /// A command that ran and replied with an error.
     pub fn fail(&self, stat: usize, text: &str) {
-        self.per_command[stat]
-            .failed
-            .fetch_add(1, Ordering::Relaxed);
+        self.hot().per_command[stat].failed.fetch_add(1, Ordering::Relaxed);
         self.record_error(text);
     }
 
     pub fn reset(&self) {
-        for s in &self.per_command {
-            s.calls.store(0, Ordering::Relaxed);
-            s.usec.store(0, Ordering::Relaxed);
-            s.rejected.store(0, Ordering::Relaxed);
-            s.failed.store(0, Ordering::Relaxed);
+        for h in self.hot.iter() {
+            let h = &h.0;
+            for s in h.per_command.iter() {
+                s.calls.store(0, Ordering::Relaxed);
+                s.usec.store(0, Ordering::Relaxed);
+                s.rejected.store(0, Ordering::Relaxed);
+                s.failed.store(0, Ordering::Relaxed);
+            }
+            for a in [&h.commands_processed, &h.keyspace_hits, &h.keyspace_misses] {
+                a.store(0, Ordering::Relaxed);
+            }
         }
         for a in [
-            &self.commands_processed,
             &self.connections_received,
             &self.rejected_connections,
             &self.expired_keys,
             &self.evicted_keys,
-            &self.keyspace_hits,
-            &self.keyspace_misses,
             &self.net_input_bytes,
             &self.net_output_bytes,
             &self.error_replies,

@@ -119,8 +119,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let no_touch = self.client.no_touch;
         match self.db_of(db, key).get_mut(key) {
             Some(e) => {
-                stats
-                    .keyspace_hits
+                stats.hot().keyspace_hits
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if !no_touch {
                     e.touched = now_s;
@@ -128,8 +127,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 Some(e)
             }
             None => {
-                stats
-                    .keyspace_misses
+                stats.hot().keyspace_misses
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 None
             }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{flags, Ctx, Resolved};
+use super::{flags, Ctx, Keys, Resolved};
 use std::sync::Arc;
 
 use crate::blocking::{self, Waiter};
@@ -171,16 +171,17 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes]) -> Locked<'a> {
     if spec.has(flags::ALL_SHARDS) || r.parent.is_some_and(|p| p.has(flags::ALL_SHARDS)) {
         return srv.keyspace.lock_all();
     }
+    // Single-key commands: one shard, nothing allocated.
+    if let Keys::Range(first, last, _) = spec.keys {
+        if first > 0 && first == last && (first as usize) < args.len() {
+            return srv.keyspace.lock_one(srv.keyspace.shard_of(&args[first as usize]));
+        }
+    }
     let positions = spec.key_positions(args);
     if positions.is_empty() {
         return Locked::none();
     }
-    srv.keyspace.lock(
-        positions
-            .into_iter()
-            .map(|i| srv.keyspace.shard_of(&args[i]))
-            .collect(),
-    )
+    srv.keyspace.lock(positions.into_iter().map(|i| srv.keyspace.shard_of(&args[i])).collect())
 }
 
 /// Calls the handler with statistics; used directly by EXEC for queued commands.
@@ -196,8 +197,9 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
         ctx.srv
             .feed_monitors(ctx.client.db, &ctx.client.handle.addr, args);
     }
-    stats.commands_processed.fetch_add(1, Ordering::Relaxed);
-    let cmd = &stats.per_command[r.stat];
+    let hot = stats.hot();
+    hot.commands_processed.fetch_add(1, Ordering::Relaxed);
+    let cmd = &hot.per_command[r.stat];
     cmd.calls.fetch_add(1, Ordering::Relaxed);
     cmd.usec.fetch_add(usec, Ordering::Relaxed);
     match result {

@@ -179,8 +179,29 @@ impl Resolved {
     }
 }
 
+/// FNV-1a: command names are short and trusted (the table's own), so a
+/// simple, fast hash beats SipHash on the per-command lookup.
+#[derive(Default)]
+pub struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf29ce484222325 } else { self.0 };
+        for b in bytes {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        self.0 = h;
+    }
+}
+
+type NameMap<V> = HashMap<&'static str, V, std::hash::BuildHasherDefault<NameHasher>>;
+
 pub struct CommandTable {
-    by_name: HashMap<&'static str, (usize, &'static CommandSpec)>,
+    by_name: NameMap<(usize, &'static CommandSpec)>,
     /// Every (parent, spec) with its statistics index.
     pub all: Vec<(Option<&'static CommandSpec>, &'static CommandSpec)>,
 }
@@ -188,7 +209,7 @@ pub struct CommandTable {
 impl CommandTable {
     pub fn new() -> CommandTable {
         let mut table = CommandTable {
-            by_name: HashMap::new(),
+            by_name: NameMap::default(),
             all: Vec::new(),
         };
         for family in crate::family::ALL {

@@ -48,6 +48,7 @@ pub const HONOURED: &[&str] = &[
     "appendfsync",
     "hz",
     "io-threads",
+    "threads",
     "enable-debug-command",
     "latency-tracking",
     "maxmemory",
@@ -142,6 +143,8 @@ impl Config {
         values.insert("logfile".into(), String::new());
         values.insert("pidfile".into(), String::new());
         values.insert("save".into(), "3600 1 300 100 60 10000".into());
+        // Cinnabar's own: worker threads (0 = one per core).
+        values.insert("threads".into(), "0".into());
         for (k, v) in HIDDEN {
             values.insert((*k).into(), (*v).into());
         }
@@ -348,6 +351,7 @@ impl Default for Config {
 /// Parameters CONFIG SET refuses at runtime (as Redis: "can't set immutable config").
 const IMMUTABLE: &[&str] = &[
     "databases",
+    "threads",
     "daemonize",
     "pidfile",
     "io-threads",

@@ -874,14 +874,14 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 w,
                 "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 stats.connections_received.load(Ordering::Relaxed),
-                stats.commands_processed.load(Ordering::Relaxed),
+                stats.sum(|h| &h.commands_processed),
                 stats.net_input_bytes.load(Ordering::Relaxed),
                 stats.net_output_bytes.load(Ordering::Relaxed),
                 stats.rejected_connections.load(Ordering::Relaxed),
                 stats.expired_keys.load(Ordering::Relaxed),
                 stats.evicted_keys.load(Ordering::Relaxed),
-                stats.keyspace_hits.load(Ordering::Relaxed),
-                stats.keyspace_misses.load(Ordering::Relaxed),
+                stats.sum(|h| &h.keyspace_hits),
+                stats.sum(|h| &h.keyspace_misses),
                 srv.pubsub.channel_count(crate::pubsub::Kind::Channel),
                 srv.pubsub.numpat(),
                 srv.pubsub.channel_count(crate::pubsub::Kind::Shard),
@@ -906,14 +906,10 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "commandstats" => {
             w.push_str("# Commandstats\r\n");
             for (i, (parent, spec)) in srv.commands.all.iter().enumerate() {
-                let s = &stats.per_command[i];
-                let calls = s.calls.load(Ordering::Relaxed);
-                let rejected = s.rejected.load(Ordering::Relaxed);
-                let failed = s.failed.load(Ordering::Relaxed);
+                let (calls, usec, rejected, failed) = stats.command_totals(i);
                 if calls == 0 && rejected == 0 && failed == 0 {
                     continue;
                 }
-                let usec = s.usec.load(Ordering::Relaxed);
                 let name = match parent {
                     Some(p) => format!("{}|{}", p.name, spec.name),
                     None => spec.name.to_string(),
