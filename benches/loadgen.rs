@@ -314,7 +314,7 @@ impl Out {
         self
     }
     fn lat(self, h: &Histogram<u64>) -> Out {
-        if h.len() == 0 {
+        if h.is_empty() {
             return self
                 .n("p50_us", 0)
                 .n("p99_us", 0)
@@ -924,10 +924,8 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
                             }
                         }
                     }
-                    V::Arr(None) | V::Bulk(None) => {
-                        if done.load(Ordering::Relaxed) {
-                            break; // queue empty after the producers finished
-                        }
+                    V::Arr(None) | V::Bulk(None) if done.load(Ordering::Relaxed) => {
+                        break; // queue empty after the producers finished
                     }
                     V::Err(e) => {
                         errors += 1;

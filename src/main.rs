@@ -43,7 +43,9 @@ fn main() {
         n if n > 0 => n as usize,
         _ => match config.get_int("io-threads") {
             n if n > 1 => n as usize,
-            _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            _ => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
         },
     };
     let mut rt = tokio::runtime::Builder::new_multi_thread();

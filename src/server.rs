@@ -125,7 +125,10 @@ impl Stats {
 
     /// Sum of one hot counter over all stripes.
     pub fn sum(&self, f: impl Fn(&HotStats) -> &AtomicU64) -> u64 {
-        self.hot.iter().map(|h| f(&h.0).load(Ordering::Relaxed)).sum()
+        self.hot
+            .iter()
+            .map(|h| f(&h.0).load(Ordering::Relaxed))
+            .sum()
     }
 
     /// (calls, usec, rejected, failed) of one command over all stripes.
@@ -149,13 +152,17 @@ impl Stats {
 
     /// A command refused before running (arity, auth, context).
     pub fn reject(&self, stat: usize, text: &str) {
-        self.hot().per_command[stat].rejected.fetch_add(1, Ordering::Relaxed);
+        self.hot().per_command[stat]
+            .rejected
+            .fetch_add(1, Ordering::Relaxed);
         self.record_error(text);
     }
 
     /// A command that ran and replied with an error.
     pub fn fail(&self, stat: usize, text: &str) {
-        self.hot().per_command[stat].failed.fetch_add(1, Ordering::Relaxed);
+        self.hot().per_command[stat]
+            .failed
+            .fetch_add(1, Ordering::Relaxed);
         self.record_error(text);
     }
 
@@ -423,7 +430,7 @@ async fn background_cycle(srv: Arc<Server>) {
             active_expire(&srv);
         }
         crate::keyspace::evict::evict(&srv);
-        if ticks % (hz * 10).max(1) == 0 {
+        if ticks.is_multiple_of((hz * 10).max(1)) {
             srv.keyspace.for_each_shard(|_, shard| {
                 for db in shard.dbs.iter_mut() {
                     db.prune_watches();

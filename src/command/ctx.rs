@@ -119,7 +119,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let no_touch = self.client.no_touch;
         match self.db_of(db, key).get_mut(key) {
             Some(e) => {
-                stats.hot().keyspace_hits
+                stats
+                    .hot()
+                    .keyspace_hits
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if !no_touch {
                     e.touched = now_s;
@@ -127,7 +129,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 Some(e)
             }
             None => {
-                stats.hot().keyspace_misses
+                stats
+                    .hot()
+                    .keyspace_misses
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 None
             }

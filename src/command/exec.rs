@@ -174,14 +174,21 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes]) -> Locked<'a> {
     // Single-key commands: one shard, nothing allocated.
     if let Keys::Range(first, last, _) = spec.keys {
         if first > 0 && first == last && (first as usize) < args.len() {
-            return srv.keyspace.lock_one(srv.keyspace.shard_of(&args[first as usize]));
+            return srv
+                .keyspace
+                .lock_one(srv.keyspace.shard_of(&args[first as usize]));
         }
     }
     let positions = spec.key_positions(args);
     if positions.is_empty() {
         return Locked::none();
     }
-    srv.keyspace.lock(positions.into_iter().map(|i| srv.keyspace.shard_of(&args[i])).collect())
+    srv.keyspace.lock(
+        positions
+            .into_iter()
+            .map(|i| srv.keyspace.shard_of(&args[i]))
+            .collect(),
+    )
 }
 
 /// Calls the handler with statistics; used directly by EXEC for queued commands.

@@ -510,7 +510,7 @@ pub fn parse_memory(s: &str) -> Option<u64> {
 
 fn normalize_obuf(value: &str) -> Result<String, String> {
     let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.is_empty() || parts.len() % 4 != 0 {
+    if parts.is_empty() || !parts.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut classes: Vec<(String, [String; 3])> = vec![
@@ -554,7 +554,7 @@ fn normalize_obuf(value: &str) -> Result<String, String> {
 
 fn normalize_save(value: &str) -> Result<String, String> {
     let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.len() % 2 != 0 {
+    if !parts.len().is_multiple_of(2) {
         return Err("Invalid save parameters".into());
     }
     for p in &parts {

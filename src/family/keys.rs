@@ -182,7 +182,7 @@ pub fn scan_step(
         .map(|k| (scan_hash(&k), k))
         .filter(|(h, _)| *h >= cursor)
         .collect();
-    batch.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    batch.sort_unstable_by_key(|a| a.0);
     let mut cut = count.max(1).min(batch.len());
     while cut < batch.len() && batch[cut].0 == batch[cut - 1].0 {
         cut += 1;
@@ -498,7 +498,7 @@ fn expire_generic(
     let invalid = || CmdError::InvalidExpire(cmd.to_string());
     let mut when = int(&a[2])?;
     if unit_secs {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(invalid());
         }
         when *= 1000;

@@ -330,7 +330,7 @@ fn config_get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let cfg = &ctx.srv.config;
@@ -423,7 +423,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<Reply> {
         cats.push("@blocking");
     }
     cats.push(if spec.has(FAST) { "@fast" } else { "@slow" });
-    cats.into_iter().map(|c| Reply::Status(c)).collect()
+    cats.into_iter().map(Reply::Status).collect()
 }
 
 fn command_entry(parent: Option<&CommandSpec>, spec: &'static CommandSpec) -> Reply {
@@ -710,6 +710,8 @@ fn debug_protocol(kind: &[u8], resp: u8) -> CmdResult<Reply> {
     Ok(match k.as_str() {
         "string" => Reply::bulk_str("Hello World"),
         "integer" => Reply::Int(12345),
+        // Redis's DEBUG PROTOCOL double is exactly 3.141, not pi.
+        #[allow(clippy::approx_constant)]
         "double" => Reply::Double(3.141),
         "bignum" => Reply::BigNumber("1234567999999999999999999999999999999".into()),
         "null" => Reply::Nil,

@@ -199,7 +199,7 @@ fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("mset".into()));
     }
     for pair in a[1..].chunks(2) {
@@ -210,7 +210,7 @@ fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("msetnx".into()));
     }
     for pair in a[1..].chunks(2) {
@@ -478,7 +478,7 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn bit_offset(arg: &[u8]) -> CmdResult<usize> {
     let err = || CmdError::custom("ERR bit offset is not an integer or out of range");
     let n = crate::conn::protocol::parse_i64(arg).ok_or_else(err)?;
-    if n < 0 || n >= (512i64 << 23) {
+    if !(0..(512i64 << 23)).contains(&n) {
         return Err(err());
     }
     Ok(n as usize)

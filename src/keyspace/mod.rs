@@ -67,7 +67,10 @@ impl Keyspace {
         let all = indices.len() == self.shards.len();
         Locked {
             one: None,
-            many: indices.into_iter().map(|i| (i, self.shards[i].lock())).collect(),
+            many: indices
+                .into_iter()
+                .map(|i| (i, self.shards[i].lock()))
+                .collect(),
             all,
         }
     }
@@ -123,7 +126,8 @@ impl<'a> Locked<'a> {
     /// touches: a bug in the command table, never reachable from client input
     /// because key positions come from the same table.
     pub fn shard(&mut self, idx: usize) -> &mut Shard {
-        self.try_shard(idx).expect("shard not locked: command table key spec is wrong")
+        self.try_shard(idx)
+            .expect("shard not locked: command table key spec is wrong")
     }
 
     pub fn count(&self) -> usize {
@@ -156,10 +160,16 @@ impl<'a> Locked<'a> {
         if self.all {
             return self.many.get_mut(idx).map(|(_, g)| &mut **g);
         }
-        self.many.iter_mut().find(|(i, _)| *i == idx).map(|(_, g)| &mut **g)
+        self.many
+            .iter_mut()
+            .find(|(i, _)| *i == idx)
+            .map(|(_, g)| &mut **g)
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
-        self.one.iter_mut().chain(self.many.iter_mut()).map(|(_, g)| &mut **g)
+        self.one
+            .iter_mut()
+            .chain(self.many.iter_mut())
+            .map(|(_, g)| &mut **g)
     }
 }
