@@ -13,7 +13,7 @@ pub struct CountingAlloc;
 
 static ALLOCATED: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
-const FLUSH_BYTES: isize = 256 * 1024;
+const FLUSH_BYTES: isize = 16 * 1024;
 
 thread_local! {
     static LOCAL_DELTA: Cell<isize> = const { Cell::new(0) };
