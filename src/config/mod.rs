@@ -73,6 +73,8 @@ enum Kind {
 
 /// Debugging parameters Redis hides from `CONFIG GET *` but answers by exact name.
 const HIDDEN: &[(&str, &str)] = &[
+    // Cinnabar's own: worker threads (0 = one per core), set at startup.
+    ("threads", "0"),
     ("key-load-delay", "0"),
     ("loading-process-events-interval-bytes", "2097152"),
     ("rdb-key-save-delay", "0"),
@@ -143,8 +145,6 @@ impl Config {
         values.insert("logfile".into(), String::new());
         values.insert("pidfile".into(), String::new());
         values.insert("save".into(), "3600 1 300 100 60 10000".into());
-        // Cinnabar's own: worker threads (0 = one per core).
-        values.insert("threads".into(), "0".into());
         for (k, v) in HIDDEN {
             values.insert((*k).into(), (*v).into());
         }
