@@ -228,6 +228,9 @@ impl Conn<'_> {
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
+            if self.srv.pause_until.load(Ordering::Relaxed) != 0 {
+                self.wait_while_paused(&args).await;
+            }
             let reply = match execute(self.srv, client, args, now_ms) {
                 Outcome::Reply(r) => r,
                 Outcome::Block(waiter, timeout_reply) => {
@@ -243,6 +246,35 @@ impl Conn<'_> {
             if self.out.len() > 64 * 1024 {
                 self.flush().await?;
             }
+        }
+    }
+
+    /// CLIENT PAUSE: holds this command until the pause ends (or CLIENT UNPAUSE).
+    /// In WRITE mode only commands that may write are held, as in Redis.
+    async fn wait_while_paused(&self, args: &[bytes::Bytes]) {
+        let srv = self.srv;
+        let until = srv.pause_until.load(Ordering::Relaxed);
+        if until <= unix_ms() {
+            // The pause is over: clear it so later commands skip this check.
+            let _ = srv.pause_until.compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed);
+            return;
+        }
+        if srv.pause_writes_only.load(Ordering::Relaxed) {
+            let writes = srv.commands.resolve(args).is_some_and(|r| {
+                r.spec.has(crate::command::flags::WRITE) || r.spec.has(crate::command::flags::MAY_REPLICATE)
+            });
+            if !writes {
+                return;
+            }
+        }
+        loop {
+            let until = srv.pause_until.load(Ordering::Relaxed);
+            let now = unix_ms();
+            if until <= now {
+                return;
+            }
+            // Re-check often enough that CLIENT UNPAUSE releases clients promptly.
+            tokio::time::sleep(Duration::from_millis((until - now).min(10))).await;
         }
     }
 
