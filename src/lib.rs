@@ -32,6 +32,7 @@
 pub mod alloc;
 pub mod blocking;
 pub mod client;
+pub mod clock;
 pub mod command;
 pub mod config;
 pub mod conn;

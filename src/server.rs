@@ -49,7 +49,8 @@ pub struct Server {
 #[derive(Default)]
 pub struct CommandStat {
     pub calls: AtomicU64,
-    pub usec: AtomicU64,
+    /// Time spent, in `clock::ticks` (converted to µs by INFO).
+    pub ticks: AtomicU64,
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
 }
@@ -133,15 +134,16 @@ impl Stats {
 
     /// (calls, usec, rejected, failed) of one command over all stripes.
     pub fn command_totals(&self, stat: usize) -> (u64, u64, u64, u64) {
-        self.hot.iter().fold((0, 0, 0, 0), |acc, h| {
+        let (calls, ticks, rejected, failed) = self.hot.iter().fold((0, 0, 0, 0), |acc, h| {
             let c = &h.0.per_command[stat];
             (
                 acc.0 + c.calls.load(Ordering::Relaxed),
-                acc.1 + c.usec.load(Ordering::Relaxed),
+                acc.1 + c.ticks.load(Ordering::Relaxed),
                 acc.2 + c.rejected.load(Ordering::Relaxed),
                 acc.3 + c.failed.load(Ordering::Relaxed),
             )
-        })
+        });
+        (calls, crate::clock::ticks_to_usec(ticks), rejected, failed)
     }
 
     pub fn record_error(&self, text: &str) {
@@ -171,7 +173,7 @@ impl Stats {
             let h = &h.0;
             for s in h.per_command.iter() {
                 s.calls.store(0, Ordering::Relaxed);
-                s.usec.store(0, Ordering::Relaxed);
+                s.ticks.store(0, Ordering::Relaxed);
                 s.rejected.store(0, Ordering::Relaxed);
                 s.failed.store(0, Ordering::Relaxed);
             }
@@ -251,6 +253,7 @@ impl Server {
         let commands = CommandTable::new();
         let stats = Stats::new(commands.len());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        crate::clock::init();
         let run_id = random_hex40();
         let mut config = config;
         config.databases = databases;

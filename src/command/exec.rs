@@ -1,7 +1,6 @@
 //! Executing one command: resolution, the connection-state rules, locking, stats.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -193,9 +192,9 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes]) -> Locked<'a> {
 
 /// Calls the handler with statistics; used directly by EXEC for queued commands.
 pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
-    let start = Instant::now();
+    let start = crate::clock::ticks();
     let result = (r.spec.handler)(ctx, args);
-    let usec = start.elapsed().as_micros() as u64;
+    let spent = crate::clock::ticks().saturating_sub(start);
     let stats = &ctx.srv.stats;
     if ctx.srv.monitoring.load(Ordering::Relaxed)
         && !r.spec.has(flags::ADMIN | flags::SKIP_MONITOR)
@@ -208,7 +207,7 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     hot.commands_processed.fetch_add(1, Ordering::Relaxed);
     let cmd = &hot.per_command[r.stat];
     cmd.calls.fetch_add(1, Ordering::Relaxed);
-    cmd.usec.fetch_add(usec, Ordering::Relaxed);
+    cmd.ticks.fetch_add(spent, Ordering::Relaxed);
     match result {
         Ok(reply) => {
             if let Reply::Error(e) = &reply {

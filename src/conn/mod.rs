@@ -106,6 +106,10 @@ impl Conn<'_> {
     async fn serve(&mut self, client: &mut Client) -> Result<(), Closed> {
         let mut shutdown = self.srv.shutdown_rx.clone();
         let mut idle_freed = false;
+        // One timer per connection, re-armed only when it fires: arming a fresh
+        // timer per read would cost a clock read and a timer-wheel insert each time.
+        let idle_timer = tokio::time::sleep(QBUF_IDLE_FREE);
+        tokio::pin!(idle_timer);
         loop {
             self.process(client).await?;
             self.shrink_after_peak();
@@ -135,7 +139,6 @@ impl Conn<'_> {
                 self.reserve_read();
             }
             self.report_qbuf(client);
-            let idle = tokio::time::sleep(QBUF_IDLE_FREE);
             tokio::select! {
                 n = self.rd.read_buf(&mut self.inbuf) => {
                     idle_freed = false;
@@ -149,10 +152,18 @@ impl Conn<'_> {
                     }
                 }
                 _ = client.handle.wake.notified() => {}
-                _ = idle, if self.inbuf.is_empty() && self.inbuf.capacity() > 0 => {
-                    // An idle client keeps no read buffer (Redis frees it after 2 s too).
-                    self.inbuf = BytesMut::new();
-                    idle_freed = true;
+                _ = &mut idle_timer, if !idle_freed => {
+                    let last = client.handle.last_active_ms.load(Ordering::Relaxed);
+                    let idle_ms = unix_ms().saturating_sub(self.srv.start_unix_ms).saturating_sub(last);
+                    let limit = QBUF_IDLE_FREE.as_millis() as u64;
+                    if idle_ms >= limit && self.inbuf.is_empty() {
+                        // An idle client keeps no read buffer (Redis frees it after 2 s too).
+                        self.inbuf = BytesMut::new();
+                        idle_freed = true;
+                    } else {
+                        let wait = Duration::from_millis(limit.saturating_sub(idle_ms).max(1));
+                        idle_timer.as_mut().reset(tokio::time::Instant::now() + wait);
+                    }
                 }
                 _ = shutdown.changed() => return Err(Closed::Killed),
             }
@@ -256,12 +267,15 @@ impl Conn<'_> {
         let until = srv.pause_until.load(Ordering::Relaxed);
         if until <= unix_ms() {
             // The pause is over: clear it so later commands skip this check.
-            let _ = srv.pause_until.compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed);
+            let _ =
+                srv.pause_until
+                    .compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed);
             return;
         }
         if srv.pause_writes_only.load(Ordering::Relaxed) {
             let writes = srv.commands.resolve(args).is_some_and(|r| {
-                r.spec.has(crate::command::flags::WRITE) || r.spec.has(crate::command::flags::MAY_REPLICATE)
+                r.spec.has(crate::command::flags::WRITE)
+                    || r.spec.has(crate::command::flags::MAY_REPLICATE)
             });
             if !writes {
                 return;
