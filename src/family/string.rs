@@ -126,19 +126,21 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let key = &a[1];
     let old = if o.get { get_string(ctx, key)? } else { None };
-    let exists = if o.get {
-        old.is_some()
-    } else {
-        ctx.exists(key)
-    };
-    if (o.nx && exists) || (o.xx && !exists) {
-        return Ok(if o.get {
-            Reply::opt_bulk(old)
+    if o.nx || o.xx {
+        let exists = if o.get {
+            old.is_some()
         } else {
-            Reply::Nil
-        });
+            ctx.exists(key)
+        };
+        if (o.nx && exists) || (o.xx && !exists) {
+            return Ok(if o.get {
+                Reply::opt_bulk(old)
+            } else {
+                Reply::Nil
+            });
+        }
     }
-    store(ctx, key, a[2].clone(), o.keep_ttl, exists);
+    store(ctx, key, a[2].clone(), o.keep_ttl);
     if let Some(at) = o.expire_at {
         ctx.set_expire(key, at);
         ctx.notify(notify::GENERIC, "expire", key);
@@ -151,9 +153,8 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Stores a string with the `set` event (and `new` when the key is created).
-fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, keep_ttl: bool, existed: bool) {
-    ctx.set_value(key, Value::Str(value), keep_ttl);
-    if !existed {
+fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, keep_ttl: bool) {
+    if !ctx.set_value(key, Value::Str(value), keep_ttl) {
         ctx.notify(notify::NEW, "new", key);
     }
     ctx.notify(notify::STRING, "set", key);
@@ -163,14 +164,13 @@ fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.exists(&a[1]) {
         return Ok(Reply::Int(0));
     }
-    store(ctx, &a[1], a[2].clone(), false, false);
+    store(ctx, &a[1], a[2].clone(), false);
     Ok(Reply::Int(1))
 }
 
 fn setex_generic(ctx: &mut Ctx, a: &[Bytes], secs: bool, cmd: &str) -> CmdResult<Reply> {
     let at = expire_deadline(ctx, &a[2], secs, false, cmd)?;
-    let existed = ctx.exists(&a[1]);
-    store(ctx, &a[1], a[3].clone(), false, existed);
+    store(ctx, &a[1], a[3].clone(), false);
     ctx.set_expire(&a[1], at);
     ctx.notify(notify::GENERIC, "expire", &a[1]);
     Ok(Reply::Ok)
@@ -203,8 +203,7 @@ fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::WrongArity("mset".into()));
     }
     for pair in a[1..].chunks(2) {
-        let existed = ctx.exists(&pair[0]);
-        store(ctx, &pair[0], pair[1].clone(), false, existed);
+        store(ctx, &pair[0], pair[1].clone(), false);
     }
     Ok(Reply::Ok)
 }
@@ -219,15 +218,14 @@ fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     for pair in a[1..].chunks(2) {
-        let existed = ctx.exists(&pair[0]);
-        store(ctx, &pair[0], pair[1].clone(), false, existed);
+        store(ctx, &pair[0], pair[1].clone(), false);
     }
     Ok(Reply::Int(1))
 }
 
 fn getset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let old = get_string(ctx, &a[1])?;
-    store(ctx, &a[1], a[2].clone(), false, old.is_some());
+    store(ctx, &a[1], a[2].clone(), false);
     Ok(Reply::opt_bulk(old))
 }
 
