@@ -113,6 +113,8 @@ WORKLOADS=(
     "pubsub_1to1|pubsub --subs 1 --channels 1 --pubs 1 $P"
     "pubsub_1to100|pubsub --subs 100 --channels 1 --pubs 1 $P"
     "psub_50|pubsub --subs 50 --channels 1 --pubs 1 --pattern $P"
+    "pubsub_4x4x25|pubsub --subs 100 --channels 4 --pubs 4 $P"
+    "pubsub_10k_noise|pubsub --subs 1 --channels 1 --pubs 1 --noise-patterns 10000 $P"
     "queue_4x4|queue --producers 4 --consumers 4 $P"
     "queue_1x16|queue --producers 1 --consumers 16 $P"
     "memory_1m|memory --elements 1000000"
