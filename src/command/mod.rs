@@ -8,6 +8,7 @@
 
 pub mod args;
 mod ctx;
+pub mod docs;
 mod exec;
 
 pub use ctx::Ctx;

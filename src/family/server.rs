@@ -543,11 +543,20 @@ fn doc_entry(spec: &'static CommandSpec) -> Reply {
     Reply::Map(fields)
 }
 
+/// Redis's own documentation (with argument trees for hints) where it has the
+/// command, else the entry built from our table.
+fn full_doc(spec: &'static CommandSpec) -> Reply {
+    match crate::command::docs::redis_doc(spec.name) {
+        Some(doc) => doc.clone(),
+        None => doc_entry(spec),
+    }
+}
+
 fn command_docs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut out = Vec::new();
     if a.len() == 2 {
         for s in ctx.srv.commands.top_level() {
-            out.push((Reply::bulk_str(s.name), doc_entry(s)));
+            out.push((Reply::bulk_str(s.name), full_doc(s)));
         }
     } else {
         for n in &a[2..] {
@@ -556,7 +565,12 @@ fn command_docs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                     Some(p) => format!("{}|{}", p.name, s.name),
                     None => s.name.to_string(),
                 };
-                out.push((Reply::bulk_str(&name), doc_entry(s)));
+                let doc = if p.is_none() {
+                    full_doc(s)
+                } else {
+                    doc_entry(s)
+                };
+                out.push((Reply::bulk_str(&name), doc));
             }
         }
     }
