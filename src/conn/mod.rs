@@ -114,9 +114,12 @@ impl Conn<'_> {
             self.process(client).await?;
             self.shrink_after_peak();
             self.drain_outbox(client);
-            self.flush().await?;
+            self.flush(&client.handle).await?;
             if client.close_after_reply {
                 return Ok(());
+            }
+            if !client.handle.outbox.lock().frames.is_empty() {
+                continue;
             }
             if client.handle.is_killed() {
                 return Err(Closed::Killed);
@@ -244,9 +247,9 @@ impl Conn<'_> {
             }
             let reply = match execute(self.srv, client, args, now_ms) {
                 Outcome::Reply(r) => r,
+                // wait_blocked flushes what is pending first, and unregisters the
+                // waiter on every way out.
                 Outcome::Block(waiter, timeout_reply) => {
-                    self.drain_outbox(client);
-                    self.flush().await?;
                     self.wait_blocked(client, waiter, timeout_reply).await?
                 }
             };
@@ -255,7 +258,7 @@ impl Conn<'_> {
                 return Ok(());
             }
             if self.out.len() > 64 * 1024 {
-                self.flush().await?;
+                self.flush(&client.handle).await?;
             }
         }
     }
@@ -320,11 +323,31 @@ impl Conn<'_> {
         ob.soft_since = None;
     }
 
-    async fn flush(&mut self) -> Result<(), Closed> {
+    /// Writes the pending replies. A client that stops reading can be killed
+    /// meanwhile (output buffer limit, CLIENT KILL): the write races the kill,
+    /// and `write` (unlike `write_all`) is cancel-safe, so progress is kept.
+    async fn flush(&mut self, handle: &ClientHandle) -> Result<(), Closed> {
         if self.out.is_empty() {
             return Ok(());
         }
-        self.wr.write_all(&self.out).await.map_err(|_| Closed::Io)?;
+        let mut off = 0;
+        while off < self.out.len() {
+            // Fast path: the socket usually takes everything at once.
+            tokio::select! {
+                biased;
+                r = self.wr.write(&self.out[off..]) => match r {
+                    Ok(0) | Err(_) => return Err(Closed::Io),
+                    Ok(n) => off += n,
+                },
+                _ = handle.wake.notified() => {
+                    if handle.is_killed() {
+                        return Err(Closed::Killed);
+                    }
+                    // Other wake-ups (new pub/sub frames): the callers check the
+                    // outbox again after every flush, so nothing waits on them.
+                }
+            }
+        }
         self.srv
             .stats
             .net_output_bytes
@@ -369,7 +392,13 @@ impl Conn<'_> {
                 return Err(Closed::Killed);
             }
             self.drain_outbox(client);
-            self.flush().await?;
+            if let Err(e) = self.flush(&client.handle).await {
+                blocking::abandon(srv, &w);
+                return Err(e);
+            }
+            if !client.handle.outbox.lock().frames.is_empty() || w.reply.lock().is_some() {
+                continue;
+            }
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,
