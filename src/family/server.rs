@@ -342,20 +342,52 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         seen.push(name);
     }
-    // All or nothing, as Redis: on a failure, restore what was already applied.
+    // All or nothing, as Redis: every value is set first, then the ones that need
+    // more than storing (the listeners) are applied; on a failure of either
+    // step every value is restored (and the restored listeners applied again).
     let mut applied: Vec<(String, String)> = Vec::new();
-    for pair in a[2..].chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).into_owned();
-        let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        let old = cfg.get(&name.to_ascii_lowercase());
-        if let Err(r) = cfg.set(&name, &value, false) {
-            for (n, v) in applied.iter().rev() {
-                let _ = cfg.set(n, v, false);
+    let restore = |applied: &[(String, String)]| {
+        for (n, v) in applied.iter().rev() {
+            if let Err(e) = cfg.set(n, v, false) {
+                tracing::warn!(
+                    "Failed restoring failed CONFIG SET command. Error setting {n} to '{v}': {e}"
+                );
             }
+        }
+    };
+    for pair in a[2..].chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        let old = cfg.get_matching(&[name.as_bytes()]).pop().map(|(_, v)| v);
+        if let Err(r) = cfg.set(&name, &value, false) {
+            restore(&applied);
             return Err(crate::config::set_error(&name, r));
         }
         if let Some(old) = old {
             applied.push((name, old));
+        }
+    }
+    // Redis's updatePort / applyBind, once, named after the first of them given.
+    let listener_change = applied.iter().find(|(n, old)| {
+        (n == "port" || n == "bind") && cfg.get(n).as_deref() != Some(old.as_str())
+    });
+    if let Some((name, _)) = listener_change {
+        let port_changed = applied
+            .iter()
+            .any(|(n, old)| n == "port" && cfg.get(n).as_deref() != Some(old.as_str()));
+        if let Err(e) = ctx.srv.apply_listeners(port_changed) {
+            tracing::warn!("Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings.");
+            tracing::debug!("listen error: {e}");
+            restore(&applied);
+            if let Err(e) = ctx.srv.apply_listeners(port_changed) {
+                tracing::warn!("Failed applying restored failed CONFIG SET command: {e}");
+            }
+            let reason = if name == "port" {
+                "Unable to listen on this port. Check server logs."
+            } else {
+                "Failed to bind to specified addresses."
+            };
+            return Err(crate::config::set_error(name, reason.to_string()));
         }
     }
     Ok(Reply::Ok)
