@@ -12,6 +12,7 @@
 //! Hot values read on every command are mirrored into atomics.
 
 mod parse;
+mod rewrite;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -19,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize
 use parking_lot::RwLock;
 
 pub use parse::{load_startup, StartupError};
+pub use rewrite::rewrite;
 
 use crate::error::CmdError;
 use crate::glob::glob_match;
@@ -158,6 +160,11 @@ const MEMORY_PARAMS: &[&str] = &[
 
 pub struct Config {
     values: RwLock<BTreeMap<String, String>>,
+    /// The values a server starts with when nothing sets them (CONFIG REWRITE
+    /// leaves out what equals these).
+    defaults: BTreeMap<String, String>,
+    /// `rename-command <from> <to>` lines, in order (applied to the command table).
+    renames: parking_lot::Mutex<Vec<(String, String)>>,
     pub maxclients: AtomicUsize,
     pub proto_max_bulk_len: AtomicUsize,
     pub client_query_buffer_limit: AtomicUsize,
@@ -208,7 +215,9 @@ impl Config {
             values.insert((*k).into(), (*v).into());
         }
         let cfg = Config {
+            defaults: values.clone(),
             values: RwLock::new(values),
+            renames: parking_lot::Mutex::new(Vec::new()),
             maxclients: AtomicUsize::new(10000),
             proto_max_bulk_len: AtomicUsize::new(512 << 20),
             client_query_buffer_limit: AtomicUsize::new(1 << 30),
@@ -247,6 +256,26 @@ impl Config {
 
     pub fn is_known(&self, name: &str) -> bool {
         self.values.read().contains_key(name)
+    }
+
+    /// The value `name` has when nothing sets it.
+    pub fn default_of(&self, name: &str) -> Option<&str> {
+        self.defaults.get(name).map(|s| s.as_str())
+    }
+
+    /// Records a `rename-command` directive (an empty `to` removes the command).
+    pub fn add_rename(&self, from: &str, to: &str) {
+        self.renames.lock().push((from.to_string(), to.to_string()));
+    }
+
+    /// The `rename-command` directives read at startup, in order.
+    pub fn renames(&self) -> Vec<(String, String)> {
+        self.renames.lock().clone()
+    }
+
+    /// Every parameter and its value (aliases and hidden ones included).
+    pub fn snapshot(&self) -> BTreeMap<String, String> {
+        self.values.read().clone()
     }
 
     /// CONFIG GET: every parameter whose name matches one of the patterns.

@@ -62,7 +62,11 @@ pub fn load_startup(config: &Config, args: &[String]) -> Result<Option<String>, 
                 };
                 text.push_str(&content);
                 text.push('\n');
-                file = Some(a.to_string());
+                // Kept absolute (Redis's getAbsolutePath): the server later moves
+                // into `dir`, and CONFIG REWRITE must find the file again.
+                if a != "-" {
+                    file = Some(absolute_path(a));
+                }
                 i = 1;
             }
             _ => {}
@@ -72,6 +76,17 @@ pub fn load_startup(config: &Config, args: &[String]) -> Result<Option<String>, 
     text.push('\n');
     load_text(config, &text)?;
     Ok(file)
+}
+
+fn absolute_path(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    if p.is_absolute() {
+        return path.to_string();
+    }
+    match std::env::current_dir() {
+        Ok(cwd) => cwd.join(p).display().to_string(),
+        Err(_) => path.to_string(),
+    }
 }
 
 /// Redis's command-line rules (server.c `main`): `--name` starts a directive,

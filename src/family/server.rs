@@ -399,14 +399,22 @@ fn config_resetstat(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn config_rewrite(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    if ctx.srv.config_file.is_none() {
+    let Some(path) = ctx.srv.config_file.as_deref() else {
         return Err(CmdError::custom(
             "ERR The server is running without a config file",
         ));
+    };
+    match crate::config::rewrite(&ctx.srv.config, path, false) {
+        Ok(()) => {
+            tracing::warn!("CONFIG REWRITE executed with success.");
+            Ok(Reply::Ok)
+        }
+        Err(e) => {
+            let e = crate::config::strerror(&e);
+            tracing::warn!("CONFIG REWRITE failed: {e}");
+            Err(CmdError::custom(format!("ERR Rewriting config file: {e}")))
+        }
     }
-    Err(CmdError::custom(
-        "ERR Rewriting config file: CONFIG REWRITE is not supported yet",
-    ))
 }
 
 fn config_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -710,6 +718,20 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         "jmap" | "quicklist-packed-threshold" | "listpack" | "change-repl-id" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
         "protocol" if a.len() == 3 => debug_protocol(&a[2], ctx.client.resp),
+        "config-rewrite-force-all" if a.len() == 2 => {
+            // Without a config file Redis's fopen(NULL) fails with EFAULT.
+            let result = match ctx.srv.config_file.as_deref() {
+                Some(path) => crate::config::rewrite(&ctx.srv.config, path, true)
+                    .map_err(|e| crate::config::strerror(&e)),
+                None => Err("Bad address".to_string()),
+            };
+            match result {
+                Ok(()) => Ok(Reply::Ok),
+                Err(e) => Err(CmdError::custom(format!(
+                    "ERR CONFIG-REWRITE-FORCE-ALL failed: {e}"
+                ))),
+            }
+        }
         "log" if a.len() == 3 => {
             tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
             Ok(Reply::Ok)
