@@ -252,7 +252,12 @@ impl Server {
             .map(|n| n.get())
             .unwrap_or(2)
             * 8;
-        let commands = CommandTable::new();
+        let mut commands = CommandTable::new();
+        for (from, to) in config.renames() {
+            if !commands.rename(&from, &to) {
+                tracing::warn!("rename-command {from} {to}: not applied");
+            }
+        }
         let stats = Stats::new(commands.len());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let run_id = random_hex40();

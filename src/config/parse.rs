@@ -180,8 +180,11 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
                     list.push(value);
                 }
             }
+            "rename-command" if words.len() == 3 => {
+                rename_command(config, &words[1], &words[2]).map_err(&fail)?;
+            }
             // Redis accepts these as directives that are not CONFIG parameters.
-            "rename-command" | "user" | "loadmodule" | "sentinel" => {
+            "user" | "loadmodule" | "sentinel" => {
                 tracing::warn!("directive '{name}' is not supported and was ignored");
             }
             "replicaof" | "slaveof" => {
@@ -225,6 +228,32 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
                 reason,
             })?;
     }
+    Ok(())
+}
+
+/// `rename-command <from> <to>`: checked against the command table as renamed
+/// so far; the server applies the list when it builds its table.
+fn rename_command(config: &Config, from: &str, to: &str) -> Result<(), &'static str> {
+    let mut names: Vec<String> = crate::command::CommandTable::new()
+        .top_level()
+        .map(|s| s.name.to_string())
+        .collect();
+    for (f, t) in config.renames() {
+        names.retain(|n| *n != f);
+        if !t.is_empty() {
+            names.push(t);
+        }
+    }
+    let from = from.to_ascii_lowercase();
+    let to = to.to_ascii_lowercase();
+    if !names.contains(&from) {
+        return Err("No such command in rename-command");
+    }
+    names.retain(|n| *n != from);
+    if !to.is_empty() && names.contains(&to) {
+        return Err("Target command name already exists");
+    }
+    config.add_rename(&from, &to);
     Ok(())
 }
 
