@@ -342,6 +342,10 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         seen.push(name);
     }
+    // One CONFIG SET at a time, so that set, apply and rollback of one are not
+    // interleaved with another's (Redis runs them on its single thread).
+    static CONFIG_SET: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+    let _serial = CONFIG_SET.lock();
     // All or nothing, as Redis: every value is set first, then the ones that need
     // more than storing (the listeners) are applied; on a failure of either
     // step every value is restored (and the restored listeners applied again).
