@@ -399,9 +399,15 @@ fn listen_one(host: &str, port: u16, backlog: u32) -> std::io::Result<TcpListene
     socket.listen(backlog)
 }
 
-/// Binds `bind` (space-separated addresses) on `port` (0: an ephemeral port,
-/// the same one for every address). Redis's `-` prefix marks an address whose
-/// failure to bind is not fatal (`-::1` on hosts without IPv6).
+/// Errors Redis's `listenToPort` skips for any address: the protocol is not there.
+fn protocol_unsupported(e: &std::io::Error) -> bool {
+    // ENOPROTOOPT, EPROTONOSUPPORT, ESOCKTNOSUPPORT, EPFNOSUPPORT, EAFNOSUPPORT (Linux).
+    matches!(e.raw_os_error(), Some(92..=94 | 96 | 97))
+}
+
+/// Binds `bind` (space-separated addresses; none: no TCP at all) on `port` (0:
+/// an ephemeral port, the same one for every address). Redis's `-` prefix marks
+/// an address that may be missing on this host (`-::1` without IPv6).
 fn listen_all(bind: &str, port: u16, backlog: u32) -> std::io::Result<Vec<TcpListener>> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(std::io::Error::other("no runtime to listen from"));
@@ -421,9 +427,9 @@ fn listen_all(bind: &str, port: u16, backlog: u32) -> std::io::Result<Vec<TcpLis
                 listeners.push(l);
             }
             Err(e)
-                if optional
+                if protocol_unsupported(&e)
                     || (e.kind() == std::io::ErrorKind::AddrNotAvailable
-                        && !listeners.is_empty()) =>
+                        && (optional || !listeners.is_empty())) =>
             {
                 tracing::warn!("Warning: Could not create server TCP listening socket {host}:{chosen_port}: {e}");
             }
@@ -432,12 +438,6 @@ fn listen_all(bind: &str, port: u16, backlog: u32) -> std::io::Result<Vec<TcpLis
                 return Err(e);
             }
         }
-    }
-    if listeners.is_empty() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::AddrNotAvailable,
-            "no address to listen on",
-        ));
     }
     Ok(listeners)
 }
@@ -450,7 +450,14 @@ fn backlog(config: &Config) -> u32 {
 pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
     let port: u16 = config.get_int("port").clamp(0, 65535) as u16;
     let bind = config.get("bind").unwrap_or_default();
-    listen_all(&bind, port, backlog(config))
+    let listeners = listen_all(&bind, port, backlog(config))?;
+    if listeners.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "Configured to not listen anywhere",
+        ));
+    }
+    Ok(listeners)
 }
 
 impl Server {

@@ -1387,6 +1387,16 @@ async fn config_set_port_and_bind_rebind_at_runtime() {
         .await
         .expect(&["PING"], b"+PONG\r\n")
         .await;
+    // No bind address: no TCP listener (as Redis); this connection stays and
+    // can bind again.
+    c.expect(&["CONFIG", "SET", "bind", ""], b"+OK\r\n").await;
+    assert!(refused(new_port).await, "bind \"\" still accepts");
+    c.expect(&["CONFIG", "SET", "bind", "127.0.0.1"], b"+OK\r\n")
+        .await;
+    Raw::connect(new_port)
+        .await
+        .expect(&["PING"], b"+PONG\r\n")
+        .await;
     // port 0 at runtime closes TCP, as in Redis.
     c.expect(&["CONFIG", "SET", "port", "0"], b"+OK\r\n").await;
     assert!(refused(new_port).await, "port 0 still accepts");

@@ -581,6 +581,13 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
         Kind::Text => match name {
             "client-output-buffer-limit" => normalize_obuf(value, ""),
             "save" => normalize_save(value),
+            "bind" => {
+                let words: Vec<&str> = value.split_whitespace().collect();
+                if words.len() > 16 {
+                    return Err("Too many bind addresses specified.".into());
+                }
+                Ok(words.join(" "))
+            }
             "maxmemory-policy" => one_of(
                 value,
                 &[
