@@ -382,13 +382,24 @@ fn listen_one(host: &str, port: u16, backlog: u32) -> std::io::Result<TcpListene
         "::*" => "::",
         h => h,
     };
-    let ip = host.parse::<std::net::IpAddr>().map_err(|_| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("Invalid bind address '{host}'"),
-        )
-    })?;
-    let sa = SocketAddr::new(ip, port);
+    let sa = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, port),
+        // A name, resolved as Redis's getaddrinfo: IPv6 when it has a ':'.
+        Err(_) => {
+            use std::net::ToSocketAddrs as _;
+            let v6 = host.contains(':');
+            (host, port)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.find(|a| a.is_ipv6() == v6))
+                .ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("Invalid bind address '{host}'"),
+                    )
+                })?
+        }
+    };
     let socket = if sa.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {

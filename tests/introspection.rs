@@ -1387,6 +1387,13 @@ async fn config_set_port_and_bind_rebind_at_runtime() {
         .await
         .expect(&["PING"], b"+PONG\r\n")
         .await;
+    // A host name is resolved, as by Redis's getaddrinfo.
+    c.expect(&["CONFIG", "SET", "bind", "localhost"], b"+OK\r\n")
+        .await;
+    Raw::connect(new_port)
+        .await
+        .expect(&["PING"], b"+PONG\r\n")
+        .await;
     // No bind address: no TCP listener (as Redis); this connection stays and
     // can bind again.
     c.expect(&["CONFIG", "SET", "bind", ""], b"+OK\r\n").await;
