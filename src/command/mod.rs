@@ -269,6 +269,25 @@ impl CommandTable {
         })
     }
 
+    /// `rename-command from to` (redis.conf): the command answers to `to` only;
+    /// an empty `to` removes it. False when `from` is unknown or `to` taken.
+    pub fn rename(&mut self, from: &str, to: &str) -> bool {
+        let from = from.to_ascii_lowercase();
+        let to = to.to_ascii_lowercase();
+        let Some((key, entry)) = self.by_name.remove_entry(from.as_str()) else {
+            return false;
+        };
+        if !to.is_empty() && self.by_name.contains_key(to.as_str()) {
+            self.by_name.insert(key, entry);
+            return false;
+        }
+        if !to.is_empty() {
+            // Names live for the whole process; renames are a handful of config lines.
+            self.by_name.insert(Box::leak(to.into_boxed_str()), entry);
+        }
+        true
+    }
+
     pub fn len(&self) -> usize {
         self.all.len()
     }

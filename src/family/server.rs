@@ -342,20 +342,56 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         seen.push(name);
     }
-    // All or nothing, as Redis: on a failure, restore what was already applied.
+    // One CONFIG SET at a time, so that set, apply and rollback of one are not
+    // interleaved with another's (Redis runs them on its single thread).
+    static CONFIG_SET: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+    let _serial = CONFIG_SET.lock();
+    // All or nothing, as Redis: every value is set first, then the ones that need
+    // more than storing (the listeners) are applied; on a failure of either
+    // step every value is restored (and the restored listeners applied again).
     let mut applied: Vec<(String, String)> = Vec::new();
-    for pair in a[2..].chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).into_owned();
-        let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        let old = cfg.get(&name.to_ascii_lowercase());
-        if let Err(r) = cfg.set(&name, &value, false) {
-            for (n, v) in applied.iter().rev() {
-                let _ = cfg.set(n, v, false);
+    let restore = |applied: &[(String, String)]| {
+        for (n, v) in applied.iter().rev() {
+            if let Err(e) = cfg.set(n, v, false) {
+                tracing::warn!(
+                    "Failed restoring failed CONFIG SET command. Error setting {n} to '{v}': {e}"
+                );
             }
+        }
+    };
+    for pair in a[2..].chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        let old = cfg.get_matching(&[name.as_bytes()]).pop().map(|(_, v)| v);
+        if let Err(r) = cfg.set(&name, &value, false) {
+            restore(&applied);
             return Err(crate::config::set_error(&name, r));
         }
         if let Some(old) = old {
             applied.push((name, old));
+        }
+    }
+    // Redis's updatePort / applyBind, once, named after the first of them given.
+    let listener_change = applied.iter().find(|(n, old)| {
+        (n == "port" || n == "bind") && cfg.get(n).as_deref() != Some(old.as_str())
+    });
+    if let Some((name, _)) = listener_change {
+        let port_changed = applied
+            .iter()
+            .any(|(n, old)| n == "port" && cfg.get(n).as_deref() != Some(old.as_str()));
+        if let Err(e) = ctx.srv.apply_listeners(port_changed) {
+            tracing::warn!("Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings.");
+            tracing::debug!("listen error: {e}");
+            restore(&applied);
+            if let Err(e) = ctx.srv.apply_listeners(port_changed) {
+                tracing::warn!("Failed applying restored failed CONFIG SET command: {e}");
+            }
+            let reason = if name == "port" {
+                "Unable to listen on this port. Check server logs."
+            } else {
+                "Failed to bind to specified addresses."
+            };
+            return Err(crate::config::set_error(name, reason.to_string()));
         }
     }
     Ok(Reply::Ok)
@@ -367,14 +403,22 @@ fn config_resetstat(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn config_rewrite(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    if ctx.srv.config_file.is_none() {
+    let Some(path) = ctx.srv.config_file.as_deref() else {
         return Err(CmdError::custom(
             "ERR The server is running without a config file",
         ));
+    };
+    match crate::config::rewrite(&ctx.srv.config, path, false) {
+        Ok(()) => {
+            tracing::warn!("CONFIG REWRITE executed with success.");
+            Ok(Reply::Ok)
+        }
+        Err(e) => {
+            let e = crate::config::strerror(&e);
+            tracing::warn!("CONFIG REWRITE failed: {e}");
+            Err(CmdError::custom(format!("ERR Rewriting config file: {e}")))
+        }
     }
-    Err(CmdError::custom(
-        "ERR Rewriting config file: CONFIG REWRITE is not supported yet",
-    ))
 }
 
 fn config_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -692,6 +736,20 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         "jmap" | "quicklist-packed-threshold" | "listpack" | "change-repl-id" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
         "protocol" if a.len() == 3 => debug_protocol(&a[2], ctx.client.resp),
+        "config-rewrite-force-all" if a.len() == 2 => {
+            // Without a config file Redis's fopen(NULL) fails with EFAULT.
+            let result = match ctx.srv.config_file.as_deref() {
+                Some(path) => crate::config::rewrite(&ctx.srv.config, path, true)
+                    .map_err(|e| crate::config::strerror(&e)),
+                None => Err("Bad address".to_string()),
+            };
+            match result {
+                Ok(()) => Ok(Reply::Ok),
+                Err(e) => Err(CmdError::custom(format!(
+                    "ERR CONFIG-REWRITE-FORCE-ALL failed: {e}"
+                ))),
+            }
+        }
         "log" if a.len() == 3 => {
             tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
             Ok(Reply::Ok)
