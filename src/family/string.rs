@@ -64,6 +64,19 @@ struct SetOptions {
     expire_at: Option<u64>,
 }
 
+/// EX / PX / EXAT / PXAT → (in seconds, absolute).
+fn expire_unit(opt: &[u8]) -> Option<(bool, bool)> {
+    [
+        ("ex", (true, false)),
+        ("px", (false, false)),
+        ("exat", (true, true)),
+        ("pxat", (false, true)),
+    ]
+    .into_iter()
+    .find(|(name, _)| eq(opt, name))
+    .map(|(_, unit)| unit)
+}
+
 /// Turns EX/PX/EXAT/PXAT arguments into unix ms, with Redis's checks.
 pub fn expire_deadline(
     ctx: &Ctx,
@@ -105,17 +118,7 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         } else if eq(opt, "keepttl") && !has_expire {
             o.keep_ttl = true;
         } else if let (Some(v), false, false) = (next, has_expire, o.keep_ttl) {
-            let (secs, abs) = if eq(opt, "ex") {
-                (true, false)
-            } else if eq(opt, "px") {
-                (false, false)
-            } else if eq(opt, "exat") {
-                (true, true)
-            } else if eq(opt, "pxat") {
-                (false, true)
-            } else {
-                return Err(CmdError::Syntax);
-            };
+            let (secs, abs) = expire_unit(opt).ok_or(CmdError::Syntax)?;
             has_expire = true;
             o.expire_at = Some(expire_deadline(ctx, v, secs, abs, "set")?);
             i += 1;
@@ -248,17 +251,7 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         if eq(opt, "persist") && expire.is_none() && !persist {
             persist = true;
         } else if let (Some(v), None, false) = (a.get(i + 1), expire, persist) {
-            let (secs, abs) = if eq(opt, "ex") {
-                (true, false)
-            } else if eq(opt, "px") {
-                (false, false)
-            } else if eq(opt, "exat") {
-                (true, true)
-            } else if eq(opt, "pxat") {
-                (false, true)
-            } else {
-                return Err(CmdError::Syntax);
-            };
+            let (secs, abs) = expire_unit(opt).ok_or(CmdError::Syntax)?;
             expire = Some((v, secs, abs));
             i += 1;
         } else {
