@@ -4,8 +4,8 @@
 //! is then queued FIFO on each of its keys here. A write that makes a key ready
 //! records it in `ctx.ready_keys`; after that command (or the whole EXEC), the
 //! dispatcher calls `serve_ready`, which re-runs each waiter's command, oldest
-//! first, against the ready key while holding the shards it needs, until the
-//! key runs dry. A waiter queued on several keys is served exactly once: the
+//! first, with the ready key first among its keys, while holding the shards it
+//! needs, until the key runs dry. A waiter queued on several keys is served exactly once: the
 //! `claimed` flag is taken by whoever (server, timeout, CLIENT UNBLOCK) gets there first.
 
 use std::collections::{HashMap, VecDeque};
@@ -61,11 +61,17 @@ type DbKey = (usize, Bytes);
 pub struct Blocking {
     queues: Mutex<HashMap<DbKey, VecDeque<Arc<Waiter>>>>,
     pub blocked: AtomicUsize,
+    /// Blocked clients with a deadline (INFO `clients_in_timeout_table`).
+    pub timed: AtomicUsize,
 }
 
 impl Blocking {
     pub fn blocked_clients(&self) -> usize {
         self.blocked.load(Ordering::Relaxed)
+    }
+
+    pub fn clients_in_timeout_table(&self) -> usize {
+        self.timed.load(Ordering::Relaxed)
     }
 
     /// Removes a waiter from every key queue it sits in.
@@ -126,6 +132,11 @@ pub fn register(
         }
     }
     srv.blocking.blocked.fetch_add(1, Ordering::Relaxed);
+    if w.deadline_ms.is_some() {
+        srv.blocking.timed.fetch_add(1, Ordering::Relaxed);
+    }
+    // A CLIENT UNBLOCK that raced with the end of an earlier block is stale.
+    client.handle.unblock.store(0, Ordering::Release);
     client.handle.info.lock().blocked = true;
     w
 }
@@ -177,7 +188,13 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             as_client.resp = w.resp;
             as_client.in_exec = true;
             let mut ctx = Ctx::new(srv, &mut as_client, locks, now);
-            let reply = crate::command::call(&mut ctx, w.cmd, &w.args);
+            // Not through `command::call`: the command was counted and shown to
+            // MONITOR when it blocked; serving it is not another call (as Redis).
+            let args = args_serving(&w, &key);
+            let reply = match (w.cmd.spec.handler)(&mut ctx, &args) {
+                Ok(r) => r,
+                Err(e) => Reply::Error(e.to_string()),
+            };
             events.append(&mut ctx.events);
             for k in ctx.ready_keys.drain(..) {
                 if !queue.contains(&k) {
@@ -187,31 +204,53 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             locks = std::mem::replace(&mut ctx.locks, Locked::none());
             drop(ctx);
             srv.blocking.remove(&w);
+            // Unblocked now, as Redis: the next command of the client that
+            // readied the key already sees it gone from the counts.
+            release(srv, &w);
             *w.reply.lock() = Some(reply);
             w.client.wake.notify_one();
         }
     }
 }
 
-/// Bookkeeping after a served waiter's connection picked up its reply.
-pub fn finish(srv: &Server, w: &Arc<Waiter>) {
+/// The waiter's command with the ready key swapped to the front of its keys,
+/// so that running it again pops from that key: Redis serves a waiter from the
+/// key that became ready, whatever that key's place in the command.
+fn args_serving(w: &Waiter, key: &Bytes) -> Vec<Bytes> {
+    let mut args = w.args.clone();
+    let positions = w.cmd.spec.key_positions(&args);
+    if let (Some(&first), Some(&at)) = (
+        positions.first(),
+        positions.iter().find(|&&p| args[p] == *key),
+    ) {
+        args.swap(first, at);
+    }
+    args
+}
+
+/// Drops a waiter from the counts; done once, by whoever claimed it.
+fn release(srv: &Server, w: &Waiter) {
     srv.blocking.blocked.fetch_sub(1, Ordering::Relaxed);
+    if w.deadline_ms.is_some() {
+        srv.blocking.timed.fetch_sub(1, Ordering::Relaxed);
+    }
     w.client.info.lock().blocked = false;
 }
+
+/// Called when a served waiter's connection picked up its reply: the server
+/// already did the bookkeeping when it served the waiter.
+pub fn finish(_srv: &Server, _w: &Arc<Waiter>) {}
 
 /// The client leaves while blocked: no trace stays, whether or not the server
 /// had already served it (its reply is then dropped with the connection).
 pub fn abandon(srv: &Server, w: &Arc<Waiter>) {
     if w.claim() {
         unregister(srv, w);
-    } else {
-        finish(srv, w);
     }
 }
 
 /// Finishes a waiter that will not be served (timeout, CLIENT UNBLOCK, disconnect).
 pub fn unregister(srv: &Server, w: &Arc<Waiter>) {
     srv.blocking.remove(w);
-    srv.blocking.blocked.fetch_sub(1, Ordering::Relaxed);
-    w.client.info.lock().blocked = false;
+    release(srv, w);
 }

@@ -127,6 +127,9 @@ pub struct ClientHandle {
     /// Woken when the outbox gains frames or the client is killed/unblocked.
     pub wake: Notify,
     pub killed: AtomicBool,
+    /// Notified only by `kill`: interrupts a write stuck on a client that
+    /// does not read (its output is past the limit, it must go now).
+    pub kill_wake: Notify,
     /// CLIENT UNBLOCK request: 1 = TIMEOUT, 2 = ERROR.
     pub unblock: AtomicU8,
 }
@@ -175,6 +178,7 @@ impl ClientHandle {
             outbox: Mutex::new(Outbox::default()),
             wake: Notify::new(),
             killed: AtomicBool::new(false),
+            kill_wake: Notify::new(),
             unblock: AtomicU8::new(0),
         }
     }
@@ -182,6 +186,7 @@ impl ClientHandle {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
         self.wake.notify_one();
+        self.kill_wake.notify_one();
     }
 
     pub fn is_killed(&self) -> bool {

@@ -11,11 +11,11 @@ pub fn int(arg: &[u8]) -> CmdResult<i64> {
 
 /// Non-negative integer, or `ERR value is out of range, must be positive`.
 pub fn positive(arg: &[u8]) -> CmdResult<i64> {
-    let n = int(arg)?;
-    if n < 0 {
-        return Err(CmdError::OutOfRangeMustBePositive);
+    // Redis gives the one error for a negative count and for a non-integer.
+    match int(arg) {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => Err(CmdError::OutOfRangeMustBePositive),
     }
-    Ok(n)
 }
 
 /// Redis's `string2ld`/`strtold` rules for float arguments: no spaces, no empty

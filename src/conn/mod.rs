@@ -61,6 +61,7 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     let (rd, wr) = stream.split();
     let mut conn = Conn {
         srv: &srv,
+        handle: handle.clone(),
         rd,
         wr,
         inbuf: BytesMut::with_capacity(READ_CHUNK),
@@ -85,6 +86,7 @@ fn cleanup(srv: &Server, client: &mut Client) {
 
 struct Conn<'a> {
     srv: &'a Server,
+    handle: Arc<ClientHandle>,
     rd: ReadHalf<'a>,
     wr: WriteHalf<'a>,
     inbuf: BytesMut,
@@ -114,12 +116,9 @@ impl Conn<'_> {
             self.process(client).await?;
             self.shrink_after_peak();
             self.drain_outbox(client);
-            self.flush(&client.handle).await?;
+            self.flush().await?;
             if client.close_after_reply {
                 return Ok(());
-            }
-            if !client.handle.outbox.lock().frames.is_empty() {
-                continue;
             }
             if client.handle.is_killed() {
                 return Err(Closed::Killed);
@@ -258,7 +257,7 @@ impl Conn<'_> {
                 return Ok(());
             }
             if self.out.len() > 64 * 1024 {
-                self.flush(&client.handle).await?;
+                self.flush().await?;
             }
         }
     }
@@ -323,30 +322,18 @@ impl Conn<'_> {
         ob.soft_since = None;
     }
 
-    /// Writes the pending replies. A client that stops reading can be killed
-    /// meanwhile (output buffer limit, CLIENT KILL): the write races the kill,
-    /// and `write` (unlike `write_all`) is cancel-safe, so progress is kept.
-    async fn flush(&mut self, handle: &ClientHandle) -> Result<(), Closed> {
+    /// Writes the pending replies; a client killed meanwhile (output buffer
+    /// limit, CLIENT KILL) is dropped even while the write waits on its socket.
+    async fn flush(&mut self) -> Result<(), Closed> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let mut off = 0;
-        while off < self.out.len() {
-            // Fast path: the socket usually takes everything at once.
-            tokio::select! {
-                biased;
-                r = self.wr.write(&self.out[off..]) => match r {
-                    Ok(0) | Err(_) => return Err(Closed::Io),
-                    Ok(n) => off += n,
-                },
-                _ = handle.wake.notified() => {
-                    if handle.is_killed() {
-                        return Err(Closed::Killed);
-                    }
-                    // Other wake-ups (new pub/sub frames): the callers check the
-                    // outbox again after every flush, so nothing waits on them.
-                }
-            }
+        // A client killed meanwhile (e.g. past its output limit because it does
+        // not read) is dropped even while this write waits on its socket.
+        tokio::select! {
+            biased;
+            r = self.wr.write_all(&self.out) => r.map_err(|_| Closed::Io)?,
+            _ = self.handle.kill_wake.notified() => return Err(Closed::Killed),
         }
         self.srv
             .stats
@@ -392,7 +379,7 @@ impl Conn<'_> {
                 return Err(Closed::Killed);
             }
             self.drain_outbox(client);
-            if let Err(e) = self.flush(&client.handle).await {
+            if let Err(e) = self.flush().await {
                 blocking::abandon(srv, &w);
                 return Err(e);
             }

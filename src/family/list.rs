@@ -473,14 +473,30 @@ fn move_element(
     }
     // Check the destination type before popping, as Redis does.
     list_mut(ctx, dst)?;
-    let Some(mut popped) = pop_n(ctx, src, from, 1)? else {
-        return Ok(None);
-    };
-    let Some(v) = popped.pop() else {
+    // Pop without deleting an emptied source yet: with src == dst the element
+    // goes back in, and the key (and its TTL) must survive.
+    let popped = list_mut(ctx, src)?.and_then(|l| match from {
+        End::Left => l.pop_front(),
+        End::Right => l.pop_back(),
+    });
+    let Some(v) = popped else {
         return Ok(None);
     };
     let args = [Bytes::new(), dst.clone(), v.clone()];
     push_generic(ctx, &args, to, false)?;
+    // Redis's order of events: the push on the destination, then the pop on
+    // the source, then the source's deletion.
+    ctx.notify(
+        notify::LIST,
+        if from == End::Left { "lpop" } else { "rpop" },
+        src,
+    );
+    if list_mut(ctx, src)?.is_some_and(|l| l.is_empty()) {
+        ctx.delete(src);
+        ctx.notify(notify::GENERIC, "del", src);
+    } else {
+        ctx.modified(src);
+    }
     Ok(Some(v))
 }
 
@@ -603,7 +619,10 @@ fn bmove(
 ) -> CmdResult<Reply> {
     match move_element(ctx, src, dst, from, to)? {
         Some(v) => Ok(Reply::Bulk(v)),
-        None => block_on(ctx, vec![src.clone()], timeout, Reply::Nil),
+        // Inside MULTI a nil bulk, as LMOVE; but Redis 7.0 times a blocked
+        // move out (and CLIENT UNBLOCK TIMEOUT) with a null array.
+        None if ctx.client.in_exec => Ok(Reply::Nil),
+        None => block_on(ctx, vec![src.clone()], timeout, Reply::NilArray),
     }
 }
 

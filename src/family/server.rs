@@ -916,7 +916,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 srv.clients.count(),
                 srv.config.maxclients.load(Ordering::Relaxed),
                 srv.blocking.blocked_clients(),
-                srv.blocking.blocked_clients(),
+                srv.blocking.clients_in_timeout_table(),
             );
         }
         "memory" => {

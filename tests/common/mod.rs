@@ -369,6 +369,11 @@ impl Raw {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .await
             .expect("connect");
+        Raw::from_stream(stream)
+    }
+
+    /// A connection made some other way (e.g. a socket with a small receive buffer).
+    pub fn from_stream(stream: TcpStream) -> Raw {
         stream.set_nodelay(true).unwrap();
         Raw {
             stream,
@@ -558,4 +563,39 @@ pub async fn make_list(srv: &TestServer, c: &mut Raw, key: &str) {
         false,
         0,
     );
+}
+
+/// A numeric field of INFO (e.g. `blocked_clients`), read over `c`.
+pub async fn info_field(c: &mut Raw, section: &str, field: &str) -> i64 {
+    let info = c.val(&["INFO", section]).await;
+    let text = info.as_str().to_string();
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}: {text}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("INFO {field} is not a number"))
+}
+
+impl TestServer {
+    /// Polls INFO `blocked_clients` until it equals `n` (bounded: panics if it
+    /// never does). The way to know that clients sent to block have blocked.
+    pub async fn wait_for_blocked_clients(&self, n: i64) {
+        let mut c = self.raw().await;
+        wait_for_blocked_clients_on(&mut c, n).await;
+    }
+}
+
+/// [`TestServer::wait_for_blocked_clients`] over an existing connection.
+pub async fn wait_for_blocked_clients_on(c: &mut Raw, n: i64) {
+    let mut last = -1;
+    for _ in 0..2000 {
+        last = info_field(c, "clients", "blocked_clients").await;
+        if last == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("blocked_clients never became {n} (last {last})");
 }
