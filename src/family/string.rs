@@ -618,8 +618,9 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 emit = true;
             }
         }
-        let match_len = a_end - a_start + 1;
         if emit {
+            // A range is always open here (`a_start != alen`), so this cannot underflow.
+            let match_len = a_end - a_start + 1;
             if getidx && (minmatchlen == 0 || match_len as i64 >= minmatchlen) {
                 let mut m = vec![
                     Reply::Array(vec![Reply::Int(a_start as i64), Reply::Int(a_end as i64)]),
