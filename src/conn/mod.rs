@@ -114,6 +114,17 @@ impl Conn<'_> {
         tokio::pin!(idle_timer);
         loop {
             self.process(client).await?;
+            // Like Redis, a client that just sent a big argument keeps a read buffer
+            // of that size until the periodic resize sees it is no longer needed
+            // (the argument itself moved into the keyspace without a copy).
+            let big = self.parser.take_big_arg();
+            if big > 0 && self.inbuf.capacity() < big {
+                self.inbuf.reserve(big - self.inbuf.len());
+                // The reservation stands for the big argument: traffic from now on
+                // decides whether it is still needed at the next resize check.
+                self.qbuf_peak = 0;
+                self.last_resize = std::time::Instant::now();
+            }
             self.shrink_after_peak();
             self.drain_outbox(client);
             self.flush().await?;
