@@ -63,7 +63,7 @@ impl Opts {
             eprintln!("usage: loadgen <pipeline|pubsub|queue|memory|stream> --port P [options]");
             eprintln!("  pipeline: --cmd ping|set|get|lpush|rpop|publish|xadd --conns 50 --depth 32 --seconds 5 --size 16 --keyspace 10000 --prefill N");
             eprintln!(
-                "  pubsub:   --subs 1 --channels 1 --pubs 1 --depth 8 --seconds 5 [--pattern]"
+                "  pubsub:   --subs 1 --channels 1 --pubs 1 --depth 8 --seconds 5 [--pattern] [--noise-patterns N]"
             );
             eprintln!(
                 "  queue:    --producers 4 --consumers 4 --depth 8 --backlog 100 --seconds 5"
@@ -314,7 +314,7 @@ impl Out {
         self
     }
     fn lat(self, h: &Histogram<u64>) -> Out {
-        if h.len() == 0 {
+        if h.is_empty() {
             return self
                 .n("p50_us", 0)
                 .n("p99_us", 0)
@@ -672,6 +672,34 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
         }
         conns.push((c, conn));
     }
+    // Non-matching patterns on distinct literal prefixes: they must barely slow
+    // a PUBLISH (the server indexes patterns by prefix).
+    let noise = o.num("noise-patterns", 0);
+    let mut _noise_conn = None;
+    if noise > 0 {
+        let mut conn = Conn::connect(port)
+            .await
+            .unwrap_or_else(|e| die(&format!("connect: {e}")));
+        let mut done = 0;
+        while done < noise {
+            let batch = (noise - done).min(500);
+            for i in done..done + batch {
+                let pat = format!("noise:{i}:*");
+                conn.push(&[b"PSUBSCRIBE", pat.as_bytes()]);
+            }
+            conn.flush()
+                .await
+                .unwrap_or_else(|e| die(&format!("psubscribe: {e}")));
+            for _ in 0..batch {
+                match conn.read().await {
+                    Ok(V::Arr(Some(_))) => {}
+                    other => die(&format!("noise PSUBSCRIBE not confirmed: {other:?}")),
+                }
+            }
+            done += batch;
+        }
+        _noise_conn = Some(conn);
+    }
     let sent_counts: Arc<OnceLock<(Vec<u64>, Instant)>> = Arc::new(OnceLock::new());
     let mut sub_tasks = Vec::new();
     for (c, mut conn) in conns {
@@ -831,6 +859,7 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
     let mut out = Out::new(if pattern { "pubsub-pattern" } else { "pubsub" })
         .n("subs", subs)
         .n("channels", chans)
+        .n("noise_patterns", noise)
         .n("pubs", pubs)
         .n("depth", depth)
         .f("seconds", deliver_wall)
@@ -924,10 +953,8 @@ async fn run_queue(o: &Opts, port: u16) -> i32 {
                             }
                         }
                     }
-                    V::Arr(None) | V::Bulk(None) => {
-                        if done.load(Ordering::Relaxed) {
-                            break; // queue empty after the producers finished
-                        }
+                    V::Arr(None) | V::Bulk(None) if done.load(Ordering::Relaxed) => {
+                        break; // queue empty after the producers finished
                     }
                     V::Err(e) => {
                         errors += 1;

@@ -83,7 +83,7 @@ fn bench_encode(c: &mut Criterion) {
                     .collect(),
             ),
         ),
-        ("double", Reply::Double(3.141592653589793)),
+        ("double", Reply::Double(std::f64::consts::PI)),
     ];
     for (name, r) in &replies {
         for proto in [2u8, 3u8] {

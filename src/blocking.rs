@@ -54,9 +54,12 @@ impl Waiter {
     }
 }
 
+/// (database index, key).
+type DbKey = (usize, Bytes);
+
 #[derive(Default)]
 pub struct Blocking {
-    queues: Mutex<HashMap<(usize, Bytes), VecDeque<Arc<Waiter>>>>,
+    queues: Mutex<HashMap<DbKey, VecDeque<Arc<Waiter>>>>,
     pub blocked: AtomicUsize,
     /// Blocked clients with a deadline (INFO `clients_in_timeout_table`).
     pub timed: AtomicUsize,

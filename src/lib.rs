@@ -9,16 +9,19 @@
 //! `reply::encode` turns into RESP2 or RESP3 bytes.
 //!
 //! # Code map
-//! - `config`: redis.conf / command line / CONFIG GET SET.
+//! - `config`: redis.conf / command line / CONFIG GET SET / CONFIG REWRITE.
 //! - `server`: shared state, accept loop, active expiry, shutdown.
 //! - `conn`: per-connection task; `conn::protocol` request framing.
-//! - `command`: the table, dispatch, `Ctx`, argument parsing.
-//! - `keyspace`: hash-slot shards of databases, expiry index, WATCH registry.
+//! - `command`: the table, dispatch, `Ctx`, argument parsing, COMMAND DOCS data.
+//! - `keyspace`: hash-slot shards of databases, expiry index, WATCH registry,
+//!   `maxmemory` eviction.
 //! - `family`: commands, one module per family, each with its `COMMANDS` table.
 //! - `types`: value representations (the chunked list).
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
 //! - `blocking`: blocked clients and their wake-up.
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
+//! - `alloc`, `clock`: the counting allocator (INFO memory, maxmemory) and the
+//!   tick clock for per-command timing.
 //!
 //! # Architecture invariants
 //! - A single-key command takes exactly one shard lock and never hops threads;
@@ -27,11 +30,15 @@
 //! - Lock order: shards, then the blocking registry, then pub/sub. Nothing
 //!   takes a shard lock while holding a pub/sub or blocking lock.
 //! - Nothing a client sends panics the server; lengths are capped before allocation.
-//! - Deliberately absent: RDB snapshots, replication, cluster bus, Lua.
+//! - Hot per-command counters are striped per worker thread; nothing on the
+//!   per-command path writes a cache line another thread writes.
+//! - Deliberately absent (so far): RDB snapshots, the AOF, replication, cluster
+//!   bus, Lua, hashes, sorted sets, streams.
 
 pub mod alloc;
 pub mod blocking;
 pub mod client;
+pub mod clock;
 pub mod command;
 pub mod config;
 pub mod conn;

@@ -37,12 +37,20 @@ fn main() {
             "Config '{name}' is accepted and reported by CONFIG GET but has no effect in Cinnabar"
         );
     }
-    let threads = config.get_int("io-threads").max(0) as usize;
+    // `threads N` (Cinnabar's own directive) sets the worker count; 0 means one
+    // per core. Redis's `io-threads N` with N > 1 is honoured the same way.
+    let threads = match config.get_int("threads") {
+        n if n > 0 => n as usize,
+        _ => match config.get_int("io-threads") {
+            n if n > 1 => n as usize,
+            _ => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        },
+    };
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();
-    if threads > 1 {
-        rt.worker_threads(threads);
-    }
+    rt.worker_threads(threads);
     let runtime = match rt.build() {
         Ok(r) => r,
         Err(e) => {

@@ -11,7 +11,7 @@
 //! thousands of patterns on other prefixes cost almost nothing.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,9 +69,7 @@ impl PubSub {
     }
 
     fn bucket(&self, kind: Kind, channel: &[u8]) -> &RwLock<HashMap<Bytes, Subscribers>> {
-        let mut h = self.hasher.build_hasher();
-        channel.hash(&mut h);
-        let i = h.finish() as usize % CHANNEL_SHARDS;
+        let i = self.hasher.hash_one(channel) as usize % CHANNEL_SHARDS;
         match kind {
             Kind::Shard => &self.shard_channels[i],
             _ => &self.channels[i],

@@ -42,6 +42,10 @@ pub struct Server {
     /// Clients in MONITOR mode; `monitoring` is the lock-free fast path.
     pub monitors: parking_lot::RwLock<Vec<Arc<crate::client::ClientHandle>>>,
     pub monitoring: AtomicBool,
+    /// Listening sockets (see `apply_listeners`).
+    pub listeners: Listeners,
+    /// This server, for accept loops started from a handler.
+    me: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
     pub shutdown_rx: watch::Receiver<bool>,
 }
@@ -49,23 +53,50 @@ pub struct Server {
 #[derive(Default)]
 pub struct CommandStat {
     pub calls: AtomicU64,
-    pub usec: AtomicU64,
+    /// Time spent, in `clock::ticks` (converted to µs by INFO).
+    pub ticks: AtomicU64,
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
 }
 
-pub struct Stats {
+/// Counters bumped on every command. They are striped by worker thread so two
+/// threads never write the same cache line; readers (INFO) sum the stripes.
+#[derive(Default)]
+pub struct HotStats {
     pub commands_processed: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub per_command: Box<[CommandStat]>,
+}
+
+#[repr(align(128))]
+struct Padded<T>(T);
+
+const STRIPES: usize = 16;
+
+thread_local! {
+    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+static NEXT_STRIPE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn my_stripe() -> usize {
+    STRIPE.with(|s| {
+        if s.get() == usize::MAX {
+            s.set(NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES);
+        }
+        s.get()
+    })
+}
+
+pub struct Stats {
+    hot: Box<[Padded<HotStats>]>,
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
     pub evicted_keys: AtomicU64,
-    pub keyspace_hits: AtomicU64,
-    pub keyspace_misses: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
     pub error_replies: AtomicU64,
-    pub per_command: Vec<CommandStat>,
     /// Error replies by their first word (INFO errorstats).
     pub errors_by_code: Mutex<HashMap<String, u64>>,
 }
@@ -73,19 +104,50 @@ pub struct Stats {
 impl Stats {
     fn new(commands: usize) -> Stats {
         Stats {
-            commands_processed: AtomicU64::new(0),
+            hot: (0..STRIPES)
+                .map(|_| {
+                    Padded(HotStats {
+                        per_command: (0..commands).map(|_| CommandStat::default()).collect(),
+                        ..Default::default()
+                    })
+                })
+                .collect(),
             connections_received: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
             evicted_keys: AtomicU64::new(0),
-            keyspace_hits: AtomicU64::new(0),
-            keyspace_misses: AtomicU64::new(0),
             net_input_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
             error_replies: AtomicU64::new(0),
-            per_command: (0..commands).map(|_| CommandStat::default()).collect(),
             errors_by_code: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// This thread's stripe of the hot counters.
+    pub fn hot(&self) -> &HotStats {
+        &self.hot[my_stripe()].0
+    }
+
+    /// Sum of one hot counter over all stripes.
+    pub fn sum(&self, f: impl Fn(&HotStats) -> &AtomicU64) -> u64 {
+        self.hot
+            .iter()
+            .map(|h| f(&h.0).load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// (calls, usec, rejected, failed) of one command over all stripes.
+    pub fn command_totals(&self, stat: usize) -> (u64, u64, u64, u64) {
+        let (calls, ticks, rejected, failed) = self.hot.iter().fold((0, 0, 0, 0), |acc, h| {
+            let c = &h.0.per_command[stat];
+            (
+                acc.0 + c.calls.load(Ordering::Relaxed),
+                acc.1 + c.ticks.load(Ordering::Relaxed),
+                acc.2 + c.rejected.load(Ordering::Relaxed),
+                acc.3 + c.failed.load(Ordering::Relaxed),
+            )
+        });
+        (calls, crate::clock::ticks_to_usec(ticks), rejected, failed)
     }
 
     pub fn record_error(&self, text: &str) {
@@ -96,7 +158,7 @@ impl Stats {
 
     /// A command refused before running (arity, auth, context).
     pub fn reject(&self, stat: usize, text: &str) {
-        self.per_command[stat]
+        self.hot().per_command[stat]
             .rejected
             .fetch_add(1, Ordering::Relaxed);
         self.record_error(text);
@@ -104,27 +166,30 @@ impl Stats {
 
     /// A command that ran and replied with an error.
     pub fn fail(&self, stat: usize, text: &str) {
-        self.per_command[stat]
+        self.hot().per_command[stat]
             .failed
             .fetch_add(1, Ordering::Relaxed);
         self.record_error(text);
     }
 
     pub fn reset(&self) {
-        for s in &self.per_command {
-            s.calls.store(0, Ordering::Relaxed);
-            s.usec.store(0, Ordering::Relaxed);
-            s.rejected.store(0, Ordering::Relaxed);
-            s.failed.store(0, Ordering::Relaxed);
+        for h in self.hot.iter() {
+            let h = &h.0;
+            for s in h.per_command.iter() {
+                s.calls.store(0, Ordering::Relaxed);
+                s.ticks.store(0, Ordering::Relaxed);
+                s.rejected.store(0, Ordering::Relaxed);
+                s.failed.store(0, Ordering::Relaxed);
+            }
+            for a in [&h.commands_processed, &h.keyspace_hits, &h.keyspace_misses] {
+                a.store(0, Ordering::Relaxed);
+            }
         }
         for a in [
-            &self.commands_processed,
             &self.connections_received,
             &self.rejected_connections,
             &self.expired_keys,
             &self.evicted_keys,
-            &self.keyspace_hits,
-            &self.keyspace_misses,
             &self.net_input_bytes,
             &self.net_output_bytes,
             &self.error_replies,
@@ -216,13 +281,20 @@ impl Server {
             .map(|n| n.get())
             .unwrap_or(2)
             * 8;
-        let commands = CommandTable::new();
+        let mut commands = CommandTable::new();
+        for (from, to) in config.renames() {
+            if !commands.rename(&from, &to) {
+                tracing::warn!("rename-command {from} {to}: not applied");
+            }
+        }
         let stats = Stats::new(commands.len());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        crate::clock::init();
         let run_id = random_hex40();
         let mut config = config;
         config.databases = databases;
-        Arc::new(Server {
+        Arc::new_cyclic(|me| Server {
+            me: me.clone(),
             keyspace: Keyspace::new(shards, databases),
             config,
             commands,
@@ -244,6 +316,7 @@ impl Server {
             pause_writes_only: AtomicBool::new(false),
             monitors: parking_lot::RwLock::new(Vec::new()),
             monitoring: AtomicBool::new(false),
+            listeners: Listeners::default(),
             shutdown_tx,
             shutdown_rx,
         })
@@ -297,11 +370,94 @@ impl Server {
     }
 }
 
-/// Binds every configured address. Redis's `-` prefix marks an address whose
-/// failure to bind is not fatal (`-::1` on hosts without IPv6).
-pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
-    let port: u16 = config.get_int("port").clamp(0, 65535) as u16;
-    let bind = config.get("bind").unwrap_or_default();
+/// One listening socket. The accept loop polls it through the mutex, so taking
+/// it out (`close`) closes the socket at once, from any thread, without awaiting.
+struct Listener {
+    addr: SocketAddr,
+    socket: Arc<Mutex<Option<TcpListener>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Listener {
+    fn close(&mut self) {
+        let socket = self.socket.lock().take();
+        drop(socket);
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// The listening sockets of a running server (`serve` fills it; CONFIG SET
+/// port / bind replace them at runtime).
+#[derive(Default)]
+pub struct Listeners {
+    open: Mutex<Vec<Listener>>,
+}
+
+impl Listeners {
+    /// Addresses currently listened on.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.open.lock().iter().map(|l| l.addr).collect()
+    }
+
+    fn close_all(&self) {
+        let old: Vec<Listener> = std::mem::take(&mut *self.open.lock());
+        for mut l in old {
+            l.close();
+        }
+    }
+}
+
+/// Redis's `listenToPort` for one address: `*` is every IPv4 address, `::*`
+/// every IPv6 one. Synchronous, so CONFIG SET can rebind from a handler.
+fn listen_one(host: &str, port: u16, backlog: u32) -> std::io::Result<TcpListener> {
+    let host = match host {
+        "*" => "0.0.0.0",
+        "::*" => "::",
+        h => h,
+    };
+    let sa = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, port),
+        // A name, resolved as Redis's getaddrinfo: IPv6 when it has a ':'.
+        Err(_) => {
+            use std::net::ToSocketAddrs as _;
+            let v6 = host.contains(':');
+            (host, port)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.find(|a| a.is_ipv6() == v6))
+                .ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("Invalid bind address '{host}'"),
+                    )
+                })?
+        }
+    };
+    let socket = if sa.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(sa)?;
+    socket.listen(backlog)
+}
+
+/// Errors Redis's `listenToPort` skips for any address: the protocol is not there.
+fn protocol_unsupported(e: &std::io::Error) -> bool {
+    // ENOPROTOOPT, EPROTONOSUPPORT, ESOCKTNOSUPPORT, EPFNOSUPPORT, EAFNOSUPPORT (Linux).
+    matches!(e.raw_os_error(), Some(92..=94 | 96 | 97))
+}
+
+/// Binds `bind` (space-separated addresses; none: no TCP at all) on `port` (0:
+/// an ephemeral port, the same one for every address). Redis's `-` prefix marks
+/// an address that may be missing on this host (`-::1` without IPv6).
+fn listen_all(bind: &str, port: u16, backlog: u32) -> std::io::Result<Vec<TcpListener>> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(std::io::Error::other("no runtime to listen from"));
+    }
     let mut listeners = Vec::new();
     let mut chosen_port = port;
     for addr in bind.split_whitespace() {
@@ -309,17 +465,7 @@ pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
             Some(h) => (true, h),
             None => (false, addr),
         };
-        let host = if host == "*" { "0.0.0.0" } else { host };
-        let sa: SocketAddr = match host.parse::<std::net::IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, chosen_port),
-            Err(_) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("Invalid bind address '{host}'"),
-                ))
-            }
-        };
-        match TcpListener::bind(sa).await {
+        match listen_one(host, chosen_port, backlog) {
             Ok(l) => {
                 if chosen_port == 0 {
                     chosen_port = l.local_addr()?.port();
@@ -327,61 +473,119 @@ pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
                 listeners.push(l);
             }
             Err(e)
-                if optional
+                if protocol_unsupported(&e)
                     || (e.kind() == std::io::ErrorKind::AddrNotAvailable
-                        && !listeners.is_empty()) =>
+                        && (optional || !listeners.is_empty())) =>
             {
                 tracing::warn!("Warning: Could not create server TCP listening socket {host}:{chosen_port}: {e}");
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                tracing::warn!("Warning: Could not create server TCP listening socket {host}:{chosen_port}: {e}");
+                return Err(e);
+            }
         }
     }
+    Ok(listeners)
+}
+
+fn backlog(config: &Config) -> u32 {
+    config.get_int("tcp-backlog").clamp(1, u32::MAX as i64) as u32
+}
+
+/// Binds every configured address.
+pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
+    let port: u16 = config.get_int("port").clamp(0, 65535) as u16;
+    let bind = config.get("bind").unwrap_or_default();
+    let listeners = listen_all(&bind, port, backlog(config))?;
     if listeners.is_empty() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AddrNotAvailable,
-            "no address to listen on",
+            "Configured to not listen anywhere",
         ));
     }
     Ok(listeners)
 }
 
+impl Server {
+    fn start_accepting(self: &Arc<Server>, listeners: Vec<TcpListener>) {
+        let mut open = self.listeners.open.lock();
+        for listener in listeners {
+            let Ok(addr) = listener.local_addr() else {
+                continue;
+            };
+            let socket = Arc::new(Mutex::new(Some(listener)));
+            let task = tokio::spawn(accept_loop(self.clone(), socket.clone()));
+            open.push(Listener {
+                addr,
+                socket,
+                task: Some(task),
+            });
+        }
+        let port = open.first().map_or(0, |l| l.addr.port());
+        self.port.store(port as u64, Ordering::Relaxed);
+    }
+
+    /// Applies the configured `port` and `bind` to the listening sockets, as
+    /// Redis's `changeListenPort` / `changeBindAddr`: the old sockets are closed,
+    /// then the new addresses bound. `port 0` set at runtime closes TCP; when
+    /// only `bind` changed on a server started on port 0, the port in use stays.
+    /// On an error no socket is left open: the caller restores the old values
+    /// and applies again.
+    pub fn apply_listeners(&self, port_changed: bool) -> std::io::Result<()> {
+        let Some(me) = self.me.upgrade() else {
+            return Err(std::io::Error::other("server is gone"));
+        };
+        let configured = self.config.get_int("port").clamp(0, 65535) as u16;
+        let port = if configured == 0 && !port_changed {
+            self.port.load(Ordering::Relaxed) as u16
+        } else {
+            configured
+        };
+        let bind = self.config.get("bind").unwrap_or_default();
+        self.listeners.close_all();
+        self.port.store(0, Ordering::Relaxed);
+        if port == 0 {
+            return Ok(());
+        }
+        let listeners = listen_all(&bind, port, backlog(&self.config))?;
+        me.start_accepting(listeners);
+        Ok(())
+    }
+}
+
 /// Serves until shutdown: accept loops on every listener plus the background cycles.
 pub async fn serve(srv: Arc<Server>, listeners: Vec<TcpListener>) {
-    if let Some(l) = listeners.first() {
-        if let Ok(a) = l.local_addr() {
-            srv.port.store(a.port() as u64, Ordering::Relaxed);
-        }
-    }
+    srv.start_accepting(listeners);
     tokio::spawn(background_cycle(srv.clone()));
-    let mut tasks = Vec::new();
-    for listener in listeners {
-        tasks.push(tokio::spawn(accept_loop(srv.clone(), listener)));
-    }
     let mut rx = srv.shutdown_rx.clone();
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
             break;
         }
     }
-    for t in tasks {
-        t.abort();
-    }
+    srv.listeners.close_all();
     for c in srv.clients.all() {
         c.kill();
     }
 }
 
-async fn accept_loop(srv: Arc<Server>, listener: TcpListener) {
+async fn accept_loop(srv: Arc<Server>, socket: Arc<Mutex<Option<TcpListener>>>) {
     loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
+        let accepted = std::future::poll_fn(|cx| match socket.lock().as_ref() {
+            None => std::task::Poll::Ready(None),
+            Some(l) => l.poll_accept(cx).map(Some),
+        })
+        .await;
+        match accepted {
+            None => return,
+            Some(Ok((stream, peer))) => {
                 let _ = stream.set_nodelay(true);
                 srv.stats
                     .connections_received
                     .fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(crate::conn::handle(srv.clone(), stream, peer));
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 tracing::warn!("Accepting client connection: {e}");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
@@ -403,7 +607,7 @@ async fn background_cycle(srv: Arc<Server>) {
             active_expire(&srv);
         }
         crate::keyspace::evict::evict(&srv);
-        if ticks % (hz * 10).max(1) == 0 {
+        if ticks.is_multiple_of((hz * 10).max(1)) {
             srv.keyspace.for_each_shard(|_, shard| {
                 for db in shard.dbs.iter_mut() {
                     db.prune_watches();

@@ -1258,7 +1258,7 @@ async fn slow_subscriber_is_disconnected_and_memory_stays_bounded() {
         .await
         .expect("the fast subscriber keeps up")
         .expect("the fast subscriber is alive");
-        if (sent / BATCH) % 10 == 0 {
+        if (sent / BATCH).is_multiple_of(10) {
             peak = peak.max(used_memory(&mut c).await);
         }
     }

@@ -120,6 +120,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         match self.db_of(db, key).get_mut(key) {
             Some(e) => {
                 stats
+                    .hot()
                     .keyspace_hits
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if !no_touch {
@@ -129,6 +130,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
             }
             None => {
                 stats
+                    .hot()
                     .keyspace_misses
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 None
@@ -143,17 +145,19 @@ impl<'a, 'c> Ctx<'a, 'c> {
     }
 
     /// Stores `value` at `key` (a write: WATCH is touched). Keeps the TTL only if asked.
-    pub fn set_value(&mut self, key: &Bytes, value: Value, keep_ttl: bool) {
+    pub fn set_value(&mut self, key: &Bytes, value: Value, keep_ttl: bool) -> bool {
         let db = self.client.db;
-        self.set_value_in(db, key, value, keep_ttl);
+        self.set_value_in(db, key, value, keep_ttl)
     }
 
-    pub fn set_value_in(&mut self, db: usize, key: &Bytes, value: Value, keep_ttl: bool) {
+    /// Stores `value` at `key` in `db`; returns whether the key existed before.
+    pub fn set_value_in(&mut self, db: usize, key: &Bytes, value: Value, keep_ttl: bool) -> bool {
         let now_s = self.now_s;
         let d = self.db_of(db, key);
-        d.insert(key.clone(), value, keep_ttl, now_s);
+        let existed = d.insert(key.clone(), value, keep_ttl, now_s);
         d.touch_watched(key);
         self.srv.dirty(1);
+        existed
     }
 
     /// Deletes `key` if it exists; returns whether it did.

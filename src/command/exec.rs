@@ -1,11 +1,10 @@
 //! Executing one command: resolution, the connection-state rules, locking, stats.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{flags, Ctx, Resolved};
+use super::{flags, Ctx, Keys, Resolved};
 use std::sync::Arc;
 
 use crate::blocking::{self, Waiter};
@@ -179,6 +178,14 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes]) -> Locked<'a> {
     if spec.has(flags::ALL_SHARDS) || r.parent.is_some_and(|p| p.has(flags::ALL_SHARDS)) {
         return srv.keyspace.lock_all();
     }
+    // Single-key commands: one shard, nothing allocated.
+    if let Keys::Range(first, last, _) = spec.keys {
+        if first > 0 && first == last && (first as usize) < args.len() {
+            return srv
+                .keyspace
+                .lock_one(srv.keyspace.shard_of(&args[first as usize]));
+        }
+    }
     let positions = spec.key_positions(args);
     if positions.is_empty() {
         return Locked::none();
@@ -193,9 +200,9 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes]) -> Locked<'a> {
 
 /// Calls the handler with statistics; used directly by EXEC for queued commands.
 pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
-    let start = Instant::now();
+    let start = crate::clock::ticks();
     let result = (r.spec.handler)(ctx, args);
-    let usec = start.elapsed().as_micros() as u64;
+    let spent = crate::clock::ticks().saturating_sub(start);
     let stats = &ctx.srv.stats;
     if ctx.srv.monitoring.load(Ordering::Relaxed)
         && !r.spec.has(flags::ADMIN | flags::SKIP_MONITOR)
@@ -204,10 +211,11 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
         ctx.srv
             .feed_monitors(ctx.client.db, &ctx.client.handle.addr, args);
     }
-    stats.commands_processed.fetch_add(1, Ordering::Relaxed);
-    let cmd = &stats.per_command[r.stat];
+    let hot = stats.hot();
+    hot.commands_processed.fetch_add(1, Ordering::Relaxed);
+    let cmd = &hot.per_command[r.stat];
     cmd.calls.fetch_add(1, Ordering::Relaxed);
-    cmd.usec.fetch_add(usec, Ordering::Relaxed);
+    cmd.ticks.fetch_add(spent, Ordering::Relaxed);
     match result {
         Ok(reply) => {
             if let Reply::Error(e) = &reply {

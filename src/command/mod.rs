@@ -8,6 +8,7 @@
 
 pub mod args;
 mod ctx;
+pub mod docs;
 mod exec;
 
 pub use ctx::Ctx;
@@ -179,8 +180,33 @@ impl Resolved {
     }
 }
 
+/// FNV-1a: command names are short and trusted (the table's own), so a
+/// simple, fast hash beats SipHash on the per-command lookup.
+#[derive(Default)]
+pub struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf29ce484222325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        self.0 = h;
+    }
+}
+
+type NameMap<V> = HashMap<&'static str, V, std::hash::BuildHasherDefault<NameHasher>>;
+
 pub struct CommandTable {
-    by_name: HashMap<&'static str, (usize, &'static CommandSpec)>,
+    by_name: NameMap<(usize, &'static CommandSpec)>,
     /// Every (parent, spec) with its statistics index.
     pub all: Vec<(Option<&'static CommandSpec>, &'static CommandSpec)>,
 }
@@ -188,7 +214,7 @@ pub struct CommandTable {
 impl CommandTable {
     pub fn new() -> CommandTable {
         let mut table = CommandTable {
-            by_name: HashMap::new(),
+            by_name: NameMap::default(),
             all: Vec::new(),
         };
         for family in crate::family::ALL {
@@ -241,6 +267,25 @@ impl CommandTable {
             parent: None,
             stat: idx,
         })
+    }
+
+    /// `rename-command from to` (redis.conf): the command answers to `to` only;
+    /// an empty `to` removes it. False when `from` is unknown or `to` taken.
+    pub fn rename(&mut self, from: &str, to: &str) -> bool {
+        let from = from.to_ascii_lowercase();
+        let to = to.to_ascii_lowercase();
+        let Some((key, entry)) = self.by_name.remove_entry(from.as_str()) else {
+            return false;
+        };
+        if !to.is_empty() && self.by_name.contains_key(to.as_str()) {
+            self.by_name.insert(key, entry);
+            return false;
+        }
+        if !to.is_empty() {
+            // Names live for the whole process; renames are a handful of config lines.
+            self.by_name.insert(Box::leak(to.into_boxed_str()), entry);
+        }
+        true
     }
 
     pub fn len(&self) -> usize {

@@ -12,6 +12,7 @@
 //! Hot values read on every command are mirrored into atomics.
 
 mod parse;
+mod rewrite;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -19,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize
 use parking_lot::RwLock;
 
 pub use parse::{load_startup, StartupError};
+pub use rewrite::rewrite;
 
 use crate::error::CmdError;
 use crate::glob::glob_match;
@@ -48,6 +50,7 @@ pub const HONOURED: &[&str] = &[
     "appendfsync",
     "hz",
     "io-threads",
+    "threads",
     "enable-debug-command",
     "latency-tracking",
     "maxmemory",
@@ -72,9 +75,69 @@ enum Kind {
 
 /// Debugging parameters Redis hides from `CONFIG GET *` but answers by exact name.
 const HIDDEN: &[(&str, &str)] = &[
+    // Cinnabar's own: worker threads (0 = one per core), set at startup.
+    ("threads", "0"),
     ("key-load-delay", "0"),
     ("loading-process-events-interval-bytes", "2097152"),
     ("rdb-key-save-delay", "0"),
+    ("watchdog-period", "0"),
+    ("use-exit-on-panic", "no"),
+    ("lua-enable-deprecated-api", "no"),
+];
+
+/// Redis's alias names (config.c `createXConfig(name, alias, …)`): setting either
+/// sets both; CONFIG REWRITE writes only the primary name.
+const ALIASES: &[(&str, &str)] = &[
+    ("cluster-replica-no-failover", "cluster-slave-no-failover"),
+    ("replica-lazy-flush", "slave-lazy-flush"),
+    ("replica-serve-stale-data", "slave-serve-stale-data"),
+    ("replica-read-only", "slave-read-only"),
+    ("replica-ignore-maxmemory", "slave-ignore-maxmemory"),
+    ("replica-announce-ip", "slave-announce-ip"),
+    (
+        "cluster-replica-validity-factor",
+        "cluster-slave-validity-factor",
+    ),
+    ("list-max-listpack-size", "list-max-ziplist-size"),
+    ("replica-priority", "slave-priority"),
+    ("replica-announce-port", "slave-announce-port"),
+    ("repl-ping-replica-period", "repl-ping-slave-period"),
+    ("min-replicas-to-write", "min-slaves-to-write"),
+    ("min-replicas-max-lag", "min-slaves-max-lag"),
+    ("busy-reply-threshold", "lua-time-limit"),
+    ("hash-max-listpack-entries", "hash-max-ziplist-entries"),
+    ("zset-max-listpack-entries", "zset-max-ziplist-entries"),
+    ("hash-max-listpack-value", "hash-max-ziplist-value"),
+    ("zset-max-listpack-value", "zset-max-ziplist-value"),
+    ("replicaof", "slaveof"),
+];
+
+/// Enumerated parameters whose default looks like a boolean or free text, with
+/// Redis's names in its table order (CONFIG SET accepts them case-insensitively).
+const ENUMS: &[(&str, &[&str])] = &[
+    ("supervised", &["upstart", "systemd", "auto", "no"]),
+    (
+        "syslog-facility",
+        &[
+            "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+        ],
+    ),
+    ("repl-diskless-load", &["disabled", "on-empty-db", "swapdb"]),
+    ("oom-score-adj", &["no", "yes", "relative", "absolute"]),
+    ("acl-pubsub-default", &["allchannels", "resetchannels"]),
+    ("sanitize-dump-payload", &["no", "yes", "clients"]),
+    ("enable-protected-configs", &["no", "yes", "local"]),
+    ("enable-debug-command", &["no", "yes", "local"]),
+    ("enable-module-command", &["no", "yes", "local"]),
+    (
+        "cluster-preferred-endpoint-type",
+        &["ip", "hostname", "unknown-endpoint"],
+    ),
+    (
+        "propagation-error-behavior",
+        &["ignore", "panic", "panic-on-replicas"],
+    ),
+    ("tls-auth-clients", &["no", "yes", "optional"]),
 ];
 
 /// Memory-valued parameters: accept `1gb`-style suffixes, reported in bytes.
@@ -87,8 +150,9 @@ const MEMORY_PARAMS: &[&str] = &[
     "active-defrag-ignore-bytes",
     "hash-max-listpack-value",
     "hash-max-ziplist-value",
-    "set-max-intset-entries",
     "stream-node-max-bytes",
+    "hll-sparse-max-bytes",
+    "cluster-link-sendbuf-limit",
     "maxmemory-clients",
     "zset-max-listpack-value",
     "zset-max-ziplist-value",
@@ -96,6 +160,11 @@ const MEMORY_PARAMS: &[&str] = &[
 
 pub struct Config {
     values: RwLock<BTreeMap<String, String>>,
+    /// The values a server starts with when nothing sets them (CONFIG REWRITE
+    /// leaves out what equals these).
+    defaults: BTreeMap<String, String>,
+    /// `rename-command <from> <to>` lines, in order (applied to the command table).
+    renames: parking_lot::Mutex<Vec<(String, String)>>,
     pub maxclients: AtomicUsize,
     pub proto_max_bulk_len: AtomicUsize,
     pub client_query_buffer_limit: AtomicUsize,
@@ -146,7 +215,9 @@ impl Config {
             values.insert((*k).into(), (*v).into());
         }
         let cfg = Config {
+            defaults: values.clone(),
             values: RwLock::new(values),
+            renames: parking_lot::Mutex::new(Vec::new()),
             maxclients: AtomicUsize::new(10000),
             proto_max_bulk_len: AtomicUsize::new(512 << 20),
             client_query_buffer_limit: AtomicUsize::new(1 << 30),
@@ -187,6 +258,26 @@ impl Config {
         self.values.read().contains_key(name)
     }
 
+    /// The value `name` has when nothing sets it.
+    pub fn default_of(&self, name: &str) -> Option<&str> {
+        self.defaults.get(name).map(|s| s.as_str())
+    }
+
+    /// Records a `rename-command` directive (an empty `to` removes the command).
+    pub fn add_rename(&self, from: &str, to: &str) {
+        self.renames.lock().push((from.to_string(), to.to_string()));
+    }
+
+    /// The `rename-command` directives read at startup, in order.
+    pub fn renames(&self) -> Vec<(String, String)> {
+        self.renames.lock().clone()
+    }
+
+    /// Every parameter and its value (aliases and hidden ones included).
+    pub fn snapshot(&self) -> BTreeMap<String, String> {
+        self.values.read().clone()
+    }
+
     /// CONFIG GET: every parameter whose name matches one of the patterns.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let values = self.values.read();
@@ -214,6 +305,14 @@ impl Config {
                 }
             }
         }
+        // As Redis, `dir` is the working directory (made absolute).
+        for (k, v) in out.iter_mut() {
+            if k.eq_ignore_ascii_case("dir") {
+                if let Ok(cwd) = std::env::current_dir() {
+                    *v = cwd.display().to_string();
+                }
+            }
+        }
         out
     }
 
@@ -227,7 +326,20 @@ impl Config {
         if !startup && IMMUTABLE.contains(&name.as_str()) {
             return Err("can't set immutable config".into());
         }
-        let normalized = normalize(&name, value)?;
+        let mut normalized = if name == "client-output-buffer-limit" {
+            // Classes not named keep their current limits (as Redis).
+            normalize_obuf(value, &self.get(&name).unwrap_or_default())?
+        } else {
+            normalize(&name, value)?
+        };
+        if name == "dir" && !startup {
+            // CONFIG SET dir changes the working directory, as in Redis (at startup
+            // `main` does it once the whole configuration is read).
+            std::env::set_current_dir(&normalized).map_err(|e| strerror(&e))?;
+            if let Ok(cwd) = std::env::current_dir() {
+                normalized = cwd.display().to_string();
+            }
+        }
         if let Some((_, why)) = REFUSED.iter().find(|(n, _)| *n == name) {
             let default = DEFAULTS
                 .lines()
@@ -345,38 +457,73 @@ impl Default for Config {
     }
 }
 
-/// Parameters CONFIG SET refuses at runtime (as Redis: "can't set immutable config").
+/// Parameters CONFIG SET refuses at runtime (Redis's IMMUTABLE_CONFIG, and our `threads`).
 const IMMUTABLE: &[&str] = &[
-    "databases",
+    "rdbchecksum",
     "daemonize",
+    "io-threads-do-reads",
+    "always-show-logo",
+    "set-proc-title",
+    "syslog-enabled",
+    "cluster-enabled",
+    "disable-thp",
+    "aclfile",
+    "unixsocket",
     "pidfile",
-    "io-threads",
+    "cluster-config-file",
+    "syslog-ident",
+    "appendfilename",
+    "appenddirname",
+    "server_cpulist",
+    "bio_cpulist",
+    "aof_rewrite_cpulist",
+    "bgsave_cpulist",
     "logfile",
     "supervised",
-    "unixsocket",
-    "cluster-enabled",
-    "enable-debug-command",
+    "syslog-facility",
     "enable-protected-configs",
+    "enable-debug-command",
     "enable-module-command",
-    "syslog-enabled",
-    "aclfile",
+    "databases",
+    "io-threads",
+    "tcp-backlog",
+    "cluster-port",
+    "unixsocketperm",
+    "socket-mark-id",
+    "replicaof",
+    "lua-enable-deprecated-api",
+    "threads",
 ];
 
-/// Redis 7 names replicas `replica`; the old `slave` spellings are aliases.
-fn canonical_name(name: &str) -> String {
-    name.replace("slave", "replica")
+/// The primary name of a parameter (`slave-priority` is `replica-priority`).
+pub fn canonical_name(name: &str) -> String {
+    ALIASES
+        .iter()
+        .find(|(_, alias)| *alias == name)
+        .map_or(name, |(primary, _)| primary)
+        .to_string()
+}
+
+/// True for a parameter's second name (CONFIG REWRITE writes only primaries).
+pub fn is_alias(name: &str) -> bool {
+    ALIASES.iter().any(|(_, alias)| *alias == name)
 }
 
 fn aliases(name: &str) -> Vec<String> {
-    let mut out = vec![name.replace("replica", "slave")];
-    if name.contains("listpack") {
-        out.push(name.replace("listpack", "ziplist"));
+    ALIASES
+        .iter()
+        .filter(|(primary, _)| *primary == name)
+        .map(|(_, alias)| alias.to_string())
+        .collect()
+}
+
+/// `strerror(errno)`: the OS message without Rust's " (os error N)".
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
     }
-    if name.contains("ziplist") {
-        out.push(name.replace("ziplist", "listpack"));
-    }
-    out.retain(|a| a != name);
-    out
 }
 
 fn kind_of(name: &str, default: &str) -> Kind {
@@ -401,6 +548,9 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
                 .map(|(_, v)| v)
         })
         .unwrap_or("");
+    if let Some((_, allowed)) = ENUMS.iter().find(|(n, _)| *n == name) {
+        return one_of(value, allowed);
+    }
     match kind_of(name, default) {
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
             "yes" => Ok("yes".into()),
@@ -429,8 +579,15 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
                 .ok_or_else(|| "argument must be a memory value".into())
         }
         Kind::Text => match name {
-            "client-output-buffer-limit" => normalize_obuf(value),
+            "client-output-buffer-limit" => normalize_obuf(value, ""),
             "save" => normalize_save(value),
+            "bind" => {
+                let words: Vec<&str> = value.split_whitespace().collect();
+                if words.len() > 16 {
+                    return Err("Too many bind addresses specified.".into());
+                }
+                Ok(words.join(" "))
+            }
             "maxmemory-policy" => one_of(
                 value,
                 &[
@@ -445,20 +602,7 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
                 ],
             ),
             "appendfsync" => one_of(value, &["everysec", "always", "no"]),
-            "shutdown-on-sigint" | "shutdown-on-sigterm" => {
-                let allowed = ["default", "save", "nosave", "now", "force"];
-                let words: Vec<String> = value
-                    .split_whitespace()
-                    .map(|w| w.to_ascii_lowercase())
-                    .collect();
-                if words.is_empty() || words.iter().any(|w| !allowed.contains(&w.as_str())) {
-                    return Err(format!(
-                        "argument(s) must be one of the following: {}",
-                        allowed.join(", ")
-                    ));
-                }
-                Ok(words.join(" "))
-            }
+            "shutdown-on-sigint" | "shutdown-on-sigterm" => normalize_shutdown_flags(value),
             "loglevel" => one_of(value, &["debug", "verbose", "notice", "warning", "nothing"]),
             "notify-keyspace-events" => crate::notify::parse_flags(value)
                 .map(crate::notify::flags_to_string)
@@ -466,6 +610,46 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
             _ => Ok(value.to_string()),
         },
     }
+}
+
+/// `shutdown-on-sig*`: bit flags, reported in Redis's table order
+/// (`configEnumGetName`), `default` when none is set.
+fn normalize_shutdown_flags(value: &str) -> Result<String, String> {
+    const FLAGS: [&str; 5] = ["default", "save", "nosave", "now", "force"];
+    let mut bits = 0u8;
+    let mut any = false;
+    for w in value.split_whitespace() {
+        any = true;
+        match FLAGS.iter().position(|f| f.eq_ignore_ascii_case(w)) {
+            Some(0) => {}
+            Some(i) => bits |= 1 << (i - 1),
+            None => {
+                return Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    FLAGS.join(", ")
+                ))
+            }
+        }
+    }
+    if !any {
+        return Err(format!(
+            "argument(s) must be one of the following: {}",
+            FLAGS.join(", ")
+        ));
+    }
+    if bits & 0b11 == 0b11 {
+        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+    }
+    if bits == 0 {
+        return Ok("default".into());
+    }
+    Ok(FLAGS[1..]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, f)| *f)
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 fn one_of(value: &str, allowed: &[&str]) -> Result<String, String> {
@@ -504,9 +688,10 @@ pub fn parse_memory(s: &str) -> Option<u64> {
     (n as u64).checked_mul(mul)
 }
 
-fn normalize_obuf(value: &str) -> Result<String, String> {
+/// `client-output-buffer-limit`: the classes given replace theirs in `current`.
+fn normalize_obuf(value: &str, current: &str) -> Result<String, String> {
     let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.is_empty() || parts.len() % 4 != 0 {
+    if parts.is_empty() || !parts.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut classes: Vec<(String, [String; 3])> = vec![
@@ -520,6 +705,14 @@ fn normalize_obuf(value: &str) -> Result<String, String> {
             ["33554432".into(), "8388608".into(), "60".into()],
         ),
     ];
+    let cur: Vec<&str> = current.split_whitespace().collect();
+    for chunk in cur.chunks(4) {
+        if let (Some(entry), [_, h, s, secs]) =
+            (classes.iter_mut().find(|(c, _)| c == chunk[0]), chunk)
+        {
+            entry.1 = [h.to_string(), s.to_string(), secs.to_string()];
+        }
+    }
     for chunk in parts.chunks(4) {
         let class = match chunk[0].to_ascii_lowercase().as_str() {
             "normal" => "normal",
@@ -550,7 +743,7 @@ fn normalize_obuf(value: &str) -> Result<String, String> {
 
 fn normalize_save(value: &str) -> Result<String, String> {
     let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.len() % 2 != 0 {
+    if !parts.len().is_multiple_of(2) {
         return Err("Invalid save parameters".into());
     }
     for p in &parts {

@@ -62,7 +62,11 @@ pub fn load_startup(config: &Config, args: &[String]) -> Result<Option<String>, 
                 };
                 text.push_str(&content);
                 text.push('\n');
-                file = Some(a.to_string());
+                // Kept absolute (Redis's getAbsolutePath): the server later moves
+                // into `dir`, and CONFIG REWRITE must find the file again.
+                if a != "-" {
+                    file = Some(absolute_path(a));
+                }
                 i = 1;
             }
             _ => {}
@@ -72,6 +76,17 @@ pub fn load_startup(config: &Config, args: &[String]) -> Result<Option<String>, 
     text.push('\n');
     load_text(config, &text)?;
     Ok(file)
+}
+
+fn absolute_path(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    if p.is_absolute() {
+        return path.to_string();
+    }
+    match std::env::current_dir() {
+        Ok(cwd) => cwd.join(p).display().to_string(),
+        Err(_) => path.to_string(),
+    }
 }
 
 /// Redis's command-line rules (server.c `main`): `--name` starts a directive,
@@ -165,8 +180,11 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
                     list.push(value);
                 }
             }
+            "rename-command" if words.len() == 3 => {
+                rename_command(config, &words[1], &words[2]).map_err(&fail)?;
+            }
             // Redis accepts these as directives that are not CONFIG parameters.
-            "rename-command" | "user" | "loadmodule" | "sentinel" => {
+            "user" | "loadmodule" | "sentinel" => {
                 tracing::warn!("directive '{name}' is not supported and was ignored");
             }
             "replicaof" | "slaveof" => {
@@ -210,6 +228,32 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
                 reason,
             })?;
     }
+    Ok(())
+}
+
+/// `rename-command <from> <to>`: checked against the command table as renamed
+/// so far; the server applies the list when it builds its table.
+fn rename_command(config: &Config, from: &str, to: &str) -> Result<(), &'static str> {
+    let mut names: Vec<String> = crate::command::CommandTable::new()
+        .top_level()
+        .map(|s| s.name.to_string())
+        .collect();
+    for (f, t) in config.renames() {
+        names.retain(|n| *n != f);
+        if !t.is_empty() {
+            names.push(t);
+        }
+    }
+    let from = from.to_ascii_lowercase();
+    let to = to.to_ascii_lowercase();
+    if !names.contains(&from) {
+        return Err("No such command in rename-command");
+    }
+    names.retain(|n| *n != from);
+    if !to.is_empty() && names.contains(&to) {
+        return Err("Target command name already exists");
+    }
+    config.add_rename(&from, &to);
     Ok(())
 }
 

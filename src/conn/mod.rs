@@ -108,8 +108,23 @@ impl Conn<'_> {
     async fn serve(&mut self, client: &mut Client) -> Result<(), Closed> {
         let mut shutdown = self.srv.shutdown_rx.clone();
         let mut idle_freed = false;
+        // One timer per connection, re-armed only when it fires: arming a fresh
+        // timer per read would cost a clock read and a timer-wheel insert each time.
+        let idle_timer = tokio::time::sleep(QBUF_IDLE_FREE);
+        tokio::pin!(idle_timer);
         loop {
             self.process(client).await?;
+            // Like Redis, a client that just sent a big argument keeps a read buffer
+            // of that size until the periodic resize sees it is no longer needed
+            // (the argument itself moved into the keyspace without a copy).
+            let big = self.parser.take_big_arg();
+            if big > 0 && self.inbuf.capacity() < big {
+                self.inbuf.reserve(big - self.inbuf.len());
+                // The reservation stands for the big argument: traffic from now on
+                // decides whether it is still needed at the next resize check.
+                self.qbuf_peak = 0;
+                self.last_resize = std::time::Instant::now();
+            }
             self.shrink_after_peak();
             self.drain_outbox(client);
             self.flush().await?;
@@ -137,7 +152,6 @@ impl Conn<'_> {
                 self.reserve_read();
             }
             self.report_qbuf(client);
-            let idle = tokio::time::sleep(QBUF_IDLE_FREE);
             tokio::select! {
                 n = self.rd.read_buf(&mut self.inbuf) => {
                     idle_freed = false;
@@ -151,10 +165,18 @@ impl Conn<'_> {
                     }
                 }
                 _ = client.handle.wake.notified() => {}
-                _ = idle, if self.inbuf.is_empty() && self.inbuf.capacity() > 0 => {
-                    // An idle client keeps no read buffer (Redis frees it after 2 s too).
-                    self.inbuf = BytesMut::new();
-                    idle_freed = true;
+                _ = &mut idle_timer, if !idle_freed => {
+                    let last = client.handle.last_active_ms.load(Ordering::Relaxed);
+                    let idle_ms = unix_ms().saturating_sub(self.srv.start_unix_ms).saturating_sub(last);
+                    let limit = QBUF_IDLE_FREE.as_millis() as u64;
+                    if idle_ms >= limit && self.inbuf.is_empty() {
+                        // An idle client keeps no read buffer (Redis frees it after 2 s too).
+                        self.inbuf = BytesMut::new();
+                        idle_freed = true;
+                    } else {
+                        let wait = Duration::from_millis(limit.saturating_sub(idle_ms).max(1));
+                        idle_timer.as_mut().reset(tokio::time::Instant::now() + wait);
+                    }
                 }
                 _ = shutdown.changed() => return Err(Closed::Killed),
             }
@@ -230,11 +252,14 @@ impl Conn<'_> {
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
+            if self.srv.pause_until.load(Ordering::Relaxed) != 0 {
+                self.wait_while_paused(&args).await;
+            }
             let reply = match execute(self.srv, client, args, now_ms) {
                 Outcome::Reply(r) => r,
+                // wait_blocked flushes what is pending first, and unregisters the
+                // waiter on every way out.
                 Outcome::Block(waiter, timeout_reply) => {
-                    self.drain_outbox(client);
-                    self.flush().await?;
                     self.wait_blocked(client, waiter, timeout_reply).await?
                 }
             };
@@ -245,6 +270,38 @@ impl Conn<'_> {
             if self.out.len() > 64 * 1024 {
                 self.flush().await?;
             }
+        }
+    }
+
+    /// CLIENT PAUSE: holds this command until the pause ends (or CLIENT UNPAUSE).
+    /// In WRITE mode only commands that may write are held, as in Redis.
+    async fn wait_while_paused(&self, args: &[bytes::Bytes]) {
+        let srv = self.srv;
+        let until = srv.pause_until.load(Ordering::Relaxed);
+        if until <= unix_ms() {
+            // The pause is over: clear it so later commands skip this check.
+            let _ =
+                srv.pause_until
+                    .compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed);
+            return;
+        }
+        if srv.pause_writes_only.load(Ordering::Relaxed) {
+            let writes = srv.commands.resolve(args).is_some_and(|r| {
+                r.spec.has(crate::command::flags::WRITE)
+                    || r.spec.has(crate::command::flags::MAY_REPLICATE)
+            });
+            if !writes {
+                return;
+            }
+        }
+        loop {
+            let until = srv.pause_until.load(Ordering::Relaxed);
+            let now = unix_ms();
+            if until <= now {
+                return;
+            }
+            // Re-check often enough that CLIENT UNPAUSE releases clients promptly.
+            tokio::time::sleep(Duration::from_millis((until - now).min(10))).await;
         }
     }
 
@@ -276,6 +333,8 @@ impl Conn<'_> {
         ob.soft_since = None;
     }
 
+    /// Writes the pending replies; a client killed meanwhile (output buffer
+    /// limit, CLIENT KILL) is dropped even while the write waits on its socket.
     async fn flush(&mut self) -> Result<(), Closed> {
         if self.out.is_empty() {
             return Ok(());
@@ -331,7 +390,13 @@ impl Conn<'_> {
                 return Err(Closed::Killed);
             }
             self.drain_outbox(client);
-            self.flush().await?;
+            if let Err(e) = self.flush().await {
+                blocking::abandon(srv, &w);
+                return Err(e);
+            }
+            if !client.handle.outbox.lock().frames.is_empty() || w.reply.lock().is_some() {
+                continue;
+            }
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,

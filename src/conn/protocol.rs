@@ -10,6 +10,8 @@ use crate::error::ProtocolError;
 
 /// Longest inline request, and longest `*N`/`$N` header line (PROTO_INLINE_MAX_SIZE).
 pub const INLINE_MAX: usize = 64 * 1024;
+/// Arguments this large get their buffer sized up front (Redis's PROTO_MBULK_BIG_ARG).
+pub const BIG_ARG: usize = 32 * 1024;
 /// Arguments preallocated at most, whatever `*N` says.
 const PREALLOC_ARGS: usize = 1024;
 
@@ -25,6 +27,8 @@ pub struct RequestParser {
     pub max_bulk_len: usize,
     /// Once set, lengths are limited as for an unauthenticated client.
     pub unauthenticated: bool,
+    /// Largest big argument (≥ `BIG_ARG`) framed since last taken.
+    big_arg: usize,
 }
 
 pub enum Parsed {
@@ -98,7 +102,7 @@ impl RequestParser {
                     let len = len as usize;
                     self.bulk_len = Some(len);
                     // Large payloads: make room once rather than regrowing per read.
-                    if len >= 32 * 1024 && buf.capacity() < len + 2 {
+                    if len >= BIG_ARG && buf.capacity() < len + 2 {
                         buf.reserve(len + 2 - buf.len());
                     }
                     len
@@ -107,6 +111,9 @@ impl RequestParser {
             if buf.len() < len + 2 {
                 return Ok(None);
             }
+            if len >= BIG_ARG {
+                self.big_arg = self.big_arg.max(len + 2);
+            }
             let arg = buf.split_to(len).freeze();
             buf.advance(2);
             self.args.push(arg);
@@ -114,6 +121,11 @@ impl RequestParser {
             self.pending -= 1;
         }
         Ok(Some(Parsed::Command(std::mem::take(&mut self.args))))
+    }
+
+    /// The size of the largest big argument framed since the last call (0 if none).
+    pub fn take_big_arg(&mut self) -> usize {
+        std::mem::take(&mut self.big_arg)
     }
 
     /// How many bytes the request in progress still needs, when known (for read sizing).

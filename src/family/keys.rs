@@ -182,7 +182,7 @@ pub fn scan_step(
         .map(|k| (scan_hash(&k), k))
         .filter(|(h, _)| *h >= cursor)
         .collect();
-    batch.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    batch.sort_unstable_by_key(|a| a.0);
     let mut cut = count.max(1).min(batch.len());
     while cut < batch.len() && batch[cut].0 == batch[cut - 1].0 {
         cut += 1;
@@ -359,16 +359,10 @@ fn rename_generic(ctx: &mut Ctx, a: &[Bytes], nx: bool) -> CmdResult<Reply> {
     if dst_exists {
         ctx.delete(dst);
     }
-    let ready = matches!(entry.value, Value::List(_));
-    ctx.set_value(dst, entry.value, false);
-    if entry.expire_at != 0 {
-        ctx.set_expire(dst, entry.expire_at);
-    }
+    let db = ctx.client.db;
+    place(ctx, db, dst, entry);
     ctx.notify(notify::GENERIC, "rename_from", src);
     ctx.notify(notify::GENERIC, "rename_to", dst);
-    if ready {
-        ctx.signal_ready(dst);
-    }
     Ok(if nx { Reply::Int(1) } else { Reply::Ok })
 }
 
@@ -386,6 +380,18 @@ fn parse_db(ctx: &Ctx, arg: &[u8]) -> CmdResult<usize> {
         return Err(CmdError::DbIndexOutOfRange);
     }
     Ok(n as usize)
+}
+
+/// Stores a moved or copied entry with its TTL; a list there may serve blocked clients.
+fn place(ctx: &mut Ctx, db: usize, key: &Bytes, entry: Entry) {
+    let ready = matches!(entry.value, Value::List(_));
+    ctx.set_value_in(db, key, entry.value, false);
+    if entry.expire_at != 0 {
+        ctx.db_of(db, key).set_expire(key, entry.expire_at);
+    }
+    if ready {
+        ctx.ready_keys.push((db, key.clone()));
+    }
 }
 
 fn copy(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -418,15 +424,8 @@ fn copy(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         ctx.delete_in(dst_db, dst);
     }
-    let ready = matches!(entry.value, Value::List(_));
-    ctx.set_value_in(dst_db, dst, entry.value, false);
-    if entry.expire_at != 0 {
-        ctx.db_of(dst_db, dst).set_expire(dst, entry.expire_at);
-    }
+    place(ctx, dst_db, dst, entry);
     ctx.notify_in(dst_db, notify::GENERIC, "copy_to", dst);
-    if ready {
-        ctx.ready_keys.push((dst_db, dst.clone()));
-    }
     Ok(Reply::Int(1))
 }
 
@@ -444,16 +443,9 @@ fn move_cmd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(0));
     }
     ctx.delete_in(src_db, key);
-    let ready = matches!(entry.value, Value::List(_));
-    ctx.set_value_in(dst_db, key, entry.value, false);
-    if entry.expire_at != 0 {
-        ctx.db_of(dst_db, key).set_expire(key, entry.expire_at);
-    }
+    place(ctx, dst_db, key, entry);
     ctx.notify_in(src_db, notify::GENERIC, "move_from", key);
     ctx.notify_in(dst_db, notify::GENERIC, "move_to", key);
-    if ready {
-        ctx.ready_keys.push((dst_db, key.clone()));
-    }
     Ok(Reply::Int(1))
 }
 
@@ -498,7 +490,7 @@ fn expire_generic(
     let invalid = || CmdError::InvalidExpire(cmd.to_string());
     let mut when = int(&a[2])?;
     if unit_secs {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(invalid());
         }
         when *= 1000;

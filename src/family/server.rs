@@ -337,7 +337,7 @@ fn config_get(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let cfg = &ctx.srv.config;
@@ -349,20 +349,56 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         seen.push(name);
     }
-    // All or nothing, as Redis: on a failure, restore what was already applied.
+    // One CONFIG SET at a time, so that set, apply and rollback of one are not
+    // interleaved with another's (Redis runs them on its single thread).
+    static CONFIG_SET: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+    let _serial = CONFIG_SET.lock();
+    // All or nothing, as Redis: every value is set first, then the ones that need
+    // more than storing (the listeners) are applied; on a failure of either
+    // step every value is restored (and the restored listeners applied again).
     let mut applied: Vec<(String, String)> = Vec::new();
-    for pair in a[2..].chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).into_owned();
-        let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        let old = cfg.get(&name.to_ascii_lowercase());
-        if let Err(r) = cfg.set(&name, &value, false) {
-            for (n, v) in applied.iter().rev() {
-                let _ = cfg.set(n, v, false);
+    let restore = |applied: &[(String, String)]| {
+        for (n, v) in applied.iter().rev() {
+            if let Err(e) = cfg.set(n, v, false) {
+                tracing::warn!(
+                    "Failed restoring failed CONFIG SET command. Error setting {n} to '{v}': {e}"
+                );
             }
+        }
+    };
+    for pair in a[2..].chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        let old = cfg.get_matching(&[name.as_bytes()]).pop().map(|(_, v)| v);
+        if let Err(r) = cfg.set(&name, &value, false) {
+            restore(&applied);
             return Err(crate::config::set_error(&name, r));
         }
         if let Some(old) = old {
             applied.push((name, old));
+        }
+    }
+    // Redis's updatePort / applyBind, once, named after the first of them given.
+    let listener_change = applied.iter().find(|(n, old)| {
+        (n == "port" || n == "bind") && cfg.get(n).as_deref() != Some(old.as_str())
+    });
+    if let Some((name, _)) = listener_change {
+        let port_changed = applied
+            .iter()
+            .any(|(n, old)| n == "port" && cfg.get(n).as_deref() != Some(old.as_str()));
+        if let Err(e) = ctx.srv.apply_listeners(port_changed) {
+            tracing::warn!("Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings.");
+            tracing::debug!("listen error: {e}");
+            restore(&applied);
+            if let Err(e) = ctx.srv.apply_listeners(port_changed) {
+                tracing::warn!("Failed applying restored failed CONFIG SET command: {e}");
+            }
+            let reason = if name == "port" {
+                "Unable to listen on this port. Check server logs."
+            } else {
+                "Failed to bind to specified addresses."
+            };
+            return Err(crate::config::set_error(name, reason.to_string()));
         }
     }
     Ok(Reply::Ok)
@@ -374,14 +410,22 @@ fn config_resetstat(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn config_rewrite(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    if ctx.srv.config_file.is_none() {
+    let Some(path) = ctx.srv.config_file.as_deref() else {
         return Err(CmdError::custom(
             "ERR The server is running without a config file",
         ));
+    };
+    match crate::config::rewrite(&ctx.srv.config, path, false) {
+        Ok(()) => {
+            tracing::warn!("CONFIG REWRITE executed with success.");
+            Ok(Reply::Ok)
+        }
+        Err(e) => {
+            let e = crate::config::strerror(&e);
+            tracing::warn!("CONFIG REWRITE failed: {e}");
+            Err(CmdError::custom(format!("ERR Rewriting config file: {e}")))
+        }
     }
-    Err(CmdError::custom(
-        "ERR Rewriting config file: CONFIG REWRITE is not supported yet",
-    ))
 }
 
 fn config_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -430,7 +474,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<Reply> {
         cats.push("@blocking");
     }
     cats.push(if spec.has(FAST) { "@fast" } else { "@slow" });
-    cats.into_iter().map(|c| Reply::Status(c)).collect()
+    cats.into_iter().map(Reply::Status).collect()
 }
 
 fn command_entry(parent: Option<&CommandSpec>, spec: &'static CommandSpec) -> Reply {
@@ -550,11 +594,20 @@ fn doc_entry(spec: &'static CommandSpec) -> Reply {
     Reply::Map(fields)
 }
 
+/// Redis's own documentation (with argument trees for hints) where it has the
+/// command, else the entry built from our table.
+fn full_doc(spec: &'static CommandSpec) -> Reply {
+    match crate::command::docs::redis_doc(spec.name) {
+        Some(doc) => doc.clone(),
+        None => doc_entry(spec),
+    }
+}
+
 fn command_docs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut out = Vec::new();
     if a.len() == 2 {
         for s in ctx.srv.commands.top_level() {
-            out.push((Reply::bulk_str(s.name), doc_entry(s)));
+            out.push((Reply::bulk_str(s.name), full_doc(s)));
         }
     } else {
         for n in &a[2..] {
@@ -563,7 +616,12 @@ fn command_docs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                     Some(p) => format!("{}|{}", p.name, s.name),
                     None => s.name.to_string(),
                 };
-                out.push((Reply::bulk_str(&name), doc_entry(s)));
+                let doc = if p.is_none() {
+                    full_doc(s)
+                } else {
+                    doc_entry(s)
+                };
+                out.push((Reply::bulk_str(&name), doc));
             }
         }
     }
@@ -685,6 +743,20 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         "jmap" | "quicklist-packed-threshold" | "listpack" | "change-repl-id" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
         "protocol" if a.len() == 3 => debug_protocol(&a[2], ctx.client.resp),
+        "config-rewrite-force-all" if a.len() == 2 => {
+            // Without a config file Redis's fopen(NULL) fails with EFAULT.
+            let result = match ctx.srv.config_file.as_deref() {
+                Some(path) => crate::config::rewrite(&ctx.srv.config, path, true)
+                    .map_err(|e| crate::config::strerror(&e)),
+                None => Err("Bad address".to_string()),
+            };
+            match result {
+                Ok(()) => Ok(Reply::Ok),
+                Err(e) => Err(CmdError::custom(format!(
+                    "ERR CONFIG-REWRITE-FORCE-ALL failed: {e}"
+                ))),
+            }
+        }
         "log" if a.len() == 3 => {
             tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
             Ok(Reply::Ok)
@@ -717,6 +789,8 @@ fn debug_protocol(kind: &[u8], resp: u8) -> CmdResult<Reply> {
     Ok(match k.as_str() {
         "string" => Reply::bulk_str("Hello World"),
         "integer" => Reply::Int(12345),
+        // Redis's DEBUG PROTOCOL double is exactly 3.141, not pi.
+        #[allow(clippy::approx_constant)]
         "double" => Reply::Double(3.141),
         "bignum" => Reply::BigNumber("1234567999999999999999999999999999999".into()),
         "null" => Reply::Nil,
@@ -881,14 +955,14 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 w,
                 "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 stats.connections_received.load(Ordering::Relaxed),
-                stats.commands_processed.load(Ordering::Relaxed),
+                stats.sum(|h| &h.commands_processed),
                 stats.net_input_bytes.load(Ordering::Relaxed),
                 stats.net_output_bytes.load(Ordering::Relaxed),
                 stats.rejected_connections.load(Ordering::Relaxed),
                 stats.expired_keys.load(Ordering::Relaxed),
                 stats.evicted_keys.load(Ordering::Relaxed),
-                stats.keyspace_hits.load(Ordering::Relaxed),
-                stats.keyspace_misses.load(Ordering::Relaxed),
+                stats.sum(|h| &h.keyspace_hits),
+                stats.sum(|h| &h.keyspace_misses),
                 srv.pubsub.channel_count(crate::pubsub::Kind::Channel),
                 srv.pubsub.numpat(),
                 srv.pubsub.channel_count(crate::pubsub::Kind::Shard),
@@ -913,14 +987,10 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "commandstats" => {
             w.push_str("# Commandstats\r\n");
             for (i, (parent, spec)) in srv.commands.all.iter().enumerate() {
-                let s = &stats.per_command[i];
-                let calls = s.calls.load(Ordering::Relaxed);
-                let rejected = s.rejected.load(Ordering::Relaxed);
-                let failed = s.failed.load(Ordering::Relaxed);
+                let (calls, usec, rejected, failed) = stats.command_totals(i);
                 if calls == 0 && rejected == 0 && failed == 0 {
                     continue;
                 }
-                let usec = s.usec.load(Ordering::Relaxed);
                 let name = match parent {
                     Some(p) => format!("{}|{}", p.name, spec.name),
                     None => spec.name.to_string(),

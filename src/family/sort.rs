@@ -202,7 +202,7 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
                     ctx.notify(notify::GENERIC, "del", &dst);
                 }
             } else {
-                let list = List::from_iter(rows.iter().map(|r| r.as_deref().unwrap_or(b"")));
+                let list = List::from_slices(rows.iter().map(|r| r.as_deref().unwrap_or(b"")));
                 ctx.set_value(&dst, Value::List(Box::new(list)), false);
                 ctx.notify(notify::LIST, "sortstore", &dst);
                 ctx.signal_ready(&dst);

@@ -64,6 +64,19 @@ struct SetOptions {
     expire_at: Option<u64>,
 }
 
+/// EX / PX / EXAT / PXAT → (in seconds, absolute).
+fn expire_unit(opt: &[u8]) -> Option<(bool, bool)> {
+    [
+        ("ex", (true, false)),
+        ("px", (false, false)),
+        ("exat", (true, true)),
+        ("pxat", (false, true)),
+    ]
+    .into_iter()
+    .find(|(name, _)| eq(opt, name))
+    .map(|(_, unit)| unit)
+}
+
 /// Turns EX/PX/EXAT/PXAT arguments into unix ms, with Redis's checks.
 pub fn expire_deadline(
     ctx: &Ctx,
@@ -105,17 +118,7 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         } else if eq(opt, "keepttl") && !has_expire {
             o.keep_ttl = true;
         } else if let (Some(v), false, false) = (next, has_expire, o.keep_ttl) {
-            let (secs, abs) = if eq(opt, "ex") {
-                (true, false)
-            } else if eq(opt, "px") {
-                (false, false)
-            } else if eq(opt, "exat") {
-                (true, true)
-            } else if eq(opt, "pxat") {
-                (false, true)
-            } else {
-                return Err(CmdError::Syntax);
-            };
+            let (secs, abs) = expire_unit(opt).ok_or(CmdError::Syntax)?;
             has_expire = true;
             o.expire_at = Some(expire_deadline(ctx, v, secs, abs, "set")?);
             i += 1;
@@ -126,19 +129,21 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let key = &a[1];
     let old = if o.get { get_string(ctx, key)? } else { None };
-    let exists = if o.get {
-        old.is_some()
-    } else {
-        ctx.exists(key)
-    };
-    if (o.nx && exists) || (o.xx && !exists) {
-        return Ok(if o.get {
-            Reply::opt_bulk(old)
+    if o.nx || o.xx {
+        let exists = if o.get {
+            old.is_some()
         } else {
-            Reply::Nil
-        });
+            ctx.exists(key)
+        };
+        if (o.nx && exists) || (o.xx && !exists) {
+            return Ok(if o.get {
+                Reply::opt_bulk(old)
+            } else {
+                Reply::Nil
+            });
+        }
     }
-    store(ctx, key, a[2].clone(), o.keep_ttl, exists);
+    store(ctx, key, a[2].clone(), o.keep_ttl);
     if let Some(at) = o.expire_at {
         ctx.set_expire(key, at);
         ctx.notify(notify::GENERIC, "expire", key);
@@ -151,9 +156,8 @@ fn set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// Stores a string with the `set` event (and `new` when the key is created).
-fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, keep_ttl: bool, existed: bool) {
-    ctx.set_value(key, Value::Str(value), keep_ttl);
-    if !existed {
+fn store(ctx: &mut Ctx, key: &Bytes, value: Bytes, keep_ttl: bool) {
+    if !ctx.set_value(key, Value::Str(value), keep_ttl) {
         ctx.notify(notify::NEW, "new", key);
     }
     ctx.notify(notify::STRING, "set", key);
@@ -163,14 +167,13 @@ fn setnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.exists(&a[1]) {
         return Ok(Reply::Int(0));
     }
-    store(ctx, &a[1], a[2].clone(), false, false);
+    store(ctx, &a[1], a[2].clone(), false);
     Ok(Reply::Int(1))
 }
 
 fn setex_generic(ctx: &mut Ctx, a: &[Bytes], secs: bool, cmd: &str) -> CmdResult<Reply> {
     let at = expire_deadline(ctx, &a[2], secs, false, cmd)?;
-    let existed = ctx.exists(&a[1]);
-    store(ctx, &a[1], a[3].clone(), false, existed);
+    store(ctx, &a[1], a[3].clone(), false);
     ctx.set_expire(&a[1], at);
     ctx.notify(notify::GENERIC, "expire", &a[1]);
     Ok(Reply::Ok)
@@ -199,18 +202,17 @@ fn mget(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn mset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("mset".into()));
     }
     for pair in a[1..].chunks(2) {
-        let existed = ctx.exists(&pair[0]);
-        store(ctx, &pair[0], pair[1].clone(), false, existed);
+        store(ctx, &pair[0], pair[1].clone(), false);
     }
     Ok(Reply::Ok)
 }
 
 fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("msetnx".into()));
     }
     for pair in a[1..].chunks(2) {
@@ -219,15 +221,14 @@ fn msetnx(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     for pair in a[1..].chunks(2) {
-        let existed = ctx.exists(&pair[0]);
-        store(ctx, &pair[0], pair[1].clone(), false, existed);
+        store(ctx, &pair[0], pair[1].clone(), false);
     }
     Ok(Reply::Int(1))
 }
 
 fn getset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let old = get_string(ctx, &a[1])?;
-    store(ctx, &a[1], a[2].clone(), false, old.is_some());
+    store(ctx, &a[1], a[2].clone(), false);
     Ok(Reply::opt_bulk(old))
 }
 
@@ -250,17 +251,7 @@ fn getex(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         if eq(opt, "persist") && expire.is_none() && !persist {
             persist = true;
         } else if let (Some(v), None, false) = (a.get(i + 1), expire, persist) {
-            let (secs, abs) = if eq(opt, "ex") {
-                (true, false)
-            } else if eq(opt, "px") {
-                (false, false)
-            } else if eq(opt, "exat") {
-                (true, true)
-            } else if eq(opt, "pxat") {
-                (false, true)
-            } else {
-                return Err(CmdError::Syntax);
-            };
+            let (secs, abs) = expire_unit(opt).ok_or(CmdError::Syntax)?;
             expire = Some((v, secs, abs));
             i += 1;
         } else {
@@ -478,7 +469,7 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn bit_offset(arg: &[u8]) -> CmdResult<usize> {
     let err = || CmdError::custom("ERR bit offset is not an integer or out of range");
     let n = crate::conn::protocol::parse_i64(arg).ok_or_else(err)?;
-    if n < 0 || n >= (512i64 << 23) {
+    if !(0..(512i64 << 23)).contains(&n) {
         return Err(err());
     }
     Ok(n as usize)
@@ -628,7 +619,7 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             }
         }
         if emit {
-            // Only meaningful (and only computed) when a range is open.
+            // A range is always open here (`a_start != alen`), so this cannot underflow.
             let match_len = a_end - a_start + 1;
             if getidx && (minmatchlen == 0 || match_len as i64 >= minmatchlen) {
                 let mut m = vec![

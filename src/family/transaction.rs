@@ -119,7 +119,7 @@ fn watch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             .client
             .watched_keys
             .iter()
-            .any(|w| w.db == db && &w.key == key)
+            .any(|w| w.db == db && w.key == key)
         {
             continue;
         }

@@ -98,30 +98,37 @@ impl Db {
     }
 
     pub fn is_expired(&self, key: &[u8], now_ms: u64) -> bool {
+        // No TTL anywhere in this slice: skip hashing the key.
+        if self.expires.is_empty() {
+            return false;
+        }
         matches!(self.map.get(key), Some(e) if e.expire_at != 0 && e.expire_at <= now_ms)
     }
 
     /// Inserts or replaces `key`, dropping any previous TTL unless `keep_ttl`.
-    pub fn insert(&mut self, key: Bytes, value: Value, keep_ttl: bool, now_s: u32) {
-        match self.map.get_mut(&key) {
-            Some(entry) => {
+    /// One hash lookup (entry API). Returns whether the key already existed.
+    pub fn insert(&mut self, key: Bytes, value: Value, keep_ttl: bool, now_s: u32) -> bool {
+        use std::collections::hash_map::Entry as Slot;
+        match self.map.entry(key) {
+            Slot::Occupied(mut o) => {
+                let entry = o.get_mut();
                 entry.value = value;
                 entry.touched = now_s;
                 if !keep_ttl && entry.expire_at != 0 {
                     let at = entry.expire_at;
                     entry.expire_at = 0;
-                    self.expires.remove(&(at, key));
+                    let k = o.key().clone();
+                    self.expires.remove(&(at, k));
                 }
+                true
             }
-            None => {
-                self.map.insert(
-                    key,
-                    Entry {
-                        value,
-                        expire_at: 0,
-                        touched: now_s,
-                    },
-                );
+            Slot::Vacant(v) => {
+                v.insert(Entry {
+                    value,
+                    expire_at: 0,
+                    touched: now_s,
+                });
+                false
             }
         }
     }

@@ -61,13 +61,26 @@ impl Keyspace {
     pub fn lock(&self, mut indices: Vec<usize>) -> Locked<'_> {
         indices.sort_unstable();
         indices.dedup();
+        if indices.len() == 1 {
+            return self.lock_one(indices[0]);
+        }
         let all = indices.len() == self.shards.len();
         Locked {
-            guards: indices
+            one: None,
+            many: indices
                 .into_iter()
                 .map(|i| (i, self.shards[i].lock()))
                 .collect(),
             all,
+        }
+    }
+
+    /// Locks one shard: the single-key hot path, without allocating.
+    pub fn lock_one(&self, idx: usize) -> Locked<'_> {
+        Locked {
+            one: Some((idx, self.shards[idx].lock())),
+            many: Vec::new(),
+            all: self.shards.len() == 1,
         }
     }
 
@@ -88,16 +101,19 @@ impl Keyspace {
     }
 }
 
-/// The shard guards a command holds, sorted by shard index.
+/// The shard guards a command holds, sorted by shard index. A single guard
+/// lives inline (`one`) so single-key commands allocate nothing to lock.
 pub struct Locked<'a> {
-    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+    one: Option<(usize, MutexGuard<'a, Shard>)>,
+    many: Vec<(usize, MutexGuard<'a, Shard>)>,
     all: bool,
 }
 
 impl<'a> Locked<'a> {
     pub fn none() -> Locked<'a> {
         Locked {
-            guards: Vec::new(),
+            one: None,
+            many: Vec::new(),
             all: false,
         }
     }
@@ -110,48 +126,50 @@ impl<'a> Locked<'a> {
     /// touches: a bug in the command table, never reachable from client input
     /// because key positions come from the same table.
     pub fn shard(&mut self, idx: usize) -> &mut Shard {
-        if self.all {
-            return &mut self.guards[idx].1;
-        }
-        if self.guards.len() == 1 && self.guards[0].0 == idx {
-            return &mut self.guards[0].1;
-        }
-        let pos = self
-            .guards
-            .iter()
-            .position(|(i, _)| *i == idx)
-            .expect("shard not locked: command table key spec is wrong");
-        &mut self.guards[pos].1
+        self.try_shard(idx)
+            .expect("shard not locked: command table key spec is wrong")
     }
 
     pub fn count(&self) -> usize {
-        self.guards.len()
+        self.one.is_some() as usize + self.many.len()
     }
 
     /// Index of the first (lowest) locked shard; 0 when none is held.
     pub fn first_index(&self) -> usize {
-        self.guards.first().map_or(0, |(i, _)| *i)
+        match &self.one {
+            Some((i, _)) => *i,
+            None => self.many.first().map_or(0, |(i, _)| *i),
+        }
     }
 
     /// The only locked shard, with its index, when exactly one is held.
     pub fn single(&mut self) -> Option<(usize, &mut Shard)> {
-        match self.guards.as_mut_slice() {
+        if let Some((i, g)) = self.one.as_mut() {
+            return Some((*i, &mut **g));
+        }
+        match self.many.as_mut_slice() {
             [(i, g)] => Some((*i, &mut **g)),
             _ => None,
         }
     }
 
     pub fn try_shard(&mut self, idx: usize) -> Option<&mut Shard> {
-        if self.all {
-            return Some(&mut self.guards[idx].1);
+        if let Some((i, g)) = self.one.as_mut() {
+            return (*i == idx).then_some(&mut **g);
         }
-        self.guards
+        if self.all {
+            return self.many.get_mut(idx).map(|(_, g)| &mut **g);
+        }
+        self.many
             .iter_mut()
             .find(|(i, _)| *i == idx)
             .map(|(_, g)| &mut **g)
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
-        self.guards.iter_mut().map(|(_, g)| &mut **g)
+        self.one
+            .iter_mut()
+            .chain(self.many.iter_mut())
+            .map(|(_, g)| &mut **g)
     }
 }

@@ -24,8 +24,42 @@ const fn crc16_table() -> [u16; 256] {
 
 static CRC16: [u16; 256] = crc16_table();
 
+/// Slicing-by-8 tables: `T[k][i]` is the CRC contribution of byte `i`
+/// followed by `k` zero bytes, so eight bytes fold with independent lookups.
+const fn slice_tables() -> [[u16; 256]; 8] {
+    let mut t = [[0u16; 256]; 8];
+    t[0] = crc16_table();
+    let mut k = 1;
+    while k < 8 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev << 8) ^ t[0][(prev >> 8) as usize];
+            i += 1;
+        }
+        k += 1;
+    }
+    t
+}
+
+static SLICES: [[u16; 256]; 8] = slice_tables();
+
+/// CRC16/XMODEM, the one Redis Cluster uses for key slots.
 pub fn crc16(data: &[u8]) -> u16 {
-    data.iter().fold(0u16, |crc, &b| {
+    let mut crc = 0u16;
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        let x = crc ^ u16::from_be_bytes([c[0], c[1]]);
+        crc = SLICES[7][(x >> 8) as usize]
+            ^ SLICES[6][(x & 0xff) as usize]
+            ^ SLICES[5][c[2] as usize]
+            ^ SLICES[4][c[3] as usize]
+            ^ SLICES[3][c[4] as usize]
+            ^ SLICES[2][c[5] as usize]
+            ^ SLICES[1][c[6] as usize]
+            ^ SLICES[0][c[7] as usize];
+    }
+    chunks.remainder().iter().fold(crc, |crc, &b| {
         (crc << 8) ^ CRC16[((crc >> 8) as u8 ^ b) as usize]
     })
 }
@@ -46,6 +80,28 @@ pub fn key_slot(key: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn crc16_bytewise(data: &[u8]) -> u16 {
+        data.iter().fold(0u16, |crc, &b| {
+            (crc << 8) ^ CRC16[((crc >> 8) as u8 ^ b) as usize]
+        })
+    }
+
+    #[test]
+    fn sliced_crc_matches_bytewise() {
+        let mut x = 0x1234_5678_u64;
+        for len in 0..100 {
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            assert_eq!(crc16(&data), crc16_bytewise(&data), "len {len}");
+        }
+    }
 
     #[test]
     fn known_slots() {

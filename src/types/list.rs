@@ -179,7 +179,7 @@ impl List {
         List::default()
     }
 
-    pub fn from_iter<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> List {
+    pub fn from_slices<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> List {
         let mut l = List::new();
         for i in items {
             l.push_back(i);
@@ -347,7 +347,7 @@ impl List {
 
     /// Rebuilds the list from owned elements (LSET, LINSERT, LREM, LTRIM).
     pub fn rebuild(items: Vec<Bytes>) -> List {
-        List::from_iter(items.iter().map(|b| b.as_ref()))
+        List::from_slices(items.iter().map(|b| b.as_ref()))
     }
 
     pub fn to_vec(&self) -> Vec<Bytes> {
@@ -467,7 +467,7 @@ mod tests {
 
     #[test]
     fn mixed_iteration_meets_in_the_middle() {
-        let l = List::from_iter(
+        let l = List::from_slices(
             (0..1000)
                 .map(|i| format!("{i}").into_bytes())
                 .collect::<Vec<_>>()

@@ -1,0 +1,110 @@
+//! MONITOR, SORT_RO, BGREWRITEAOF, bit commands and LCS: exact replies, checked
+//! against redis-server 7.0.15.
+
+mod common;
+
+use common::TestServer;
+
+#[tokio::test]
+async fn monitor_streams_executed_commands_in_order() {
+    let server = TestServer::start().await;
+    let mut mon = server.raw().await;
+    mon.expect(&["MONITOR"], "+OK\r\n").await;
+    let mut c = server.raw().await;
+    c.expect(&["SET", "foo", "bar"], "+OK\r\n").await;
+    c.expect(&["MULTI"], "+OK\r\n").await;
+    c.expect(&["GET", "foo"], "+QUEUED\r\n").await;
+    c.expect(&["EXEC"], "*1\r\n$3\r\nbar\r\n").await;
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(String::from_utf8_lossy(&mon.read_frame().await).into_owned());
+    }
+    // Arguments are shown as the client sent them.
+    assert!(
+        got[0].starts_with('+') && got[0].ends_with("\"SET\" \"foo\" \"bar\"\r\n"),
+        "{:?}",
+        got[0]
+    );
+    assert!(got[0].contains(" [0 127.0.0.1:"), "{:?}", got[0]);
+    assert!(got[1].ends_with("\"MULTI\"\r\n"), "{:?}", got[1]);
+    assert!(got[2].ends_with("\"GET\" \"foo\"\r\n"), "{:?}", got[2]);
+    assert!(got[3].ends_with("\"EXEC\"\r\n"), "{:?}", got[3]);
+}
+
+#[tokio::test]
+async fn sort_ro_sorts_without_storing() {
+    let server = TestServer::start().await;
+    let mut c = server.raw().await;
+    c.expect(&["RPUSH", "l", "3", "1", "2"], ":3\r\n").await;
+    c.expect(&["SORT_RO", "l"], "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n")
+        .await;
+    c.expect(
+        &["SORT_RO", "l", "DESC", "LIMIT", "0", "2"],
+        "*2\r\n$1\r\n3\r\n$1\r\n2\r\n",
+    )
+    .await;
+    c.expect(&["SORT_RO", "l", "STORE", "x"], "-ERR syntax error\r\n")
+        .await;
+}
+
+#[tokio::test]
+async fn bgrewriteaof_reports_missing_aof() {
+    let server = TestServer::start().await;
+    if server.is_external() {
+        return;
+    }
+    let mut c = server.raw().await;
+    c.expect(
+        &["BGREWRITEAOF"],
+        "-ERR the append-only file is not implemented yet\r\n",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn setbit_getbit() {
+    let server = TestServer::start().await;
+    let mut c = server.raw().await;
+    c.expect(&["SETBIT", "b", "7", "1"], ":0\r\n").await;
+    c.expect(&["SETBIT", "b", "7", "1"], ":1\r\n").await;
+    c.expect(&["GET", "b"], "$1\r\n\x01\r\n").await;
+    c.expect(&["GETBIT", "b", "7"], ":1\r\n").await;
+    c.expect(&["GETBIT", "b", "100"], ":0\r\n").await;
+    c.expect(&["GETBIT", "nokey", "0"], ":0\r\n").await;
+    c.expect(
+        &["SETBIT", "b", "-1", "1"],
+        "-ERR bit offset is not an integer or out of range\r\n",
+    )
+    .await;
+    c.expect(
+        &["SETBIT", "b", "0", "2"],
+        "-ERR bit is not an integer or out of range\r\n",
+    )
+    .await;
+    c.expect(&["RPUSH", "l", "a"], ":1\r\n").await;
+    c.expect(
+        &["GETBIT", "l", "0"],
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn lcs_forms() {
+    let server = TestServer::start().await;
+    let mut c = server.raw().await;
+    c.expect(&["MSET", "a", "ohmytext", "b", "mynewtext"], "+OK\r\n")
+        .await;
+    c.expect(&["LCS", "a", "b"], "$6\r\nmytext\r\n").await;
+    c.expect(&["LCS", "a", "b", "LEN"], ":6\r\n").await;
+    c.expect(
+        &["LCS", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"],
+        "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n",
+    )
+    .await;
+    c.expect(
+        &["LCS", "a", "b", "LEN", "IDX"],
+        "-ERR If you want both the length and indexes, please just use IDX.\r\n",
+    )
+    .await;
+}
