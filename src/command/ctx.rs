@@ -7,6 +7,17 @@ use crate::keyspace::{Db, Entry, Locked, Value};
 use crate::notify::{self, KeyEvent};
 use crate::server::Server;
 
+/// Small strings are copied out of the read buffer they were parsed from (see
+/// `Db::insert`); big ones were read into a buffer of their own, kept as is.
+fn owned_value(value: Value) -> Value {
+    match value {
+        Value::Str(b) if b.len() < crate::conn::protocol::BIG_ARG => {
+            Value::Str(Bytes::copy_from_slice(&b))
+        }
+        other => other,
+    }
+}
+
 pub struct Ctx<'a, 'c> {
     pub srv: &'a Server,
     pub client: &'c mut Client,
@@ -153,8 +164,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
     /// Stores `value` at `key` in `db`; returns whether the key existed before.
     pub fn set_value_in(&mut self, db: usize, key: &Bytes, value: Value, keep_ttl: bool) -> bool {
         let now_s = self.now_s;
+        let value = owned_value(value);
         let d = self.db_of(db, key);
-        let existed = d.insert(key.clone(), value, keep_ttl, now_s);
+        let existed = d.insert(key, value, keep_ttl, now_s);
         d.touch_watched(key);
         self.srv.dirty(1);
         existed

@@ -141,6 +141,8 @@ fn subscribe_generic(
     let srv = ctx.srv;
     let mut replies = Vec::with_capacity(a.len() - 1);
     for name in &a[1..] {
+        // Long-lived: copied out of the read buffer it was parsed from.
+        let name = &Bytes::copy_from_slice(name);
         if set_of(ctx.client, kind).insert(name.clone()) {
             srv.pubsub.subscribe(kind, name, &ctx.client.handle);
         }

@@ -40,14 +40,18 @@ fn sadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let added = match set_mut(ctx, key)? {
         Some(s) => {
-            let n = a[2..].iter().filter(|m| s.insert((*m).clone())).count();
+            // Members are copied out of the read buffer (see `Db::insert`).
+            let n = a[2..]
+                .iter()
+                .filter(|m| !s.contains(m.as_ref()) && s.insert(Bytes::copy_from_slice(m)))
+                .count();
             if n > 0 {
                 ctx.modified(key);
             }
             n
         }
         None => {
-            let s: HashSet<Bytes> = a[2..].iter().cloned().collect();
+            let s: HashSet<Bytes> = a[2..].iter().map(|m| Bytes::copy_from_slice(m)).collect();
             let n = s.len();
             ctx.set_value(key, Value::Set(Box::new(s)), false);
             ctx.notify(notify::NEW, "new", key);

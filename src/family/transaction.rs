@@ -123,6 +123,8 @@ fn watch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         {
             continue;
         }
+        // Kept until UNWATCH/EXEC: copied out of the read buffer.
+        let key = &Bytes::copy_from_slice(key);
         let d = ctx.db_of(db, key);
         let expired = d.is_expired(key, now);
         d.add_watch(

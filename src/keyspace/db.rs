@@ -107,30 +107,31 @@ impl Db {
 
     /// Inserts or replaces `key`, dropping any previous TTL unless `keep_ttl`.
     /// One hash lookup (entry API). Returns whether the key already existed.
-    pub fn insert(&mut self, key: Bytes, value: Value, keep_ttl: bool, now_s: u32) -> bool {
-        use std::collections::hash_map::Entry as Slot;
-        match self.map.entry(key) {
-            Slot::Occupied(mut o) => {
-                let entry = o.get_mut();
-                entry.value = value;
-                entry.touched = now_s;
-                if !keep_ttl && entry.expire_at != 0 {
-                    let at = entry.expire_at;
-                    entry.expire_at = 0;
-                    let k = o.key().clone();
-                    self.expires.remove(&(at, k));
-                }
-                true
+    /// Inserts or replaces `key`. Returns whether the key already existed.
+    ///
+    /// A new key is stored as its own allocation: the argument it came from is
+    /// a slice of a connection's read buffer, and keeping that slice would keep
+    /// the whole buffer alive for as long as the key lives.
+    pub fn insert(&mut self, key: &Bytes, value: Value, keep_ttl: bool, now_s: u32) -> bool {
+        if let Some(entry) = self.map.get_mut(key.as_ref()) {
+            entry.value = value;
+            entry.touched = now_s;
+            if !keep_ttl && entry.expire_at != 0 {
+                let at = entry.expire_at;
+                entry.expire_at = 0;
+                self.expires.remove(&(at, key.clone()));
             }
-            Slot::Vacant(v) => {
-                v.insert(Entry {
-                    value,
-                    expire_at: 0,
-                    touched: now_s,
-                });
-                false
-            }
+            return true;
         }
+        self.map.insert(
+            Bytes::copy_from_slice(key),
+            Entry {
+                value,
+                expire_at: 0,
+                touched: now_s,
+            },
+        );
+        false
     }
 
     /// Sets (or with 0 clears) the expiry of an existing key. Returns false if absent.

@@ -558,7 +558,7 @@ pub async fn make_list(srv: &TestServer, c: &mut Raw, key: &str) {
     let shard = srv.keyspace.shard_of(key.as_bytes());
     let mut locked = srv.keyspace.lock(vec![shard]);
     locked.shard(shard).dbs[0].insert(
-        bytes::Bytes::copy_from_slice(key.as_bytes()),
+        &bytes::Bytes::copy_from_slice(key.as_bytes()),
         cinnabar::keyspace::Value::List(Box::default()),
         false,
         0,
