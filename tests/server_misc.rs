@@ -108,3 +108,53 @@ async fn lcs_forms() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn dump_restore_roundtrip_and_errors() {
+    let server = TestServer::start().await;
+    if server.is_external() {
+        // Payload formats differ from Redis's RDB encoding by design.
+        return;
+    }
+    let mut c = server.raw().await;
+    c.expect(&["RPUSH", "l", "a", "bb", "ccc"], ":3\r\n").await;
+    let payload = match c.val(&["DUMP", "l"]).await {
+        common::Resp::Bulk(b) => b,
+        other => panic!("DUMP: {other:?}"),
+    };
+    c.expect(&["DUMP", "nokey"], "$-1\r\n").await;
+    c.expect(&[&b"RESTORE"[..], b"l2", b"0", &payload], "+OK\r\n")
+        .await;
+    c.expect(
+        &["LRANGE", "l2", "0", "-1"],
+        "*3\r\n$1\r\na\r\n$2\r\nbb\r\n$3\r\nccc\r\n",
+    )
+    .await;
+    c.expect(
+        &[&b"RESTORE"[..], b"l2", b"0", &payload],
+        "-BUSYKEY Target key name already exists.\r\n",
+    )
+    .await;
+    c.expect(
+        &[&b"RESTORE"[..], b"l2", b"0", &payload, b"REPLACE"],
+        "+OK\r\n",
+    )
+    .await;
+    c.expect(
+        &[&b"RESTORE"[..], b"l3", b"-1", &payload],
+        "-ERR Invalid TTL value, must be >= 0\r\n",
+    )
+    .await;
+    c.expect(
+        &["RESTORE", "l4", "0", "garbage-payload"],
+        "-ERR DUMP payload version or checksum are wrong\r\n",
+    )
+    .await;
+    c.expect(&[&b"RESTORE"[..], b"l5", b"100000", &payload], "+OK\r\n")
+        .await;
+    let ttl = c.val(&["PTTL", "l5"]).await;
+    assert!(
+        matches!(ttl, common::Resp::Int(n) if n > 0 && n <= 100000),
+        "{ttl:?}"
+    );
+}

@@ -2,6 +2,7 @@
 //! and its registration table (`COMMANDS`).
 
 pub mod connection;
+pub mod dump;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
@@ -22,6 +23,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     list::COMMANDS,
     set::COMMANDS,
     sort::COMMANDS,
+    dump::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,
 ];
