@@ -192,14 +192,25 @@ pub fn scan_step(
     (next, batch.into_iter().map(|(_, k)| k).collect())
 }
 
-/// Parses `cursor [MATCH p] [COUNT n]` for SSCAN-style commands.
-pub fn parse_scan_args(a: &[Bytes], cursor_at: usize) -> CmdResult<(u64, Option<Bytes>, usize)> {
+/// SCAN-family options: `cursor [MATCH p] [COUNT n]`, plus `[TYPE t]` when `allow_type`.
+pub struct ScanArgs {
+    pub cursor: u64,
+    pub pattern: Option<Bytes>,
+    pub count: usize,
+    pub type_filter: Option<Bytes>,
+}
+
+pub fn parse_scan_args(a: &[Bytes], cursor_at: usize, allow_type: bool) -> CmdResult<ScanArgs> {
     let cursor: u64 = std::str::from_utf8(&a[cursor_at])
         .ok()
         .and_then(|s| s.parse().ok())
         .ok_or(CmdError::InvalidCursor)?;
-    let mut count = 10usize;
-    let mut pattern = None;
+    let mut args = ScanArgs {
+        cursor,
+        pattern: None,
+        count: 10,
+        type_filter: None,
+    };
     let mut i = cursor_at + 1;
     while i < a.len() {
         let v = a.get(i + 1).ok_or(CmdError::Syntax)?;
@@ -208,44 +219,27 @@ pub fn parse_scan_args(a: &[Bytes], cursor_at: usize) -> CmdResult<(u64, Option<
             if n < 1 {
                 return Err(CmdError::Syntax);
             }
-            count = n.min(1 << 20) as usize;
+            args.count = n.min(1 << 20) as usize;
         } else if eq(&a[i], "match") {
-            pattern = Some(v.clone());
+            args.pattern = Some(v.clone());
+        } else if allow_type && eq(&a[i], "type") {
+            args.type_filter = Some(v.clone());
         } else {
             return Err(CmdError::Syntax);
         }
         i += 2;
     }
-    Ok((cursor & ((1 << 56) - 1), pattern, count))
+    Ok(args)
 }
 
 /// SCAN's cursor: shard index in the top 8 bits, position hash below.
 fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let cursor: u64 = std::str::from_utf8(&a[1])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or(CmdError::InvalidCursor)?;
-    let mut count = 10usize;
-    let mut pattern: Option<&Bytes> = None;
-    let mut type_filter: Option<&Bytes> = None;
-    let mut i = 2;
-    while i < a.len() {
-        let v = a.get(i + 1).ok_or(CmdError::Syntax)?;
-        if eq(&a[i], "count") {
-            let n = int(v)?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = n.min(1 << 20) as usize;
-        } else if eq(&a[i], "match") {
-            pattern = Some(v);
-        } else if eq(&a[i], "type") {
-            type_filter = Some(v);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 2;
-    }
+    let ScanArgs {
+        cursor,
+        pattern,
+        count,
+        type_filter,
+    } = parse_scan_args(a, 1, true)?;
     let shards = ctx.srv.keyspace.shard_count() as u64;
     let mut shard = cursor >> 56;
     let mut pos = cursor & ((1 << 56) - 1);
@@ -290,8 +284,10 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let keys: Vec<Reply> = found
         .into_iter()
         .filter(|(_, k, t)| {
-            pattern.is_none_or(|p| glob_match(p, k, false))
-                && type_filter.is_none_or(|f| f.eq_ignore_ascii_case(t.as_bytes()))
+            pattern.as_ref().is_none_or(|p| glob_match(p, k, false))
+                && type_filter
+                    .as_ref()
+                    .is_none_or(|f| f.eq_ignore_ascii_case(t.as_bytes()))
         })
         .map(|(_, k, _)| Reply::Bulk(k))
         .collect();

@@ -174,7 +174,13 @@ fn srandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let (cursor, pattern, count) = crate::family::keys::parse_scan_args(a, 2)?;
+    let crate::family::keys::ScanArgs {
+        cursor,
+        pattern,
+        count,
+        ..
+    } = crate::family::keys::parse_scan_args(a, 2, false)?;
+    let cursor = cursor & ((1 << 56) - 1);
     let Some(s) = set_mut(ctx, &a[1])? else {
         return Ok(Reply::Array(vec![
             Reply::bulk_str("0"),
