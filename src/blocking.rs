@@ -237,10 +237,6 @@ fn release(srv: &Server, w: &Waiter) {
     w.client.info.lock().blocked = false;
 }
 
-/// Called when a served waiter's connection picked up its reply: the server
-/// already did the bookkeeping when it served the waiter.
-pub fn finish(_srv: &Server, _w: &Arc<Waiter>) {}
-
 /// The client leaves while blocked: no trace stays, whether or not the server
 /// had already served it (its reply is then dropped with the connection).
 pub fn abandon(srv: &Server, w: &Arc<Waiter>) {

@@ -373,7 +373,6 @@ impl Conn<'_> {
         let mut shutdown = srv.shutdown_rx.clone();
         loop {
             if let Some(reply) = w.reply.lock().take() {
-                blocking::finish(srv, &w);
                 return Ok(reply);
             }
             let unblock = client.handle.unblock.swap(0, Ordering::AcqRel);
