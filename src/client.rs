@@ -52,6 +52,8 @@ pub struct MultiState {
     pub queued: Vec<Vec<Bytes>>,
     /// A command failed to queue (unknown, wrong arity): EXEC answers EXECABORT.
     pub aborted: bool,
+    /// A queued command may grow memory (EXEC is refused past `maxmemory`).
+    pub may_grow: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

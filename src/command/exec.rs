@@ -81,7 +81,7 @@ fn execute_inner(
     }
     if resolved.parent.is_none()
         && spec.name == "exec"
-        && queued_denyoom(srv, client)
+        && client.multi.as_ref().is_some_and(|m| m.may_grow)
         && over_maxmemory(srv)
     {
         client.multi = None;
@@ -114,6 +114,7 @@ fn execute_inner(
                 srv.stats.reject(resolved.stat, "ERR");
                 return Err(CmdError::NotAllowedInMulti.into());
             }
+            multi.may_grow |= spec.has(flags::DENYOOM);
             multi.queued.push(args);
             // CLIENT LIST's multi= is the number of queued commands.
             client.handle.info.lock().multi = multi.queued.len() as i64;
@@ -126,17 +127,6 @@ fn execute_inner(
 /// Past `maxmemory` after evicting what the policy allows (no locks are held here).
 fn over_maxmemory(srv: &Server) -> bool {
     !crate::keyspace::evict::evict(srv)
-}
-
-/// Whether a queued transaction contains a command that may grow memory.
-fn queued_denyoom(srv: &Server, client: &Client) -> bool {
-    client.multi.as_ref().is_some_and(|m| {
-        m.queued.iter().any(|args| {
-            srv.commands
-                .resolve(args)
-                .is_some_and(|r| r.spec.has(flags::DENYOOM))
-        })
-    })
 }
 
 fn flag_multi_error(client: &mut Client) {

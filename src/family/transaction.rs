@@ -58,6 +58,7 @@ fn multi(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     ctx.client.multi = Some(MultiState {
         queued: Vec::new(),
         aborted: false,
+        may_grow: false,
     });
     ctx.client.handle.info.lock().multi = 0;
     Ok(Reply::Ok)
