@@ -218,7 +218,7 @@ impl Conn<'_> {
     async fn process(&mut self, client: &mut Client) -> Result<(), Closed> {
         // One clock reading per batch: commands of one read share it (as Redis
         // caches its clock per event-loop iteration).
-        let now_ms = unix_ms();
+        let mut now_ms = unix_ms();
         client.handle.last_active_ms.store(
             now_ms.saturating_sub(self.srv.start_unix_ms),
             Ordering::Relaxed,
@@ -254,13 +254,17 @@ impl Conn<'_> {
             }
             if self.srv.pause_until.load(Ordering::Relaxed) != 0 {
                 self.wait_while_paused(&args).await;
+                now_ms = unix_ms();
             }
             let reply = match execute(self.srv, client, args, now_ms) {
                 Outcome::Reply(r) => r,
                 // wait_blocked flushes what is pending first, and unregisters the
                 // waiter on every way out.
                 Outcome::Block(waiter, timeout_reply) => {
-                    self.wait_blocked(client, waiter, timeout_reply).await?
+                    let reply = self.wait_blocked(client, waiter, timeout_reply).await?;
+                    // Time passed while blocked: later commands of the batch need a fresh clock.
+                    now_ms = unix_ms();
+                    reply
                 }
             };
             self.emit(client, &reply);
@@ -269,6 +273,7 @@ impl Conn<'_> {
             }
             if self.out.len() > 64 * 1024 {
                 self.flush().await?;
+                now_ms = unix_ms();
             }
         }
     }
