@@ -316,9 +316,12 @@ pub fn deliver(srv: &Server, client: &ClientHandle, frame: Bytes) {
             over = true;
         } else if soft > 0 && ob.bytes > soft {
             let secs = limits.soft_seconds.load(Ordering::Relaxed).max(0) as u64;
-            let since = *ob.soft_since.get_or_insert_with(Instant::now);
-            if since.elapsed().as_secs() >= secs && secs > 0 || secs == 0 {
-                over = true;
+            // Redis's checkClientOutputBufferLimits: the first time the soft
+            // limit is seen only starts the clock; past it for more than
+            // `secs` seconds disconnects.
+            match ob.soft_since {
+                None => ob.soft_since = Some(Instant::now()),
+                Some(since) => over = since.elapsed().as_secs() > secs,
             }
         } else {
             ob.soft_since = None;
