@@ -61,10 +61,6 @@ impl Reply {
     pub fn opt_bulk(b: Option<Bytes>) -> Reply {
         b.map(Reply::Bulk).unwrap_or(Reply::Nil)
     }
-
-    pub fn is_error(&self) -> bool {
-        matches!(self, Reply::Error(_))
-    }
 }
 
 impl From<CmdError> for Reply {

@@ -45,11 +45,6 @@ impl RequestParser {
         }
     }
 
-    /// Bytes of the request in progress already consumed from the buffer.
-    pub fn in_progress(&self) -> bool {
-        self.pending > 0
-    }
-
     /// Takes the next complete request out of `buf`, or `Ok(None)` if more bytes are needed.
     pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Parsed>, ProtocolError> {
         if self.pending == 0 {

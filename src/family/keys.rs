@@ -623,7 +623,7 @@ fn object_refcount(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn object_idletime(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let now = ctx.srv.clock_secs();
+    let now = ctx.now_s;
     let db = ctx.client.db;
     ctx.expire_if_needed(db, &a[2]);
     Ok(match ctx.db_of(db, &a[2]).get(&a[2]) {

@@ -725,7 +725,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             Ok(Reply::Ok)
         }
         "object" if a.len() == 3 => {
-            let now = ctx.srv.clock_secs();
+            let now = ctx.now_s;
             let Some(e) = ctx.lookup(&a[2]) else {
                 return Err(CmdError::NoSuchKey);
             };
