@@ -45,6 +45,8 @@ pub struct Waiter {
     pub deadline_ms: Option<u64>,
     pub claimed: AtomicBool,
     pub reply: Mutex<Option<Reply>>,
+    /// What the client gets on timeout or CLIENT UNBLOCK … TIMEOUT.
+    pub timeout_reply: Reply,
 }
 
 impl Waiter {
@@ -122,6 +124,7 @@ pub fn register(
         deadline_ms: req.deadline_ms,
         claimed: AtomicBool::new(false),
         reply: Mutex::new(None),
+        timeout_reply: req.timeout_reply,
     });
     {
         let mut q = srv.blocking.queues.lock();
@@ -135,10 +138,29 @@ pub fn register(
     if w.deadline_ms.is_some() {
         srv.blocking.timed.fetch_add(1, Ordering::Relaxed);
     }
-    // A CLIENT UNBLOCK that raced with the end of an earlier block is stale.
-    client.handle.unblock.store(0, Ordering::Release);
     client.handle.info.lock().blocked = true;
+    *client.handle.waiter.lock() = Some(w.clone());
     w
+}
+
+/// CLIENT UNBLOCK: ends the client's current block with the timeout reply or
+/// the UNBLOCKED error, if nobody (server, timeout) took the waiter first.
+/// Acting on the waiter itself leaves nothing behind to disturb a later block.
+pub fn unblock(srv: &Server, client: &ClientHandle, with_error: bool) -> bool {
+    let Some(w) = client.waiter.lock().clone() else {
+        return false;
+    };
+    if !w.claim() {
+        return false;
+    }
+    unregister(srv, &w);
+    *w.reply.lock() = Some(if with_error {
+        Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into())
+    } else {
+        w.timeout_reply.clone()
+    });
+    client.wake.notify_one();
+    true
 }
 
 /// Serves waiters on keys a command made ready, oldest waiter first, until

@@ -135,8 +135,8 @@ pub struct ClientHandle {
     /// Notified only by `kill`: interrupts a write stuck on a client that
     /// does not read (its output is past the limit, it must go now).
     pub kill_wake: Notify,
-    /// CLIENT UNBLOCK request: 1 = TIMEOUT, 2 = ERROR.
-    pub unblock: AtomicU8,
+    /// The waiter of the command this client is blocked in (CLIENT UNBLOCK).
+    pub waiter: Mutex<Option<Arc<crate::blocking::Waiter>>>,
 }
 
 #[derive(Default)]
@@ -184,7 +184,7 @@ impl ClientHandle {
             wake: Notify::new(),
             killed: AtomicBool::new(false),
             kill_wake: Notify::new(),
-            unblock: AtomicU8::new(0),
+            waiter: Mutex::new(None),
         }
     }
 

@@ -18,7 +18,7 @@ use crate::server::Server;
 pub enum Outcome {
     Reply(Reply),
     /// The client is queued on its keys; the connection waits for the reply.
-    Block(Arc<Waiter>, Reply),
+    Block(Arc<Waiter>),
 }
 
 impl From<Reply> for Outcome {
@@ -141,13 +141,10 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
     let locks = lock_for(srv, r, &args);
     let mut ctx = Ctx::new(srv, client, locks, now_ms);
     let reply = call(&mut ctx, r, &args);
-    let waiter = ctx.block.take().map(|req| {
-        let timeout_reply = req.timeout_reply.clone();
-        (
-            blocking::register(srv, ctx.client, req, r, args),
-            timeout_reply,
-        )
-    });
+    let waiter = ctx
+        .block
+        .take()
+        .map(|req| blocking::register(srv, ctx.client, req, r, args));
     let ready = std::mem::take(&mut ctx.ready_keys);
     let mut events = std::mem::take(&mut ctx.events);
     drop(ctx);
@@ -158,7 +155,7 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
         srv.pubsub.publish_key_events(srv, &events);
     }
     match waiter {
-        Some((w, timeout_reply)) => Outcome::Block(w, timeout_reply),
+        Some(w) => Outcome::Block(w),
         None => Outcome::Reply(reply),
     }
 }

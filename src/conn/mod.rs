@@ -260,8 +260,11 @@ impl Conn<'_> {
                 Outcome::Reply(r) => r,
                 // wait_blocked flushes what is pending first, and unregisters the
                 // waiter on every way out.
-                Outcome::Block(waiter, timeout_reply) => {
-                    let reply = self.wait_blocked(client, waiter, timeout_reply).await?;
+                Outcome::Block(waiter) => {
+                    let reply = self.wait_blocked(client, waiter).await;
+                    // The block is over, whichever way: CLIENT UNBLOCK has nothing to act on.
+                    *client.handle.waiter.lock() = None;
+                    let reply = reply?;
                     // Time passed while blocked: later commands of the batch need a fresh clock.
                     now_ms = unix_ms();
                     reply
@@ -364,12 +367,7 @@ impl Conn<'_> {
     }
 
     /// Waits until the waiter is served, times out, is unblocked, or the client leaves.
-    async fn wait_blocked(
-        &mut self,
-        client: &mut Client,
-        w: Arc<Waiter>,
-        timeout_reply: Reply,
-    ) -> Result<Reply, Closed> {
+    async fn wait_blocked(&mut self, client: &mut Client, w: Arc<Waiter>) -> Result<Reply, Closed> {
         let srv = self.srv;
         let deadline = w.deadline_ms.map(|d| {
             let now = unix_ms();
@@ -379,15 +377,6 @@ impl Conn<'_> {
         loop {
             if let Some(reply) = w.reply.lock().take() {
                 return Ok(reply);
-            }
-            let unblock = client.handle.unblock.swap(0, Ordering::AcqRel);
-            if unblock != 0 && w.claim() {
-                blocking::unregister(srv, &w);
-                return Ok(if unblock == 2 {
-                    Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into())
-                } else {
-                    timeout_reply
-                });
             }
             if client.handle.is_killed() {
                 blocking::abandon(srv, &w);
@@ -412,7 +401,7 @@ impl Conn<'_> {
                 _ = sleep => {
                     if w.claim() {
                         blocking::unregister(srv, &w);
-                        return Ok(timeout_reply);
+                        return Ok(w.timeout_reply.clone());
                     }
                 }
                 n = self.rd.read_buf(&mut self.inbuf) => {

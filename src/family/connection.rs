@@ -686,10 +686,10 @@ fn client_unpause(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 
 fn client_unblock(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let id = int(&a[2])?;
-    let mode = match a.get(3) {
-        None => 1,
-        Some(m) if eq(m, "timeout") => 1,
-        Some(m) if eq(m, "error") => 2,
+    let with_error = match a.get(3) {
+        None => false,
+        Some(m) if eq(m, "timeout") => false,
+        Some(m) if eq(m, "error") => true,
         Some(_) => {
             return Err(CmdError::custom(
                 "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
@@ -699,12 +699,9 @@ fn client_unblock(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let Some(c) = ctx.srv.clients.get(id as u64) else {
         return Ok(Reply::Int(0));
     };
-    if !c.info.lock().blocked {
-        return Ok(Reply::Int(0));
-    }
-    c.unblock.store(mode, Ordering::Release);
-    c.wake.notify_one();
-    Ok(Reply::Int(1))
+    Ok(Reply::Int(
+        crate::blocking::unblock(ctx.srv, &c, with_error) as i64,
+    ))
 }
 
 fn client_getredir(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
