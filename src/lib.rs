@@ -47,6 +47,7 @@ pub mod family;
 pub mod glob;
 pub mod keyspace;
 pub mod notify;
+pub mod persist;
 pub mod pubsub;
 pub mod reply;
 pub mod server;
