@@ -217,6 +217,11 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
                 Ok(r) => r,
                 Err(e) => Reply::Error(e.to_string()),
             };
+            if srv.repl.active() && ctx.dirty > 0 {
+                // The served command's effect (BLPOP → LPOP…), before the locks go.
+                crate::repl::propagate::record(&mut ctx, w.cmd.spec.name, &args, &reply, true);
+                srv.repl.feed(&std::mem::take(&mut ctx.prop));
+            }
             events.append(&mut ctx.events);
             for k in ctx.ready_keys.drain(..) {
                 if !queue.contains(&k) {

@@ -49,6 +49,7 @@ pub mod keyspace;
 pub mod notify;
 pub mod persist;
 pub mod pubsub;
+pub mod repl;
 pub mod reply;
 pub mod server;
 pub mod types;

@@ -101,6 +101,16 @@ fn execute_inner(
         srv.stats.reject(resolved.stat, "OOM");
         return Err(CmdError::Oom.into());
     }
+    // A read-only replica takes writes from its master only.
+    if spec.has(flags::WRITE)
+        && !client.repl.is_master
+        && srv.repl.is_replica()
+        && srv.config.get("replica-read-only").as_deref() == Some("yes")
+    {
+        flag_multi_error(client);
+        srv.stats.reject(resolved.stat, "READONLY");
+        return Err(CmdError::ReadOnlyReplica.into());
+    }
     if let Some(multi) = client.multi.as_mut() {
         let name = spec.name;
         let transaction_control = resolved.parent.is_none()
@@ -145,6 +155,11 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
         .block
         .take()
         .map(|req| blocking::register(srv, ctx.client, req, r, args));
+    if !ctx.prop.is_empty() {
+        // Still under the command's shard locks: per key, the stream order is
+        // the order of the effects.
+        srv.repl.feed(&std::mem::take(&mut ctx.prop));
+    }
     let ready = std::mem::take(&mut ctx.ready_keys);
     let mut events = std::mem::take(&mut ctx.events);
     drop(ctx);
@@ -188,7 +203,16 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes]) -> Locked<'a> {
 /// Calls the handler with statistics; used directly by EXEC for queued commands.
 pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     let start = crate::clock::ticks();
+    let dirty_before = ctx.dirty;
     let result = (r.spec.handler)(ctx, args);
+    if ctx.srv.repl.active() && r.parent.is_none() {
+        if let Ok(reply) = &result {
+            if r.spec.has(flags::WRITE) || r.spec.has(flags::PUBSUB) {
+                let dirty = ctx.dirty != dirty_before;
+                crate::repl::propagate::record(ctx, r.spec.name, args, reply, dirty);
+            }
+        }
+    }
     let spent = crate::clock::ticks().saturating_sub(start);
     let stats = &ctx.srv.stats;
     if ctx.srv.monitoring.load(Ordering::Relaxed)

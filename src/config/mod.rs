@@ -58,8 +58,6 @@ pub const HONOURED: &[&str] = &[
 
 /// Parameters whose non-default values would promise something the server does not do.
 const REFUSED: &[(&str, &str)] = &[
-    ("replicaof", "replication is not supported"),
-    ("slaveof", "replication is not supported"),
     ("cluster-enabled", "cluster mode is not supported"),
     ("tls-port", "TLS is not supported yet"),
     ("appendonly", "the append-only file is not implemented yet"),
@@ -261,6 +259,12 @@ impl Config {
     /// The value `name` has when nothing sets it.
     pub fn default_of(&self, name: &str) -> Option<&str> {
         self.defaults.get(name).map(|s| s.as_str())
+    }
+
+    /// Stores a value as is, bypassing validation: directives that are not
+    /// CONFIG SET parameters but are kept for CONFIG GET (`replicaof`).
+    pub fn set_startup_raw(&self, name: &str, value: &str) {
+        self.values.write().insert(name.to_string(), value.to_string());
     }
 
     /// Records a `rename-command` directive (an empty `to` removes the command).

@@ -128,6 +128,20 @@ impl Conn<'_> {
             self.shrink_after_peak();
             self.drain_outbox(client);
             self.flush().await?;
+            if let Some(handoff) = client.repl.handoff.take() {
+                // SYNC/PSYNC answered: from now on this socket is a replica link.
+                let srv = self.srv;
+                crate::repl::master::serve_replica(
+                    srv,
+                    &self.handle,
+                    &mut self.rd,
+                    &mut self.wr,
+                    &mut self.inbuf,
+                    *handoff,
+                )
+                .await;
+                return Ok(());
+            }
             if client.close_after_reply {
                 return Ok(());
             }
@@ -256,7 +270,7 @@ impl Conn<'_> {
                 self.wait_while_paused(&args).await;
                 now_ms = unix_ms();
             }
-            let reply = match execute(self.srv, client, args, now_ms) {
+            let mut reply = match execute(self.srv, client, args, now_ms) {
                 Outcome::Reply(r) => r,
                 // wait_blocked flushes what is pending first, and unregisters the
                 // waiter on every way out.
@@ -270,8 +284,16 @@ impl Conn<'_> {
                     reply
                 }
             };
+            if let Some(req) = client.repl.wait.take() {
+                // WAIT: earlier replies go out first, then this one when the
+                // replicas acknowledged (or the timeout passed).
+                self.flush().await?;
+                let n = crate::repl::wait_acks(&self.srv.repl, req).await;
+                reply = Reply::Int(n as i64);
+                now_ms = unix_ms();
+            }
             self.emit(client, &reply);
-            if client.close_after_reply {
+            if client.close_after_reply || client.repl.handoff.is_some() {
                 return Ok(());
             }
             if self.out.len() > 64 * 1024 {

@@ -298,7 +298,7 @@ fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             std::mem::swap(&mut dx.map, &mut dy.map);
             std::mem::swap(&mut dx.expires, &mut dy.expires);
         }
-        ctx.srv.dirty(1);
+        ctx.mark_dirty(1);
     }
     Ok(Reply::Ok)
 }

@@ -6,6 +6,7 @@ pub mod dump;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
+pub mod repl;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -26,4 +27,5 @@ pub static ALL: &[&[CommandSpec]] = &[
     dump::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,
+    repl::COMMANDS,
 ];

@@ -1,0 +1,521 @@
+//! Replication: the effect feed, the backlog, and both roles.
+//!
+//! API
+//! - `Replication::active()`: one relaxed atomic load; false until a replica
+//!   attaches, so a server without replicas pays nothing per command.
+//! - `Replication::feed(cmds)`: appends commands (effects, already rewritten by
+//!   `propagate`) to the stream, in RESP, with a SELECT when the database
+//!   changes and MULTI/EXEC around a group. Called while the command that
+//!   produced them still holds its shard locks, so per key the stream order is
+//!   the order of the effects. The same feed is where an AOF writer would tap.
+//! - `master`: serving one attached replica (after SYNC/PSYNC).
+//! - `replica`: the task that follows a master (REPLICAOF host port).
+//!
+//! Lock order: shards, then `Replication::state`, then a link's outbox.
+
+pub mod master;
+pub mod propagate;
+pub mod replica;
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+/// One command for the stream: database and arguments.
+pub type Prop = (usize, Vec<Bytes>);
+
+/// A connection's replication state (lives in `Client`).
+#[derive(Default)]
+pub struct ClientRepl {
+    /// This is the link from our master: its writes pass `replica-read-only`
+    /// and it sees logically expired keys (they are the master's to delete).
+    pub is_master: bool,
+    /// REPLCONF listening-port / ip-address, announced before PSYNC.
+    pub listening_port: u16,
+    pub announced_ip: Option<String>,
+    /// Set by SYNC/PSYNC: the connection becomes a replica link after this reply.
+    pub handoff: Option<Box<master::Handoff>>,
+    /// Set by WAIT when it must wait for acknowledgements.
+    pub wait: Option<WaitRequest>,
+}
+
+/// WAIT numreplicas timeout, pending: the connection awaits the acks.
+pub struct WaitRequest {
+    pub offset: u64,
+    pub replicas: usize,
+    /// Unix ms; None waits forever (timeout 0).
+    pub deadline_ms: Option<u64>,
+}
+
+/// Waits until `req.replicas` replicas acknowledged `req.offset` or the deadline
+/// passes; the reply is the number that did.
+pub async fn wait_acks(srv: &Replication, req: WaitRequest) -> usize {
+    loop {
+        let notified = srv.acks.notified();
+        tokio::pin!(notified);
+        // Registered before counting: an ack landing in between still wakes us.
+        notified.as_mut().enable();
+        let n = srv.acked(req.offset);
+        if n >= req.replicas {
+            return n;
+        }
+        let sleep = async {
+            match req.deadline_ms {
+                Some(d) => {
+                    let ms = d.saturating_sub(crate::server::unix_ms());
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = notified => {}
+            _ = sleep => return srv.acked(req.offset),
+        }
+    }
+}
+
+pub struct Replication {
+    /// True while a backlog exists (a replica attached once): commands are fed.
+    active: AtomicBool,
+    /// True while this server follows a master (read by the dispatcher).
+    replica: AtomicBool,
+    pub state: Mutex<State>,
+    /// Woken whenever a replica acknowledges an offset (WAIT).
+    pub acks: Notify,
+}
+
+/// The role as REPLICAOF sets it.
+pub struct MasterLink {
+    pub host: String,
+    pub port: u16,
+    /// `connect`, `connecting`, `sync`, `connected` (ROLE's words).
+    pub status: &'static str,
+    /// Unix ms of the last byte from the master (INFO master_last_io_seconds_ago).
+    pub last_io_ms: u64,
+    /// Unix ms the link went down (INFO master_link_down_since_seconds).
+    pub down_since_ms: u64,
+    /// The task following the master; aborted by the next REPLICAOF.
+    pub task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub struct State {
+    pub replid: String,
+    pub replid2: String,
+    /// master_repl_offset: bytes of stream produced (master) or applied (replica).
+    pub offset: u64,
+    /// Offset up to which `replid2` is valid (+1), -1 when none.
+    pub second_offset: i64,
+    backlog: Option<Backlog>,
+    /// Database the stream last SELECTed (None: the next command SELECTs).
+    stream_db: Option<usize>,
+    pub replicas: Vec<Arc<ReplicaLink>>,
+    pub master: Option<MasterLink>,
+}
+
+/// The last `size` bytes of the stream, for partial resynchronisation.
+struct Backlog {
+    buf: VecDeque<u8>,
+    size: usize,
+}
+
+/// One attached replica, as the master sees it.
+pub struct ReplicaLink {
+    pub client_id: u64,
+    pub ip: String,
+    /// REPLCONF listening-port.
+    pub port: u16,
+    /// Last offset the replica acknowledged (REPLCONF ACK).
+    pub ack: AtomicU64,
+    pub ack_time_ms: AtomicU64,
+    /// False while the RDB is being prepared and sent (state=wait_bgsave).
+    pub online: AtomicBool,
+    /// Stream bytes waiting to be written to this replica.
+    pub outbox: Mutex<VecDeque<Bytes>>,
+    pub wake: Notify,
+}
+
+impl ReplicaLink {
+    fn push(&self, frame: Bytes) {
+        self.outbox.lock().push_back(frame);
+        self.wake.notify_one();
+    }
+}
+
+/// Appends one command in RESP (what the stream and the AOF carry).
+pub fn encode_command(out: &mut BytesMut, args: &[Bytes]) {
+    let _ = write!(Fmt(out), "*{}\r\n", args.len());
+    for a in args {
+        let _ = write!(Fmt(out), "${}\r\n", a.len());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+struct Fmt<'a>(&'a mut BytesMut);
+impl std::fmt::Write for Fmt<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn b(s: &str) -> Bytes {
+    Bytes::copy_from_slice(s.as_bytes())
+}
+
+impl Replication {
+    pub fn new(replid: String) -> Replication {
+        Replication {
+            active: AtomicBool::new(false),
+            replica: AtomicBool::new(false),
+            state: Mutex::new(State {
+                replid,
+                replid2: "0".repeat(40),
+                offset: 0,
+                second_offset: -1,
+                backlog: None,
+                stream_db: None,
+                replicas: Vec::new(),
+                master: None,
+            }),
+            acks: Notify::new(),
+        }
+    }
+
+    /// Whether commands must be recorded for the stream (the zero-cost check).
+    #[inline]
+    pub fn active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Whether this server follows a master.
+    #[inline]
+    pub fn is_replica(&self) -> bool {
+        self.replica.load(Ordering::Relaxed)
+    }
+
+    /// Appends `cmds` to the stream; more than one is wrapped in MULTI/EXEC
+    /// so a replica applies them atomically, as Redis propagates a transaction.
+    pub fn feed(&self, cmds: &[Prop]) {
+        if cmds.is_empty() {
+            return;
+        }
+        let mut st = self.state.lock();
+        if st.backlog.is_none() {
+            return;
+        }
+        let mut out = BytesMut::new();
+        let wrap = cmds.len() > 1;
+        let select = |st: &mut State, out: &mut BytesMut, db: usize| {
+            if st.stream_db != Some(db) {
+                encode_command(out, &[b("SELECT"), b(&db.to_string())]);
+                st.stream_db = Some(db);
+            }
+        };
+        if wrap {
+            select(&mut st, &mut out, cmds[0].0);
+            encode_command(&mut out, &[b("MULTI")]);
+        }
+        for (db, args) in cmds {
+            select(&mut st, &mut out, *db);
+            encode_command(&mut out, args);
+        }
+        if wrap {
+            encode_command(&mut out, &[b("EXEC")]);
+        }
+        st.append(out.freeze());
+    }
+
+    /// Feeds a command that belongs to no database (PING, REPLCONF GETACK).
+    pub fn feed_raw(&self, args: &[Bytes]) {
+        let mut st = self.state.lock();
+        if st.backlog.is_none() {
+            return;
+        }
+        let mut out = BytesMut::new();
+        encode_command(&mut out, args);
+        st.append(out.freeze());
+    }
+
+    /// Starts a full sync for a new replica: creates the backlog if needed
+    /// and attaches the link. Call with every shard locked (inside
+    /// `rdb::capture`), so the stream the link receives starts exactly after
+    /// the snapshot. Returns (replid, offset) for `+FULLRESYNC`.
+    pub fn attach_full(&self, link: Arc<ReplicaLink>, backlog_size: usize) -> (String, u64) {
+        let mut st = self.state.lock();
+        if st.backlog.is_none() {
+            st.backlog = Some(Backlog {
+                buf: VecDeque::new(),
+                size: backlog_size.max(1),
+            });
+            self.active.store(true, Ordering::Relaxed);
+        }
+        // The snapshot carries no SELECT state: the stream selects again.
+        st.stream_db = None;
+        st.replicas.push(link);
+        (st.replid.clone(), st.offset)
+    }
+
+    /// PSYNC <replid> <offset>: attaches the link and queues the backlog from
+    /// `from` when that history is still here. Returns the replid to
+    /// `+CONTINUE` with, or None (full sync needed).
+    pub fn try_attach_partial(
+        &self,
+        link: &Arc<ReplicaLink>,
+        replid: &str,
+        from: u64,
+    ) -> Option<String> {
+        let mut st = self.state.lock();
+        let known = replid == st.replid
+            || (replid == st.replid2 && st.second_offset >= 0 && from <= st.second_offset as u64);
+        let backlog = st.backlog.as_ref()?;
+        let first = st.offset + 1 - backlog.buf.len() as u64;
+        if !known || from < first || from > st.offset + 1 {
+            return None;
+        }
+        let skip = (from - first) as usize;
+        let tail: Vec<u8> = backlog.buf.iter().skip(skip).copied().collect();
+        if !tail.is_empty() {
+            link.push(Bytes::from(tail));
+        }
+        link.online.store(true, Ordering::Relaxed);
+        st.replicas.push(link.clone());
+        Some(st.replid.clone())
+    }
+
+    pub fn detach(&self, client_id: u64) {
+        self.state.lock().replicas.retain(|r| r.client_id != client_id);
+    }
+
+    /// Replicas whose acknowledged offset reached `offset` (WAIT).
+    pub fn acked(&self, offset: u64) -> usize {
+        self.state
+            .lock()
+            .replicas
+            .iter()
+            .filter(|r| r.online.load(Ordering::Relaxed) && r.ack.load(Ordering::Relaxed) >= offset)
+            .count()
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.state.lock().offset
+    }
+
+    pub fn replica_count(&self) -> usize {
+        self.state.lock().replicas.len()
+    }
+
+    /// Becomes a replica of host:port (the caller starts the task): the old
+    /// history becomes replid2 and attached replicas are dropped.
+    pub fn set_master(&self, link: MasterLink) -> Vec<Arc<ReplicaLink>> {
+        let mut st = self.state.lock();
+        if let Some(old) = st.master.take() {
+            if let Some(t) = old.task {
+                t.abort();
+            }
+        }
+        st.master = Some(link);
+        st.backlog = None;
+        st.stream_db = None;
+        self.active.store(false, Ordering::Relaxed);
+        self.replica.store(true, Ordering::Relaxed);
+        std::mem::take(&mut st.replicas)
+    }
+
+    /// REPLICAOF NO ONE: keeps the data and the history (as replid2), starts
+    /// a new history. False when already a master.
+    pub fn promote(&self) -> bool {
+        let mut st = self.state.lock();
+        let Some(old) = st.master.take() else {
+            return false;
+        };
+        if let Some(t) = old.task {
+            t.abort();
+        }
+        st.replid2 = std::mem::replace(&mut st.replid, crate::server::random_hex40());
+        st.second_offset = st.offset as i64 + 1;
+        self.replica.store(false, Ordering::Relaxed);
+        true
+    }
+
+    /// The replica task reports the link's state.
+    pub fn set_link_status(&self, status: &'static str) {
+        let mut st = self.state.lock();
+        if let Some(m) = st.master.as_mut() {
+            if m.status == "connected" && status != "connected" {
+                m.down_since_ms = crate::server::unix_ms();
+            }
+            m.status = status;
+        }
+    }
+
+    /// The replica loaded a full sync: it now shares the master's history.
+    pub fn synced(&self, replid: &str, offset: u64) {
+        let mut st = self.state.lock();
+        st.replid = replid.to_string();
+        st.replid2 = "0".repeat(40);
+        st.second_offset = -1;
+        st.offset = offset;
+    }
+
+    /// INFO replication's text.
+    pub fn info(&self, backlog_size: i64, read_only: bool, priority: i64) -> String {
+        let st = self.state.lock();
+        let now = crate::server::unix_ms();
+        let mut w = String::from("# Replication\r\n");
+        match &st.master {
+            Some(m) => {
+                let up = m.status == "connected";
+                let _ = write!(
+                    w,
+                    "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+                    m.host,
+                    m.port,
+                    if up { "up" } else { "down" },
+                    if m.last_io_ms == 0 { -1 } else { (now.saturating_sub(m.last_io_ms) / 1000) as i64 },
+                    (m.status == "sync") as u8,
+                    st.offset,
+                    st.offset,
+                );
+                if !up {
+                    let since = if m.down_since_ms == 0 { -1 } else { (now.saturating_sub(m.down_since_ms) / 1000) as i64 };
+                    let _ = write!(w, "master_link_down_since_seconds:{since}\r\n");
+                }
+                let _ = write!(
+                    w,
+                    "slave_priority:{priority}\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
+                    read_only as u8
+                );
+            }
+            None => w.push_str("role:master\r\n"),
+        }
+        let _ = write!(w, "connected_slaves:{}\r\n", st.replicas.len());
+        for (i, r) in st.replicas.iter().enumerate() {
+            let online = r.online.load(Ordering::Relaxed);
+            let lag = now.saturating_sub(r.ack_time_ms.load(Ordering::Relaxed)) / 1000;
+            let _ = write!(
+                w,
+                "slave{i}:ip={},port={},state={},offset={},lag={}\r\n",
+                r.ip,
+                r.port,
+                if online { "online" } else { "wait_bgsave" },
+                r.ack.load(Ordering::Relaxed),
+                lag
+            );
+        }
+        let (active, first, histlen) = match &st.backlog {
+            Some(bl) => (1, st.offset + 1 - bl.buf.len() as u64, bl.buf.len()),
+            None => (0, 0, 0),
+        };
+        let _ = write!(
+            w,
+            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{backlog_size}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n",
+            st.replid, st.replid2, st.offset, st.second_offset
+        );
+        w
+    }
+}
+
+impl State {
+    /// Appends stream bytes: offset, backlog, every attached replica.
+    fn append(&mut self, frame: Bytes) {
+        self.offset += frame.len() as u64;
+        if let Some(bl) = self.backlog.as_mut() {
+            bl.buf.extend(frame.iter().copied());
+            let excess = bl.buf.len().saturating_sub(bl.size);
+            bl.buf.drain(..excess);
+        }
+        for r in &self.replicas {
+            r.push(frame.clone());
+        }
+    }
+
+    /// Resizes the backlog (CONFIG SET repl-backlog-size), keeping the newest bytes.
+    pub fn resize_backlog(&mut self, size: usize) {
+        if let Some(bl) = self.backlog.as_mut() {
+            bl.size = size.max(1);
+            let excess = bl.buf.len().saturating_sub(bl.size);
+            bl.buf.drain(..excess);
+        }
+    }
+}
+
+/// Once a second: PING replicas every `repl-ping-replica-period` seconds
+/// (through the stream, as Redis: it keeps the replicas' timeout at bay and
+/// moves the offset) and keep the backlog size in step with the config.
+pub async fn cron(srv: Arc<crate::server::Server>) {
+    let mut secs: u64 = 0;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if srv.is_shutting_down() {
+            return;
+        }
+        secs += 1;
+        let period = srv.config.get_int("repl-ping-replica-period").max(1) as u64;
+        let size = srv.config.get_int("repl-backlog-size").max(1) as usize;
+        srv.repl.state.lock().resize_backlog(size);
+        if secs.is_multiple_of(period) && !srv.repl.is_replica() && srv.repl.replica_count() > 0 {
+            srv.repl.feed_raw(&[b("PING")]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(id: u64) -> Arc<ReplicaLink> {
+        Arc::new(ReplicaLink {
+            client_id: id,
+            ip: "127.0.0.1".into(),
+            port: 1,
+            ack: AtomicU64::new(0),
+            ack_time_ms: AtomicU64::new(0),
+            online: AtomicBool::new(true),
+            outbox: Mutex::new(VecDeque::new()),
+            wake: Notify::new(),
+        })
+    }
+
+    #[test]
+    fn feed_selects_wraps_and_resumes_from_backlog() {
+        let r = Replication::new("a".repeat(40));
+        assert!(!r.active());
+        r.feed(&[(0, vec![b("SET"), b("k"), b("v")])]);
+        assert_eq!(r.offset(), 0, "no backlog, nothing fed");
+        let l = link(1);
+        let (id, off) = r.attach_full(l.clone(), 1 << 20);
+        assert_eq!((id.as_str(), off), ("a".repeat(40).as_str(), 0));
+        r.feed(&[(1, vec![b("DEL"), b("k")])]);
+        r.feed(&[(1, vec![b("DEL"), b("x")]), (1, vec![b("DEL"), b("y")])]);
+        let all: Vec<u8> = l.outbox.lock().iter().flat_map(|f| f.to_vec()).collect();
+        let text = String::from_utf8(all.clone()).expect("utf8");
+        assert!(text.starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n"));
+        assert!(text.contains("*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nDEL\r\n$1\r\nx\r\n"));
+        assert!(text.ends_with("*1\r\n$4\r\nEXEC\r\n"));
+        assert_eq!(r.offset(), all.len() as u64);
+        // A replica that saw the first 10 bytes resumes at byte 11.
+        let l2 = link(2);
+        assert!(r.try_attach_partial(&l2, &"a".repeat(40), 11).is_some());
+        let tail: Vec<u8> = l2.outbox.lock().iter().flat_map(|f| f.to_vec()).collect();
+        assert_eq!(tail, all[10..]);
+        assert!(r.try_attach_partial(&link(3), &"b".repeat(40), 11).is_none());
+        assert!(r.try_attach_partial(&link(3), &"a".repeat(40), all.len() as u64 + 2).is_none());
+    }
+
+    #[test]
+    fn backlog_keeps_only_its_size() {
+        let r = Replication::new("a".repeat(40));
+        r.attach_full(link(1), 16);
+        r.feed(&[(0, vec![b("SET"), b("key"), b("value")])]);
+        let off = r.offset();
+        assert!(r.try_attach_partial(&link(2), &"a".repeat(40), 1).is_none());
+        assert!(r.try_attach_partial(&link(2), &"a".repeat(40), off + 1 - 16).is_some());
+    }
+}
