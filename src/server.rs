@@ -260,7 +260,9 @@ pub fn random_hex40() -> String {
     // The counter keeps ids distinct within one microsecond (run id and replid
     // are drawn together; tests start several servers in one process).
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed).wrapping_mul(0xd6e8feb86659fd93);
+    let seq = SEQ
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(0xd6e8feb86659fd93);
     let mut x = unix_us() ^ ((std::process::id() as u64) << 32) ^ seq;
     (0..40)
         .map(|_| {

@@ -264,7 +264,9 @@ impl Config {
     /// Stores a value as is, bypassing validation: directives that are not
     /// CONFIG SET parameters but are kept for CONFIG GET (`replicaof`).
     pub fn set_startup_raw(&self, name: &str, value: &str) {
-        self.values.write().insert(name.to_string(), value.to_string());
+        self.values
+            .write()
+            .insert(name.to_string(), value.to_string());
     }
 
     /// Records a `rename-command` directive (an empty `to` removes the command).

@@ -58,7 +58,10 @@ fn replicaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let srv = ctx.srv;
     if eq(&a[1], "no") && eq(&a[2], "one") {
         if srv.repl.promote() {
-            tracing::info!("MASTER MODE enabled (user request from '{}')", ctx.client.handle.addr);
+            tracing::info!(
+                "MASTER MODE enabled (user request from '{}')",
+                ctx.client.handle.addr
+            );
         }
         return Ok(Reply::Ok);
     }
@@ -155,7 +158,11 @@ fn wait(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(acked as i64));
     }
     // Ask the replicas for their offsets now rather than at their next ACK.
-    srv.repl.feed_raw(&[Bytes::from_static(b"REPLCONF"), Bytes::from_static(b"GETACK"), Bytes::from_static(b"*")]);
+    srv.repl.feed_raw(&[
+        Bytes::from_static(b"REPLCONF"),
+        Bytes::from_static(b"GETACK"),
+        Bytes::from_static(b"*"),
+    ]);
     ctx.client.repl.wait = Some(crate::repl::WaitRequest {
         offset,
         replicas: replicas.max(0) as usize,
@@ -173,7 +180,11 @@ fn role(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
             bulk(&m.host),
             Reply::Int(m.port as i64),
             bulk(m.status),
-            Reply::Int(if m.status == "connected" { st.offset as i64 } else { -1 }),
+            Reply::Int(if m.status == "connected" {
+                st.offset as i64
+            } else {
+                -1
+            }),
         ]),
         None => Reply::Array(vec![
             bulk("master"),

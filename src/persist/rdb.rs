@@ -448,8 +448,8 @@ fn listpack_items(lp: &[u8]) -> Result<Vec<Bytes>, RdbError> {
             match b {
                 0xF0 => {
                     need(p + 1, 4)?;
-                    let n = u32::from_le_bytes([lp[p + 1], lp[p + 2], lp[p + 3], lp[p + 4]])
-                        as usize;
+                    let n =
+                        u32::from_le_bytes([lp[p + 1], lp[p + 2], lp[p + 3], lp[p + 4]]) as usize;
                     need(p + 5, n)?;
                     (5 + n, Bytes::copy_from_slice(&lp[p + 5..p + 5 + n]))
                 }
@@ -616,7 +616,9 @@ pub fn decode(data: &[u8]) -> Result<Loaded, RdbError> {
     let version: u32 = std::str::from_utf8(&data[5..9])
         .ok()
         .and_then(|v| v.parse().ok())
-        .ok_or(RdbError("Wrong signature trying to load DB from file".into()))?;
+        .ok_or(RdbError(
+            "Wrong signature trying to load DB from file".into(),
+        ))?;
     if !(1..=RDB_VERSION).contains(&version) {
         return err(format!("Can't handle RDB format version {version}"));
     }
@@ -711,14 +713,19 @@ mod tests {
                 ],
             ],
         };
-        let bytes = encode(&snap, &[("repl-id", "abc".into()), ("repl-offset", "0".into())]);
+        let bytes = encode(
+            &snap,
+            &[("repl-id", "abc".into()), ("repl-offset", "0".into())],
+        );
         let loaded = decode(&bytes).expect("decodes");
         assert!(loaded.aux.iter().any(|(k, v)| k == "repl-id" && v == "abc"));
         assert_eq!(loaded.dbs.len(), 2);
         let (d0, items0) = &loaded.dbs[0];
         assert_eq!(*d0, 0);
         assert_eq!(items0.len(), 3);
-        assert!(matches!(&items0[1], (k, Value::Str(v), 1_900_000_000_000) if k == "n" && v == "-123456"));
+        assert!(
+            matches!(&items0[1], (k, Value::Str(v), 1_900_000_000_000) if k == "n" && v == "-123456")
+        );
         assert!(matches!(&items0[2].1, Value::Str(v) if v.len() == 20000));
         let (d2, items2) = &loaded.dbs[1];
         assert_eq!(*d2, 2);

@@ -50,7 +50,11 @@ pub async fn serve_replica(
     let link = handoff.link().clone();
     let result = serve_inner(srv, handle, rd, wr, inbuf, handoff, &link).await;
     if let Err(e) = result {
-        tracing::info!("Connection with replica {}:{} lost ({e})", link.ip, link.port);
+        tracing::info!(
+            "Connection with replica {}:{} lost ({e})",
+            link.ip,
+            link.port
+        );
     }
     srv.repl.detach(link.client_id);
 }
@@ -209,5 +213,3 @@ pub fn start_sync(
         line,
     )
 }
-
-

@@ -290,7 +290,10 @@ impl Replication {
     }
 
     pub fn detach(&self, client_id: u64) {
-        self.state.lock().replicas.retain(|r| r.client_id != client_id);
+        self.state
+            .lock()
+            .replicas
+            .retain(|r| r.client_id != client_id);
     }
 
     /// Replicas whose acknowledged offset reached `offset` (WAIT).
@@ -384,7 +387,11 @@ impl Replication {
                     st.offset,
                 );
                 if !up {
-                    let since = if m.down_since_ms == 0 { -1 } else { (now.saturating_sub(m.down_since_ms) / 1000) as i64 };
+                    let since = if m.down_since_ms == 0 {
+                        -1
+                    } else {
+                        (now.saturating_sub(m.down_since_ms) / 1000) as i64
+                    };
                     let _ = write!(w, "master_link_down_since_seconds:{since}\r\n");
                 }
                 let _ = write!(
@@ -505,8 +512,12 @@ mod tests {
         assert!(r.try_attach_partial(&l2, &"a".repeat(40), 11).is_some());
         let tail: Vec<u8> = l2.outbox.lock().iter().flat_map(|f| f.to_vec()).collect();
         assert_eq!(tail, all[10..]);
-        assert!(r.try_attach_partial(&link(3), &"b".repeat(40), 11).is_none());
-        assert!(r.try_attach_partial(&link(3), &"a".repeat(40), all.len() as u64 + 2).is_none());
+        assert!(r
+            .try_attach_partial(&link(3), &"b".repeat(40), 11)
+            .is_none());
+        assert!(r
+            .try_attach_partial(&link(3), &"a".repeat(40), all.len() as u64 + 2)
+            .is_none());
     }
 
     #[test]
@@ -516,6 +527,8 @@ mod tests {
         r.feed(&[(0, vec![b("SET"), b("key"), b("value")])]);
         let off = r.offset();
         assert!(r.try_attach_partial(&link(2), &"a".repeat(40), 1).is_none());
-        assert!(r.try_attach_partial(&link(2), &"a".repeat(40), off + 1 - 16).is_some());
+        assert!(r
+            .try_attach_partial(&link(2), &"a".repeat(40), off + 1 - 16)
+            .is_some());
     }
 }

@@ -105,7 +105,9 @@ fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) 
             let mut out = vec![b("SREM"), key];
             match reply {
                 Reply::Bulk(m) => out.push(m.clone()),
-                Reply::Array(items) | Reply::Set(items) => out.extend(items.iter().filter_map(bulk)),
+                Reply::Array(items) | Reply::Set(items) => {
+                    out.extend(items.iter().filter_map(bulk))
+                }
                 _ => return Vec::new(),
             }
             if out.len() == 2 {

@@ -111,7 +111,9 @@ impl Link {
         loop {
             if let Some(i) = self.buf.iter().position(|&c| c == b'\n') {
                 let line = self.buf.split_to(i + 1);
-                let text = String::from_utf8_lossy(&line[..i]).trim_end_matches('\r').to_string();
+                let text = String::from_utf8_lossy(&line[..i])
+                    .trim_end_matches('\r')
+                    .to_string();
                 if text.is_empty() {
                     continue;
                 }
@@ -133,7 +135,10 @@ impl Link {
     }
 
     async fn send(&mut self, args: &[&str]) -> IoResult<()> {
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
         let mut out = BytesMut::new();
         super::encode_command(&mut out, &args);
         self.wr.write_all(&out).await.map_err(|e| e.to_string())
@@ -152,7 +157,9 @@ impl Link {
             return Err(format!("master aborted sync: {err}"));
         }
         let Some(spec) = header.strip_prefix('$') else {
-            return Err(format!("bad protocol from MASTER, the first byte is not '$': {header}"));
+            return Err(format!(
+                "bad protocol from MASTER, the first byte is not '$': {header}"
+            ));
         };
         if let Some(mark) = spec.strip_prefix("EOF:") {
             let mark = mark.as_bytes().to_vec();
@@ -189,8 +196,14 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
         .map_err(|_| "connect timeout".to_string())?
         .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let laddr = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let (rd, wr) = stream.into_split();
     let mut link = Link {
         rd,
@@ -221,7 +234,11 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
         }
     }
     let my_port = srv.config.get_int("replica-announce-port");
-    let my_port = if my_port > 0 { my_port as u64 } else { srv.port.load(Ordering::Relaxed) };
+    let my_port = if my_port > 0 {
+        my_port as u64
+    } else {
+        srv.port.load(Ordering::Relaxed)
+    };
     let _ = link
         .command(&["REPLCONF", "listening-port", &my_port.to_string()])
         .await?;
@@ -244,7 +261,9 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
         let loaded = tokio::task::spawn_blocking(move || rdb::decode(&payload))
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| format!("Failed trying to load the MASTER synchronization DB from socket: {e}"))?;
+            .map_err(|e| {
+                format!("Failed trying to load the MASTER synchronization DB from socket: {e}")
+            })?;
         let n = rdb::install(&srv.keyspace, loaded, false, unix_ms());
         srv.repl.synced(&id, off);
         tracing::info!("MASTER <-> REPLICA sync: Finished with success ({n} keys)");
@@ -267,7 +286,11 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
 
 /// Applies the master's stream until the link fails.
 async fn stream_loop(srv: &Arc<Server>, link: &mut Link, peer: &str, laddr: &str) -> IoResult<()> {
-    let handle = Arc::new(ClientHandle::new(srv.clients.next_id(), peer.to_string(), laddr.to_string()));
+    let handle = Arc::new(ClientHandle::new(
+        srv.clients.next_id(),
+        peer.to_string(),
+        laddr.to_string(),
+    ));
     let mut client = Client::new(handle);
     client.repl.is_master = true;
     client.authenticated = true;
