@@ -46,6 +46,8 @@ pub struct Server {
     pub listeners: Listeners,
     /// Replication: the effect feed, attached replicas, the master link.
     pub repl: crate::repl::Replication,
+    /// RDB save state (SAVE, BGSAVE, INFO persistence).
+    pub persist: crate::persist::Persist,
     /// This server, for accept loops started from a handler.
     me: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
@@ -333,6 +335,7 @@ impl Server {
             monitoring: AtomicBool::new(false),
             listeners: Listeners::default(),
             repl: crate::repl::Replication::new(random_hex40()),
+            persist: crate::persist::Persist::new(),
             shutdown_tx,
             shutdown_rx,
         })

@@ -101,15 +101,18 @@ fn execute_inner(
         srv.stats.reject(resolved.stat, "OOM");
         return Err(CmdError::Oom.into());
     }
-    // A read-only replica takes writes from its master only.
-    if spec.has(flags::WRITE)
-        && !client.repl.is_master
-        && srv.repl.is_replica()
-        && srv.config.get("replica-read-only").as_deref() == Some("yes")
-    {
-        flag_multi_error(client);
-        srv.stats.reject(resolved.stat, "READONLY");
-        return Err(CmdError::ReadOnlyReplica.into());
+    if spec.has(flags::WRITE) && !client.repl.is_master {
+        // A read-only replica takes writes from its master only.
+        if srv.repl.is_replica() && srv.config.replica_read_only.load(Ordering::Relaxed) {
+            flag_multi_error(client);
+            srv.stats.reject(resolved.stat, "READONLY");
+            return Err(CmdError::ReadOnlyReplica.into());
+        }
+        if !srv.repl.enough_good_replicas(&srv.config) {
+            flag_multi_error(client);
+            srv.stats.reject(resolved.stat, "NOREPLICAS");
+            return Err(CmdError::NoReplicas.into());
+        }
     }
     if let Some(multi) = client.multi.as_mut() {
         let name = spec.name;

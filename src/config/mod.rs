@@ -179,6 +179,11 @@ pub struct Config {
     pub active_expire: AtomicBool,
     /// Bytes; 0 = unlimited. Past it, commands flagged `denyoom` are refused.
     pub maxmemory: AtomicU64,
+    /// min-replicas-to-write / min-replicas-max-lag (checked on every write
+    /// while replicas are attached) and replica-read-only.
+    pub min_replicas_to_write: AtomicU64,
+    pub min_replicas_max_lag: AtomicU64,
+    pub replica_read_only: AtomicBool,
     pub databases: usize,
 }
 
@@ -230,6 +235,9 @@ impl Config {
             latency_tracking: AtomicBool::new(true),
             active_expire: AtomicBool::new(true),
             maxmemory: AtomicU64::new(0),
+            min_replicas_to_write: AtomicU64::new(0),
+            min_replicas_max_lag: AtomicU64::new(10),
+            replica_read_only: AtomicBool::new(true),
             databases: 16,
         };
         let snapshot: Vec<(String, String)> = cfg
@@ -421,6 +429,13 @@ impl Config {
                 .lazyfree_lazy_user_del
                 .store(v == "yes", Ordering::Relaxed),
             "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
+            "min-replicas-to-write" => self
+                .min_replicas_to_write
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "min-replicas-max-lag" => self
+                .min_replicas_max_lag
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "replica-read-only" => self.replica_read_only.store(v == "yes", Ordering::Relaxed),
             "client-output-buffer-limit" => {
                 let parts: Vec<&str> = v.split_whitespace().collect();
                 for chunk in parts.chunks(4) {

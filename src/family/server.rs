@@ -298,10 +298,8 @@ fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Ok)
 }
 
-fn save(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    Err(CmdError::custom(
-        "ERR RDB snapshots are not supported by this server",
-    ))
+fn save(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    crate::persist::save_command(ctx, a)
 }
 
 fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -319,6 +317,16 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     tracing::warn!("User requested shutdown...");
+    // SAVE asks for a final snapshot (save points are not implemented, so
+    // without it nothing is saved).
+    if a[1..].iter().any(|o| eq(o, "save")) && !a[1..].iter().any(|o| eq(o, "nosave")) {
+        if let Err(e) = crate::persist::save(ctx.srv) {
+            tracing::warn!("Error trying to save the DB, can't exit: {e}");
+            return Err(CmdError::custom(
+                "ERR Errors trying to SHUTDOWN. Check logs.",
+            ));
+        }
+    }
     ctx.srv.shutdown();
     ctx.client.close_after_reply = true;
     // Redis closes the connection without a reply on success.
@@ -743,6 +751,26 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         "jmap" | "quicklist-packed-threshold" | "listpack" | "change-repl-id" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
         "protocol" if a.len() == 3 => debug_protocol(&a[2], ctx.client.resp),
+        "digest" if a.len() == 2 => Ok(Reply::StatusOwned(debug_digest(ctx).hex())),
+        "digest-value" => {
+            let db = ctx.client.db;
+            let mut out = Vec::new();
+            for key in &a[2..] {
+                let d = match ctx.db_of(db, key).get(key) {
+                    Some(e) => {
+                        let mut d = crate::persist::digest::value_digest(&e.value);
+                        if e.expire_at != 0 {
+                            d.mix(&e.expire_at.to_le_bytes());
+                        }
+                        d
+                    }
+                    None => Default::default(),
+                };
+                out.push(Reply::StatusOwned(d.hex()));
+            }
+            Ok(Reply::Array(out))
+        }
+        "reload" => crate::persist::debug_reload(ctx, &a[2..]),
         "config-rewrite-force-all" if a.len() == 2 => {
             // Without a config file Redis's fopen(NULL) fails with EFAULT.
             let result = match ctx.srv.config_file.as_deref() {
@@ -784,6 +812,20 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// DEBUG PROTOCOL: one reply of each RESP3 type, as Redis's test suite expects.
+/// DEBUG DIGEST over every database (DEBUG holds every shard).
+fn debug_digest(ctx: &mut Ctx) -> crate::persist::digest::Digest {
+    let databases = ctx.srv.keyspace.databases();
+    let shards: Vec<&mut crate::keyspace::Shard> = ctx.locks.iter_mut().collect();
+    let per_db = (0..databases).map(|i| {
+        let entries: Vec<(&[u8], &crate::keyspace::Entry)> = shards
+            .iter()
+            .flat_map(|s| s.dbs[i].map.iter().map(|(k, e)| (k.as_ref(), e)))
+            .collect();
+        (i, entries)
+    });
+    crate::persist::digest::dataset_digest(per_db)
+}
+
 fn debug_protocol(kind: &[u8], resp: u8) -> CmdResult<Reply> {
     let k = String::from_utf8_lossy(kind).to_ascii_lowercase();
     Ok(match k.as_str() {
@@ -945,9 +987,15 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "persistence" => {
             let _ = write!(
                 w,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
                 srv.dirty.load(Ordering::Relaxed),
+                srv.persist.bgsave_in_progress.load(Ordering::Relaxed) as u8,
                 srv.last_save.load(Ordering::Relaxed),
+                if srv.persist.last_bgsave_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
+                srv.persist.last_bgsave_secs.load(Ordering::Relaxed),
+                srv.persist.saves.load(Ordering::Relaxed),
+                srv.persist.keys_expired_on_load.load(Ordering::Relaxed),
+                srv.persist.keys_loaded.load(Ordering::Relaxed),
             );
         }
         "stats" => {

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use bytes::Bytes;
 
 use super::crc64::crc64;
-use crate::keyspace::{Keyspace, Value};
+use crate::keyspace::{Keyspace, Locked, Value};
 use crate::types::list::List;
 
 pub const RDB_VERSION: u32 = 10;
@@ -84,8 +84,16 @@ fn err<T>(msg: impl Into<String>) -> Result<T, RdbError> {
 /// master notes its replication offset and attaches the replica there, so the
 /// stream that follows starts exactly after this snapshot).
 pub fn capture(ks: &Keyspace, under_lock: impl FnOnce()) -> Snapshot {
-    let mut dbs: Vec<Vec<Item>> = (0..ks.databases()).map(|_| Vec::new()).collect();
     let mut locks = ks.lock_all();
+    let snap = capture_locked(&mut locks, ks.databases());
+    under_lock();
+    drop(locks);
+    snap
+}
+
+/// `capture` for a caller that already holds every shard (DEBUG RELOAD).
+pub fn capture_locked(locks: &mut Locked, databases: usize) -> Snapshot {
+    let mut dbs: Vec<Vec<Item>> = (0..databases).map(|_| Vec::new()).collect();
     for shard in locks.iter_mut() {
         for (i, db) in shard.dbs.iter().enumerate() {
             dbs[i].extend(
@@ -95,8 +103,6 @@ pub fn capture(ks: &Keyspace, under_lock: impl FnOnce()) -> Snapshot {
             );
         }
     }
-    under_lock();
-    drop(locks);
     Snapshot { dbs }
 }
 
@@ -106,10 +112,24 @@ pub fn capture(ks: &Keyspace, under_lock: impl FnOnce()) -> Snapshot {
 /// Returns the number of keys loaded.
 pub fn install(ks: &Keyspace, loaded: Loaded, skip_expired: bool, now_ms: u64) -> usize {
     let mut locks = ks.lock_all();
-    for shard in locks.iter_mut() {
-        for db in shard.dbs.iter_mut() {
-            db.touch_all_watched(None);
-            db.clear();
+    install_locked(ks, &mut locks, loaded, skip_expired, now_ms, true)
+}
+
+/// `install` on shards the caller holds; `flush` first empties every database.
+pub fn install_locked(
+    ks: &Keyspace,
+    locks: &mut Locked,
+    loaded: Loaded,
+    skip_expired: bool,
+    now_ms: u64,
+    flush: bool,
+) -> usize {
+    if flush {
+        for shard in locks.iter_mut() {
+            for db in shard.dbs.iter_mut() {
+                db.touch_all_watched(None);
+                db.clear();
+            }
         }
     }
     let mut n = 0;
@@ -124,9 +144,7 @@ pub fn install(ks: &Keyspace, loaded: Loaded, skip_expired: bool, now_ms: u64) -
             let shard = locks.shard(ks.shard_of(&key));
             let db = &mut shard.dbs[dbi];
             db.insert(&key, value, false, 0);
-            if expire != 0 {
-                db.set_expire(&key, expire);
-            }
+            db.set_expire(&key, expire);
             n += 1;
         }
     }

@@ -194,6 +194,29 @@ impl Replication {
         self.active.load(Ordering::Relaxed)
     }
 
+    /// min-replicas-to-write: false when fewer replicas than required
+    /// acknowledged within min-replicas-max-lag seconds (Redis's
+    /// `checkGoodReplicasStatus`). Two atomic loads when the option is off.
+    pub fn enough_good_replicas(&self, config: &crate::config::Config) -> bool {
+        let need = config.min_replicas_to_write.load(Ordering::Relaxed);
+        let max_lag = config.min_replicas_max_lag.load(Ordering::Relaxed);
+        if need == 0 || max_lag == 0 || self.is_replica() {
+            return true;
+        }
+        let now = crate::server::unix_ms();
+        let good = self
+            .state
+            .lock()
+            .replicas
+            .iter()
+            .filter(|r| {
+                r.online.load(Ordering::Relaxed)
+                    && now.saturating_sub(r.ack_time_ms.load(Ordering::Relaxed)) / 1000 <= max_lag
+            })
+            .count() as u64;
+        good >= need
+    }
+
     /// Whether this server follows a master.
     #[inline]
     pub fn is_replica(&self) -> bool {
