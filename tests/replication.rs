@@ -510,8 +510,8 @@ async fn replconf_and_sync_errors() {
     let mut plain = srv.raw().await;
     plain.send_cmd(&["SYNC"]).await;
     // SYNC (no PSYNC line): the RDB payload comes straight away.
-    let mut buf = vec![0u8; 9];
-    tokio::time::timeout(IO_TIMEOUT, plain.stream.read_exact(&mut buf[..1]))
+    let mut buf = [0u8; 1];
+    tokio::time::timeout(IO_TIMEOUT, plain.stream.read_exact(&mut buf))
         .await
         .expect("in time")
         .expect("read");

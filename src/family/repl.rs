@@ -115,7 +115,7 @@ fn sync(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn replconf(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     for pair in a[1..].chunks(2) {
