@@ -82,6 +82,7 @@ fn execute_inner(
     if resolved.parent.is_none()
         && spec.name == "exec"
         && client.multi.as_ref().is_some_and(|m| m.may_grow)
+        && !client.repl.is_master
         && over_maxmemory(srv)
     {
         client.multi = None;
@@ -96,7 +97,9 @@ fn execute_inner(
             CmdError::Oom
         )));
     }
-    if spec.has(flags::DENYOOM) && over_maxmemory(srv) {
+    // The master's writes are applied whatever the replica's memory (Redis's
+    // replica-ignore-maxmemory): refusing one would make the replica diverge.
+    if spec.has(flags::DENYOOM) && !client.repl.is_master && over_maxmemory(srv) {
         flag_multi_error(client);
         srv.stats.reject(resolved.stat, "OOM");
         return Err(CmdError::Oom.into());

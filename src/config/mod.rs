@@ -172,6 +172,7 @@ pub struct Config {
     pub hz: AtomicU32,
     pub obuf_pubsub: ObufLimitAtomics,
     pub obuf_normal: ObufLimitAtomics,
+    pub obuf_replica: ObufLimitAtomics,
     pub requirepass_set: AtomicBool,
     pub debug_enabled: AtomicBool,
     pub lazyfree_lazy_user_del: AtomicBool,
@@ -229,6 +230,7 @@ impl Config {
             hz: AtomicU32::new(10),
             obuf_pubsub: ObufLimitAtomics::default(),
             obuf_normal: ObufLimitAtomics::default(),
+            obuf_replica: ObufLimitAtomics::default(),
             requirepass_set: AtomicBool::new(false),
             debug_enabled: AtomicBool::new(true),
             lazyfree_lazy_user_del: AtomicBool::new(false),
@@ -442,6 +444,7 @@ impl Config {
                     let target = match chunk[0] {
                         "pubsub" => &self.obuf_pubsub,
                         "normal" => &self.obuf_normal,
+                        "slave" | "replica" => &self.obuf_replica,
                         _ => continue,
                     };
                     target

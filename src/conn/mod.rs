@@ -270,6 +270,13 @@ impl Conn<'_> {
                 self.wait_while_paused(&args).await;
                 now_ms = unix_ms();
             }
+            if is_publish(&args[0]) {
+                // Let connections woken before this one run first: an
+                // UNSUBSCRIBE that reached the server before this PUBLISH is
+                // then applied before it, as Redis's single event loop would
+                // (tokio runs the most recently woken task first).
+                tokio::task::yield_now().await;
+            }
             let mut reply = match execute(self.srv, client, args, now_ms) {
                 Outcome::Reply(r) => r,
                 // wait_blocked flushes what is pending first, and unregisters the
@@ -445,6 +452,10 @@ impl Conn<'_> {
             }
         }
     }
+}
+
+fn is_publish(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"publish") || name.eq_ignore_ascii_case(b"spublish")
 }
 
 fn is_push(reply: &Reply) -> bool {

@@ -106,12 +106,18 @@ async fn serve_inner(
         if handle.is_killed() {
             return Ok(());
         }
+        if link.overflow.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other(
+                "scheduled to be closed ASAP for overcoming of output buffer limits",
+            ));
+        }
         {
             let mut ob = link.outbox.lock();
             for f in ob.drain(..) {
                 out.extend_from_slice(&f);
             }
         }
+        link.queued.fetch_sub(out.len() as u64, Ordering::Relaxed);
         if !out.is_empty() {
             wr.write_all(&out).await?;
             out.clear();
@@ -169,6 +175,8 @@ pub fn new_link(client: &crate::client::Client) -> Arc<ReplicaLink> {
         ack_time_ms: Default::default(),
         online: Default::default(),
         outbox: Default::default(),
+        queued: Default::default(),
+        overflow: Default::default(),
         wake: Default::default(),
     })
 }

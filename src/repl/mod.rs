@@ -88,6 +88,9 @@ pub struct Replication {
     pub state: Mutex<State>,
     /// Woken whenever a replica acknowledges an offset (WAIT).
     pub acks: Notify,
+    /// client-output-buffer-limit replica hard limit (bytes, 0 = none),
+    /// refreshed from the config by `cron`.
+    pub obuf_hard: AtomicU64,
 }
 
 /// The role as REPLICAOF sets it.
@@ -135,14 +138,28 @@ pub struct ReplicaLink {
     pub ack_time_ms: AtomicU64,
     /// False while the RDB is being prepared and sent (state=wait_bgsave).
     pub online: AtomicBool,
-    /// Stream bytes waiting to be written to this replica.
+    /// Stream bytes waiting to be written to this replica, and their size.
     pub outbox: Mutex<VecDeque<Bytes>>,
+    pub queued: AtomicU64,
+    /// Past the replica class's hard output limit: the link is dropped (the
+    /// replica reconnects and resyncs) rather than let memory grow unbounded.
+    pub overflow: AtomicBool,
     pub wake: Notify,
 }
 
 impl ReplicaLink {
-    fn push(&self, frame: Bytes) {
-        self.outbox.lock().push_back(frame);
+    fn push(&self, frame: Bytes, hard_limit: u64) {
+        if self.overflow.load(Ordering::Relaxed) {
+            return;
+        }
+        let queued =
+            self.queued.fetch_add(frame.len() as u64, Ordering::Relaxed) + frame.len() as u64;
+        if hard_limit > 0 && queued > hard_limit {
+            self.overflow.store(true, Ordering::Relaxed);
+            self.outbox.lock().clear();
+        } else {
+            self.outbox.lock().push_back(frame);
+        }
         self.wake.notify_one();
     }
 }
@@ -185,6 +202,7 @@ impl Replication {
                 master: None,
             }),
             acks: Notify::new(),
+            obuf_hard: AtomicU64::new(256 << 20),
         }
     }
 
@@ -252,7 +270,7 @@ impl Replication {
         if wrap {
             encode_command(&mut out, &[b("EXEC")]);
         }
-        st.append(out.freeze());
+        st.append(out.freeze(), self.obuf_hard.load(Ordering::Relaxed));
     }
 
     /// Feeds a command that belongs to no database (PING, REPLCONF GETACK).
@@ -263,7 +281,7 @@ impl Replication {
         }
         let mut out = BytesMut::new();
         encode_command(&mut out, args);
-        st.append(out.freeze());
+        st.append(out.freeze(), self.obuf_hard.load(Ordering::Relaxed));
     }
 
     /// Starts a full sync for a new replica: creates the backlog if needed
@@ -305,7 +323,7 @@ impl Replication {
         let skip = (from - first) as usize;
         let tail: Vec<u8> = backlog.buf.iter().skip(skip).copied().collect();
         if !tail.is_empty() {
-            link.push(Bytes::from(tail));
+            link.push(Bytes::from(tail), 0);
         }
         link.online.store(true, Ordering::Relaxed);
         st.replicas.push(link.clone());
@@ -454,7 +472,7 @@ impl Replication {
 
 impl State {
     /// Appends stream bytes: offset, backlog, every attached replica.
-    fn append(&mut self, frame: Bytes) {
+    fn append(&mut self, frame: Bytes, hard_limit: u64) {
         self.offset += frame.len() as u64;
         if let Some(bl) = self.backlog.as_mut() {
             bl.buf.extend(frame.iter().copied());
@@ -462,7 +480,7 @@ impl State {
             bl.buf.drain(..excess);
         }
         for r in &self.replicas {
-            r.push(frame.clone());
+            r.push(frame.clone(), hard_limit);
         }
     }
 
@@ -490,6 +508,10 @@ pub async fn cron(srv: Arc<crate::server::Server>) {
         let period = srv.config.get_int("repl-ping-replica-period").max(1) as u64;
         let size = srv.config.get_int("repl-backlog-size").max(1) as usize;
         srv.repl.state.lock().resize_backlog(size);
+        srv.repl.obuf_hard.store(
+            srv.config.obuf_replica.hard.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         if secs.is_multiple_of(period) && !srv.repl.is_replica() && srv.repl.replica_count() > 0 {
             srv.repl.feed_raw(&[b("PING")]);
         }
@@ -509,6 +531,8 @@ mod tests {
             ack_time_ms: AtomicU64::new(0),
             online: AtomicBool::new(true),
             outbox: Mutex::new(VecDeque::new()),
+            queued: AtomicU64::new(0),
+            overflow: AtomicBool::new(false),
             wake: Notify::new(),
         })
     }
