@@ -659,3 +659,61 @@ async fn cinnabar_replica_of_real_redis() {
     let ttl = r.int(&["TTL", "t"]).await;
     assert!(ttl > 400 && ttl <= 500, "{ttl}");
 }
+
+#[tokio::test]
+async fn chained_replica_gets_the_masters_stream() {
+    let (master, replica, mut m, _r) = pair().await;
+    m.expect(&["SELECT", "4"], b"+OK\r\n").await;
+    m.expect(&["SET", "before", "chain"], b"+OK\r\n").await;
+    sync(&mut m).await;
+    // A replica of the replica: synced from the replica's snapshot, then
+    // the master's stream relayed byte for byte (same offsets).
+    let sub = TestServer::start().await;
+    let mut s = sub.raw().await;
+    s.expect(
+        &["REPLICAOF", "127.0.0.1", &replica.port.to_string()],
+        b"+OK\r\n",
+    )
+    .await;
+    wait_link_up(&mut s).await;
+    // Still in database 4 on the master: the sub-replica must know it.
+    m.expect(&["SET", "after", "chain"], b"+OK\r\n").await;
+    s.expect(&["SELECT", "4"], b"+OK\r\n").await;
+    poll_until(&mut s, &["GET", "after"], 1000, "relayed write", |v| {
+        *v == Resp::bulk("chain")
+    })
+    .await;
+    s.expect(&["GET", "before"], b"$5\r\nchain\r\n").await;
+    let mut c = master.raw().await;
+    let master_off = info_value(&mut c, "master_repl_offset").await;
+    poll_until(&mut s, &["INFO", "replication"], 1000, "same offset", |v| {
+        v.as_str()
+            .contains(&format!("master_repl_offset:{master_off}\r\n"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn promoted_replica_lets_the_old_master_continue() {
+    let (master, replica, mut m, mut r) = pair().await;
+    m.expect(&["SET", "k", "1"], b"+OK\r\n").await;
+    sync(&mut m).await;
+    r.expect(&["REPLICAOF", "NO", "ONE"], b"+OK\r\n").await;
+    r.expect(&["SET", "k", "2"], b"+OK\r\n").await;
+    // The old master follows the new one: its history is the promoted
+    // replica's replid2, so a partial resync suffices.
+    m.expect(
+        &["REPLICAOF", "127.0.0.1", &replica.port.to_string()],
+        b"+OK\r\n",
+    )
+    .await;
+    wait_link_up(&mut m).await;
+    r.expect(&["WAIT", "1", "0"], b":1\r\n").await;
+    m.expect(&["GET", "k"], b"$1\r\n2\r\n").await;
+    assert_eq!(
+        common::info_field(&mut r, "stats", "sync_partial_ok").await,
+        1
+    );
+    assert_eq!(common::info_field(&mut r, "stats", "sync_full").await, 0);
+    drop(master);
+}

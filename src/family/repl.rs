@@ -98,11 +98,18 @@ fn sync(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Raw(Bytes::new()));
     }
     if srv.repl.is_replica() {
-        // Chained replication would have to relay the master's stream verbatim;
-        // a replica refuses sub-replicas instead of feeding them its own.
-        return Err(CmdError::custom(
-            "NOMASTERLINK Can't SYNC while not connected with my master",
-        ));
+        let up = srv
+            .repl
+            .state
+            .lock()
+            .master
+            .as_ref()
+            .is_some_and(|m| m.status == "connected");
+        if !up {
+            return Err(CmdError::custom(
+                "NOMASTERLINK Can't SYNC while not connected with my master",
+            ));
+        }
     }
     let psync = (a.len() >= 3 && eq(&a[0], "psync")).then(|| (a[1].as_ref(), a[2].as_ref()));
     let (handoff, line) = crate::repl::master::start_sync(srv, ctx.client, psync);

@@ -25,6 +25,8 @@ pub enum Handoff {
         link: Arc<ReplicaLink>,
         replid: String,
         offset: u64,
+        /// The database the stream that follows starts in (`repl-stream-db`).
+        stream_db: usize,
     },
     /// The backlog tail is already queued on the link.
     Partial { link: Arc<ReplicaLink> },
@@ -72,11 +74,12 @@ async fn serve_inner(
         snapshot,
         replid,
         offset,
+        stream_db,
         ..
     } = handoff
     {
         let aux = vec![
-            ("repl-stream-db", "0".to_string()),
+            ("repl-stream-db", stream_db.to_string()),
             ("repl-id", replid),
             ("repl-offset", offset.to_string()),
             ("aof-base", "0".to_string()),
@@ -206,10 +209,13 @@ pub fn start_sync(
     }
     srv.stats.sync_full.fetch_add(1, Ordering::Relaxed);
     let size = srv.config.get_int("repl-backlog-size").max(1) as usize;
-    let mut at = (String::new(), 0);
+    let mut at = (String::new(), 0, 0);
+    // On a replica, no master command is half applied while we copy.
+    let applying = srv.repl.apply_lock.lock();
     let snapshot = rdb::capture(&srv.keyspace, || {
         at = srv.repl.attach_full(link.clone(), size);
     });
+    drop(applying);
     let line = psync.map(|_| format!("FULLRESYNC {} {}", at.0, at.1));
     (
         Handoff::Full {
@@ -217,6 +223,7 @@ pub fn start_sync(
             link,
             replid: at.0,
             offset: at.1,
+            stream_db: at.2,
         },
         line,
     )

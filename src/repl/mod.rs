@@ -88,6 +88,10 @@ pub struct Replication {
     pub state: Mutex<State>,
     /// Woken whenever a replica acknowledges an offset (WAIT).
     pub acks: Notify,
+    /// Held by a replica while it applies one command of its master's stream
+    /// and relays it, and by a snapshot for a sub-replica: the snapshot and
+    /// the relayed offset then agree.
+    pub apply_lock: Mutex<()>,
     /// client-output-buffer-limit replica hard limit (bytes, 0 = none),
     /// refreshed from the config by `cron`.
     pub obuf_hard: AtomicU64,
@@ -119,6 +123,9 @@ pub struct State {
     stream_db: Option<usize>,
     pub replicas: Vec<Arc<ReplicaLink>>,
     pub master: Option<MasterLink>,
+    /// On a replica: the database the master's stream is in (the master
+    /// client's SELECT), sent as `repl-stream-db` to our own sub-replicas.
+    pub master_db: usize,
 }
 
 /// The last `size` bytes of the stream, for partial resynchronisation.
@@ -200,9 +207,11 @@ impl Replication {
                 stream_db: None,
                 replicas: Vec::new(),
                 master: None,
+                master_db: 0,
             }),
             acks: Notify::new(),
             obuf_hard: AtomicU64::new(256 << 20),
+            apply_lock: Mutex::new(()),
         }
     }
 
@@ -288,19 +297,28 @@ impl Replication {
     /// and attaches the link. Call with every shard locked (inside
     /// `rdb::capture`), so the stream the link receives starts exactly after
     /// the snapshot. Returns (replid, offset) for `+FULLRESYNC`.
-    pub fn attach_full(&self, link: Arc<ReplicaLink>, backlog_size: usize) -> (String, u64) {
+    pub fn attach_full(&self, link: Arc<ReplicaLink>, backlog_size: usize) -> (String, u64, usize) {
         let mut st = self.state.lock();
-        if st.backlog.is_none() {
-            st.backlog = Some(Backlog {
-                buf: VecDeque::new(),
-                size: backlog_size.max(1),
-            });
+        st.ensure_backlog(backlog_size);
+        let replica = self.is_replica();
+        if !replica {
             self.active.store(true, Ordering::Relaxed);
         }
-        // The snapshot carries no SELECT state: the stream selects again.
+        // A master makes the stream SELECT again; a replica relays its
+        // master's bytes untouched and tells the database in the RDB instead.
         st.stream_db = None;
+        let db = if replica { st.master_db } else { 0 };
         st.replicas.push(link);
-        (st.replid.clone(), st.offset)
+        (st.replid.clone(), st.offset, db)
+    }
+
+    /// A replica relays one command of its master's stream, byte for byte,
+    /// to its backlog and its own replicas (the offset moves with it).
+    pub fn relay(&self, raw: Bytes, db: usize) {
+        let mut st = self.state.lock();
+        st.master_db = db;
+        let hard = self.obuf_hard.load(Ordering::Relaxed);
+        st.append(raw, hard);
     }
 
     /// PSYNC <replid> <offset>: attaches the link and queues the backlog from
@@ -365,7 +383,8 @@ impl Replication {
             }
         }
         st.master = Some(link);
-        st.backlog = None;
+        // The backlog stays: our history may continue with the new master
+        // (PSYNC with our replid and offset); local writes stop feeding it.
         st.stream_db = None;
         self.active.store(false, Ordering::Relaxed);
         self.replica.store(true, Ordering::Relaxed);
@@ -384,7 +403,12 @@ impl Replication {
         }
         st.replid2 = std::mem::replace(&mut st.replid, crate::server::random_hex40());
         st.second_offset = st.offset as i64 + 1;
+        // The relayed stream was in the master's database: select again.
+        st.stream_db = None;
         self.replica.store(false, Ordering::Relaxed);
+        // With the master's history in the backlog, the old master and the
+        // other replicas can continue from us with PSYNC.
+        self.active.store(st.backlog.is_some(), Ordering::Relaxed);
         true
     }
 
@@ -400,12 +424,16 @@ impl Replication {
     }
 
     /// The replica loaded a full sync: it now shares the master's history.
-    pub fn synced(&self, replid: &str, offset: u64) {
+    pub fn synced(&self, replid: &str, offset: u64, stream_db: usize, backlog_size: usize) {
         let mut st = self.state.lock();
         st.replid = replid.to_string();
         st.replid2 = "0".repeat(40);
         st.second_offset = -1;
         st.offset = offset;
+        st.master_db = stream_db;
+        // A new history: what the backlog held no longer applies.
+        st.backlog = None;
+        st.ensure_backlog(backlog_size);
     }
 
     /// INFO replication's text.
@@ -471,6 +499,15 @@ impl Replication {
 }
 
 impl State {
+    pub fn ensure_backlog(&mut self, size: usize) {
+        if self.backlog.is_none() {
+            self.backlog = Some(Backlog {
+                buf: VecDeque::new(),
+                size: size.max(1),
+            });
+        }
+    }
+
     /// Appends stream bytes: offset, backlog, every attached replica.
     fn append(&mut self, frame: Bytes, hard_limit: u64) {
         self.offset += frame.len() as u64;
@@ -544,7 +581,7 @@ mod tests {
         r.feed(&[(0, vec![b("SET"), b("k"), b("v")])]);
         assert_eq!(r.offset(), 0, "no backlog, nothing fed");
         let l = link(1);
-        let (id, off) = r.attach_full(l.clone(), 1 << 20);
+        let (id, off, _) = r.attach_full(l.clone(), 1 << 20);
         assert_eq!((id.as_str(), off), ("a".repeat(40).as_str(), 0));
         r.feed(&[(1, vec![b("DEL"), b("k")])]);
         r.feed(&[(1, vec![b("DEL"), b("x")]), (1, vec![b("DEL"), b("y")])]);

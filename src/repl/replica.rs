@@ -264,11 +264,21 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
             .map_err(|e| {
                 format!("Failed trying to load the MASTER synchronization DB from socket: {e}")
             })?;
+        let stream_db = loaded
+            .aux
+            .iter()
+            .find(|(k, _)| k.as_ref() == b"repl-stream-db")
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
+            .filter(|&db| db < srv.keyspace.databases())
+            .unwrap_or(0);
         let n = rdb::install(&srv.keyspace, loaded, false, unix_ms());
-        srv.repl.synced(&id, off);
+        let size = srv.config.get_int("repl-backlog-size").max(1) as usize;
+        srv.repl.synced(&id, off, stream_db, size);
         tracing::info!("MASTER <-> REPLICA sync: Finished with success ({n} keys)");
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let id = rest.trim();
+        let size = srv.config.get_int("repl-backlog-size").max(1) as usize;
+        srv.repl.state.lock().ensure_backlog(size);
         if !id.is_empty() {
             let mut st = srv.repl.state.lock();
             if st.replid != id {
@@ -294,6 +304,9 @@ async fn stream_loop(srv: &Arc<Server>, link: &mut Link, peer: &str, laddr: &str
     let mut client = Client::new(handle);
     client.repl.is_master = true;
     client.authenticated = true;
+    // Where the master's stream is: from the RDB's repl-stream-db, or where
+    // the last link left it.
+    client.db = srv.repl.state.lock().master_db;
     let mut parser = RequestParser::new(usize::MAX >> 1);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut shutdown = srv.shutdown_rx.clone();
@@ -331,16 +344,22 @@ async fn apply(
     client: &mut Client,
     parser: &mut RequestParser,
 ) -> IoResult<()> {
+    // The bytes as received, to relay each command verbatim to our own
+    // replicas (their offsets must be the master's).
+    let raw = Bytes::copy_from_slice(&link.buf);
+    let mut pos = 0;
     loop {
         let before = link.buf.len();
         let parsed = parser
             .next(&mut link.buf)
             .map_err(|e| format!("protocol error from master: {e}"))?;
-        let consumed = (before - link.buf.len()) as u64;
+        let consumed = before - link.buf.len();
+        let bytes = raw.slice(pos..pos + consumed);
+        pos += consumed;
         let args = match parsed {
             None => return Ok(()),
             Some(Parsed::Empty) => {
-                srv.repl.state.lock().offset += consumed;
+                srv.repl.relay(bytes, client.db);
                 continue;
             }
             Some(Parsed::Command(args)) => args,
@@ -351,18 +370,22 @@ async fn apply(
         if getack {
             let off = srv.repl.offset();
             link.send(&["REPLCONF", "ACK", &off.to_string()]).await?;
+            srv.repl.relay(bytes, client.db);
         } else {
+            // Applied and relayed as one step for a sub-replica's snapshot.
+            let applying = srv.repl.apply_lock.lock();
             match execute(srv, client, args, unix_ms()) {
                 Outcome::Reply(_) => {}
                 // The master sends effects, never a blocking command; if one
                 // comes anyway it must not wait here.
                 Outcome::Block(w) => crate::blocking::abandon(srv, &w),
             }
+            srv.repl.relay(bytes, client.db);
+            drop(applying);
             // Replies to the master are not sent; neither is anything queued.
             let mut ob = client.handle.outbox.lock();
             ob.frames.clear();
             ob.bytes = 0;
         }
-        srv.repl.state.lock().offset += consumed;
     }
 }
