@@ -18,6 +18,11 @@
 //! - `family`: commands, one module per family, each with its `COMMANDS` table.
 //! - `types`: value representations (the chunked list).
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
+//! - `repl`: replication — the effect feed and backlog, the master side of a
+//!   replica link (`repl::master`), the replica's task (`repl::replica`),
+//!   effect rewriting (`repl::propagate`).
+//! - `persist`: RDB v10 encode/decode (`persist::rdb`), CRC-64, SAVE/BGSAVE,
+//!   DEBUG DIGEST.
 //! - `blocking`: blocked clients and their wake-up.
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
 //! - `alloc`, `clock`: the counting allocator (INFO memory, maxmemory) and the
@@ -28,12 +33,16 @@
 //!   multi-key commands lock shards in ascending order via `Keyspace::lock`.
 //! - No lock is held across `.await`: handlers never await; only `conn` does.
 //! - Lock order: shards, then the blocking registry, then pub/sub. Nothing
-//!   takes a shard lock while holding a pub/sub or blocking lock.
+//!   takes a shard lock while holding a pub/sub or blocking lock. The
+//!   replication state is taken under shard locks and takes only a replica
+//!   link's outbox; a replica's `apply_lock` comes before any shard.
 //! - Nothing a client sends panics the server; lengths are capped before allocation.
 //! - Hot per-command counters are striped per worker thread; nothing on the
 //!   per-command path writes a cache line another thread writes.
-//! - Deliberately absent (so far): RDB snapshots, the AOF, replication, cluster
-//!   bus, Lua, hashes, sorted sets, streams.
+//! - Effects reach the replication stream while the command that made them
+//!   still holds its shard locks: per key, stream order is effect order.
+//! - Deliberately absent (so far): the AOF, cluster bus, Lua, hashes, sorted
+//!   sets, streams.
 
 pub mod alloc;
 pub mod blocking;
