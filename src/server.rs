@@ -646,8 +646,10 @@ async fn background_cycle(srv: Arc<Server>) {
 
 /// Deletes keys whose deadline passed, a bounded number per shard per cycle.
 pub fn active_expire(srv: &Server) {
-    // A replica waits for its master's DEL (Redis: replicas never expire keys).
+    // A replica waits for its master's DEL (Redis: replicas never expire the
+    // master's keys), except keys its own clients gave a TTL.
     if srv.repl.is_replica() {
+        crate::repl::expire_local_keys(srv);
         return;
     }
     let now = unix_ms();

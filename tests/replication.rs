@@ -717,3 +717,40 @@ async fn promoted_replica_lets_the_old_master_continue() {
     assert_eq!(common::info_field(&mut r, "stats", "sync_full").await, 0);
     drop(master);
 }
+
+#[tokio::test]
+async fn writable_replica_expires_its_own_keys_and_deletes_on_write() {
+    let (master, _replica, mut m, mut r) = pair().await;
+    r.expect(&["CONFIG", "SET", "replica-read-only", "no"], b"+OK\r\n")
+        .await;
+    // A TTL set by the replica's own client: the replica expires it itself.
+    r.expect(&["SELECT", "5"], b"+OK\r\n").await;
+    r.expect(&["SET", "mine", "1", "PX", "1"], b"+OK\r\n").await;
+    poll_until(&mut r, &["DBSIZE"], 1000, "own key expired", |v| {
+        *v == Resp::Int(0)
+    })
+    .await;
+    // The master's keys: hidden when expired, deleted by a local write only.
+    let mut dbg = master.raw().await;
+    dbg.expect(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"], b"+OK\r\n")
+        .await;
+    m.expect(&["SELECT", "5"], b"+OK\r\n").await;
+    m.expect(&["SET", "key1", "5", "PX", "10"], b"+OK\r\n")
+        .await;
+    m.expect(&["SET", "key2", "5", "PX", "10"], b"+OK\r\n")
+        .await;
+    sync(&mut m).await;
+    poll_until(
+        &mut r,
+        &["EXISTS", "key1", "key2"],
+        1000,
+        "expired on the replica",
+        |v| *v == Resp::Int(0),
+    )
+    .await;
+    r.expect(&["DBSIZE"], b":2\r\n").await;
+    r.expect(&["INCR", "key1"], b":1\r\n").await;
+    r.expect(&["TTL", "key1"], b":-1\r\n").await;
+    r.expect(&["GET", "key2"], b"$-1\r\n").await;
+    r.expect(&["DBSIZE"], b":2\r\n").await;
+}

@@ -104,7 +104,14 @@ impl<'a, 'c> Ctx<'a, 'c> {
             return false;
         }
         if self.srv.repl.is_replica() {
-            return !self.client.repl.is_master;
+            if self.client.repl.is_master {
+                return false;
+            }
+            if !self.client.repl.write_cmd {
+                return true;
+            }
+            // A write on a writable replica deletes what it finds expired
+            // (Redis's EXPIRE_FORCE_DELETE_EXPIRED); nothing is propagated.
         }
         let d = self.db_of(db, key);
         let (k, _) = match d.map.get_key_value(key) {
@@ -229,6 +236,14 @@ impl<'a, 'c> Ctx<'a, 'c> {
         if ok {
             d.touch_watched(key);
             self.mark_dirty(1);
+            if at_ms != 0 && self.srv.repl.is_replica() && !self.client.repl.is_master {
+                // Only this replica knows of this TTL: it must expire the key itself.
+                self.srv
+                    .repl
+                    .local_expires
+                    .lock()
+                    .insert((db, Bytes::copy_from_slice(key)));
+            }
         }
         ok
     }

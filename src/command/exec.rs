@@ -210,6 +210,9 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes]) -> Locked<'a> {
 pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     let start = crate::clock::ticks();
     let dirty_before = ctx.dirty;
+    if ctx.srv.repl.is_replica() {
+        ctx.client.repl.write_cmd = r.spec.has(flags::WRITE);
+    }
     let result = (r.spec.handler)(ctx, args);
     if ctx.srv.repl.active() && r.parent.is_none() {
         if let Ok(reply) = &result {

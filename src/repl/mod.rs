@@ -42,6 +42,9 @@ pub struct ClientRepl {
     pub handoff: Option<Box<master::Handoff>>,
     /// Set by WAIT when it must wait for acknowledgements.
     pub wait: Option<WaitRequest>,
+    /// On a replica: the running command is a write (a writable replica's
+    /// writes delete the expired keys they meet; its reads only hide them).
+    pub write_cmd: bool,
 }
 
 /// WAIT numreplicas timeout, pending: the connection awaits the acks.
@@ -95,6 +98,10 @@ pub struct Replication {
     /// client-output-buffer-limit replica hard limit (bytes, 0 = none),
     /// refreshed from the config by `cron`.
     pub obuf_hard: AtomicU64,
+    /// Keys a writable replica's own clients gave a TTL: the replica expires
+    /// these itself (the master knows nothing of them), as Redis's
+    /// `slaveKeysWithExpire`.
+    pub local_expires: Mutex<std::collections::HashSet<(usize, Bytes)>>,
 }
 
 /// The role as REPLICAOF sets it.
@@ -212,6 +219,7 @@ impl Replication {
             acks: Notify::new(),
             obuf_hard: AtomicU64::new(256 << 20),
             apply_lock: Mutex::new(()),
+            local_expires: Mutex::new(Default::default()),
         }
     }
 
@@ -431,6 +439,7 @@ impl Replication {
         st.second_offset = -1;
         st.offset = offset;
         st.master_db = stream_db;
+        self.local_expires.lock().clear();
         // A new history: what the backlog held no longer applies.
         st.backlog = None;
         st.ensure_backlog(backlog_size);
@@ -527,6 +536,36 @@ impl State {
             bl.size = size.max(1);
             let excess = bl.buf.len().saturating_sub(bl.size);
             bl.buf.drain(..excess);
+        }
+    }
+}
+
+/// A writable replica's own keys whose TTL passed are deleted (the master
+/// sends DEL only for its own keys).
+pub fn expire_local_keys(srv: &crate::server::Server) {
+    let keys: Vec<(usize, Bytes)> = srv.repl.local_expires.lock().iter().cloned().collect();
+    if keys.is_empty() {
+        return;
+    }
+    let now = crate::server::unix_ms();
+    for (db, key) in keys {
+        let mut done = false;
+        srv.keyspace
+            .for_shard(srv.keyspace.shard_of(&key), |shard| {
+                let d = &mut shard.dbs[db];
+                match d.map.get(&key).map(|e| e.expire_at) {
+                    Some(at) if at != 0 && at > now => {}
+                    Some(at) if at != 0 => {
+                        d.remove(&key);
+                        d.touch_watched(&key);
+                        srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
+                        done = true;
+                    }
+                    _ => done = true,
+                }
+            });
+        if done {
+            srv.repl.local_expires.lock().remove(&(db, key));
         }
     }
 }
