@@ -303,6 +303,23 @@ async fn link_drop_resumes_with_partial_resync() {
         common::info_field(&mut c, "stats", "sync_partial_ok").await,
         1
     );
+    // The same from either end by type: the master drops its replicas, the
+    // replica drops its master; each time the replica continues.
+    m.expect(&["CLIENT", "KILL", "TYPE", "replica"], b":1\r\n")
+        .await;
+    m.expect(&["SET", "k2", "2"], b"+OK\r\n").await;
+    m.expect(&["WAIT", "1", "0"], b":1\r\n").await;
+    wait_link_up(&mut r).await;
+    r.expect(&["CLIENT", "KILL", "TYPE", "master"], b":1\r\n")
+        .await;
+    m.expect(&["SET", "k3", "3"], b"+OK\r\n").await;
+    m.expect(&["WAIT", "1", "0"], b":1\r\n").await;
+    r.expect(&["GET", "k3"], b"$1\r\n3\r\n").await;
+    assert_eq!(common::info_field(&mut c, "stats", "sync_full").await, 1);
+    assert_eq!(
+        common::info_field(&mut c, "stats", "sync_partial_ok").await,
+        3
+    );
 }
 
 // ------------------------------------------------------------ the raw stream

@@ -578,6 +578,17 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::Syntax);
     }
     let mut killed = 0;
+    // Replica links are clients of ours (TYPE replica); the master link is not
+    // in the client table (TYPE master drops it; the replica reconnects).
+    let replica_ids = srv.repl.replica_ids();
+    if ctype.as_deref() == Some("master")
+        && id.is_none()
+        && addr.is_none()
+        && laddr.is_none()
+        && srv.repl.kill_master_link()
+    {
+        killed += 1;
+    }
     for c in srv.clients.all() {
         if id.is_some_and(|id| id != c.id)
             || addr.as_ref().is_some_and(|x| *x != c.addr)
@@ -590,9 +601,11 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             let info = c.info.lock();
             let is_pubsub = info.sub + info.psub + info.ssub > 0;
             drop(info);
+            let is_replica = replica_ids.contains(&c.id);
             let ok = match t.as_str() {
                 "pubsub" => is_pubsub,
-                "normal" => !is_pubsub,
+                "normal" => !is_pubsub && !is_replica,
+                "replica" | "slave" => is_replica,
                 _ => false,
             };
             if !ok {

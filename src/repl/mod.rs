@@ -98,6 +98,8 @@ pub struct Replication {
     /// client-output-buffer-limit replica hard limit (bytes, 0 = none),
     /// refreshed from the config by `cron`.
     pub obuf_hard: AtomicU64,
+    /// Notified by CLIENT KILL TYPE master: the replica task drops its link.
+    pub link_kill: Notify,
     /// Keys a writable replica's own clients gave a TTL: the replica expires
     /// these itself (the master knows nothing of them), as Redis's
     /// `slaveKeysWithExpire`.
@@ -219,6 +221,7 @@ impl Replication {
             acks: Notify::new(),
             obuf_hard: AtomicU64::new(256 << 20),
             apply_lock: Mutex::new(()),
+            link_kill: Notify::new(),
             local_expires: Mutex::new(Default::default()),
         }
     }
@@ -354,6 +357,31 @@ impl Replication {
         link.online.store(true, Ordering::Relaxed);
         st.replicas.push(link.clone());
         Some(st.replid.clone())
+    }
+
+    /// Client ids of the attached replicas (CLIENT KILL TYPE replica).
+    pub fn replica_ids(&self) -> Vec<u64> {
+        self.state
+            .lock()
+            .replicas
+            .iter()
+            .map(|r| r.client_id)
+            .collect()
+    }
+
+    /// CLIENT KILL TYPE master: drops the link to our master (the replica
+    /// task reconnects and resumes with PSYNC). False when there is none up.
+    pub fn kill_master_link(&self) -> bool {
+        let up = self
+            .state
+            .lock()
+            .master
+            .as_ref()
+            .is_some_and(|m| m.status == "connected");
+        if up {
+            self.link_kill.notify_one();
+        }
+        up
     }
 
     pub fn detach(&self, client_id: u64) {

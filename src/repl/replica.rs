@@ -331,6 +331,7 @@ async fn stream_loop(srv: &Arc<Server>, link: &mut Link, peer: &str, laddr: &str
                 let off = srv.repl.offset();
                 link.send(&["REPLCONF", "ACK", &off.to_string()]).await?;
             }
+            _ = srv.repl.link_kill.notified() => return Err("link killed by CLIENT KILL TYPE master".into()),
             _ = shutdown.changed() => return Ok(()),
         }
     }
