@@ -131,7 +131,14 @@ async fn serve_inner(
             n = rd.read_buf(inbuf) => {
                 match n {
                     Ok(0) => return Err(std::io::Error::other("EOF")),
-                    Ok(_) => read_acks(srv, link, &mut parser, inbuf),
+                    Ok(_) => {
+                        // Not idle for the `timeout` check: replicas only send ACKs.
+                        handle.last_active_ms.store(
+                            unix_ms().saturating_sub(srv.start_unix_ms),
+                            Ordering::Relaxed,
+                        );
+                        read_acks(srv, link, &mut parser, inbuf)
+                    }
                     Err(e) => return Err(e),
                 }
             }

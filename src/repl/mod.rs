@@ -460,7 +460,15 @@ impl Replication {
     }
 
     /// The replica loaded a full sync: it now shares the master's history.
-    pub fn synced(&self, replid: &str, offset: u64, stream_db: usize, backlog_size: usize) {
+    /// Returns our own replicas: their data no longer matches the stream
+    /// (the caller disconnects them; they resync, as Redis does).
+    pub fn synced(
+        &self,
+        replid: &str,
+        offset: u64,
+        stream_db: usize,
+        backlog_size: usize,
+    ) -> Vec<Arc<ReplicaLink>> {
         let mut st = self.state.lock();
         st.replid = replid.to_string();
         st.replid2 = "0".repeat(40);
@@ -471,6 +479,7 @@ impl Replication {
         // A new history: what the backlog held no longer applies.
         st.backlog = None;
         st.ensure_backlog(backlog_size);
+        std::mem::take(&mut st.replicas)
     }
 
     /// INFO replication's text.

@@ -273,7 +273,11 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
             .unwrap_or(0);
         let n = rdb::install(&srv.keyspace, loaded, false, unix_ms());
         let size = srv.config.get_int("repl-backlog-size").max(1) as usize;
-        srv.repl.synced(&id, off, stream_db, size);
+        for r in srv.repl.synced(&id, off, stream_db, size) {
+            if let Some(c) = srv.clients.get(r.client_id) {
+                c.kill();
+            }
+        }
         tracing::info!("MASTER <-> REPLICA sync: Finished with success ({n} keys)");
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let id = rest.trim();
