@@ -164,7 +164,7 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
     if !ctx.prop.is_empty() {
         // Still under the command's shard locks: per key, the stream order is
         // the order of the effects.
-        srv.repl.feed(&std::mem::take(&mut ctx.prop));
+        ctx.client.repl.woff = srv.repl.feed(&std::mem::take(&mut ctx.prop));
     }
     let ready = std::mem::take(&mut ctx.ready_keys);
     let mut events = std::mem::take(&mut ctx.events);

@@ -158,8 +158,8 @@ fn wait(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if timeout < 0 {
         return Err(CmdError::TimeoutNegative);
     }
-    // Every write so far (this client's included) is below the current offset.
-    let offset = srv.repl.offset();
+    // This client's writes end at its woff (Redis's c->woff).
+    let offset = ctx.client.repl.woff;
     let acked = srv.repl.acked(offset);
     if acked as i64 >= replicas || ctx.client.in_exec {
         return Ok(Reply::Int(acked as i64));

@@ -749,8 +749,12 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 now.saturating_sub(e.touched)
             )))
         }
-        "jmap" | "quicklist-packed-threshold" | "listpack" | "change-repl-id" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
+        "jmap" | "quicklist-packed-threshold" | "listpack" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
         "protocol" if a.len() == 3 => debug_protocol(&a[2], ctx.client.resp),
+        "change-repl-id" => {
+            ctx.srv.repl.change_replid();
+            Ok(Reply::Ok)
+        }
         "digest" if a.len() == 2 => Ok(Reply::StatusOwned(debug_digest(ctx).hex())),
         "digest-value" => {
             let db = ctx.client.db;

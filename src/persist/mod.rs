@@ -65,7 +65,11 @@ fn aux(srv: &Server) -> Vec<(&'static str, String)> {
 /// Redis does, so a crash never leaves a half-written dump.rdb.
 fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let tmp = path.with_file_name(format!("temp-{}.rdb", std::process::id()));
+    // Unique per save: a BGSAVE thread and a SAVE (or two servers in one
+    // process, as in the tests) never share a temporary file.
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(format!("temp-{}-{seq}.rdb", std::process::id()));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;

@@ -42,6 +42,9 @@ pub struct ClientRepl {
     pub handoff: Option<Box<master::Handoff>>,
     /// Set by WAIT when it must wait for acknowledgements.
     pub wait: Option<WaitRequest>,
+    /// Stream offset just after this client's last propagated write (WAIT
+    /// waits for the replicas to acknowledge it, as Redis's `c->woff`).
+    pub woff: u64,
     /// On a replica: the running command is a write (a writable replica's
     /// writes delete the expired keys they meet; its reads only hide them).
     pub write_cmd: bool,
@@ -263,13 +266,11 @@ impl Replication {
 
     /// Appends `cmds` to the stream; more than one is wrapped in MULTI/EXEC
     /// so a replica applies them atomically, as Redis propagates a transaction.
-    pub fn feed(&self, cmds: &[Prop]) {
-        if cmds.is_empty() {
-            return;
-        }
+    /// Returns the offset after them.
+    pub fn feed(&self, cmds: &[Prop]) -> u64 {
         let mut st = self.state.lock();
-        if st.backlog.is_none() {
-            return;
+        if cmds.is_empty() || st.backlog.is_none() {
+            return st.offset;
         }
         let mut out = BytesMut::new();
         let wrap = cmds.len() > 1;
@@ -291,6 +292,15 @@ impl Replication {
             encode_command(&mut out, &[b("EXEC")]);
         }
         st.append(out.freeze(), self.obuf_hard.load(Ordering::Relaxed));
+        st.offset
+    }
+
+    /// DEBUG CHANGE-REPL-ID: a new history id (the old one is forgotten).
+    pub fn change_replid(&self) {
+        let mut st = self.state.lock();
+        st.replid = crate::server::random_hex40();
+        st.replid2 = "0".repeat(40);
+        st.second_offset = -1;
     }
 
     /// Feeds a command that belongs to no database (PING, REPLCONF GETACK).
@@ -678,6 +688,22 @@ mod tests {
         assert!(r
             .try_attach_partial(&link(3), &"a".repeat(40), all.len() as u64 + 2)
             .is_none());
+    }
+
+    #[test]
+    fn a_replica_past_its_output_limit_is_cut_off() {
+        let r = Replication::new("a".repeat(40));
+        r.obuf_hard.store(100, Ordering::Relaxed);
+        let l = link(1);
+        r.attach_full(l.clone(), 1 << 20);
+        r.feed(&[(0, vec![b("SET"), b("k"), b("v")])]);
+        assert!(!l.overflow.load(Ordering::Relaxed));
+        r.feed(&[(0, vec![b("SET"), b("k"), Bytes::from(vec![b'x'; 200])])]);
+        assert!(l.overflow.load(Ordering::Relaxed));
+        assert!(l.outbox.lock().is_empty(), "queued bytes are released");
+        // Further frames are not queued for a link being dropped.
+        r.feed(&[(0, vec![b("DEL"), b("k")])]);
+        assert!(l.outbox.lock().is_empty());
     }
 
     #[test]

@@ -242,6 +242,12 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
     let _ = link
         .command(&["REPLCONF", "listening-port", &my_port.to_string()])
         .await?;
+    let announce_ip = srv.config.get("replica-announce-ip").unwrap_or_default();
+    if !announce_ip.is_empty() {
+        let _ = link
+            .command(&["REPLCONF", "ip-address", &announce_ip])
+            .await?;
+    }
     let _ = link
         .command(&["REPLCONF", "capa", "eof", "capa", "psync2"])
         .await?;
