@@ -11,6 +11,12 @@
 //! - `master`: serving one attached replica (after SYNC/PSYNC).
 //! - `replica`: the task that follows a master (REPLICAOF host port).
 //!
+//! The AOF writer this feed is meant to serve attaches like a replica: a
+//! `ReplicaLink` whose outbox a file writer drains, attached with
+//! `attach_full` under all shard locks together with an `rdb::capture`
+//! snapshot (the RDB base of a Redis 7 AOF); the feed then SELECTs again
+//! and carries the same effects a replica gets.
+//!
 //! Lock order: shards, then `Replication::state`, then a link's outbox.
 
 pub mod master;

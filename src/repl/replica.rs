@@ -166,15 +166,16 @@ impl Link {
             if mark.len() != 40 {
                 return Err("bad EOF mark".into());
             }
+            // Where the search resumes: only new bytes (and the 39 before
+            // them, a mark may straddle two reads) are looked at again.
+            let mut from = 0;
             loop {
-                if self.buf.len() >= 40 {
-                    // The mark is random: search only where it can end the payload.
-                    if let Some(i) = find(&self.buf, &mark) {
-                        let payload = self.buf.split_to(i);
-                        let _ = self.buf.split_to(40);
-                        return Ok(payload);
-                    }
+                if let Some(i) = find(&self.buf[from..], &mark) {
+                    let payload = self.buf.split_to(from + i);
+                    let _ = self.buf.split_to(40);
+                    return Ok(payload);
                 }
+                from = self.buf.len().saturating_sub(39);
                 self.buf.reserve(1 << 16);
                 self.fill().await?;
             }
@@ -185,6 +186,9 @@ impl Link {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if hay.len() < needle.len() {
+        return None;
+    }
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
