@@ -57,6 +57,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 fn replicaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let srv = ctx.srv;
     if eq(&a[1], "no") && eq(&a[2], "one") {
+        srv.config.set_startup_raw("replicaof", "");
         if srv.repl.promote() {
             tracing::info!(
                 "MASTER MODE enabled (user request from '{}')",

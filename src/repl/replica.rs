@@ -27,6 +27,9 @@ type IoResult<T> = Result<T, String>;
 
 /// Follows host:port from now on (REPLICAOF): replicas of ours are dropped.
 pub fn start(srv: &Arc<Server>, host: String, port: u16) {
+    // CONFIG GET / CONFIG REWRITE report the current master, as Redis.
+    srv.config
+        .set_startup_raw("replicaof", &format!("{host} {port}"));
     let dropped = srv.repl.set_master(MasterLink {
         host: host.clone(),
         port,
