@@ -771,3 +771,20 @@ async fn writable_replica_expires_its_own_keys_and_deletes_on_write() {
     r.expect(&["GET", "key2"], b"$-1\r\n").await;
     r.expect(&["DBSIZE"], b":2\r\n").await;
 }
+
+#[tokio::test]
+async fn replicaof_directive_follows_the_master_from_startup() {
+    let master = TestServer::start().await;
+    let mut m = master.raw().await;
+    m.expect(&["SET", "k", "v"], b"+OK\r\n").await;
+    let directive = format!("127.0.0.1 {}", master.port);
+    let replica = TestServer::start_with(&[("replicaof", directive.as_str())]).await;
+    let mut r = replica.raw().await;
+    wait_link_up(&mut r).await;
+    r.expect(&["GET", "k"], b"$1\r\nv\r\n").await;
+    let got = r.val(&["CONFIG", "GET", "replicaof"]).await;
+    assert_eq!(got.items()[1], Resp::bulk(&directive));
+    r.expect(&["REPLICAOF", "NO", "ONE"], b"+OK\r\n").await;
+    let got = r.val(&["CONFIG", "GET", "replicaof"]).await;
+    assert_eq!(got.items()[1], Resp::bulk(""));
+}
