@@ -183,6 +183,13 @@ async fn wait_role_and_info_on_the_master() {
     assert!(info.contains("repl_backlog_active:1\r\n"), "{info}");
     let role = r.val(&["ROLE"]).await;
     assert_eq!(role.items()[0], Resp::bulk("slave"));
+    let hello = r.val(&["HELLO", "2"]).await;
+    let role_at = hello
+        .items()
+        .iter()
+        .position(|i| *i == Resp::bulk("role"))
+        .expect("role");
+    assert_eq!(hello.items()[role_at + 1], Resp::bulk("replica"));
     assert_eq!(role.items()[2], Resp::Int(master.port as i64));
     assert_eq!(role.items()[3], Resp::bulk("connected"));
 }
