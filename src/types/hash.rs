@@ -1,0 +1,524 @@
+//! The hash representation: a packed buffer while small, a hash table past the limits.
+//!
+//! API: `Hash::get / set / remove / len / iter / nth / encoding_name`. The two
+//! encodings mirror Redis's so OBJECT ENCODING and memory use match it:
+//! - `Pack`: field-value pairs in insertion order in one buffer, each string as
+//!   `[varint length][bytes]` (Redis's listpack idea: no per-field allocation
+//!   or pointer). Lookups scan linearly, which is what makes it small, so it
+//!   is only used up to `hash-max-listpack-entries` pairs with strings of at
+//!   most `hash-max-listpack-value` bytes.
+//! - `Table`: a `HashSet` of `Packed` entries, each ONE allocation holding the
+//!   field and the value behind a thin pointer (8 bytes per slot): a field costs
+//!   its slot, one control byte and its bytes plus two length bytes, against
+//!   Redis's dictEntry + two sds + bucket pointer.
+//!
+//! As in Redis a hash only ever converts from `Pack` to `Table`, never back.
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::hash::{Hash as StdHash, Hasher};
+use std::ptr::NonNull;
+
+/// Conversion thresholds (`hash-max-listpack-entries`, `hash-max-listpack-value`).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_entries: usize,
+    pub max_value: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // Redis 7.0's defaults.
+        Limits {
+            max_entries: 512,
+            max_value: 64,
+        }
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Decodes the varint at `buf[pos..]`: (value, bytes used). Only ever called on
+/// buffers this module wrote.
+fn get_varint(buf: &[u8], pos: usize) -> (usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    let mut i = pos;
+    while let Some(&b) = buf.get(i) {
+        n |= ((b & 0x7f) as usize) << shift;
+        i += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    (n, i - pos)
+}
+
+/// One field and its value in one allocation: `[varint flen][varint vlen][field][value]`.
+///
+/// A thin pointer (8 bytes, not a 16-byte `Box<[u8]>`) because the table's
+/// slots are most of a big hash's memory. Hashes and compares as its field,
+/// so the set can be searched with a `&[u8]` (`Borrow<[u8]>`).
+pub struct Packed(NonNull<u8>);
+
+// SAFETY: `Packed` uniquely owns its allocation and never mutates it after
+// construction, exactly like a `Box<[u8]>`.
+unsafe impl Send for Packed {}
+unsafe impl Sync for Packed {}
+
+impl Packed {
+    pub fn new(field: &[u8], value: &[u8]) -> Packed {
+        let mut head = Vec::with_capacity(20);
+        put_varint(&mut head, field.len());
+        put_varint(&mut head, value.len());
+        let total = head.len() + field.len() + value.len();
+        // `total` >= 2 (two varints), so the layout is never zero-sized.
+        let Ok(layout) = Layout::from_size_align(total, 1) else {
+            // Only a length near isize::MAX gets here; the protocol caps argument sizes.
+            handle_alloc_error(Layout::new::<u8>());
+        };
+        // SAFETY: non-zero size; every byte is written below before any read.
+        unsafe {
+            let p = alloc(layout);
+            let Some(p) = NonNull::new(p) else {
+                handle_alloc_error(layout);
+            };
+            let dst = p.as_ptr();
+            std::ptr::copy_nonoverlapping(head.as_ptr(), dst, head.len());
+            std::ptr::copy_nonoverlapping(field.as_ptr(), dst.add(head.len()), field.len());
+            std::ptr::copy_nonoverlapping(
+                value.as_ptr(),
+                dst.add(head.len() + field.len()),
+                value.len(),
+            );
+            Packed(p)
+        }
+    }
+
+    /// (header length, field length, value length).
+    fn header(&self) -> (usize, usize, usize) {
+        // SAFETY: the header is at most 2 * 10 bytes, all inside the allocation
+        // (a varint ends at its first byte without the high bit, and both were written).
+        let head = unsafe { std::slice::from_raw_parts(self.0.as_ptr(), 2) };
+        let (flen, a) = if head[0] & 0x80 == 0 {
+            (head[0] as usize, 1)
+        } else {
+            self.slow_varint(0)
+        };
+        let (vlen, b) = if a == 1 && head[1] & 0x80 == 0 {
+            (head[1] as usize, 1)
+        } else {
+            self.slow_varint(a)
+        };
+        (a + b, flen, vlen)
+    }
+
+    fn slow_varint(&self, pos: usize) -> (usize, usize) {
+        let mut n = 0usize;
+        let mut i = pos;
+        let mut shift = 0;
+        loop {
+            // SAFETY: as in `header`: the varint was written whole.
+            let b = unsafe { *self.0.as_ptr().add(i) };
+            n |= ((b & 0x7f) as usize) << shift;
+            i += 1;
+            if b & 0x80 == 0 {
+                return (n, i - pos);
+            }
+            shift += 7;
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        let (h, f, v) = self.header();
+        // SAFETY: the allocation is exactly h + f + v bytes, all initialised.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr(), h + f + v) }
+    }
+
+    pub fn field(&self) -> &[u8] {
+        let (h, f, _) = self.header();
+        &self.bytes()[h..h + f]
+    }
+
+    pub fn value(&self) -> &[u8] {
+        let (h, f, _) = self.header();
+        &self.bytes()[h + f..]
+    }
+
+    /// Bytes allocated for this entry (MEMORY USAGE).
+    pub fn size(&self) -> usize {
+        let (h, f, v) = self.header();
+        h + f + v
+    }
+}
+
+impl Drop for Packed {
+    fn drop(&mut self) {
+        let size = self.size();
+        // SAFETY: allocated in `new` with exactly this size and alignment 1.
+        unsafe { dealloc(self.0.as_ptr(), Layout::from_size_align_unchecked(size, 1)) }
+    }
+}
+
+impl Clone for Packed {
+    fn clone(&self) -> Packed {
+        Packed::new(self.field(), self.value())
+    }
+}
+
+impl PartialEq for Packed {
+    fn eq(&self, other: &Packed) -> bool {
+        self.field() == other.field()
+    }
+}
+
+impl Eq for Packed {}
+
+impl StdHash for Packed {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must hash exactly as the `[u8]` it borrows as.
+        self.field().hash(state)
+    }
+}
+
+impl Borrow<[u8]> for Packed {
+    fn borrow(&self) -> &[u8] {
+        self.field()
+    }
+}
+
+impl std::fmt::Debug for Packed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?}={:?}",
+            String::from_utf8_lossy(self.field()),
+            String::from_utf8_lossy(self.value())
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Hash {
+    /// Pairs in insertion order: `[varint][field][varint][value]…`; `len` pairs.
+    Pack {
+        buf: Vec<u8>,
+        len: usize,
+    },
+    Table(HashSet<Packed>),
+}
+
+impl Default for Hash {
+    fn default() -> Self {
+        Hash::new()
+    }
+}
+
+/// Walks a packed buffer pair by pair.
+pub struct PackIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for PackIter<'a> {
+    /// (field, value, offset of the pair, offset after it)
+    type Item = (&'a [u8], &'a [u8], usize, usize);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let start = self.pos;
+        let (flen, a) = get_varint(self.buf, start);
+        let fstart = start + a;
+        let field = self.buf.get(fstart..fstart + flen)?;
+        let (vlen, b) = get_varint(self.buf, fstart + flen);
+        let vstart = fstart + flen + b;
+        let value = self.buf.get(vstart..vstart + vlen)?;
+        self.pos = vstart + vlen;
+        Some((field, value, start, self.pos))
+    }
+}
+
+pub enum Iter<'a> {
+    Pack(PackIter<'a>),
+    Table(std::collections::hash_set::Iter<'a, Packed>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Pack(it) => it.next().map(|(f, v, _, _)| (f, v)),
+            Iter::Table(it) => it.next().map(|p| (p.field(), p.value())),
+        }
+    }
+}
+
+impl Hash {
+    pub fn new() -> Hash {
+        Hash::Pack {
+            buf: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Builds a hash from pairs (RESTORE), encoded as `limits` dictate; a
+    /// repeated field keeps its last value.
+    pub fn from_pairs<'p>(
+        pairs: impl IntoIterator<Item = (&'p [u8], &'p [u8])>,
+        limits: Limits,
+    ) -> Hash {
+        let mut h = Hash::new();
+        for (f, v) in pairs {
+            h.set(f, v, limits);
+        }
+        h
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Hash::Pack { len, .. } => *len,
+            Hash::Table(t) => t.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The name OBJECT ENCODING reports.
+    pub fn encoding_name(&self) -> &'static str {
+        match self {
+            Hash::Pack { .. } => "listpack",
+            Hash::Table(_) => "hashtable",
+        }
+    }
+
+    fn pack_iter(buf: &[u8]) -> PackIter<'_> {
+        PackIter { buf, pos: 0 }
+    }
+
+    pub fn iter(&self) -> Iter<'_> {
+        match self {
+            Hash::Pack { buf, .. } => Iter::Pack(Hash::pack_iter(buf)),
+            Hash::Table(t) => Iter::Table(t.iter()),
+        }
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+        match self {
+            Hash::Pack { buf, .. } => Hash::pack_iter(buf)
+                .find(|(f, _, _, _)| *f == field)
+                .map(|(_, v, _, _)| v),
+            Hash::Table(t) => t.get(field).map(|p| p.value()),
+        }
+    }
+
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// The `i`-th pair in iteration order (random picks). O(i).
+    pub fn nth(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        self.iter().nth(i)
+    }
+
+    /// Converts to the table encoding if `strings` (about to be stored) or the
+    /// size call for it — Redis's `hashTypeTryConversion`, run before a write.
+    pub fn convert_for(&mut self, strings: &[&[u8]], limits: Limits) {
+        if matches!(self, Hash::Pack { .. }) && strings.iter().any(|s| s.len() > limits.max_value) {
+            self.to_table();
+        }
+    }
+
+    fn to_table(&mut self) {
+        if let Hash::Pack { buf, len } = self {
+            let mut t = HashSet::with_capacity(*len);
+            for (f, v, _, _) in Hash::pack_iter(buf) {
+                t.insert(Packed::new(f, v));
+            }
+            *self = Hash::Table(t);
+        }
+    }
+
+    /// Sets `field` to `value`; true if the field is new. Converts first if
+    /// either string is longer than the listpack limit, after if the hash
+    /// grew past the entry limit (Redis's `hashTypeSet`).
+    pub fn set(&mut self, field: &[u8], value: &[u8], limits: Limits) -> bool {
+        self.convert_for(&[field, value], limits);
+        let created = match self {
+            Hash::Pack { buf, len } => {
+                let found = Hash::pack_iter(buf)
+                    .find(|(f, _, _, _)| *f == field)
+                    .map(|(f, _, start, end)| (start, end, f.len()));
+                let mut pair = Vec::with_capacity(field.len() + value.len() + 4);
+                put_varint(&mut pair, field.len());
+                pair.extend_from_slice(field);
+                put_varint(&mut pair, value.len());
+                pair.extend_from_slice(value);
+                match found {
+                    Some((start, end, _)) => {
+                        // Replaced in place: the pair keeps its position, as in a listpack.
+                        reserve_tight(buf, pair.len().saturating_sub(end - start));
+                        buf.splice(start..end, pair);
+                        false
+                    }
+                    None => {
+                        reserve_tight(buf, pair.len());
+                        buf.extend_from_slice(&pair);
+                        *len += 1;
+                        true
+                    }
+                }
+            }
+            Hash::Table(t) => t.replace(Packed::new(field, value)).is_none(),
+        };
+        if let Hash::Pack { len, .. } = self {
+            if *len > limits.max_entries {
+                self.to_table();
+            }
+        }
+        created
+    }
+
+    /// Removes `field`; true if it was there.
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match self {
+            Hash::Pack { buf, len } => {
+                let Some((start, end)) = Hash::pack_iter(buf)
+                    .find(|(f, _, _, _)| *f == field)
+                    .map(|(_, _, s, e)| (s, e))
+                else {
+                    return false;
+                };
+                buf.drain(start..end);
+                *len -= 1;
+                if buf.capacity() > 64 && buf.len() * 2 < buf.capacity() {
+                    buf.shrink_to(buf.len() + buf.len() / 8);
+                }
+                true
+            }
+            Hash::Table(t) => {
+                let removed = t.remove(field);
+                // Redis shrinks a dict below 10% fill; do the same so a
+                // drained hash gives its slots back.
+                if removed && t.capacity() > 64 && t.len() * 10 < t.capacity() {
+                    t.shrink_to(t.len() * 2);
+                }
+                removed
+            }
+        }
+    }
+
+    /// Approximate bytes held (MEMORY USAGE).
+    pub fn memory(&self) -> usize {
+        match self {
+            Hash::Pack { buf, .. } => buf.capacity(),
+            Hash::Table(t) => {
+                t.capacity() * (std::mem::size_of::<Packed>() + 1)
+                    + t.iter().map(Packed::size).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// Grows the packed buffer by about 1/8 beyond what is needed instead of
+/// doubling: a listpack is reallocated to its exact size on every write, and a
+/// doubling Vec would cost up to twice Redis's memory for small hashes.
+fn reserve_tight(buf: &mut Vec<u8>, additional: usize) {
+    let need = buf.len() + additional;
+    if need > buf.capacity() {
+        buf.reserve_exact(additional + need / 8);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const L: Limits = Limits {
+        max_entries: 4,
+        max_value: 8,
+    };
+
+    #[test]
+    fn packed_entry_roundtrip() {
+        for (f, v) in [
+            (&b""[..], &b""[..]),
+            (b"a", b"bc"),
+            (&[7u8; 200][..], &[9u8; 70000][..]),
+        ] {
+            let p = Packed::new(f, v);
+            assert_eq!(p.field(), f);
+            assert_eq!(p.value(), v);
+            assert_eq!(p.clone().value(), v);
+        }
+    }
+
+    #[test]
+    fn pack_keeps_order_and_updates_in_place() {
+        let mut h = Hash::new();
+        assert!(h.set(b"a", b"1", L));
+        assert!(h.set(b"b", b"2", L));
+        assert!(!h.set(b"a", b"111", L));
+        assert_eq!(h.get(b"a"), Some(&b"111"[..]));
+        let pairs: Vec<_> = h.iter().collect();
+        assert_eq!(
+            pairs,
+            vec![(&b"a"[..], &b"111"[..]), (&b"b"[..], &b"2"[..])]
+        );
+        assert!(h.remove(b"a"));
+        assert!(!h.remove(b"a"));
+        assert_eq!(h.len(), 1);
+        assert_eq!(h.encoding_name(), "listpack");
+    }
+
+    #[test]
+    fn converts_on_entries_and_on_value_length() {
+        let mut h = Hash::new();
+        for i in 0..4 {
+            h.set(format!("f{i}").as_bytes(), b"v", L);
+        }
+        assert_eq!(h.encoding_name(), "listpack");
+        h.set(b"f4", b"v", L);
+        assert_eq!(h.encoding_name(), "hashtable");
+        assert_eq!(h.len(), 5);
+        assert_eq!(h.get(b"f2"), Some(&b"v"[..]));
+
+        let mut h = Hash::new();
+        h.set(b"f", b"12345678", L);
+        assert_eq!(h.encoding_name(), "listpack");
+        h.set(b"g", b"123456789", L);
+        assert_eq!(h.encoding_name(), "hashtable");
+        assert_eq!(h.get(b"f"), Some(&b"12345678"[..]));
+        assert!(h.remove(b"f"));
+        assert!(!h.contains(b"f"));
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn table_shrinks_after_deletes() {
+        let mut h = Hash::new();
+        for i in 0..10_000 {
+            h.set(format!("f{i}").as_bytes(), b"v", L);
+        }
+        for i in 0..9_990 {
+            assert!(h.remove(format!("f{i}").as_bytes()));
+        }
+        let Hash::Table(t) = &h else { panic!() };
+        assert!(t.capacity() < 1000);
+        assert_eq!(h.len(), 10);
+    }
+}
