@@ -354,7 +354,9 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 pub fn human_float(v: f64) -> String {
     let v = if v == 0.0 { 0.0 } else { v };
     let s = format!("{v}");
-    if s.contains('e') {
+    // Rust's Display never uses an exponent: a tiny value comes out with more
+    // fractional digits than the 17 that `%.17Lf` keeps, so round it there.
+    if s.split_once('.').is_some_and(|(_, frac)| frac.len() > 17) {
         format!("{v:.17}")
             .trim_end_matches('0')
             .trim_end_matches('.')
@@ -656,5 +658,9 @@ mod tests {
         assert_eq!(human_float(3.0), "3");
         assert_eq!(human_float(-0.0), "0");
         assert_eq!(human_float(1.1 + 0.0), "1.1");
+        // Past 17 decimals `%.17Lf` rounds (checked against redis-server).
+        assert_eq!(human_float(5e-20), "0");
+        assert_eq!(human_float(1.2345678901234567e-10), "0.00000000012345679");
+        assert_eq!(human_float(1e20), "100000000000000000000");
     }
 }
