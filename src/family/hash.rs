@@ -329,6 +329,9 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(shape(all))
 }
 
+/// A borrowed field and its value.
+type Pair<'h> = (&'h [u8], &'h [u8]);
+
 /// FNV-1a over the field, 56 bits: a field's position in a table scan. Stable
 /// across resizes, so a cursor keeps its meaning while the hash changes.
 fn scan_hash(field: &[u8]) -> u64 {
@@ -350,7 +353,7 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let Some(h) = hash_mut(ctx, &a[1])? else {
         return Ok(empty());
     };
-    let (next, items): (u64, Vec<(&[u8], &[u8])>) = match h {
+    let (next, items): (u64, Vec<Pair>) = match h {
         // As Redis does for a listpack: everything in one reply, cursor 0.
         Hash::Pack { .. } => (0, h.iter().collect()),
         Hash::Table(_) => {

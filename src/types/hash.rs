@@ -339,11 +339,11 @@ impl Hash {
     /// size call for it — Redis's `hashTypeTryConversion`, run before a write.
     pub fn convert_for(&mut self, strings: &[&[u8]], limits: Limits) {
         if matches!(self, Hash::Pack { .. }) && strings.iter().any(|s| s.len() > limits.max_value) {
-            self.to_table();
+            self.convert_to_table();
         }
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         if let Hash::Pack { buf, len } = self {
             let mut t = HashSet::with_capacity(*len);
             for (f, v, _, _) in Hash::pack_iter(buf) {
@@ -387,7 +387,7 @@ impl Hash {
         };
         if let Hash::Pack { len, .. } = self {
             if *len > limits.max_entries {
-                self.to_table();
+                self.convert_to_table();
             }
         }
         created
