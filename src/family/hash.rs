@@ -309,24 +309,64 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if l == 0 || size == 0 {
         return Ok(Reply::Array(vec![]));
     }
-    let all: Vec<(&[u8], &[u8])> = h.iter().collect();
     if l < 0 || l == 1 {
         // Repetitions allowed, order random.
         let n = l.unsigned_abs().min(MAX_RANDOM_PICKS) as usize;
-        return Ok(shape((0..n).map(|_| all[rng.below(size)]).collect()));
+        let picks: Vec<usize> = (0..n).map(|_| rng.below(size)).collect();
+        return Ok(shape(fetch(h, &picks)));
     }
     let count = l as usize;
     if count >= size {
-        return Ok(shape(all));
+        return Ok(shape(h.iter().collect()));
     }
-    // Distinct picks: a partial Fisher-Yates shuffle.
-    let mut all = all;
-    for i in 0..count {
-        let j = i + rng.below(size - i);
-        all.swap(i, j);
+    let picks: Vec<usize> = if count * 3 > size {
+        // Most of the hash: a partial Fisher-Yates shuffle of the positions.
+        let mut all: Vec<usize> = (0..size).collect();
+        for i in 0..count {
+            let j = i + rng.below(size - i);
+            all.swap(i, j);
+        }
+        all.truncate(count);
+        all
+    } else {
+        // A small part: draw until `count` distinct positions (Redis's CASE 4).
+        let mut seen = std::collections::HashSet::with_capacity(count);
+        let mut picks = Vec::with_capacity(count);
+        while picks.len() < count {
+            let i = rng.below(size);
+            if seen.insert(i) {
+                picks.push(i);
+            }
+        }
+        picks
+    };
+    Ok(shape(fetch(h, &picks)))
+}
+
+/// The pairs at positions `picks` (iteration order), in the order of `picks`,
+/// in one pass over the hash: no copy of the whole hash for a few picks.
+fn fetch<'h>(h: &'h Hash, picks: &[usize]) -> Vec<Pair<'h>> {
+    let mut order: Vec<(usize, usize)> = picks
+        .iter()
+        .enumerate()
+        .map(|(slot, &i)| (i, slot))
+        .collect();
+    order.sort_unstable();
+    let mut out: Vec<Pair<'h>> = vec![(&[][..], &[][..]); picks.len()];
+    let mut next = order.iter().peekable();
+    for (i, pair) in h.iter().enumerate() {
+        while let Some(&&(want, slot)) = next.peek() {
+            if want != i {
+                break;
+            }
+            out[slot] = pair;
+            next.next();
+        }
+        if next.peek().is_none() {
+            break;
+        }
     }
-    all.truncate(count);
-    Ok(shape(all))
+    out
 }
 
 /// A borrowed field and its value.
@@ -362,14 +402,21 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 .map(|(f, v)| (scan_hash(f), f, v))
                 .filter(|(x, _, _)| *x >= cursor)
                 .collect();
-            batch.sort_unstable_by_key(|b| b.0);
-            // Never split fields of equal position across two replies.
-            let mut cut = count.max(1).min(batch.len());
-            while cut < batch.len() && batch[cut].0 == batch[cut - 1].0 {
-                cut += 1;
+            // The `count` lowest positions, plus any tied with the last of
+            // them (a tie never straddles two replies): O(n), no full sort.
+            let mut next = 0;
+            let count = count.max(1);
+            if batch.len() > count {
+                batch.select_nth_unstable_by_key(count - 1, |b| b.0);
+                let pivot = batch[count - 1].0;
+                for item in batch.split_off(count) {
+                    if item.0 == pivot {
+                        batch.push(item);
+                    } else if next == 0 || item.0 < next {
+                        next = item.0;
+                    }
+                }
             }
-            let next = batch.get(cut).map_or(0, |b| b.0);
-            batch.truncate(cut);
             (next, batch.into_iter().map(|(_, f, v)| (f, v)).collect())
         }
     };
@@ -397,6 +444,20 @@ mod tests {
     fn scan_positions_are_stable_and_bounded() {
         assert_eq!(scan_hash(b"abc"), scan_hash(b"abc"));
         assert!(scan_hash(b"xyz") < 1 << 56);
+    }
+
+    #[test]
+    fn fetch_returns_picks_in_pick_order() {
+        let mut h = Hash::new();
+        for f in ["a", "b", "c", "d"] {
+            h.set(
+                f.as_bytes(),
+                f.as_bytes(),
+                crate::types::hash::Limits::default(),
+            );
+        }
+        let got: Vec<&[u8]> = fetch(&h, &[3, 0, 3, 1]).into_iter().map(|p| p.0).collect();
+        assert_eq!(got, [&b"d"[..], b"a", b"d", b"b"]);
     }
 
     #[test]
