@@ -390,7 +390,7 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     } = crate::family::keys::parse_scan_args(a, 2, false)?;
     let cursor = cursor & ((1 << 56) - 1);
     let empty = || Reply::Array(vec![Reply::bulk_str("0"), Reply::Array(vec![])]);
-    let Some(h) = hash_mut(ctx, &a[1])? else {
+    let Some(h) = hash_read(ctx, &a[1])? else {
         return Ok(empty());
     };
     let (next, items): (u64, Vec<Pair>) = match h {
