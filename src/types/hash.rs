@@ -508,6 +508,47 @@ mod tests {
         assert_eq!(h.len(), 1);
     }
 
+    /// Random sets and removes against a `BTreeMap` model, across the conversion.
+    #[test]
+    fn matches_a_map_model() {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let roomy = Limits {
+            max_entries: 1000,
+            max_value: 1000,
+        };
+        for (limits, encoding) in [
+            (L, "hashtable"),
+            (Limits::default(), "hashtable"),
+            (roomy, "listpack"),
+        ] {
+            let mut h = Hash::new();
+            let mut model = std::collections::BTreeMap::new();
+            for _ in 0..5000 {
+                let f = format!("f{}", rnd(300)).into_bytes();
+                if rnd(3) == 0 {
+                    assert_eq!(h.remove(&f), model.remove(&f).is_some());
+                } else {
+                    let v = vec![b'v'; rnd(200) as usize];
+                    assert_eq!(h.set(&f, &v, limits), model.insert(f, v).is_none());
+                }
+                assert_eq!(h.len(), model.len());
+            }
+            let got: std::collections::BTreeMap<Vec<u8>, Vec<u8>> =
+                h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+            assert_eq!(got, model);
+            assert_eq!(h.encoding_name(), encoding);
+            for (f, v) in &model {
+                assert_eq!(h.get(f), Some(&v[..]));
+            }
+        }
+    }
+
     #[test]
     fn table_shrinks_after_deletes() {
         let mut h = Hash::new();
