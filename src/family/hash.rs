@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use crate::command::args::{eq, int, parse_float};
+use crate::command::args::{eq, int};
 use crate::command::flags::*;
 use crate::command::{CommandSpec, Ctx, Keys};
 use crate::error::{CmdError, CmdResult};
@@ -15,6 +15,7 @@ use crate::keyspace::Value;
 use crate::notify;
 use crate::reply::Reply;
 use crate::types::hash::Hash;
+use crate::types::ldouble::{self, Parsed};
 
 const K1: Keys = Keys::Range(1, 1, 1);
 
@@ -187,23 +188,23 @@ fn hincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
-    let incr = parse_float(&a[3]).ok_or(CmdError::NotFloat)?;
-    if incr.is_infinite() {
-        return Err(CmdError::custom("ERR value is NaN or Infinity"));
-    }
+    // Redis computes in `long double` and prints `%.17Lf`: so does `ldouble`.
+    let incr = match ldouble::parse(&a[3]) {
+        None => return Err(CmdError::NotFloat),
+        Some(Parsed::Inf) => return Err(CmdError::custom("ERR value is NaN or Infinity")),
+        Some(Parsed::Num(v)) => v,
+    };
     let limits = ctx.srv.config.hash_limits();
     let h = hash_or_create(ctx, key)?;
-    let old = match h.get(&a[2]) {
-        Some(v) => {
-            parse_float(v).ok_or_else(|| CmdError::custom("ERR hash value is not a float"))?
-        }
-        None => 0.0,
+    let old = match h.get(&a[2]).map(ldouble::parse) {
+        None => ldouble::Ld::ZERO,
+        Some(Some(Parsed::Num(v))) => v,
+        // An infinite value plus a finite increment stays infinite.
+        Some(Some(Parsed::Inf)) => return Err(CmdError::IncrNanOrInf),
+        Some(None) => return Err(CmdError::custom("ERR hash value is not a float")),
     };
-    let new = old + incr;
-    if new.is_nan() || new.is_infinite() {
-        return Err(CmdError::IncrNanOrInf);
-    }
-    let text = Bytes::from(crate::family::string::human_float(new));
+    let new = ldouble::add(old, incr).ok_or(CmdError::IncrNanOrInf)?;
+    let text = Bytes::from(ldouble::human(new));
     h.set(&a[2], &text, limits);
     ctx.modified(key);
     ctx.notify(notify::HASH, "hincrbyfloat", key);

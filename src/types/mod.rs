@@ -1,4 +1,5 @@
 //! Value representations, one module per type (commands live in `family/`).
 
 pub mod hash;
+pub mod ldouble;
 pub mod list;
