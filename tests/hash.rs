@@ -201,6 +201,17 @@ async fn hincrby_and_hincrbyfloat() {
     )
     .await;
     c.expect(&["HGET", "h", "f"], b"$3\r\n1.9\r\n").await;
+    // long double arithmetic, as Redis.
+    c.expect(&["HINCRBYFLOAT", "h", "ld", "0.1"], b"$3\r\n0.1\r\n")
+        .await;
+    c.expect(&["HINCRBYFLOAT", "h", "ld", "0.2"], b"$3\r\n0.3\r\n")
+        .await;
+    c.expect(&["HSET", "h", "k", "1000"], b":1\r\n").await;
+    c.expect(
+        &["HINCRBYFLOAT", "h", "k", "0.1"],
+        b"$22\r\n1000.09999999999999998\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
