@@ -210,6 +210,9 @@ impl std::fmt::Debug for Packed {
     }
 }
 
+/// Redis's `LISTPACK_MAX_SAFETY_SIZE`.
+const PACK_SAFETY_LIMIT: usize = 1 << 30;
+
 #[derive(Clone, Debug)]
 pub enum Hash {
     /// Pairs in insertion order: `[varint][field][varint][value]…`; `len` pairs.
@@ -338,7 +341,15 @@ impl Hash {
     /// Converts to the table encoding if `strings` (about to be stored) or the
     /// size call for it — Redis's `hashTypeTryConversion`, run before a write.
     pub fn convert_for(&mut self, strings: &[&[u8]], limits: Limits) {
-        if matches!(self, Hash::Pack { .. }) && strings.iter().any(|s| s.len() > limits.max_value) {
+        let Hash::Pack { buf, .. } = self else {
+            return;
+        };
+        // Redis also converts a listpack that would pass 1 GB (`lpSafeToAdd`),
+        // which only a raised hash-max-listpack-value lets happen.
+        let total: usize = strings.iter().map(|s| s.len()).sum();
+        if strings.iter().any(|s| s.len() > limits.max_value)
+            || buf.len() + total > PACK_SAFETY_LIMIT
+        {
             self.convert_to_table();
         }
     }
