@@ -21,7 +21,7 @@ const K1: Keys = Keys::Range(1, 1, 1);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("hset", -4, WRITE | DENYOOM | FAST, K1, hset).doc("hash", "2.0.0", "Creates or modifies the value of a field in a hash."),
-    CommandSpec::new("hmset", -4, WRITE | DENYOOM | FAST, K1, hset).doc("hash", "2.0.0", "Sets the values of multiple fields."),
+    CommandSpec::new("hmset", -4, WRITE | DENYOOM | FAST, K1, hmset).doc("hash", "2.0.0", "Sets the values of multiple fields."),
     CommandSpec::new("hsetnx", 4, WRITE | DENYOOM | FAST, K1, hsetnx).doc("hash", "2.0.0", "Sets the value of a field in a hash only when the field doesn't exist."),
     CommandSpec::new("hget", 3, READONLY | FAST, K1, hget).doc("hash", "2.0.0", "Returns the value of a field in a hash."),
     CommandSpec::new("hmget", -3, READONLY | FAST, K1, hmget).doc("hash", "2.0.0", "Returns the values of all fields in a hash."),
@@ -74,7 +74,15 @@ fn hash_or_create<'c>(ctx: &'c mut Ctx, key: &Bytes) -> CmdResult<&'c mut Hash> 
 }
 
 fn hset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let is_hmset = a[0].get(1).is_some_and(|c| c.eq_ignore_ascii_case(&b'm'));
+    hset_generic(ctx, a, false)
+}
+
+fn hmset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    hset_generic(ctx, a, true)
+}
+
+/// HSET replies with the number of new fields, HMSET (deprecated) with OK.
+fn hset_generic(ctx: &mut Ctx, a: &[Bytes], is_hmset: bool) -> CmdResult<Reply> {
     if a.len() % 2 == 1 {
         return Err(CmdError::WrongArity(
             if is_hmset { "hmset" } else { "hset" }.into(),
