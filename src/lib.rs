@@ -16,7 +16,8 @@
 //! - `keyspace`: hash-slot shards of databases, expiry index, WATCH registry,
 //!   `maxmemory` eviction.
 //! - `family`: commands, one module per family, each with its `COMMANDS` table.
-//! - `types`: value representations (the chunked list, the packed/table hash).
+//! - `types`: value representations (the chunked list, the packed/table hash)
+//!   and the emulated `long double` of INCRBYFLOAT/HINCRBYFLOAT.
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
 //! - `blocking`: blocked clients and their wake-up.
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
