@@ -279,9 +279,9 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         let Some(h) = hash_read(ctx, &a[1])? else {
             return Ok(Reply::Nil);
         };
-        let i = rng.below(h.len());
         return Ok(Reply::opt_bulk(
-            h.nth(i).map(|(f, _)| Bytes::copy_from_slice(f)),
+            h.random(|n| rng.below(n))
+                .map(|(f, _)| Bytes::copy_from_slice(f)),
         ));
     }
     let l = int(&a[2])?;
@@ -321,6 +321,11 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if l < 0 || l == 1 {
         // Repetitions allowed, order random.
         let n = l.unsigned_abs().min(MAX_RANDOM_PICKS) as usize;
+        if let Hash::Table(t) = h {
+            // O(1) per pick.
+            let picks = (0..n).filter_map(|_| t.random(|n| rng.below(n)));
+            return Ok(shape(picks.collect()));
+        }
         let picks: Vec<usize> = (0..n).map(|_| rng.below(size)).collect();
         return Ok(shape(fetch(h, &picks)));
     }
@@ -337,8 +342,21 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         all.truncate(count);
         all
+    } else if let Hash::Table(t) = h {
+        // A small part of a table: draw until `count` distinct fields (Redis's CASE 4).
+        let mut seen = std::collections::HashSet::with_capacity(count);
+        let mut picked = Vec::with_capacity(count);
+        while picked.len() < count {
+            let Some(pair) = t.random(|n| rng.below(n)) else {
+                break;
+            };
+            if seen.insert(pair.0) {
+                picked.push(pair);
+            }
+        }
+        return Ok(shape(picked));
     } else {
-        // A small part: draw until `count` distinct positions (Redis's CASE 4).
+        // A small part of a packed hash: distinct positions, fetched in one pass.
         let mut seen = std::collections::HashSet::with_capacity(count);
         let mut picks = Vec::with_capacity(count);
         while picks.len() < count {
@@ -381,15 +399,6 @@ fn fetch<'h>(h: &'h Hash, picks: &[usize]) -> Vec<Pair<'h>> {
 /// A borrowed field and its value.
 type Pair<'h> = (&'h [u8], &'h [u8]);
 
-/// FNV-1a over the field, 56 bits: a field's position in a table scan. Stable
-/// across resizes, so a cursor keeps its meaning while the hash changes.
-fn scan_hash(field: &[u8]) -> u64 {
-    let h = field.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100000001b3)
-    });
-    h & ((1 << 56) - 1)
-}
-
 fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let crate::family::keys::ScanArgs {
         cursor,
@@ -397,7 +406,6 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         count,
         ..
     } = crate::family::keys::parse_scan_args(a, 2, false)?;
-    let cursor = cursor & ((1 << 56) - 1);
     let empty = || Reply::Array(vec![Reply::bulk_str("0"), Reply::Array(vec![])]);
     let Some(h) = hash_read(ctx, &a[1])? else {
         return Ok(empty());
@@ -405,28 +413,20 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let (next, items): (u64, Vec<Pair>) = match h {
         // As Redis does for a listpack: everything in one reply, cursor 0.
         Hash::Pack { .. } => (0, h.iter().collect()),
-        Hash::Table(_) => {
-            let mut batch: Vec<(u64, &[u8], &[u8])> = h
-                .iter()
-                .map(|(f, v)| (scan_hash(f), f, v))
-                .filter(|(x, _, _)| *x >= cursor)
-                .collect();
-            // The `count` lowest positions, plus any tied with the last of
-            // them (a tie never straddles two replies): O(n), no full sort.
-            let mut next = 0;
-            let count = count.max(1);
-            if batch.len() > count {
-                batch.select_nth_unstable_by_key(count - 1, |b| b.0);
-                let pivot = batch[count - 1].0;
-                for item in batch.split_off(count) {
-                    if item.0 == pivot {
-                        batch.push(item);
-                    } else if next == 0 || item.0 < next {
-                        next = item.0;
-                    }
+        Hash::Table(t) => {
+            // Redis's loop: whole buckets until COUNT fields, at most 10×COUNT
+            // buckets, cursor 0 when the table has been covered.
+            let mut out = Vec::new();
+            let mut cursor = cursor;
+            let mut budget = count.saturating_mul(10);
+            loop {
+                cursor = t.scan_bucket(cursor, &mut out);
+                budget = budget.saturating_sub(1);
+                if cursor == 0 || budget == 0 || out.len() >= count {
+                    break;
                 }
             }
-            (next, batch.into_iter().map(|(_, f, v)| (f, v)).collect())
+            (cursor, out)
         }
     };
     let mut out = Vec::with_capacity(items.len() * 2);
@@ -448,12 +448,6 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scan_positions_are_stable_and_bounded() {
-        assert_eq!(scan_hash(b"abc"), scan_hash(b"abc"));
-        assert!(scan_hash(b"xyz") < 1 << 56);
-    }
 
     #[test]
     fn fetch_returns_picks_in_pick_order() {

@@ -1,24 +1,19 @@
 //! The hash representation: a packed buffer while small, a hash table past the limits.
 //!
-//! API: `Hash::get / set / remove / len / iter / nth / encoding_name`. The two
+//! API: `Hash::get / set / remove / len / iter / random / encoding_name`. The two
 //! encodings mirror Redis's so OBJECT ENCODING and memory use match it:
 //! - `Pack`: field-value pairs in insertion order in one buffer, each string as
 //!   `[varint length][bytes]` (Redis's listpack idea: no per-field allocation
 //!   or pointer). Lookups scan linearly, which is what makes it small, so it
 //!   is only used up to `hash-max-listpack-entries` pairs with strings of at
 //!   most `hash-max-listpack-value` bytes.
-//! - `Table`: a `HashSet` of `Packed` entries, each ONE allocation holding the
-//!   field and the value behind a thin pointer (8 bytes per slot): a field costs
-//!   its slot, one control byte and its bytes plus two length bytes, against
-//!   Redis's dictEntry + two sds + bucket pointer.
+//! - `Table`: a `types::dict::Dict`, a chained table like Redis's dict where
+//!   each field is ONE allocation (link, field and value): O(1) random picks
+//!   and bucket-cursor SCAN as in Redis, less memory per field than Redis.
 //!
 //! As in Redis a hash only ever converts from `Pack` to `Table`, never back.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
-use std::borrow::Borrow;
-use std::collections::HashSet;
-use std::hash::{Hash as StdHash, Hasher};
-use std::ptr::NonNull;
+use super::dict::{self, Dict};
 
 /// Conversion thresholds (`hash-max-listpack-entries`, `hash-max-listpack-value`).
 #[derive(Clone, Copy, Debug)]
@@ -66,150 +61,6 @@ fn get_varint(buf: &[u8], pos: usize) -> (usize, usize) {
     (n, i - pos)
 }
 
-/// One field and its value in one allocation: `[varint flen][varint vlen][field][value]`.
-///
-/// A thin pointer (8 bytes, not a 16-byte `Box<[u8]>`) because the table's
-/// slots are most of a big hash's memory. Hashes and compares as its field,
-/// so the set can be searched with a `&[u8]` (`Borrow<[u8]>`).
-pub struct Packed(NonNull<u8>);
-
-// SAFETY: `Packed` uniquely owns its allocation and never mutates it after
-// construction, exactly like a `Box<[u8]>`.
-unsafe impl Send for Packed {}
-unsafe impl Sync for Packed {}
-
-impl Packed {
-    pub fn new(field: &[u8], value: &[u8]) -> Packed {
-        let mut head = Vec::with_capacity(20);
-        put_varint(&mut head, field.len());
-        put_varint(&mut head, value.len());
-        let total = head.len() + field.len() + value.len();
-        // `total` >= 2 (two varints), so the layout is never zero-sized.
-        let Ok(layout) = Layout::from_size_align(total, 1) else {
-            // Only a length near isize::MAX gets here; the protocol caps argument sizes.
-            handle_alloc_error(Layout::new::<u8>());
-        };
-        // SAFETY: non-zero size; every byte is written below before any read.
-        unsafe {
-            let p = alloc(layout);
-            let Some(p) = NonNull::new(p) else {
-                handle_alloc_error(layout);
-            };
-            let dst = p.as_ptr();
-            std::ptr::copy_nonoverlapping(head.as_ptr(), dst, head.len());
-            std::ptr::copy_nonoverlapping(field.as_ptr(), dst.add(head.len()), field.len());
-            std::ptr::copy_nonoverlapping(
-                value.as_ptr(),
-                dst.add(head.len() + field.len()),
-                value.len(),
-            );
-            Packed(p)
-        }
-    }
-
-    /// (header length, field length, value length).
-    fn header(&self) -> (usize, usize, usize) {
-        // SAFETY: the header is at most 2 * 10 bytes, all inside the allocation
-        // (a varint ends at its first byte without the high bit, and both were written).
-        let head = unsafe { std::slice::from_raw_parts(self.0.as_ptr(), 2) };
-        let (flen, a) = if head[0] & 0x80 == 0 {
-            (head[0] as usize, 1)
-        } else {
-            self.slow_varint(0)
-        };
-        let (vlen, b) = if a == 1 && head[1] & 0x80 == 0 {
-            (head[1] as usize, 1)
-        } else {
-            self.slow_varint(a)
-        };
-        (a + b, flen, vlen)
-    }
-
-    fn slow_varint(&self, pos: usize) -> (usize, usize) {
-        let mut n = 0usize;
-        let mut i = pos;
-        let mut shift = 0;
-        loop {
-            // SAFETY: as in `header`: the varint was written whole.
-            let b = unsafe { *self.0.as_ptr().add(i) };
-            n |= ((b & 0x7f) as usize) << shift;
-            i += 1;
-            if b & 0x80 == 0 {
-                return (n, i - pos);
-            }
-            shift += 7;
-        }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        let (h, f, v) = self.header();
-        // SAFETY: the allocation is exactly h + f + v bytes, all initialised.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr(), h + f + v) }
-    }
-
-    pub fn field(&self) -> &[u8] {
-        let (h, f, _) = self.header();
-        &self.bytes()[h..h + f]
-    }
-
-    pub fn value(&self) -> &[u8] {
-        let (h, f, _) = self.header();
-        &self.bytes()[h + f..]
-    }
-
-    /// Bytes allocated for this entry (MEMORY USAGE).
-    pub fn size(&self) -> usize {
-        let (h, f, v) = self.header();
-        h + f + v
-    }
-}
-
-impl Drop for Packed {
-    fn drop(&mut self) {
-        let size = self.size();
-        // SAFETY: allocated in `new` with exactly this size and alignment 1.
-        unsafe { dealloc(self.0.as_ptr(), Layout::from_size_align_unchecked(size, 1)) }
-    }
-}
-
-impl Clone for Packed {
-    fn clone(&self) -> Packed {
-        Packed::new(self.field(), self.value())
-    }
-}
-
-impl PartialEq for Packed {
-    fn eq(&self, other: &Packed) -> bool {
-        self.field() == other.field()
-    }
-}
-
-impl Eq for Packed {}
-
-impl StdHash for Packed {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Must hash exactly as the `[u8]` it borrows as.
-        self.field().hash(state)
-    }
-}
-
-impl Borrow<[u8]> for Packed {
-    fn borrow(&self) -> &[u8] {
-        self.field()
-    }
-}
-
-impl std::fmt::Debug for Packed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{:?}={:?}",
-            String::from_utf8_lossy(self.field()),
-            String::from_utf8_lossy(self.value())
-        )
-    }
-}
-
 /// Redis's `LISTPACK_MAX_SAFETY_SIZE`.
 const PACK_SAFETY_LIMIT: usize = 1 << 30;
 
@@ -220,7 +71,7 @@ pub enum Hash {
         buf: Vec<u8>,
         len: usize,
     },
-    Table(HashSet<Packed>),
+    Table(Dict),
 }
 
 impl Default for Hash {
@@ -256,7 +107,7 @@ impl<'a> Iterator for PackIter<'a> {
 
 pub enum Iter<'a> {
     Pack(PackIter<'a>),
-    Table(std::collections::hash_set::Iter<'a, Packed>),
+    Table(dict::Iter<'a>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -264,7 +115,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Iter::Pack(it) => it.next().map(|(f, v, _, _)| (f, v)),
-            Iter::Table(it) => it.next().map(|p| (p.field(), p.value())),
+            Iter::Table(it) => it.next(),
         }
     }
 }
@@ -325,7 +176,7 @@ impl Hash {
             Hash::Pack { buf, .. } => Hash::pack_iter(buf)
                 .find(|(f, _, _, _)| *f == field)
                 .map(|(_, v, _, _)| v),
-            Hash::Table(t) => t.get(field).map(|p| p.value()),
+            Hash::Table(t) => t.get(field),
         }
     }
 
@@ -333,9 +184,18 @@ impl Hash {
         self.get(field).is_some()
     }
 
-    /// The `i`-th pair in iteration order (random picks). O(i).
+    /// The `i`-th pair in iteration order. O(i).
     pub fn nth(&self, i: usize) -> Option<(&[u8], &[u8])> {
         self.iter().nth(i)
+    }
+
+    /// A random pair; `below(n)` draws from `0..n`. O(1) for a table, O(n)
+    /// for a (small) packed hash.
+    pub fn random(&self, mut below: impl FnMut(usize) -> usize) -> Option<(&[u8], &[u8])> {
+        match self {
+            Hash::Pack { len, .. } => self.nth(below(*len)),
+            Hash::Table(t) => t.random(below),
+        }
     }
 
     /// Converts to the table encoding if `strings` (about to be stored) or the
@@ -356,9 +216,9 @@ impl Hash {
 
     fn convert_to_table(&mut self) {
         if let Hash::Pack { buf, len } = self {
-            let mut t = HashSet::with_capacity(*len);
+            let mut t = Dict::with_capacity(*len);
             for (f, v, _, _) in Hash::pack_iter(buf) {
-                t.insert(Packed::new(f, v));
+                t.insert(f, v);
             }
             *self = Hash::Table(t);
         }
@@ -394,7 +254,7 @@ impl Hash {
                     }
                 }
             }
-            Hash::Table(t) => t.replace(Packed::new(field, value)).is_none(),
+            Hash::Table(t) => t.insert(field, value),
         };
         if let Hash::Pack { len, .. } = self {
             if *len > limits.max_entries {
@@ -421,15 +281,8 @@ impl Hash {
                 }
                 true
             }
-            Hash::Table(t) => {
-                let removed = t.remove(field);
-                // Redis shrinks a dict below 10% fill; do the same so a
-                // drained hash gives its slots back.
-                if removed && t.capacity() > 64 && t.len() * 10 < t.capacity() {
-                    t.shrink_to(t.len() * 2);
-                }
-                removed
-            }
+            // The dict shrinks itself below 10% fill, as Redis's does.
+            Hash::Table(t) => t.remove(field),
         }
     }
 
@@ -437,10 +290,7 @@ impl Hash {
     pub fn memory(&self) -> usize {
         match self {
             Hash::Pack { buf, .. } => buf.capacity(),
-            Hash::Table(t) => {
-                t.capacity() * (std::mem::size_of::<Packed>() + 1)
-                    + t.iter().map(Packed::size).sum::<usize>()
-            }
+            Hash::Table(t) => t.memory(),
         }
     }
 }
@@ -463,20 +313,6 @@ mod tests {
         max_entries: 4,
         max_value: 8,
     };
-
-    #[test]
-    fn packed_entry_roundtrip() {
-        for (f, v) in [
-            (&b""[..], &b""[..]),
-            (b"a", b"bc"),
-            (&[7u8; 200][..], &[9u8; 70000][..]),
-        ] {
-            let p = Packed::new(f, v);
-            assert_eq!(p.field(), f);
-            assert_eq!(p.value(), v);
-            assert_eq!(p.clone().value(), v);
-        }
-    }
 
     #[test]
     fn pack_keeps_order_and_updates_in_place() {
@@ -570,7 +406,7 @@ mod tests {
             assert!(h.remove(format!("f{i}").as_bytes()));
         }
         let Hash::Table(t) = &h else { panic!() };
-        assert!(t.capacity() < 1000);
+        assert!(t.buckets() < 1000);
         assert_eq!(h.len(), 10);
     }
 }
