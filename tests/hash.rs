@@ -530,3 +530,73 @@ async fn keyspace_events_for_hashes() {
         "hash events",
     );
 }
+
+#[tokio::test]
+async fn hrandfield_and_hscan_on_a_table() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    for i in 0..2000 {
+        let (f, v) = (format!("f{i}"), format!("v{i}"));
+        c.send_cmd(&["HSET", "big", f.as_str(), v.as_str()]).await;
+    }
+    c.read_frames(2000).await;
+    assert_eq!(encoding(&mut c, "big").await, "hashtable");
+    // Distinct picks (few of many, and most of many), repeated picks, single picks.
+    for n in ["100", "1500"] {
+        let got = c.val(&["HRANDFIELD", "big", n]).await.strings();
+        let distinct: BTreeSet<&String> = got.iter().collect();
+        assert_eq!(
+            (got.len(), distinct.len()),
+            (n.parse().unwrap(), n.parse().unwrap())
+        );
+    }
+    let pairs = c
+        .val(&["HRANDFIELD", "big", "-300", "WITHVALUES"])
+        .await
+        .pairs();
+    assert_eq!(pairs.len(), 300);
+    for (f, v) in pairs {
+        assert_eq!(
+            &f.as_str()[1..],
+            &v.as_str()[1..],
+            "value belongs to its field"
+        );
+    }
+    let one = c.val(&["HRANDFIELD", "big"]).await;
+    assert!(one.as_str().starts_with('f'));
+    // A scan that starts before the hash grows fourfold and shrinks back
+    // still returns every field present throughout.
+    let mut seen = BTreeSet::new();
+    let mut cursor = "0".to_string();
+    let mut step = 0;
+    loop {
+        let r = c
+            .val(&["HSCAN", "big", cursor.as_str(), "COUNT", "20"])
+            .await;
+        cursor = r.items()[0].as_str().to_string();
+        for (f, _) in r.items()[1].pairs() {
+            seen.insert(f.as_str().to_string());
+        }
+        step += 1;
+        if step == 10 {
+            for i in 0..6000 {
+                let f = format!("tmp{i}");
+                c.send_cmd(&["HSET", "big", f.as_str(), "x"]).await;
+            }
+            c.read_frames(6000).await;
+        }
+        if step == 40 {
+            for i in 0..6000 {
+                let f = format!("tmp{i}");
+                c.send_cmd(&["HDEL", "big", f.as_str()]).await;
+            }
+            c.read_frames(6000).await;
+        }
+        if cursor == "0" {
+            break;
+        }
+    }
+    for i in 0..2000 {
+        assert!(seen.contains(&format!("f{i}")), "f{i} missed by the scan");
+    }
+}
