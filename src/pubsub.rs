@@ -300,7 +300,7 @@ pub fn encode_push(resp: u8, parts: &[&[u8]]) -> Bytes {
 }
 
 /// Queues `frame` for `client`, enforcing the pub/sub output buffer limits.
-pub fn deliver(srv: &Server, client: &ClientHandle, frame: Bytes) {
+pub fn deliver(srv: &Server, client: &Arc<ClientHandle>, frame: Bytes) {
     if client.is_killed() {
         return;
     }
@@ -308,10 +308,14 @@ pub fn deliver(srv: &Server, client: &ClientHandle, frame: Bytes) {
     let hard = limits.hard.load(Ordering::Relaxed) as usize;
     let soft = limits.soft.load(Ordering::Relaxed) as usize;
     let mut over = false;
+    // Only the frame that makes the outbox non-empty needs a wake-up: until the
+    // subscriber drains it, an earlier wake-up is already on its way.
+    let first_frame;
     {
         let mut ob = client.outbox.lock();
         ob.bytes += frame.len();
         ob.frames.push_back(frame);
+        first_frame = ob.frames.len() == 1;
         if hard > 0 && ob.bytes > hard {
             over = true;
         } else if soft > 0 && ob.bytes > soft {
@@ -339,7 +343,54 @@ pub fn deliver(srv: &Server, client: &ClientHandle, frame: Bytes) {
             client.addr
         );
         client.kill();
-    } else {
-        client.wake.notify_one();
+    } else if first_frame {
+        wakes::wake(client);
+    }
+}
+
+/// Subscriber wake-ups deferred to the end of the publishing connection's batch.
+///
+/// A publisher that sent eight pipelined PUBLISHes should cost each subscriber
+/// one write of eight messages, as Redis's event loop gives (it writes replies
+/// in `beforeSleep`). Waking a subscriber per message lets it race the
+/// publisher and write one message per syscall, and fan-out is bound by
+/// syscalls. A connection task turns deferral on for the synchronous stretch of
+/// its batch and flushes before every `.await`, so a task never yields (and
+/// never moves thread) with wake-ups pending; every other caller — background
+/// expiry, eviction — wakes at once.
+pub mod wakes {
+    use std::cell::{Cell, RefCell};
+    use std::sync::Arc;
+
+    use crate::client::ClientHandle;
+
+    thread_local! {
+        static DEFERRING: Cell<bool> = const { Cell::new(false) };
+        static PENDING: RefCell<Vec<Arc<ClientHandle>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Defers wake-ups on this thread until the next [`flush`].
+    pub fn defer() {
+        DEFERRING.set(true);
+    }
+
+    /// Wakes every subscriber deferred on this thread and ends deferral.
+    pub fn flush() {
+        if !DEFERRING.replace(false) {
+            return;
+        }
+        PENDING.with_borrow_mut(|pending| {
+            for c in pending.drain(..) {
+                c.wake.notify_one();
+            }
+        });
+    }
+
+    pub(super) fn wake(client: &Arc<ClientHandle>) {
+        if DEFERRING.get() {
+            PENDING.with_borrow_mut(|pending| pending.push(client.clone()));
+        } else {
+            client.wake.notify_one();
+        }
     }
 }

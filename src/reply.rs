@@ -26,6 +26,9 @@ pub enum Reply {
     NilArray,
     Array(Vec<Reply>),
     Map(Vec<(Reply, Reply)>),
+    /// Pairs as an array of 2-element arrays in RESP3, one flat array in RESP2
+    /// (HRANDFIELD … WITHVALUES, Redis 7.0).
+    Pairs(Vec<(Reply, Reply)>),
     Set(Vec<Reply>),
     Double(f64),
     Bool(bool),
@@ -119,6 +122,22 @@ pub fn encode(reply: &Reply, resp: u8, out: &mut BytesMut) {
             for (k, v) in pairs {
                 encode(k, resp, out);
                 encode(v, resp, out);
+            }
+        }
+        Reply::Pairs(pairs) => {
+            if resp >= 3 {
+                put_int_line(out, b'*', pairs.len() as i64);
+                for (k, v) in pairs {
+                    out.put_slice(b"*2\r\n");
+                    encode(k, resp, out);
+                    encode(v, resp, out);
+                }
+            } else {
+                put_int_line(out, b'*', 2 * pairs.len() as i64);
+                for (k, v) in pairs {
+                    encode(k, resp, out);
+                    encode(v, resp, out);
+                }
             }
         }
         Reply::Double(d) => {

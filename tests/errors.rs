@@ -329,6 +329,16 @@ fn cases() -> Vec<Case> {
         )
         .after(vec![Cmd(&["SET", "a", "1"])]),
         custom(&["SHUTDOWN", "ABORT"], "ERR No shutdown in progress."),
+        custom(&["HINCRBY", "hx", "f", "1"], "ERR hash value is not an integer")
+            .after(vec![Cmd(&["HSET", "hx", "f", "x"])]),
+        custom(&["HINCRBYFLOAT", "hx", "f", "1"], "ERR hash value is not a float")
+            .after(vec![Cmd(&["HSET", "hx", "f", "x"])]),
+        custom(&["HINCRBYFLOAT", "hx", "f", "inf"], "ERR value is NaN or Infinity"),
+        custom(&["HRANDFIELD", "hx", "-9223372036854770000", "WITHVALUES"], "ERR value is out of range"),
+        custom(
+            &["HRANDFIELD", "hx", "-9223372036854775808"],
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ),
     ]
 }
 

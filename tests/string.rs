@@ -127,6 +127,24 @@ async fn incrbyfloat() {
         .await;
     c.expect(&["INCRBYFLOAT", "g", "10.1"], b"$4\r\n10.1\r\n")
         .await;
+    // Redis computes in long double and prints 17 decimals (as redis-server 7.0.15 does).
+    c.expect(&["SET", "ld", "0.1"], b"+OK\r\n").await;
+    c.expect(&["INCRBYFLOAT", "ld", "0.2"], b"$3\r\n0.3\r\n")
+        .await;
+    c.expect(&["SET", "ld", "1000"], b"+OK\r\n").await;
+    c.expect(
+        &["INCRBYFLOAT", "ld", "0.1"],
+        b"$22\r\n1000.09999999999999998\r\n",
+    )
+    .await;
+    c.expect(&["SET", "ld", "1e400"], b"+OK\r\n").await;
+    c.expect(&["INCRBYFLOAT", "ld", "-1e400"], b"$1\r\n0\r\n")
+        .await;
+    c.expect(
+        &["INCRBYFLOAT", "ld", "1e5000"],
+        b"-ERR value is not a valid float\r\n",
+    )
+    .await;
     // The result is stored as a string: INCR can't use it, INCRBYFLOAT can.
     c.expect(
         &["INCR", "g"],

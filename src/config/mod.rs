@@ -54,6 +54,8 @@ pub const HONOURED: &[&str] = &[
     "enable-debug-command",
     "latency-tracking",
     "maxmemory",
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
 ];
 
 /// Parameters whose non-default values would promise something the server does not do.
@@ -186,6 +188,9 @@ pub struct Config {
     pub min_replicas_max_lag: AtomicU64,
     pub replica_read_only: AtomicBool,
     pub databases: usize,
+    /// Hash encoding thresholds (`types::hash::Limits`).
+    pub hash_max_listpack_entries: AtomicUsize,
+    pub hash_max_listpack_value: AtomicUsize,
 }
 
 /// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds>`.
@@ -241,6 +246,8 @@ impl Config {
             min_replicas_max_lag: AtomicU64::new(10),
             replica_read_only: AtomicBool::new(true),
             databases: 16,
+            hash_max_listpack_entries: AtomicUsize::new(512),
+            hash_max_listpack_value: AtomicUsize::new(64),
         };
         let snapshot: Vec<(String, String)> = cfg
             .values
@@ -252,6 +259,14 @@ impl Config {
             let _ = cfg.apply_hot(&k, &v);
         }
         cfg
+    }
+
+    /// The hash encoding thresholds in force.
+    pub fn hash_limits(&self) -> crate::types::hash::Limits {
+        crate::types::hash::Limits {
+            max_entries: self.hash_max_listpack_entries.load(Ordering::Relaxed),
+            max_value: self.hash_max_listpack_value.load(Ordering::Relaxed),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
@@ -417,6 +432,20 @@ impl Config {
             "maxmemory" => self
                 .maxmemory
                 .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "hash-max-listpack-entries" | "hash-max-listpack-value" => {
+                let n = int()?;
+                if n < 0 {
+                    return Err(
+                        "argument must be between 0 and 9223372036854775807 inclusive".into(),
+                    );
+                }
+                let target = if name == "hash-max-listpack-entries" {
+                    &self.hash_max_listpack_entries
+                } else {
+                    &self.hash_max_listpack_value
+                };
+                target.store(n as usize, Ordering::Relaxed)
+            }
             "hz" => self
                 .hz
                 .store(int()?.clamp(1, 500) as u32, Ordering::Relaxed),

@@ -76,6 +76,7 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
 
 /// Releases everything a leaving client held: subscriptions, registry entry.
 fn cleanup(srv: &Server, client: &mut Client) {
+    crate::pubsub::wakes::flush();
     crate::family::pubsub::unsubscribe_all(srv, client);
     client.unwatch();
     if srv.monitoring.load(Ordering::Relaxed) {
@@ -238,6 +239,9 @@ impl Conn<'_> {
             Ordering::Relaxed,
         );
         loop {
+            // Subscribers this batch publishes to are woken once, at the next
+            // flush, so each gets the whole batch's messages in one write.
+            crate::pubsub::wakes::defer();
             if client.handle.is_killed() {
                 return Err(Closed::Killed);
             }
@@ -313,6 +317,7 @@ impl Conn<'_> {
     /// CLIENT PAUSE: holds this command until the pause ends (or CLIENT UNPAUSE).
     /// In WRITE mode only commands that may write are held, as in Redis.
     async fn wait_while_paused(&self, args: &[bytes::Bytes]) {
+        crate::pubsub::wakes::flush();
         let srv = self.srv;
         let until = srv.pause_until.load(Ordering::Relaxed);
         if until <= unix_ms() {
@@ -373,6 +378,9 @@ impl Conn<'_> {
     /// Writes the pending replies; a client killed meanwhile (output buffer
     /// limit, CLIENT KILL) is dropped even while the write waits on its socket.
     async fn flush(&mut self) -> Result<(), Closed> {
+        // Every await of a batch goes through here first: no wake-up may stay
+        // deferred on this thread while the task yields.
+        crate::pubsub::wakes::flush();
         if self.out.is_empty() {
             return Ok(());
         }

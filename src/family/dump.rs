@@ -17,6 +17,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Value;
 use crate::notify;
 use crate::reply::Reply;
+use crate::types::hash::{Hash, Limits as HashLimits};
 use crate::types::list::List;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -45,6 +46,7 @@ const VERSION: u16 = 0xC1AB;
 const T_STRING: u8 = 0;
 const T_LIST: u8 = 1;
 const T_SET: u8 = 2;
+const T_HASH: u8 = 3;
 
 fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf29ce484222325u64, |h, b| {
@@ -76,6 +78,14 @@ fn serialize(value: &Value) -> Bytes {
             out.put_u64_le(s.len() as u64);
             for m in s.iter() {
                 put_blob(&mut out, m);
+            }
+        }
+        Value::Hash(h) => {
+            out.put_u8(T_HASH);
+            out.put_u64_le(h.len() as u64);
+            for (f, v) in h.iter() {
+                put_blob(&mut out, f);
+                put_blob(&mut out, v);
             }
         }
     }
@@ -111,7 +121,8 @@ impl<'a> Reader<'a> {
 }
 
 /// Checks the frame and decodes the body; lengths are bounded by the payload.
-fn deserialize(payload: &[u8]) -> CmdResult<Value> {
+/// A hash is encoded as `hash_limits` say (Redis converts at RESTORE too).
+fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
     let bad_frame = || CmdError::custom("ERR DUMP payload version or checksum are wrong");
     if payload.len() < 11 {
         return Err(bad_frame());
@@ -148,6 +159,22 @@ fn deserialize(payload: &[u8]) -> CmdResult<Value> {
                 return Err(bad());
             }
             Value::Set(Box::new(s))
+        }
+        T_HASH => {
+            let n = r.u64().ok_or_else(bad)?;
+            let mut h = Hash::new();
+            for _ in 0..n {
+                let f = r.blob().ok_or_else(bad)?;
+                let v = r.blob().ok_or_else(bad)?;
+                if !h.set(f, v, hash_limits) {
+                    // A repeated field: the payload was not made by DUMP.
+                    return Err(bad());
+                }
+            }
+            if h.is_empty() {
+                return Err(bad());
+            }
+            Value::Hash(Box::new(h))
         }
         _ => return Err(bad()),
     };
@@ -196,7 +223,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if !replace && ctx.exists(key) {
         return Err(CmdError::custom("BUSYKEY Target key name already exists."));
     }
-    let value = deserialize(&a[3])?;
+    let value = deserialize(&a[3], ctx.srv.config.hash_limits())?;
     let at = if ttl == 0 {
         0
     } else if absttl {
@@ -232,13 +259,35 @@ mod tests {
     fn roundtrip_and_rejects_corruption() {
         let l = List::from_slices([&b"a"[..], &b"bb"[..], &[0u8; 70000][..]]);
         let payload = serialize(&Value::List(Box::new(l)));
-        let Value::List(back) = deserialize(&payload).unwrap() else {
+        let Value::List(back) = deserialize(&payload, HashLimits::default()).unwrap() else {
             panic!()
         };
         assert_eq!(back.len(), 3);
         let mut bad = payload.to_vec();
         bad[3] ^= 1;
-        assert!(deserialize(&bad).is_err());
-        assert!(deserialize(b"short").is_err());
+        assert!(deserialize(&bad, HashLimits::default()).is_err());
+        assert!(deserialize(b"short", HashLimits::default()).is_err());
+    }
+
+    #[test]
+    fn hash_roundtrip_converts_by_limits() {
+        let mut h = Hash::new();
+        for i in 0..10 {
+            h.set(format!("f{i}").as_bytes(), b"v", HashLimits::default());
+        }
+        let payload = serialize(&Value::Hash(Box::new(h)));
+        let Value::Hash(back) = deserialize(&payload, HashLimits::default()).unwrap() else {
+            panic!()
+        };
+        assert_eq!((back.len(), back.encoding_name()), (10, "listpack"));
+        let small = HashLimits {
+            max_entries: 2,
+            max_value: 64,
+        };
+        let Value::Hash(back) = deserialize(&payload, small).unwrap() else {
+            panic!()
+        };
+        assert_eq!((back.len(), back.encoding_name()), (10, "hashtable"));
+        assert_eq!(back.get(b"f3"), Some(&b"v"[..]));
     }
 }

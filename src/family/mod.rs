@@ -3,8 +3,10 @@
 
 pub mod connection;
 pub mod dump;
+pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod pubsub;
 pub mod repl;
 pub mod server;
@@ -23,6 +25,8 @@ pub static ALL: &[&[CommandSpec]] = &[
     string::COMMANDS,
     list::COMMANDS,
     set::COMMANDS,
+    hash::COMMANDS,
+    memory::COMMANDS,
     sort::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,

@@ -468,6 +468,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<Reply> {
     match spec.group {
         "string" => cats.push("@string"),
         "list" => cats.push("@list"),
+        "hash" => cats.push("@hash"),
         "generic" => cats.push("@keyspace"),
         "pubsub" => cats.push("@pubsub"),
         "connection" => cats.push("@connection"),

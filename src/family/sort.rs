@@ -65,17 +65,24 @@ fn lookup_pattern(ctx: &mut Ctx, pattern: &[u8], elem: &Bytes) -> Option<Bytes> 
     if pattern == b"#" {
         return Some(elem.clone());
     }
-    if pattern.windows(2).any(|w| w == b"->") {
-        // Hash fields come with the hash type.
-        return None;
-    }
-    let key = substitute(pattern, elem)?;
-    match ctx.lookup(&key) {
-        Some(e) => match &e.value {
-            Value::Str(s) => Some(s.clone()),
-            _ => None,
-        },
-        None => None,
+    // `key->field` names a hash field: the arrow must come after the `*` and
+    // be followed by a field name, else the pattern is a plain key (Redis's
+    // lookupKeyByPattern).
+    let star = pattern.iter().position(|&c| c == b'*')?;
+    let arrow = pattern[star + 1..]
+        .windows(2)
+        .position(|w| w == b"->")
+        .map(|p| star + 1 + p)
+        .filter(|&p| p + 2 < pattern.len());
+    let (key_pat, field) = match arrow {
+        Some(p) => (&pattern[..p], Some(&pattern[p + 2..])),
+        None => (pattern, None),
+    };
+    let key = substitute(key_pat, elem)?;
+    match (ctx.lookup(&key).map(|e| &e.value), field) {
+        (Some(Value::Str(s)), None) => Some(s.clone()),
+        (Some(Value::Hash(h)), Some(f)) => h.get(f).map(Bytes::copy_from_slice),
+        _ => None,
     }
 }
 

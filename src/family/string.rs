@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::command::args::{self, eq, float, int};
+use crate::command::args::{eq, int};
 use crate::command::flags::*;
 use crate::command::{CommandSpec, Ctx, Keys};
 use crate::error::{CmdError, CmdResult};
@@ -330,16 +330,18 @@ fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
+    // Redis computes in `long double` and prints `%.17Lf`: so does `ldouble`.
+    use crate::types::ldouble::{self, Parsed};
     let current = match get_string(ctx, key)? {
-        Some(b) => args::parse_float(&b).ok_or(CmdError::NotFloat)?,
-        None => 0.0,
+        Some(b) => ldouble::parse(&b).ok_or(CmdError::NotFloat)?,
+        None => Parsed::Num(ldouble::Ld::ZERO),
     };
-    let incr = float(&a[2])?;
-    let new = current + incr;
-    if new.is_nan() || new.is_infinite() {
+    let incr = ldouble::parse(&a[2]).ok_or(CmdError::NotFloat)?;
+    let (Parsed::Num(current), Parsed::Num(incr)) = (current, incr) else {
         return Err(CmdError::IncrNanOrInf);
-    }
-    let text = human_float(new);
+    };
+    let new = ldouble::add(current, incr).ok_or(CmdError::IncrNanOrInf)?;
+    let text = ldouble::human(new);
     let existed = ctx.exists(key);
     ctx.set_value(key, Value::Str(Bytes::from(text.clone())), true);
     if !existed {
@@ -347,21 +349,6 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     ctx.notify(notify::STRING, "incrbyfloat", key);
     Ok(Reply::Bulk(Bytes::from(text)))
-}
-
-/// Redis's "human friendly" long double formatting: no exponent, no trailing zeros.
-/// Shortest round-trip digits stand in for `%.17Lf` (Rust has no long double).
-pub fn human_float(v: f64) -> String {
-    let v = if v == 0.0 { 0.0 } else { v };
-    let s = format!("{v}");
-    if s.contains('e') {
-        format!("{v:.17}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    } else {
-        s
-    }
 }
 
 fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -648,13 +635,25 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 #[cfg(test)]
 mod tests {
-    use super::human_float;
+    use crate::types::ldouble::{human, parse, Parsed};
+
+    /// INCRBYFLOAT's text for a value typed as `s` (formatting is `ldouble`'s).
+    fn human_float(s: &str) -> String {
+        match parse(s.as_bytes()) {
+            Some(Parsed::Num(v)) => human(v),
+            other => panic!("{s}: {other:?}"),
+        }
+    }
 
     #[test]
     fn human_floats() {
-        assert_eq!(human_float(10.5), "10.5");
-        assert_eq!(human_float(3.0), "3");
-        assert_eq!(human_float(-0.0), "0");
-        assert_eq!(human_float(1.1 + 0.0), "1.1");
+        assert_eq!(human_float("10.5"), "10.5");
+        assert_eq!(human_float("3.0"), "3");
+        assert_eq!(human_float("-0.0"), "0");
+        assert_eq!(human_float("1.1"), "1.1");
+        // Past 17 decimals `%.17Lf` rounds (checked against redis-server).
+        assert_eq!(human_float("5e-20"), "0");
+        assert_eq!(human_float("1.2345678901234567e-10"), "0.00000000012345679");
+        assert_eq!(human_float("1e20"), "100000000000000000000");
     }
 }

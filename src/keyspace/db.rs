@@ -6,6 +6,7 @@ use std::sync::Weak;
 
 use bytes::Bytes;
 
+use crate::types::hash::Hash;
 use crate::types::list::List;
 
 /// A stored value. One variant per data-type family.
@@ -14,6 +15,7 @@ pub enum Value {
     Str(Bytes),
     List(Box<List>),
     Set(Box<HashSet<Bytes>>),
+    Hash(Box<Hash>),
 }
 
 impl Value {
@@ -23,6 +25,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::List(_) => "list",
             Value::Set(_) => "set",
+            Value::Hash(_) => "hash",
         }
     }
 }

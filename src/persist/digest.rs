@@ -72,6 +72,14 @@ pub fn value_digest(value: &Value) -> Digest {
                 d.xor(&of(m));
             }
         }
+        Value::Hash(h) => {
+            d.mix(b"hash");
+            for (f, v) in h.iter() {
+                let mut pair = of(f);
+                pair.mix(v);
+                d.xor(&pair);
+            }
+        }
     }
     d
 }

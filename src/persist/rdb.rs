@@ -17,6 +17,7 @@ use bytes::Bytes;
 
 use super::crc64::crc64;
 use crate::keyspace::{Keyspace, Locked, Value};
+use crate::types::hash::{Hash, Limits};
 use crate::types::list::List;
 
 pub const RDB_VERSION: u32 = 10;
@@ -25,6 +26,9 @@ pub const RDB_VERSION: u32 = 10;
 const TYPE_STRING: u8 = 0;
 const TYPE_LIST: u8 = 1;
 const TYPE_SET: u8 = 2;
+const TYPE_HASH: u8 = 4;
+const TYPE_HASH_ZIPLIST: u8 = 13;
+const TYPE_HASH_LISTPACK: u8 = 16;
 const TYPE_LIST_ZIPLIST: u8 = 10;
 const TYPE_SET_INTSET: u8 = 11;
 const TYPE_LIST_QUICKLIST: u8 = 14;
@@ -216,6 +220,17 @@ fn write_value(out: &mut Vec<u8>, key: &[u8], value: &Value) {
         }
         Value::List(l) => write_list(out, key, l),
         Value::Set(s) => write_set(out, key, s),
+        Value::Hash(h) => write_hash(out, key, h),
+    }
+}
+
+fn write_hash(out: &mut Vec<u8>, key: &[u8], h: &Hash) {
+    out.push(TYPE_HASH);
+    write_string(out, key);
+    write_len(out, h.len() as u64);
+    for (f, v) in h.iter() {
+        write_string(out, f);
+        write_string(out, v);
     }
 }
 
@@ -575,6 +590,19 @@ fn intset_items(is: &[u8]) -> Result<Vec<Bytes>, RdbError> {
         .collect())
 }
 
+/// A hash from alternating field, value items. Encoded with Redis's default
+/// thresholds: the loader does not see the config (a later write converts).
+fn hash_of(items: Vec<Bytes>) -> Result<Value, RdbError> {
+    if !items.len().is_multiple_of(2) {
+        return err("hash with an odd number of items");
+    }
+    let pairs = items.chunks(2).map(|p| (p[0].as_ref(), p[1].as_ref()));
+    Ok(Value::Hash(Box::new(Hash::from_pairs(
+        pairs,
+        Limits::default(),
+    ))))
+}
+
 fn set_of(items: Vec<Bytes>) -> Value {
     Value::Set(Box::new(items.into_iter().collect()))
 }
@@ -598,6 +626,16 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
                 set_of(items)
             }
         }
+        TYPE_HASH => {
+            let n = r.count()?;
+            let mut items = Vec::with_capacity(n.saturating_mul(2));
+            for _ in 0..n.saturating_mul(2) {
+                items.push(r.string()?);
+            }
+            hash_of(items)?
+        }
+        TYPE_HASH_ZIPLIST => hash_of(ziplist_items(&r.string()?)?)?,
+        TYPE_HASH_LISTPACK => hash_of(listpack_items(&r.string()?)?)?,
         TYPE_SET_INTSET => set_of(intset_items(&r.string()?)?),
         TYPE_SET_LISTPACK => set_of(listpack_items(&r.string()?)?),
         TYPE_LIST_ZIPLIST => list_of(ziplist_items(&r.string()?)?),
@@ -728,6 +766,14 @@ mod tests {
                 vec![
                     (b("l"), Value::List(Box::new(list)), 0),
                     (b("set"), Value::Set(Box::new(set.clone())), 5),
+                    (
+                        b("h"),
+                        Value::Hash(Box::new(Hash::from_pairs(
+                            [(&b"f"[..], &b"1"[..]), (b"g", b"two")],
+                            Limits::default(),
+                        ))),
+                        0,
+                    ),
                 ],
             ],
         };
@@ -757,6 +803,13 @@ mod tests {
         match &items2[1] {
             (_, Value::Set(s), 5) => assert_eq!(**s, set),
             _ => panic!("not a set"),
+        }
+        match &items2[2].1 {
+            Value::Hash(h) => {
+                assert_eq!(h.len(), 2);
+                assert_eq!(h.get(b"g"), Some(&b"two"[..]));
+            }
+            _ => panic!("not a hash"),
         }
     }
 

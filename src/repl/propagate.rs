@@ -98,6 +98,11 @@ fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) 
             }
             _ => vec![args.to_vec()],
         },
+        // The float result, not the increment (Redis 7.0 propagates HSET).
+        "hincrbyfloat" if args.len() == 4 => match bulk(reply) {
+            Some(v) => vec![vec![b("HSET"), key, args[2].clone(), v]],
+            None => vec![args.to_vec()],
+        },
         "spop" => {
             if expiry(ctx, db, &key).is_none() {
                 return vec![vec![b("DEL"), key]];

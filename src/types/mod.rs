@@ -1,3 +1,6 @@
 //! Value representations, one module per type (commands live in `family/`).
 
+pub mod dict;
+pub mod hash;
+pub mod ldouble;
 pub mod list;

@@ -131,6 +131,8 @@ async fn reset_external(port: u16, settings: &[(&str, &str)]) {
         ("proto-max-bulk-len", "536870912"),
         ("maxclients", "10000"),
         ("timeout", "0"),
+        ("hash-max-listpack-entries", "512"),
+        ("hash-max-listpack-value", "64"),
     ] {
         c.cmd(&["CONFIG", "SET", k, v]).await;
     }
