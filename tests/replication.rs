@@ -102,7 +102,12 @@ async fn writes_transactions_and_databases_propagate() {
     m.expect(&["EXEC"], b"*2\r\n+OK\r\n:2\r\n").await;
     m.expect(&["SELECT", "0"], b"+OK\r\n").await;
     m.expect(&["DEL", "k"], b":1\r\n").await;
+    m.expect(&["HSET", "hh", "a", "1", "b", "2"], b":2\r\n")
+        .await;
+    m.expect(&["HDEL", "hh", "a"], b":1\r\n").await;
     sync(&mut m).await;
+    r.expect(&["HGETALL", "hh"], b"*2\r\n$1\r\nb\r\n$1\r\n2\r\n")
+        .await;
     r.expect(&["EXISTS", "k"], b":0\r\n").await;
     r.expect(&["GET", "f"], b"$3\r\n1.5\r\n").await;
     r.expect(&["SELECT", "3"], b"+OK\r\n").await;
