@@ -62,9 +62,10 @@ fn variant_of(e: &CmdError) -> usize {
         ReadOnlyReplica => 40,
         WaitOnReplica => 41,
         NoReplicas => 42,
+        MasterDown => 43,
     }
 }
-const CMD_VARIANTS: usize = 43;
+const CMD_VARIANTS: usize = 44;
 
 fn protocol_variant_of(e: &ProtocolError) -> usize {
     use ProtocolError::*;
@@ -360,6 +361,7 @@ fn every_variant_has_a_golden_case() {
     covered[variant_of(&CmdError::ReadOnlyReplica)] = true;
     covered[variant_of(&CmdError::WaitOnReplica)] = true;
     covered[variant_of(&CmdError::NoReplicas)] = true;
+    covered[variant_of(&CmdError::MasterDown)] = true;
     let missing: Vec<usize> = (0..CMD_VARIANTS).filter(|i| !covered[*i]).collect();
     assert!(
         missing.is_empty(),
@@ -615,6 +617,30 @@ async fn replication_errors_on_the_wire() {
     c.expect(
         &["WAIT", "1", "0"],
         format!("-{}\r\n", CmdError::WaitOnReplica),
+    )
+    .await;
+    assert_eq!(
+        CmdError::MasterDown.to_string(),
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    );
+    c.expect(
+        &["CONFIG", "SET", "replica-serve-stale-data", "no"],
+        "+OK\r\n",
+    )
+    .await;
+    c.expect(&["GET", "a"], format!("-{}\r\n", CmdError::MasterDown))
+        .await;
+    // Even PING (as Redis: it is not flagged `stale`); INFO still runs.
+    c.expect(&["PING"], format!("-{}\r\n", CmdError::MasterDown))
+        .await;
+    assert!(c
+        .val(&["INFO", "server"])
+        .await
+        .as_str()
+        .starts_with("# Server"));
+    c.expect(
+        &["CONFIG", "SET", "replica-serve-stale-data", "yes"],
+        "+OK\r\n",
     )
     .await;
     c.expect(&["REPLICAOF", "NO", "ONE"], "+OK\r\n").await;

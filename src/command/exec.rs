@@ -117,6 +117,16 @@ fn execute_inner(
             return Err(CmdError::NoReplicas.into());
         }
     }
+    // A replica cut off from its master serves only `stale` commands (INFO,
+    // REPLICAOF…) when replica-serve-stale-data is no.
+    if srv.repl.is_stale_replica()
+        && !spec.has(flags::STALE)
+        && srv.config.get("replica-serve-stale-data").as_deref() == Some("no")
+    {
+        flag_multi_error(client);
+        srv.stats.reject(resolved.stat, "MASTERDOWN");
+        return Err(CmdError::MasterDown.into());
+    }
     if let Some(multi) = client.multi.as_mut() {
         let name = spec.name;
         let transaction_control = resolved.parent.is_none()

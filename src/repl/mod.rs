@@ -97,6 +97,8 @@ pub struct Replication {
     active: AtomicBool,
     /// True while this server follows a master (read by the dispatcher).
     replica: AtomicBool,
+    /// True while the link to the master is up (replica-serve-stale-data).
+    link_up: AtomicBool,
     pub state: Mutex<State>,
     /// Woken whenever a replica acknowledges an offset (WAIT).
     pub acks: Notify,
@@ -216,6 +218,7 @@ impl Replication {
         Replication {
             active: AtomicBool::new(false),
             replica: AtomicBool::new(false),
+            link_up: AtomicBool::new(false),
             state: Mutex::new(State {
                 replid,
                 replid2: "0".repeat(40),
@@ -262,6 +265,12 @@ impl Replication {
             })
             .count() as u64;
         good >= need
+    }
+
+    /// Whether this server follows a master whose link is down (the data
+    /// may be stale: `replica-serve-stale-data no` refuses most commands).
+    pub fn is_stale_replica(&self) -> bool {
+        self.is_replica() && !self.link_up.load(Ordering::Relaxed)
     }
 
     /// Whether this server follows a master.
@@ -467,6 +476,10 @@ impl Replication {
     /// The replica task reports the link's state.
     pub fn set_link_status(&self, status: &'static str) {
         let mut st = self.state.lock();
+        self.link_up.store(
+            status == "connected" && st.master.is_some(),
+            Ordering::Relaxed,
+        );
         if let Some(m) = st.master.as_mut() {
             if m.status == "connected" && status != "connected" {
                 m.down_since_ms = crate::server::unix_ms();
