@@ -310,6 +310,21 @@ impl Replication {
         st.offset
     }
 
+    /// A master without replicas for `repl-backlog-ttl` seconds frees its
+    /// backlog: commands are no longer recorded (back to zero cost), and a
+    /// new replication id makes sure nobody continues the forgotten history.
+    pub fn free_backlog(&self) {
+        let mut st = self.state.lock();
+        if st.backlog.is_none() || !st.replicas.is_empty() || st.master.is_some() {
+            return;
+        }
+        st.backlog = None;
+        st.replid = crate::server::random_hex40();
+        st.replid2 = "0".repeat(40);
+        st.second_offset = -1;
+        self.active.store(false, Ordering::Relaxed);
+    }
+
     /// DEBUG CHANGE-REPL-ID: a new history id (the old one is forgotten).
     pub fn change_replid(&self) {
         let mut st = self.state.lock();
@@ -641,6 +656,8 @@ pub fn expire_local_keys(srv: &crate::server::Server) {
 /// moves the offset) and keep the backlog size in step with the config.
 pub async fn cron(srv: Arc<crate::server::Server>) {
     let mut secs: u64 = 0;
+    // Seconds this master has had a backlog but no replica.
+    let mut alone: u64 = 0;
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         if srv.is_shutting_down() {
@@ -656,6 +673,19 @@ pub async fn cron(srv: Arc<crate::server::Server>) {
         );
         if secs.is_multiple_of(period) && !srv.repl.is_replica() && srv.repl.replica_count() > 0 {
             srv.repl.feed_raw(&[b("PING")]);
+        }
+        if srv.repl.active() && srv.repl.replica_count() == 0 {
+            alone += 1;
+            let ttl = srv.config.get_int("repl-backlog-ttl");
+            if ttl > 0 && alone >= ttl as u64 {
+                srv.repl.free_backlog();
+                tracing::info!(
+                    "Replication backlog freed after {ttl} seconds without connected replicas."
+                );
+                alone = 0;
+            }
+        } else {
+            alone = 0;
         }
     }
 }
@@ -723,6 +753,20 @@ mod tests {
         // Further frames are not queued for a link being dropped.
         r.feed(&[(0, vec![b("DEL"), b("k")])]);
         assert!(l.outbox.lock().is_empty());
+    }
+
+    #[test]
+    fn a_master_alone_frees_its_backlog_and_history() {
+        let r = Replication::new("a".repeat(40));
+        let l = link(1);
+        r.attach_full(l, 1 << 20);
+        r.free_backlog();
+        assert!(r.active(), "not while a replica is attached");
+        r.detach(1);
+        r.free_backlog();
+        assert!(!r.active());
+        assert_ne!(r.state.lock().replid, "a".repeat(40));
+        assert!(r.try_attach_partial(&link(2), &"a".repeat(40), 1).is_none());
     }
 
     #[test]
