@@ -462,6 +462,21 @@ async fn string_and_set_effects(m: &mut Raw, f: &mut FakeReplica) {
     let popped = m.val(&["SPOP", "s"]).await;
     let c = f.effect().await;
     assert_eq!(c, ["SREM", "s", popped.as_str()]);
+
+    // RESTORE is rebuilt from the value (the DUMP payload is our own format).
+    m.expect(&["RPUSH", "src", "a", "b"], b":2\r\n").await;
+    f.effect().await;
+    let Resp::Bulk(payload) = m.val(&["DUMP", "src"]).await else {
+        panic!("DUMP reply");
+    };
+    m.send_cmd(&[&b"RESTORE"[..], b"dst", b"100000", &payload])
+        .await;
+    assert_eq!(m.read_value().await, Resp::Simple("OK".into()));
+    assert_eq!(f.effect().await, ["MULTI"]);
+    assert_eq!(f.effect().await, ["DEL", "dst"]);
+    assert_eq!(f.effect().await, ["RPUSH", "dst", "a", "b"]);
+    assert_eq!(f.effect().await[..2], ["PEXPIREAT", "dst"]);
+    assert_eq!(f.effect().await, ["EXEC"]);
 }
 
 async fn list_transaction_and_expiry_effects(

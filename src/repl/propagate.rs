@@ -162,16 +162,51 @@ fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) 
                 _ => Vec::new(),
             }
         }
-        "restore" if args.len() >= 4 => {
-            let absttl = args[4..].iter().any(|a| is(a, "absttl"));
-            if absttl || args[2].as_ref() == b"0" {
-                return vec![args.to_vec()];
-            }
-            let mut out = args.to_vec();
-            out[2] = b(&expiry(ctx, db, &key).unwrap_or(0).to_string());
-            out.push(b("ABSTTL"));
-            vec![out]
-        }
+        // The value itself, rebuilt with plain writes: the DUMP payload is
+        // Cinnabar's own format, which a redis-server replica cannot load.
+        "restore" if args.len() >= 4 => rebuild(ctx, db, &key),
         _ => vec![args.to_vec()],
     }
+}
+
+/// Commands that recreate `key` as it is now: DEL, then one write with the
+/// whole value, then its expiry (MULTI/EXEC-wrapped by the feed).
+fn rebuild(ctx: &mut Ctx, db: usize, key: &Bytes) -> Vec<Vec<Bytes>> {
+    use crate::keyspace::Value;
+    let Some(entry) = ctx.db_of(db, key).get(key) else {
+        return vec![vec![b("DEL"), key.clone()]];
+    };
+    let mut write = match &entry.value {
+        Value::Str(v) => vec![b("SET"), key.clone(), v.clone()],
+        Value::List(l) => {
+            let mut c = vec![b("RPUSH"), key.clone()];
+            c.extend(l.iter().map(Bytes::copy_from_slice));
+            c
+        }
+        Value::Set(m) => {
+            let mut c = vec![b("SADD"), key.clone()];
+            c.extend(m.iter().cloned());
+            c
+        }
+        Value::Hash(h) => {
+            let mut c = vec![b("HSET"), key.clone()];
+            for (f, v) in h.iter() {
+                c.push(Bytes::copy_from_slice(f));
+                c.push(Bytes::copy_from_slice(v));
+            }
+            c
+        }
+    };
+    let expire = entry.expire_at;
+    let mut out = vec![vec![b("DEL"), key.clone()]];
+    if expire != 0 && matches!(write[0].as_ref(), b"SET") {
+        write.extend([b("PXAT"), b(&expire.to_string())]);
+        out.push(write);
+    } else {
+        out.push(write);
+        if expire != 0 {
+            out.push(vec![b("PEXPIREAT"), key.clone(), b(&expire.to_string())]);
+        }
+    }
+    out
 }
