@@ -31,6 +31,9 @@ pub struct BlockRequest {
     pub wants: &'static str,
     /// What the client gets on timeout (nil array or nil bulk, by command).
     pub timeout_reply: Reply,
+    /// The command to keep for serving, when it differs from the one sent
+    /// (XREAD's `$` resolved to the stream's last ID at block time).
+    pub args: Option<Vec<Bytes>>,
 }
 
 /// One blocked client.
@@ -110,6 +113,7 @@ pub fn register(
     cmd: Resolved,
     args: Vec<Bytes>,
 ) -> Arc<Waiter> {
+    let args = req.args.unwrap_or(args);
     let mut keys = req.keys;
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
@@ -192,16 +196,34 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
                 continue;
             }
             let now = crate::server::unix_ms();
-            let ready = match locks.shard(shard).dbs[db].get(&key) {
-                Some(e) if e.expire_at == 0 || e.expire_at > now => match &e.value {
-                    Value::List(l) => w.wants == "list" && !l.is_empty(),
-                    _ => false,
-                },
-                _ => false,
+            let live = match locks.shard(shard).dbs[db].get(&key) {
+                Some(e) if e.expire_at == 0 || e.expire_at > now => Some(&e.value),
+                _ => None,
             };
-            if !ready {
-                break;
-            }
+            // Stream waiters each wait for their own ID (or group): each is
+            // checked, none stops the others (blocked.c serveClientsBlockedOnStreamKey).
+            let serving_args = if w.wants == "stream" {
+                match crate::family::stream::serving(live, &w.args, &key) {
+                    crate::family::stream::Serving::NotReady => continue,
+                    crate::family::stream::Serving::Run(args) => args,
+                    crate::family::stream::Serving::Reply(reply) => {
+                        if w.claim() {
+                            srv.blocking.remove(&w);
+                            release(srv, &w);
+                            *w.reply.lock() = Some(reply);
+                            w.client.wake.notify_one();
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                let ready =
+                    matches!(live, Some(Value::List(l)) if w.wants == "list" && !l.is_empty());
+                if !ready {
+                    break;
+                }
+                args_serving(&w, &key)
+            };
             if !w.claim() {
                 continue;
             }
@@ -212,7 +234,7 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             let mut ctx = Ctx::new(srv, &mut as_client, locks, now);
             // Not through `command::call`: the command was counted and shown to
             // MONITOR when it blocked; serving it is not another call (as Redis).
-            let args = args_serving(&w, &key);
+            let args = serving_args;
             let reply = match (w.cmd.spec.handler)(&mut ctx, &args) {
                 Ok(r) => r,
                 Err(e) => Reply::Error(e.to_string()),

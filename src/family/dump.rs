@@ -18,6 +18,7 @@ use crate::keyspace::Value;
 use crate::notify;
 use crate::reply::Reply;
 use crate::types::list::List;
+use crate::types::stream::{Consumer, Group, Nack, Stream, StreamId};
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("dump", 2, READONLY, Keys::Range(1, 1, 1), dump).doc(
@@ -45,6 +46,7 @@ const VERSION: u16 = 0xC1AB;
 const T_STRING: u8 = 0;
 const T_LIST: u8 = 1;
 const T_SET: u8 = 2;
+const T_STREAM: u8 = 3;
 
 fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf29ce484222325u64, |h, b| {
@@ -78,6 +80,10 @@ fn serialize(value: &Value) -> Bytes {
                 put_blob(&mut out, m);
             }
         }
+        Value::Stream(st) => {
+            out.put_u8(T_STREAM);
+            put_stream(&mut out, st);
+        }
     }
     out.put_u16_le(VERSION);
     let sum = checksum(&out);
@@ -108,6 +114,116 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Some(b)
     }
+}
+
+fn put_id(out: &mut BytesMut, id: StreamId) {
+    out.put_u64_le(id.ms);
+    out.put_u64_le(id.seq);
+}
+
+/// A stream: metadata, live entries, then each group with its PEL and consumers.
+fn put_stream(out: &mut BytesMut, st: &Stream) {
+    put_id(out, st.last_id);
+    put_id(out, st.max_deleted_id);
+    out.put_u64_le(st.entries_added);
+    let entries = st.all_entries();
+    out.put_u64_le(entries.len() as u64);
+    for (id, fields) in entries {
+        put_id(out, id);
+        out.put_u64_le(fields.len() as u64);
+        for f in fields {
+            put_blob(out, &f);
+        }
+    }
+    out.put_u64_le(st.groups.len() as u64);
+    for (name, g) in &st.groups {
+        put_blob(out, name);
+        put_id(out, g.last_id);
+        out.put_u64_le(g.entries_read as u64);
+        out.put_u64_le(g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            put_id(out, *id);
+            put_blob(out, &n.consumer);
+            out.put_u64_le(n.delivery_time);
+            out.put_u64_le(n.delivery_count);
+        }
+        out.put_u64_le(g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            put_blob(out, cname);
+            out.put_u64_le(c.seen_time);
+        }
+    }
+}
+
+fn get_id(r: &mut Reader) -> Option<StreamId> {
+    Some(StreamId::new(r.u64()?, r.u64()?))
+}
+
+/// Reads what `put_stream` wrote; None on any inconsistency (counts are
+/// bounded by the payload: nothing is allocated ahead of the data read).
+fn get_stream(r: &mut Reader) -> Option<Stream> {
+    let mut st = Stream::new();
+    let last_id = get_id(r)?;
+    let max_deleted = get_id(r)?;
+    let added = r.u64()?;
+    let n = r.u64()?;
+    let mut prev: Option<StreamId> = None;
+    for _ in 0..n {
+        let id = get_id(r)?;
+        if prev.is_some_and(|p| p >= id) || id > last_id {
+            return None;
+        }
+        prev = Some(id);
+        let nf = r.u64()?;
+        if nf < 2 || nf % 2 != 0 {
+            return None;
+        }
+        let mut fields = Vec::new();
+        for _ in 0..nf {
+            fields.push(Bytes::copy_from_slice(r.blob()?));
+        }
+        st.append(id, &fields, 100, 4096);
+    }
+    st.last_id = last_id;
+    st.max_deleted_id = max_deleted;
+    st.entries_added = added;
+    let ng = r.u64()?;
+    for _ in 0..ng {
+        let name = Bytes::copy_from_slice(r.blob()?);
+        let mut g = Group::new(get_id(r)?, r.u64()? as i64);
+        let np = r.u64()?;
+        let mut pel = Vec::new();
+        for _ in 0..np {
+            let id = get_id(r)?;
+            let consumer = Bytes::copy_from_slice(r.blob()?);
+            pel.push((id, consumer, r.u64()?, r.u64()?));
+        }
+        let nc = r.u64()?;
+        for _ in 0..nc {
+            let cname = Bytes::copy_from_slice(r.blob()?);
+            let seen_time = r.u64()?;
+            g.consumers.insert(
+                cname,
+                Consumer {
+                    seen_time,
+                    pel: Default::default(),
+                },
+            );
+        }
+        for (id, consumer, time, count) in pel {
+            g.consumers.get_mut(&consumer)?.pel.insert(id);
+            g.pel.insert(
+                id,
+                Nack {
+                    consumer,
+                    delivery_time: time,
+                    delivery_count: count,
+                },
+            );
+        }
+        st.groups.insert(name, g);
+    }
+    Some(st)
 }
 
 /// Checks the frame and decodes the body; lengths are bounded by the payload.
@@ -149,6 +265,7 @@ fn deserialize(payload: &[u8]) -> CmdResult<Value> {
             }
             Value::Set(Box::new(s))
         }
+        T_STREAM => Value::Stream(Box::new(get_stream(&mut r).ok_or_else(bad)?)),
         _ => return Err(bad()),
     };
     if r.pos != body.len() {
@@ -211,7 +328,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         return Ok(Reply::Ok);
     }
-    let ready = matches!(value, Value::List(_));
+    let ready = matches!(value, Value::List(_) | Value::Stream(_));
     ctx.delete(key);
     ctx.set_value(key, value, false);
     if at != 0 {

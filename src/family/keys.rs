@@ -588,6 +588,7 @@ pub fn encoding_of(value: &Value) -> &'static str {
             }
         }
         Value::List(l) => l.encoding_name(),
+        Value::Stream(_) => "stream",
         Value::Set(s) => {
             if s.len() <= 512
                 && s.iter()

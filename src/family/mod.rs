@@ -9,6 +9,7 @@ pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod transaction;
 
@@ -23,6 +24,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     list::COMMANDS,
     set::COMMANDS,
     sort::COMMANDS,
+    stream::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,
