@@ -93,6 +93,17 @@ impl Blocking {
         }
     }
 
+    /// Every key someone waits on, in `db` or in all databases (FLUSHDB,
+    /// FLUSHALL and SWAPDB re-check their waiters).
+    pub fn waited_keys(&self, db: Option<usize>) -> Vec<(usize, Bytes)> {
+        self.queues
+            .lock()
+            .keys()
+            .filter(|(d, _)| db.is_none_or(|x| x == *d))
+            .cloned()
+            .collect()
+    }
+
     /// Blocked clients waiting on `(db, key)`, oldest first.
     fn waiters(&self, db: usize, key: &Bytes) -> Vec<Arc<Waiter>> {
         self.queues
