@@ -534,7 +534,7 @@ fn xread_keys(a: &[Bytes]) -> Vec<usize> {
         return Vec::new();
     };
     let num = a.len() - sp - 1;
-    if num == 0 || num % 2 != 0 {
+    if num == 0 || !num.is_multiple_of(2) {
         return Vec::new();
     }
     (sp + 1..sp + 1 + num / 2).collect()
@@ -578,7 +578,7 @@ fn parse_read(a: &[Bytes], xreadgroup: bool) -> CmdResult<ReadArgs> {
         } else if eq(o, "streams") && more > 0 {
             r.streams_at = i + 1;
             let n = a.len() - r.streams_at;
-            if n % 2 != 0 {
+            if !n.is_multiple_of(2) {
                 return Err(CmdError::custom("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."));
             }
             r.nstreams = n / 2;
@@ -665,7 +665,7 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool) -> CmdResult<Repl
         };
         match (&r.group, *f) {
             (None, ReadFrom::After(gt)) => {
-                if s.len() == 0 || s.last_valid_id().is_none_or(|m| m <= gt) {
+                if s.is_empty() || s.last_valid_id().is_none_or(|m| m <= gt) {
                     continue;
                 }
                 let Some(start) = gt.incr() else { continue };
@@ -680,7 +680,7 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool) -> CmdResult<Repl
                 let serve = match f {
                     ReadFrom::After(_) => true,
                     ReadFrom::New => {
-                        s.len() > 0 && s.last_valid_id().is_some_and(|m| m > g.last_id)
+                        !s.is_empty() && s.last_valid_id().is_some_and(|m| m > g.last_id)
                     }
                 };
                 if !serve {
@@ -1290,7 +1290,7 @@ fn xsetid(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let Some(s) = stream_mut(ctx, key)? else {
         return Err(CmdError::NoSuchKey);
     };
-    if s.len() > 0 {
+    if !s.is_empty() {
         if s.last_valid_id().is_some_and(|m| id < m) {
             return Err(CmdError::custom(
                 "ERR The ID specified in XSETID is smaller than the target stream top item",
