@@ -214,7 +214,7 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             // Stream waiters each wait for their own ID (or group): each is
             // checked, none stops the others (blocked.c serveClientsBlockedOnStreamKey).
             let serving_args = if w.wants == "stream" {
-                match crate::family::stream::serving(live, &w.args, &key) {
+                match crate::family::stream::serving(live, &w.args, &key, w.resp) {
                     crate::family::stream::Serving::NotReady => continue,
                     crate::family::stream::Serving::Run(args) => args,
                     crate::family::stream::Serving::Reply(reply) => {

@@ -813,15 +813,17 @@ fn history(
 pub enum Serving {
     /// Keep waiting.
     NotReady,
-    /// Run this one-key, non-blocking command for it.
+    /// Run this one-key, non-blocking command for it (XREADGROUP: serving
+    /// changes the group).
     Run(Vec<Bytes>),
-    /// End the block with this reply (deleted stream, destroyed group).
+    /// End the block with this reply (XREAD's entries, or the error for a
+    /// deleted stream or a destroyed group).
     Reply(Reply),
 }
 
 /// Redis's serveClientsBlockedOnStreamKey / unblockDeletedStreamReadgroupClients
 /// decision for one waiter, given the key's current value.
-pub fn serving(value: Option<&Value>, args: &[Bytes], key: &Bytes) -> Serving {
+pub fn serving(value: Option<&Value>, args: &[Bytes], key: &Bytes, resp: u8) -> Serving {
     let xreadgroup = args.first().is_some_and(|c| eq(c, "xreadgroup"));
     let Ok(r) = parse_read(args, xreadgroup) else {
         return Serving::NotReady;
@@ -882,14 +884,18 @@ pub fn serving(value: Option<&Value>, args: &[Bytes], key: &Bytes) -> Serving {
     if s.last_id <= gt {
         return Serving::NotReady;
     }
-    Serving::Run(vec![
-        Bytes::from_static(b"XREAD"),
-        Bytes::from_static(b"COUNT"),
-        count_arg,
-        Bytes::from_static(b"STREAMS"),
-        key.clone(),
-        id_arg.clone(),
-    ])
+    // XREAD only reads: the reply is built here. Like Redis it names the
+    // stream even when the entries that readied it are already deleted.
+    let entries = match gt.incr() {
+        Some(start) => s.range(start, StreamId::MAX, count as usize, false),
+        None => Vec::new(),
+    };
+    let reply = entries_reply(entries);
+    Serving::Reply(if resp >= 3 {
+        Reply::Map(vec![(Reply::Bulk(key.clone()), reply)])
+    } else {
+        Reply::Array(vec![Reply::Array(vec![Reply::Bulk(key.clone()), reply])])
+    })
 }
 
 fn xack(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -1182,6 +1188,17 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let Some(s) = stream_mut(ctx, key)? else {
         return Err(nogroup_key(key, gname));
     };
+    if !s.groups.contains_key(gname) {
+        return Err(nogroup_key(key, gname));
+    }
+    // Redis allocates COUNT stream IDs up front and answers this when the
+    // allocation fails; we allocate as we go, so refuse the same absurd
+    // counts (over a terabyte of IDs) explicitly.
+    if count > (1i64 << 36) {
+        return Err(CmdError::custom(
+            "ERR Insufficient memory, failed allocating transient memory, COUNT too high.",
+        ));
+    }
     let Some(mut g) = s.groups.remove(gname) else {
         return Err(nogroup_key(key, gname));
     };
@@ -1590,8 +1607,12 @@ fn xinfo_stream(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         (s("length"), Reply::Int(st.len() as i64)),
         (s("radix-tree-keys"), Reply::Int(nodes)),
         // Redis counts the radix tree's inner nodes too; a tree of nodes keyed
-        // by 16-byte IDs has about one inner node per key plus the root.
-        (s("radix-tree-nodes"), Reply::Int(nodes * 2 + 1)),
+        // by 16-byte IDs has about one inner node per key plus the root
+        // (exact for 0 and 1 keys).
+        (
+            s("radix-tree-nodes"),
+            Reply::Int(if nodes <= 1 { nodes + 1 } else { nodes * 2 + 1 }),
+        ),
         (s("last-generated-id"), id_reply(st.last_id)),
         (s("max-deleted-entry-id"), id_reply(st.max_deleted_id)),
         (s("entries-added"), Reply::Int(st.entries_added as i64)),
