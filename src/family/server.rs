@@ -465,6 +465,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<Reply> {
     match spec.group {
         "string" => cats.push("@string"),
         "list" => cats.push("@list"),
+        "stream" => cats.push("@stream"),
         "generic" => cats.push("@keyspace"),
         "pubsub" => cats.push("@pubsub"),
         "connection" => cats.push("@connection"),

@@ -111,6 +111,12 @@ static XINFO_SUBS: &[CommandSpec] = &[
 /// Redis blocks XREAD without COUNT for at most this many entries per serve.
 const XREAD_BLOCKED_DEFAULT_COUNT: i64 = 1000;
 
+/// Names kept in the stream (groups, consumers) are copied out of the
+/// request: a slice would keep the connection's whole read buffer alive.
+fn owned(b: &Bytes) -> Bytes {
+    Bytes::copy_from_slice(b)
+}
+
 fn invalid_id() -> CmdError {
     CmdError::custom("ERR Invalid stream ID specified as stream command argument")
 }
@@ -674,7 +680,7 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool) -> CmdResult<Repl
             }
             (None, ReadFrom::New) => continue,
             (Some((gname, cname)), f) => {
-                let Some(mut g) = s.groups.remove(gname) else {
+                let Some((gkey, mut g)) = s.groups.remove_entry(gname) else {
                     continue;
                 };
                 let serve = match f {
@@ -684,7 +690,7 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool) -> CmdResult<Repl
                     }
                 };
                 if !serve {
-                    s.groups.insert(gname.clone(), g);
+                    s.groups.insert(gkey, g);
                     continue;
                 }
                 let reply = {
@@ -697,7 +703,7 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool) -> CmdResult<Repl
                         Some(c) => c.seen_time = now,
                         None => {
                             g.consumers.insert(
-                                cname.clone(),
+                                owned(cname),
                                 crate::types::stream::Consumer {
                                     seen_time: now,
                                     pel: Default::default(),
@@ -721,7 +727,7 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool) -> CmdResult<Repl
                             entries_reply(entries)
                         }
                     };
-                    s.groups.insert(gname.clone(), g);
+                    s.groups.insert(gkey, g);
                     if created {
                         ctx.srv.dirty(1);
                         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
@@ -1091,7 +1097,7 @@ fn xclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let Some(s) = stream_mut(ctx, key)? else {
         return Err(nogroup_key(key, gname));
     };
-    let Some(mut g) = s.groups.remove(gname) else {
+    let Some((gkey, mut g)) = s.groups.remove_entry(gname) else {
         return Err(nogroup_key(key, gname));
     };
     if last_id > g.last_id {
@@ -1127,7 +1133,7 @@ fn xclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 None => {
                     created = true;
                     g.consumers.insert(
-                        cname.clone(),
+                        owned(cname),
                         crate::types::stream::Consumer {
                             seen_time: now as u64,
                             pel: Default::default(),
@@ -1150,7 +1156,7 @@ fn xclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             out.push(entry_reply(id, s.get(id).unwrap_or_default()));
         }
     }
-    s.groups.insert(gname.clone(), g);
+    s.groups.insert(gkey, g);
     if created {
         ctx.srv.dirty(1);
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
@@ -1199,7 +1205,7 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             "ERR Insufficient memory, failed allocating transient memory, COUNT too high.",
         ));
     }
-    let Some(mut g) = s.groups.remove(gname) else {
+    let Some((gkey, mut g)) = s.groups.remove_entry(gname) else {
         return Err(nogroup_key(key, gname));
     };
     let mut attempts = count.saturating_mul(10);
@@ -1241,7 +1247,7 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                     None => {
                         created = true;
                         g.consumers.insert(
-                            cname.clone(),
+                            owned(cname),
                             crate::types::stream::Consumer {
                                 seen_time: now,
                                 pel: Default::default(),
@@ -1267,7 +1273,7 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             break;
         }
     }
-    s.groups.insert(gname.clone(), g);
+    s.groups.insert(gkey, g);
     if created {
         ctx.srv.dirty(1);
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
@@ -1395,7 +1401,7 @@ fn xgroup_create(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             "BUSYGROUP Consumer Group name already exists",
         ));
     }
-    s.groups.insert(a[3].clone(), Group::new(id, entries_read));
+    s.groups.insert(owned(&a[3]), Group::new(id, entries_read));
     ctx.modified(key);
     ctx.notify(notify::STREAM, "xgroup-create", key);
     Ok(Reply::Ok)
@@ -1452,7 +1458,7 @@ fn xgroup_createconsumer(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(0));
     }
     g.consumers.insert(
-        a[4].clone(),
+        owned(&a[4]),
         crate::types::stream::Consumer {
             seen_time: now,
             pel: Default::default(),

@@ -360,15 +360,20 @@ impl Group {
                 }
             }
         }
+        // The consumer's own stored name: `consumer` may be a slice of a request.
+        let name = match self.consumers.get_key_value(consumer) {
+            Some((k, _)) => k.clone(),
+            None => Bytes::copy_from_slice(consumer),
+        };
         if let Some(c) = self.consumers.get_mut(consumer) {
             c.pel.insert(id);
         }
         let nack = self.pel.entry(id).or_insert_with(|| Nack {
-            consumer: consumer.clone(),
+            consumer: name.clone(),
             delivery_time: now,
             delivery_count: 0,
         });
-        nack.consumer = consumer.clone();
+        nack.consumer = name;
         nack
     }
 }
