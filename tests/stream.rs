@@ -832,3 +832,119 @@ async fn many_entries_across_nodes() {
     c.expect(&["XTRIM", "s", "MINID", "300"], b":99\r\n").await;
     c.expect(&["XLEN", "s"], b":151\r\n").await;
 }
+
+#[tokio::test]
+async fn blocked_readers_and_whole_database_changes() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    // Entries added and deleted before the reader is served: Redis still
+    // answers with the stream, and an empty entry list.
+    add(&mut c, "s", "5-0").await;
+    let mut w = srv.raw().await;
+    w.send_cmd(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"])
+        .await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["MULTI"], b"+OK\r\n").await;
+    c.expect(&["XADD", "s", "6-0", "f", "v"], b"+QUEUED\r\n")
+        .await;
+    c.expect(&["XDEL", "s", "6-0"], b"+QUEUED\r\n").await;
+    c.expect(&["EXEC"], b"*2\r\n$3\r\n6-0\r\n:1\r\n").await;
+    assert_eq!(w.read_frame().await, b"*1\r\n*2\r\n$1\r\ns\r\n*0\r\n");
+    // COUNT caps what a served reader gets.
+    w.send_cmd(&["XREAD", "COUNT", "2", "BLOCK", "0", "STREAMS", "s", "$"])
+        .await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["MULTI"], b"+OK\r\n").await;
+    for id in ["7-0", "8-0", "9-0"] {
+        c.expect(&["XADD", "s", id, "f", "v"], b"+QUEUED\r\n").await;
+    }
+    c.val(&["EXEC"]).await;
+    assert_eq!(
+        ids(&w.read_value().await.items()[0].items()[1]),
+        ["7-0", "8-0"]
+    );
+    // FLUSHALL ends a blocked XREADGROUP.
+    c.expect(&["XGROUP", "CREATE", "s", "g", "$"], b"+OK\r\n")
+        .await;
+    w.send_cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ])
+    .await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["FLUSHALL"], b"+OK\r\n").await;
+    assert_eq!(
+        w.read_frame().await,
+        b"-UNBLOCKED the stream key no longer exists\r\n"
+    );
+    // Overwriting the key with another type too.
+    c.expect(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"], b"+OK\r\n")
+        .await;
+    w.send_cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ])
+    .await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["SET", "s", "x"], b"+OK\r\n").await;
+    assert_eq!(
+        w.read_frame().await,
+        b"-UNBLOCKED the stream key no longer exists\r\n"
+    );
+    // RENAME onto the waited key serves the waiter from the moved stream.
+    c.expect(&["DEL", "s"], b":1\r\n").await;
+    c.expect(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"], b"+OK\r\n")
+        .await;
+    add(&mut c, "t", "1-0").await;
+    c.expect(&["XGROUP", "CREATE", "t", "g", "0"], b"+OK\r\n")
+        .await;
+    w.send_cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ])
+    .await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["RENAME", "t", "s"], b"+OK\r\n").await;
+    assert_eq!(ids(&w.read_value().await.items()[0].items()[1]), ["1-0"]);
+    // A stream with no such group: NOGROUP.
+    add(&mut c, "u", "1-0").await;
+    w.send_cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ])
+    .await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["RENAME", "u", "s"], b"+OK\r\n").await;
+    assert_eq!(
+        w.read_frame().await,
+        b"-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
+    );
+}

@@ -91,6 +91,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         };
         d.remove(key);
         d.touch_watched(key);
+        self.signal_replaced(db, key);
         self.srv
             .stats
             .expired_keys
