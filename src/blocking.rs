@@ -216,7 +216,7 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             let serving_args = if w.wants == "stream" {
                 match crate::family::stream::serving(live, &w.args, &key, w.resp) {
                     crate::family::stream::Serving::NotReady => continue,
-                    crate::family::stream::Serving::Run(args) => args,
+                    crate::family::stream::Serving::Run(handler, args) => (handler, args),
                     crate::family::stream::Serving::Reply(reply) => {
                         if w.claim() {
                             srv.blocking.remove(&w);
@@ -233,7 +233,7 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
                 if !ready {
                     break;
                 }
-                args_serving(&w, &key)
+                (w.cmd.spec.handler, args_serving(&w, &key))
             };
             if !w.claim() {
                 continue;
@@ -245,8 +245,8 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             let mut ctx = Ctx::new(srv, &mut as_client, locks, now);
             // Not through `command::call`: the command was counted and shown to
             // MONITOR when it blocked; serving it is not another call (as Redis).
-            let args = serving_args;
-            let reply = match (w.cmd.spec.handler)(&mut ctx, &args) {
+            let (handler, args) = serving_args;
+            let reply = match handler(&mut ctx, &args) {
                 Ok(r) => r,
                 Err(e) => Reply::Error(e.to_string()),
             };

@@ -863,9 +863,29 @@ async fn blocked_readers_and_whole_database_changes() {
         ids(&w.read_value().await.items()[0].items()[1]),
         ["7-0", "8-0"]
     );
-    // FLUSHALL ends a blocked XREADGROUP.
+    // The same for a group reader: served, with no entries.
     c.expect(&["XGROUP", "CREATE", "s", "g", "$"], b"+OK\r\n")
         .await;
+    w.send_cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ])
+    .await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["MULTI"], b"+OK\r\n").await;
+    c.expect(&["XADD", "s", "10-0", "f", "v"], b"+QUEUED\r\n")
+        .await;
+    c.expect(&["XDEL", "s", "10-0"], b"+QUEUED\r\n").await;
+    c.val(&["EXEC"]).await;
+    assert_eq!(w.read_frame().await, b"*1\r\n*2\r\n$1\r\ns\r\n*0\r\n");
+    // FLUSHALL ends a blocked XREADGROUP.
     w.send_cmd(&[
         "XREADGROUP",
         "GROUP",

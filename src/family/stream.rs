@@ -624,14 +624,21 @@ enum ReadFrom {
 }
 
 fn xread(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    xread_generic(ctx, a, false)
+    xread_generic(ctx, a, false, false)
 }
 
 fn xreadgroup(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    xread_generic(ctx, a, true)
+    xread_generic(ctx, a, true, false)
 }
 
-fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool) -> CmdResult<Reply> {
+/// XREADGROUP as run for a blocked client whose key became ready: Redis
+/// serves it when the stream's last ID passed the group's, even if the new
+/// entries were deleted meanwhile (it then gets the stream with no entries).
+fn xreadgroup_serving(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    xread_generic(ctx, a, true, true)
+}
+
+fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool, serving: bool) -> CmdResult<Reply> {
     let r = parse_read(a, xreadgroup)?;
     let keys: Vec<Bytes> = a[r.streams_at..r.streams_at + r.nstreams].to_vec();
     let id_args = &a[r.streams_at + r.nstreams..];
@@ -685,6 +692,7 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool) -> CmdResult<Repl
                 };
                 let serve = match f {
                     ReadFrom::After(_) => true,
+                    ReadFrom::New if serving => s.last_id > g.last_id,
                     ReadFrom::New => {
                         !s.is_empty() && s.last_valid_id().is_some_and(|m| m > g.last_id)
                     }
@@ -821,7 +829,7 @@ pub enum Serving {
     NotReady,
     /// Run this one-key, non-blocking command for it (XREADGROUP: serving
     /// changes the group).
-    Run(Vec<Bytes>),
+    Run(crate::command::Handler, Vec<Bytes>),
     /// End the block with this reply (XREAD's entries, or the error for a
     /// deleted stream or a destroyed group).
     Reply(Reply),
@@ -879,7 +887,7 @@ pub fn serving(value: Option<&Value>, args: &[Bytes], key: &Bytes, resp: u8) -> 
             key.clone(),
             Bytes::from_static(b">"),
         ]);
-        return Serving::Run(out);
+        return Serving::Run(xreadgroup_serving, out);
     }
     let Some(s) = stream else {
         return Serving::NotReady;

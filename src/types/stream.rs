@@ -198,9 +198,9 @@ impl Node {
         let same = self.same_fields(fields);
         let buf = &mut self.buf;
         buf.push(if same { SAME_FIELDS } else { 0 });
-        put_varint(buf, id.ms - self.master.ms);
+        put_varint(buf, id.ms.wrapping_sub(self.master.ms));
         if id.ms == self.master.ms {
-            put_varint(buf, id.seq - self.master.seq);
+            put_varint(buf, id.seq.wrapping_sub(self.master.seq));
         } else {
             put_varint(buf, id.seq);
         }
