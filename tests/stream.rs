@@ -968,3 +968,31 @@ async fn blocked_readers_and_whole_database_changes() {
         b"-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
     );
 }
+
+#[tokio::test]
+async fn expired_stream_ends_blocked_xreadgroup() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"], b"+OK\r\n")
+        .await;
+    let mut w = srv.raw().await;
+    w.send_cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ])
+    .await;
+    srv.wait_for_blocked_clients(1).await;
+    // Nobody touches the key: active expiry removes it and wakes the reader.
+    c.expect(&["PEXPIRE", "s", "1"], b":1\r\n").await;
+    assert_eq!(
+        w.read_frame().await,
+        b"-UNBLOCKED the stream key no longer exists\r\n"
+    );
+}
