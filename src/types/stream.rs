@@ -792,4 +792,85 @@ mod tests {
         assert_eq!(s.trim(Trim::MinId(StreamId::new(8, 0)), false, 0), 2);
         assert_eq!(s.first_id, StreamId::new(8, 0));
     }
+
+    /// Random appends, deletes, trims and range reads against a BTreeMap model.
+    #[test]
+    fn matches_a_simple_model() {
+        let mut seed = 0x2545f4914f6cdd1du64;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut s = Stream::new();
+        let mut model: BTreeMap<StreamId, Vec<Bytes>> = BTreeMap::new();
+        let mut next = StreamId::new(1, 0);
+        for round in 0..4000 {
+            match rnd(10) {
+                0..=5 => {
+                    let fields: Vec<Bytes> = if rnd(3) == 0 {
+                        vec![b("other"), b(&round.to_string())]
+                    } else {
+                        vec![b("f1"), b(&round.to_string()), b("f2"), b("")]
+                    };
+                    s.append(next, &fields, 7, 120);
+                    model.insert(next, fields);
+                    next = if rnd(2) == 0 {
+                        StreamId::new(next.ms, next.seq + 1 + rnd(300))
+                    } else {
+                        StreamId::new(next.ms + 1 + rnd(100_000), rnd(3))
+                    };
+                }
+                6 | 7 => {
+                    if let Some(&id) = model.keys().nth(rnd(model.len() as u64 + 1) as usize) {
+                        assert!(s.delete(id));
+                        model.remove(&id);
+                    }
+                }
+                8 => {
+                    let max = rnd(model.len() as u64 + 5);
+                    let approx = rnd(2) == 0;
+                    let removed = s.trim(Trim::MaxLen(max), approx, 0);
+                    for _ in 0..removed {
+                        let first = *model.keys().next().expect("model has entries");
+                        model.remove(&first);
+                    }
+                    if !approx {
+                        assert!(model.len() as u64 <= max);
+                    }
+                }
+                _ => {
+                    let keys: Vec<StreamId> = model.keys().copied().collect();
+                    if keys.is_empty() {
+                        continue;
+                    }
+                    let lo = keys[rnd(keys.len() as u64) as usize];
+                    let hi = keys[rnd(keys.len() as u64) as usize];
+                    let count = rnd(5) as usize;
+                    let rev = rnd(2) == 0;
+                    let got = s.range(lo, hi, count, rev);
+                    let mut want: Vec<(StreamId, Vec<Bytes>)> = if lo <= hi {
+                        model.range(lo..=hi).map(|(k, v)| (*k, v.clone())).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    if rev {
+                        want.reverse();
+                    }
+                    if count > 0 {
+                        want.truncate(count);
+                    }
+                    assert_eq!(got, want, "range {lo}..{hi} count {count} rev {rev}");
+                }
+            }
+            assert_eq!(s.len(), model.len() as u64);
+            assert_eq!(
+                s.first_id,
+                model.keys().next().copied().unwrap_or_default(),
+                "first id after round {round}"
+            );
+            assert_eq!(s.last_valid_id(), model.keys().next_back().copied());
+        }
+    }
 }
