@@ -996,3 +996,55 @@ async fn expired_stream_ends_blocked_xreadgroup() {
         b"-UNBLOCKED the stream key no longer exists\r\n"
     );
 }
+
+#[tokio::test]
+async fn node_size_follows_config() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(
+        &["CONFIG", "SET", "stream-node-max-entries", "10"],
+        b"+OK\r\n",
+    )
+    .await;
+    for i in 1..=25 {
+        add(&mut c, "s", &format!("{i}-0")).await;
+    }
+    let info = c.val(&["XINFO", "STREAM", "s"]).await;
+    assert_eq!(info.get("radix-tree-keys").unwrap().as_int(), 3);
+    // `~` trims whole nodes only.
+    c.expect(&["XTRIM", "s", "MAXLEN", "~", "12"], b":10\r\n")
+        .await;
+    c.expect(
+        &["CONFIG", "SET", "stream-node-max-entries", "0"],
+        b"+OK\r\n",
+    )
+    .await;
+    c.expect(
+        &["CONFIG", "SET", "stream-node-max-bytes", "1kb"],
+        b"+OK\r\n",
+    )
+    .await;
+    c.expect(
+        &["CONFIG", "GET", "stream-node-max-bytes"],
+        b"*2\r\n$21\r\nstream-node-max-bytes\r\n$4\r\n1024\r\n",
+    )
+    .await;
+    let big = "x".repeat(600);
+    for i in 1..=4 {
+        c.val(&["XADD", "t", &format!("{i}-0"), "f", &big]).await;
+    }
+    // A 600-byte entry would bring a node to the 1 KB limit: one node each.
+    let info = c.val(&["XINFO", "STREAM", "t"]).await;
+    assert_eq!(info.get("radix-tree-keys").unwrap().as_int(), 4);
+    // Back to the defaults (an external server outlives the test).
+    c.expect(
+        &["CONFIG", "SET", "stream-node-max-entries", "100"],
+        b"+OK\r\n",
+    )
+    .await;
+    c.expect(
+        &["CONFIG", "SET", "stream-node-max-bytes", "4096"],
+        b"+OK\r\n",
+    )
+    .await;
+}

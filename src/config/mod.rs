@@ -181,6 +181,9 @@ pub struct Config {
     pub active_expire: AtomicBool,
     /// Bytes; 0 = unlimited. Past it, commands flagged `denyoom` are refused.
     pub maxmemory: AtomicU64,
+    /// `stream-node-max-entries` / `stream-node-max-bytes`, read on every XADD.
+    pub stream_node_max_entries: AtomicU64,
+    pub stream_node_max_bytes: AtomicU64,
     pub databases: usize,
 }
 
@@ -230,6 +233,8 @@ impl Config {
             debug_enabled: AtomicBool::new(true),
             lazyfree_lazy_user_del: AtomicBool::new(false),
             latency_tracking: AtomicBool::new(true),
+            stream_node_max_entries: AtomicU64::new(100),
+            stream_node_max_bytes: AtomicU64::new(4096),
             active_expire: AtomicBool::new(true),
             maxmemory: AtomicU64::new(0),
             databases: 16,
@@ -400,6 +405,12 @@ impl Config {
             "timeout" => self.timeout.store(int()?.max(0) as u64, Ordering::Relaxed),
             "maxmemory" => self
                 .maxmemory
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "stream-node-max-entries" => self
+                .stream_node_max_entries
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "stream-node-max-bytes" => self
+                .stream_node_max_bytes
                 .store(int()?.max(0) as u64, Ordering::Relaxed),
             "hz" => self
                 .hz

@@ -257,10 +257,11 @@ fn entries_reply(entries: Vec<(StreamId, Vec<Bytes>)>) -> Reply {
 }
 
 fn node_limits(ctx: &Ctx) -> (u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
     let c = &ctx.srv.config;
     (
-        c.get_int("stream-node-max-entries").max(0) as u64,
-        c.get_int("stream-node-max-bytes").max(0) as u64,
+        c.stream_node_max_entries.load(Relaxed),
+        c.stream_node_max_bytes.load(Relaxed),
     )
 }
 
@@ -350,7 +351,12 @@ fn parse_add_trim(ctx: &Ctx, a: &[Bytes], xadd: bool) -> CmdResult<AddTrimArgs> 
             ));
         }
     } else if r.approx {
-        let per_node = ctx.srv.config.get_int("stream-node-max-entries");
+        let per_node = ctx
+            .srv
+            .config
+            .stream_node_max_entries
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .min(i64::MAX as u64) as i64;
         let mut l = per_node.saturating_mul(100);
         if l <= 0 {
             l = 10000;

@@ -431,10 +431,19 @@ impl Stream {
     /// Appends an entry with an ID already checked to be above `last_id`.
     /// `fields` is the flat field/value list (even length, at least 2).
     pub fn append(&mut self, id: StreamId, fields: &[Bytes], max_entries: u64, max_bytes: u64) {
+        // Redis's rule (streamAppendItem): a new node when the entry's field
+        // and value bytes would bring the node to the byte limit (0: 1 GB),
+        // or when the node holds the maximum entries, deleted ones counted.
+        let max_bytes = if max_bytes == 0 || max_bytes > 1 << 30 {
+            1 << 30
+        } else {
+            max_bytes
+        };
+        let payload: u64 = fields.iter().map(|f| f.len() as u64).sum();
         let fits = match self.nodes.values().next_back() {
             Some(n) => {
-                (max_entries == 0 || (n.total as u64) < max_entries)
-                    && (max_bytes == 0 || (n.buf.len() as u64) < max_bytes)
+                (n.buf.len() as u64).saturating_add(payload) < max_bytes
+                    && (max_entries == 0 || (n.total as u64) < max_entries)
                     && n.total < u32::MAX - 1
             }
             None => false,
