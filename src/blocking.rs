@@ -219,6 +219,10 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
                     crate::family::stream::Serving::Run(handler, args) => (handler, args),
                     crate::family::stream::Serving::Reply(reply) => {
                         if w.claim() {
+                            if let Reply::Error(e) = &reply {
+                                // A failed blocked command counts as failed (Redis's updateStatsOnUnblock).
+                                srv.stats.fail(w.cmd.stat, e);
+                            }
                             srv.blocking.remove(&w);
                             release(srv, &w);
                             *w.reply.lock() = Some(reply);
@@ -250,6 +254,9 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
                 Ok(r) => r,
                 Err(e) => Reply::Error(e.to_string()),
             };
+            if let Reply::Error(e) = &reply {
+                srv.stats.fail(w.cmd.stat, e);
+            }
             events.append(&mut ctx.events);
             for k in ctx.ready_keys.drain(..) {
                 if !queue.contains(&k) {

@@ -622,6 +622,7 @@ async fn blocking_xreadgroup_served_and_errors() {
     let mut c = srv.raw().await;
     c.expect(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"], b"+OK\r\n")
         .await;
+    c.expect(&["CONFIG", "RESETSTAT"], b"+OK\r\n").await;
     let mut w1 = srv.raw().await;
     let mut w2 = srv.raw().await;
     w1.send_cmd(&[
@@ -676,6 +677,21 @@ async fn blocking_xreadgroup_served_and_errors() {
         r,
         b"-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
     );
+    // The failed blocked command is counted as Redis counts it (once called, once failed).
+    let stats = c.val(&["INFO", "errorstats"]).await;
+    assert!(
+        stats.as_str().contains("errorstat_NOGROUP:count=1\r\n"),
+        "{stats:?}"
+    );
+    let stats = c.val(&["INFO", "commandstats"]).await;
+    let line = stats
+        .as_str()
+        .lines()
+        .find(|l| l.starts_with("cmdstat_xreadgroup:"))
+        .expect("xreadgroup stats")
+        .to_string();
+    assert!(line.starts_with("cmdstat_xreadgroup:calls=3,"), "{line}");
+    assert!(line.ends_with("rejected_calls=0,failed_calls=1"), "{line}");
     // Deleting the key ends it with UNBLOCKED.
     c.expect(&["XGROUP", "CREATE", "s", "g", "$"], b"+OK\r\n")
         .await;
