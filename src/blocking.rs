@@ -1,4 +1,4 @@
-//! Blocked clients (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP…).
+//! Blocked clients (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, XREAD, XREADGROUP).
 //!
 //! A blocking handler that finds nothing to serve sets `ctx.block`; the client
 //! is then queued FIFO on each of its keys here. A write that makes a key ready
@@ -7,6 +7,14 @@
 //! first, with the ready key first among its keys, while holding the shards it
 //! needs, until the key runs dry. A waiter queued on several keys is served exactly once: the
 //! `claimed` flag is taken by whoever (server, timeout, CLIENT UNBLOCK) gets there first.
+//!
+//! Stream waiters differ (blocked.c serveClientsBlockedOnStreamKey): each
+//! waits for entries after its own ID, so every waiter on a ready key is
+//! checked and none stops the others; `family::stream::serving` decides per
+//! waiter (keep waiting, run a one-key XREADGROUP, or answer now — XREAD's
+//! entries, or the error for a deleted stream or destroyed group). Deleting or
+//! overwriting a key, FLUSHDB/FLUSHALL, SWAPDB and expiry signal the key too,
+//! so blocked XREADGROUP clients learn their stream is gone.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
