@@ -46,7 +46,8 @@ const VERSION: u16 = 0xC1AB;
 const T_STRING: u8 = 0;
 const T_LIST: u8 = 1;
 const T_SET: u8 = 2;
-const T_STREAM: u8 = 3;
+/// Redis's RDB type number for streams, so other families' tags (3, 4…) stay free.
+const T_STREAM: u8 = 15;
 
 fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf29ce484222325u64, |h, b| {
