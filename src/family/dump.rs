@@ -359,4 +359,42 @@ mod tests {
         assert!(deserialize(&bad).is_err());
         assert!(deserialize(b"short").is_err());
     }
+
+    #[test]
+    fn stream_roundtrip_with_groups() {
+        let mut st = Stream::new();
+        let f = [Bytes::from_static(b"f"), Bytes::from_static(b"v")];
+        for ms in 1..=250 {
+            st.append(StreamId::new(ms, 0), &f, 100, 4096);
+        }
+        st.delete(StreamId::new(7, 0));
+        let mut g = Group::new(StreamId::new(3, 0), 3);
+        g.consumers
+            .insert(Bytes::from_static(b"alice"), Consumer::default());
+        g.assign(StreamId::new(2, 0), &Bytes::from_static(b"alice"), 42)
+            .delivery_count = 5;
+        st.groups.insert(Bytes::from_static(b"g"), g);
+        let payload = serialize(&Value::Stream(Box::new(st)));
+        let Value::Stream(back) = deserialize(&payload).unwrap() else {
+            panic!("not a stream")
+        };
+        assert_eq!(back.len(), 249);
+        assert_eq!(back.max_deleted_id, StreamId::new(7, 0));
+        assert_eq!(back.entries_added, 250);
+        assert_eq!(back.last_id, StreamId::new(250, 0));
+        let g = &back.groups[&Bytes::from_static(b"g")];
+        assert_eq!(g.entries_read, 3);
+        let nack = &g.pel[&StreamId::new(2, 0)];
+        assert_eq!((nack.delivery_time, nack.delivery_count), (42, 5));
+        assert!(g.consumers[&Bytes::from_static(b"alice")]
+            .pel
+            .contains(&StreamId::new(2, 0)));
+        // Truncated bodies are refused, never half-read.
+        let body_len = payload.len() - 10;
+        let mut cut = payload[..body_len - 3].to_vec();
+        cut.extend_from_slice(&VERSION.to_le_bytes());
+        let sum = checksum(&cut);
+        cut.extend_from_slice(&sum.to_le_bytes());
+        assert!(deserialize(&cut).is_err());
+    }
 }
