@@ -1064,3 +1064,53 @@ async fn node_size_follows_config() {
     )
     .await;
 }
+
+/// A stream DUMPed by Redis 5 (from Redis's `Loading from legacy … persistence`
+/// test), in hex: XADD 1..6, XDEL 3, groups g1 and g2, XREADGROUP g1 COUNT 4,
+/// XTRIM MAXLEN 2. RESTORE takes Redis's own stream payloads.
+const REDIS5_STREAM_DUMP: &[&str] = &[
+    "0f011000000000000000010000000000000000c3404a40571657000000230002010401010184646174610500",
+    "0103010020010381610204200a0001400a0062600a0002400a0063600a4022018164200a4039200a0065600a",
+    "0005400a0066200a00ff02060002026731050004000000000000000100000000000000003ef783437a010000",
+    "01000000000000000200000000000000003ef783437a01000001000000000000000400000000000000003ef7",
+    "83437a01000001000000000000000500000000000000003ef783437a0100000101036331313ef783437a0100",
+    "0004000000000000000100000000000000000000000000000002000000000000000000000000000000040000",
+    "000000000000000000000000000500000000000000000267320000000009003d52ef6867521dfa",
+];
+
+#[tokio::test]
+async fn restore_accepts_redis_stream_payloads() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    let hex: String = REDIS5_STREAM_DUMP.concat();
+    let payload: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex byte"))
+        .collect();
+    c.send(encode_restore("x", &payload)).await;
+    assert_eq!(c.read_frame().await, b"+OK\r\n");
+    let full = c.val(&["XINFO", "STREAM", "x", "FULL"]).await;
+    assert_eq!(full.get("length").unwrap().as_int(), 2);
+    assert_eq!(full.get("max-deleted-entry-id").unwrap().as_str(), "0-0");
+    assert_eq!(full.get("entries-added").unwrap().as_int(), 2);
+    let groups = full.get("groups").unwrap();
+    let g1 = &groups.items()[0];
+    assert_eq!(g1.get("entries-read").unwrap().as_int(), 1);
+    assert_eq!(g1.get("lag").unwrap().as_int(), 1);
+    assert_eq!(g1.get("pel-count").unwrap().as_int(), 4);
+    let g2 = &groups.items()[1];
+    assert_eq!(g2.get("entries-read").unwrap().as_int(), 0);
+    assert_eq!(g2.get("lag").unwrap().as_int(), 2);
+    assert_eq!(
+        ids(&c.val(&["XRANGE", "x", "-", "+"]).await),
+        ["5-0", "6-0"]
+    );
+    // A corrupted byte fails the checksum.
+    let mut bad = payload.clone();
+    bad[5] ^= 1;
+    c.send(encode_restore("y", &bad)).await;
+    assert_eq!(
+        c.read_frame().await,
+        b"-ERR DUMP payload version or checksum are wrong\r\n"
+    );
+}

@@ -6,6 +6,8 @@
 //! understood (and Redis rejects ours): DUMP/RESTORE round-trip between
 //! Cinnabar servers only.
 
+mod rdb;
+
 use std::collections::HashSet;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -237,6 +239,12 @@ fn deserialize(payload: &[u8]) -> CmdResult<Value> {
     let version = u16::from_le_bytes([body_ver[body_ver.len() - 2], body_ver[body_ver.len() - 1]]);
     let sum = u64::from_le_bytes(sum.try_into().map_err(|_| bad_frame())?);
     if version != VERSION || checksum(body_ver) != sum {
+        // A payload DUMPed by Redis itself: streams are understood.
+        if rdb::is_redis_frame(payload) {
+            return rdb::load(payload)
+                .map(|st| Value::Stream(Box::new(st)))
+                .ok_or_else(|| CmdError::custom("ERR Bad data format"));
+        }
         return Err(bad_frame());
     }
     let body = &body_ver[..body_ver.len() - 2];
