@@ -385,19 +385,12 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let (max_entries, max_bytes) = node_limits(ctx);
     let now = ctx.now_ms;
-    let created = match stream_mut(ctx, key)? {
-        Some(_) => false,
+    // One lookup: the stored stream, or a new one stored after the append.
+    let mut fresh: Option<Stream> = None;
+    let s: &mut Stream = match stream_mut(ctx, key)? {
+        Some(s) => s,
         None if args.nomkstream => return Ok(Reply::Nil),
-        None => true,
-    };
-    let mut fresh = Stream::new();
-    let s: &mut Stream = if created {
-        &mut fresh
-    } else {
-        match stream_mut(ctx, key)? {
-            Some(s) => s,
-            None => return Ok(Reply::Nil),
-        }
+        None => fresh.insert(Stream::new()),
     };
     if s.last_id == StreamId::MAX {
         return Err(CmdError::custom(
@@ -434,11 +427,12 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     s.append(id, &a[field_pos..], max_entries, max_bytes);
     let trimmed = s.trim(args.trim, args.approx, args.limit);
-    if created {
-        ctx.set_value(key, Value::Stream(Box::new(fresh)), false);
-        ctx.notify(notify::NEW, "new", key);
-    } else {
-        ctx.modified(key);
+    match fresh {
+        Some(st) => {
+            ctx.set_value(key, Value::Stream(Box::new(st)), false);
+            ctx.notify(notify::NEW, "new", key);
+        }
+        None => ctx.modified(key),
     }
     ctx.notify(notify::STREAM, "xadd", key);
     if trimmed > 0 {
