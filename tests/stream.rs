@@ -1114,3 +1114,33 @@ async fn restore_accepts_redis_stream_payloads() {
         b"-ERR DUMP payload version or checksum are wrong\r\n"
     );
 }
+
+#[tokio::test]
+async fn read_commands_count_keyspace_hits_as_redis() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    add(&mut c, "s", "1-0").await;
+    c.expect(&["XGROUP", "CREATE", "s", "g", "0"], b"+OK\r\n")
+        .await;
+    c.expect(&["CONFIG", "RESETSTAT"], b"+OK\r\n").await;
+    c.val(&["XRANGE", "s", "-", "+"]).await;
+    c.val(&["XLEN", "missing"]).await;
+    // XREAD looks each key up twice (validation, then the read).
+    c.val(&["XREAD", "STREAMS", "s", "missing", "0", "0"]).await;
+    c.val(&["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"])
+        .await;
+    c.val(&["XPENDING", "s", "g"]).await;
+    c.val(&["XACK", "s", "g", "1-0"]).await;
+    c.val(&["XINFO", "STREAM", "s"]).await;
+    // Writes are not counted.
+    add(&mut c, "s", "2-0").await;
+    c.expect(&["XDEL", "s", "9-0"], b":0\r\n").await;
+    assert_eq!(
+        common::info_field(&mut c, "stats", "keyspace_hits").await,
+        8
+    );
+    assert_eq!(
+        common::info_field(&mut c, "stats", "keyspace_misses").await,
+        3
+    );
+}

@@ -239,6 +239,19 @@ fn stream_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut Stre
     }
 }
 
+/// `stream_mut` for the lookups Redis makes with lookupKeyRead: they count
+/// keyspace hits and misses (XRANGE, XLEN, XREAD, XPENDING, XACK, XCLAIM,
+/// XAUTOCLAIM, XINFO), once per lookup Redis makes.
+fn stream_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut Stream>> {
+    match ctx.lookup_read(key) {
+        None => Ok(None),
+        Some(e) => match &mut e.value {
+            Value::Stream(s) => Ok(Some(s)),
+            _ => Err(CmdError::WrongType),
+        },
+    }
+}
+
 fn id_reply(id: StreamId) -> Reply {
     Reply::Bulk(id.to_bytes())
 }
@@ -471,7 +484,7 @@ fn xrange_generic(ctx: &mut Ctx, a: &[Bytes], rev: bool) -> CmdResult<Reply> {
             return Err(CmdError::Syntax);
         }
     }
-    let Some(s) = stream_mut(ctx, &a[1])? else {
+    let Some(s) = stream_read(ctx, &a[1])? else {
         return Ok(Reply::Array(vec![]));
     };
     if count == 0 {
@@ -491,7 +504,7 @@ fn xrevrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn xlen(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(
-        stream_mut(ctx, &a[1])?.map_or(0, |s| s.len() as i64),
+        stream_read(ctx, &a[1])?.map_or(0, |s| s.len() as i64),
     ))
 }
 
@@ -645,7 +658,12 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool, serving: bool) ->
     let mut from = Vec::with_capacity(keys.len());
     // Validate every key and ID first, as Redis does, before serving any.
     for (key, id_arg) in keys.iter().zip(id_args) {
-        let s = stream_mut(ctx, key)?;
+        // Serving a blocked client is not a lookup Redis counts.
+        let s = if serving {
+            stream_mut(ctx, key)?
+        } else {
+            stream_read(ctx, key)?
+        };
         if let Some((gname, _)) = &r.group {
             if !s.as_ref().is_some_and(|s| s.groups.contains_key(gname)) {
                 return Err(CmdError::custom(format!(
@@ -673,7 +691,12 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool, serving: bool) ->
     let now = ctx.now_ms;
     let mut out: Vec<(Bytes, Reply)> = Vec::new();
     for (key, f) in keys.iter().zip(from.iter()) {
-        let Some(s) = stream_mut(ctx, key)? else {
+        let looked = if serving {
+            stream_mut(ctx, key)?
+        } else {
+            stream_read(ctx, key)?
+        };
+        let Some(s) = looked else {
             continue;
         };
         match (&r.group, *f) {
@@ -914,7 +937,7 @@ pub fn serving(value: Option<&Value>, args: &[Bytes], key: &Bytes, resp: u8) -> 
 
 fn xack(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
-    let has_group = match stream_mut(ctx, key)? {
+    let has_group = match stream_read(ctx, key)? {
         Some(s) => s.groups.contains_key(&a[2]),
         None => false,
     };
@@ -964,7 +987,7 @@ fn xpending(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let key = &a[1];
     let now = ctx.now_ms;
-    let g = match stream_mut(ctx, key)? {
+    let g = match stream_read(ctx, key)? {
         Some(s) => s.groups.get(&a[2]),
         None => None,
     };
@@ -1049,7 +1072,7 @@ fn xclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let gname = &a[2];
     let cname = &a[3];
-    let has_group = match stream_mut(ctx, key)? {
+    let has_group = match stream_read(ctx, key)? {
         Some(s) => s.groups.contains_key(gname),
         None => false,
     };
@@ -1199,7 +1222,7 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         j += 1;
     }
     let now = ctx.now_ms;
-    let Some(s) = stream_mut(ctx, key)? else {
+    let Some(s) = stream_read(ctx, key)? else {
         return Err(nogroup_key(key, gname));
     };
     if !s.groups.contains_key(gname) {
@@ -1538,7 +1561,7 @@ fn xinfo_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn xinfo_stream_of<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<&'c mut Stream> {
-    stream_mut(ctx, key)?.ok_or(CmdError::NoSuchKey)
+    stream_read(ctx, key)?.ok_or(CmdError::NoSuchKey)
 }
 
 fn s(text: &str) -> Reply {
