@@ -91,6 +91,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         };
         d.remove(key);
         d.touch_watched(key);
+        self.signal_replaced(db, key);
         self.srv
             .stats
             .expired_keys
@@ -169,6 +170,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let existed = d.insert(key, value, keep_ttl, now_s);
         d.touch_watched(key);
         self.srv.dirty(1);
+        if existed {
+            self.signal_replaced(db, key);
+        }
         existed
     }
 
@@ -184,6 +188,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         if d.remove(key).is_some() {
             d.touch_watched(key);
             self.srv.dirty(1);
+            self.signal_replaced(db, key);
             true
         } else {
             false
@@ -228,6 +233,15 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 key: key.clone(),
                 db,
             });
+        }
+    }
+
+    /// A key was deleted or overwritten: blocked XREADGROUP clients on it end
+    /// with an error (Redis signals such keys as ready). Only checked when
+    /// someone is blocked, so the common path pays one atomic load.
+    fn signal_replaced(&mut self, db: usize, key: &[u8]) {
+        if self.srv.blocking.blocked_clients() > 0 {
+            self.ready_keys.push((db, Bytes::copy_from_slice(key)));
         }
     }
 

@@ -183,6 +183,9 @@ pub struct Config {
     pub active_expire: AtomicBool,
     /// Bytes; 0 = unlimited. Past it, commands flagged `denyoom` are refused.
     pub maxmemory: AtomicU64,
+    /// `stream-node-max-entries` / `stream-node-max-bytes`, read on every XADD.
+    pub stream_node_max_entries: AtomicU64,
+    pub stream_node_max_bytes: AtomicU64,
     pub databases: usize,
     /// Hash encoding thresholds (`types::hash::Limits`).
     pub hash_max_listpack_entries: AtomicUsize,
@@ -235,6 +238,8 @@ impl Config {
             debug_enabled: AtomicBool::new(true),
             lazyfree_lazy_user_del: AtomicBool::new(false),
             latency_tracking: AtomicBool::new(true),
+            stream_node_max_entries: AtomicU64::new(100),
+            stream_node_max_bytes: AtomicU64::new(4096),
             active_expire: AtomicBool::new(true),
             maxmemory: AtomicU64::new(0),
             databases: 16,
@@ -430,6 +435,12 @@ impl Config {
                 };
                 target.store(n as usize, Ordering::Relaxed)
             }
+            "stream-node-max-entries" => self
+                .stream_node_max_entries
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "stream-node-max-bytes" => self
+                .stream_node_max_bytes
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
             "hz" => self
                 .hz
                 .store(int()?.clamp(1, 500) as u32, Ordering::Relaxed),

@@ -11,6 +11,7 @@ pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod transaction;
 
@@ -27,6 +28,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     hash::COMMANDS,
     memory::COMMANDS,
     sort::COMMANDS,
+    stream::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,

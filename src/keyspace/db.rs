@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::types::hash::Hash;
 use crate::types::list::List;
+use crate::types::stream::Stream;
 
 /// A stored value. One variant per data-type family.
 #[derive(Debug, Clone)]
@@ -16,6 +17,7 @@ pub enum Value {
     List(Box<List>),
     Set(Box<HashSet<Bytes>>),
     Hash(Box<Hash>),
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -26,6 +28,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
+            Value::Stream(_) => "stream",
         }
     }
 }

@@ -4,3 +4,4 @@ pub mod dict;
 pub mod hash;
 pub mod ldouble;
 pub mod list;
+pub mod stream;
