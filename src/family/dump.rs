@@ -92,6 +92,7 @@ fn serialize(value: &Value) -> Bytes {
                 put_blob(&mut out, f);
                 put_blob(&mut out, v);
             }
+        }
         Value::Stream(st) => {
             out.put_u8(T_STREAM);
             put_stream(&mut out, st);
@@ -431,7 +432,7 @@ mod tests {
             .delivery_count = 5;
         st.groups.insert(Bytes::from_static(b"g"), g);
         let payload = serialize(&Value::Stream(Box::new(st)));
-        let Value::Stream(back) = deserialize(&payload).unwrap() else {
+        let Value::Stream(back) = deserialize(&payload, HashLimits::default()).unwrap() else {
             panic!("not a stream")
         };
         assert_eq!(back.len(), 249);
@@ -451,6 +452,6 @@ mod tests {
         cut.extend_from_slice(&VERSION.to_le_bytes());
         let sum = checksum(&cut);
         cut.extend_from_slice(&sum.to_le_bytes());
-        assert!(deserialize(&cut).is_err());
+        assert!(deserialize(&cut, HashLimits::default()).is_err());
     }
 }

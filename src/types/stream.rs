@@ -414,6 +414,23 @@ impl Stream {
         self.length
     }
 
+    /// Estimated bytes held (MEMORY USAGE): node buffers plus per-node and
+    /// per-pending-entry bookkeeping; consumers count by name.
+    pub fn memory(&self) -> usize {
+        const NODE: usize = 64;
+        const NACK: usize = 64;
+        let nodes: usize = self.nodes.values().map(|n| n.buf.capacity() + NODE).sum();
+        let groups: usize = self
+            .groups
+            .iter()
+            .map(|(name, g)| {
+                let consumers: usize = g.consumers.keys().map(|c| c.len() + NACK).sum();
+                name.len() + NACK + g.pel.len() * 2 * NACK + consumers
+            })
+            .sum();
+        nodes + groups + 64
+    }
+
     pub fn is_empty(&self) -> bool {
         self.length == 0
     }
