@@ -195,6 +195,7 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             let ready = match locks.shard(shard).dbs[db].get(&key) {
                 Some(e) if e.expire_at == 0 || e.expire_at > now => match &e.value {
                     Value::List(l) => w.wants == "list" && !l.is_empty(),
+                    Value::Zset(z) => w.wants == "zset" && !z.is_empty(),
                     _ => false,
                 },
                 _ => false,

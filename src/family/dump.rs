@@ -45,6 +45,8 @@ const VERSION: u16 = 0xC1AB;
 const T_STRING: u8 = 0;
 const T_LIST: u8 = 1;
 const T_SET: u8 = 2;
+/// Sorted set: count, then (member blob, f64 score LE) pairs in order.
+const T_ZSET: u8 = 3;
 
 fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf29ce484222325u64, |h, b| {
@@ -76,6 +78,14 @@ fn serialize(value: &Value) -> Bytes {
             out.put_u64_le(s.len() as u64);
             for m in s.iter() {
                 put_blob(&mut out, m);
+            }
+        }
+        Value::Zset(z) => {
+            out.put_u8(T_ZSET);
+            out.put_u64_le(z.len() as u64);
+            for (s, m) in z.iter() {
+                put_blob(&mut out, m);
+                out.put_f64_le(s);
             }
         }
     }
@@ -149,6 +159,27 @@ fn deserialize(payload: &[u8]) -> CmdResult<Value> {
             }
             Value::Set(Box::new(s))
         }
+        T_ZSET => {
+            let n = r.u64().ok_or_else(bad)?;
+            let mut items = Vec::new();
+            let mut seen = HashSet::new();
+            for _ in 0..n {
+                let m = Bytes::copy_from_slice(r.blob().ok_or_else(bad)?);
+                let s = f64::from_bits(r.u64().ok_or_else(bad)?);
+                if s.is_nan() || !seen.insert(m.clone()) {
+                    return Err(bad());
+                }
+                items.push((m, s));
+            }
+            if items.is_empty() {
+                return Err(bad());
+            }
+            // Re-encoded by RESTORE against the current limits.
+            Value::Zset(Box::new(crate::types::zset::Zset::from_entries(
+                items,
+                Default::default(),
+            )))
+        }
         _ => return Err(bad()),
     };
     if r.pos != body.len() {
@@ -196,7 +227,11 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if !replace && ctx.exists(key) {
         return Err(CmdError::custom("BUSYKEY Target key name already exists."));
     }
-    let value = deserialize(&a[3])?;
+    let value = match deserialize(&a[3])? {
+        // The encoding follows this server's limits, as Redis's RDB loading does.
+        Value::Zset(z) => Value::Zset(Box::new(crate::family::zset::reencode(ctx, &z))),
+        v => v,
+    };
     let at = if ttl == 0 {
         0
     } else if absttl {
@@ -211,7 +246,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         return Ok(Reply::Ok);
     }
-    let ready = matches!(value, Value::List(_));
+    let ready = matches!(value, Value::List(_) | Value::Zset(_));
     ctx.delete(key);
     ctx.set_value(key, value, false);
     if at != 0 {

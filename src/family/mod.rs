@@ -11,6 +11,7 @@ pub mod set;
 pub mod sort;
 pub mod string;
 pub mod transaction;
+pub mod zset;
 
 use crate::command::CommandSpec;
 
@@ -22,6 +23,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     string::COMMANDS,
     list::COMMANDS,
     set::COMMANDS,
+    zset::COMMANDS,
     sort::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,

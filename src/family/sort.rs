@@ -117,6 +117,7 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
         Some(e) => match &e.value {
             Value::List(l) => l.to_vec(),
             Value::Set(s) => s.iter().cloned().collect(),
+            Value::Zset(z) => z.iter().map(|(_, m)| Bytes::copy_from_slice(m)).collect(),
             _ => return Err(CmdError::WrongType),
         },
     };

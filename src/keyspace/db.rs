@@ -7,6 +7,7 @@ use std::sync::Weak;
 use bytes::Bytes;
 
 use crate::types::list::List;
+use crate::types::zset::Zset;
 
 /// A stored value. One variant per data-type family.
 #[derive(Debug, Clone)]
@@ -14,6 +15,7 @@ pub enum Value {
     Str(Bytes),
     List(Box<List>),
     Set(Box<HashSet<Bytes>>),
+    Zset(Box<Zset>),
 }
 
 impl Value {
@@ -23,6 +25,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::List(_) => "list",
             Value::Set(_) => "set",
+            Value::Zset(_) => "zset",
         }
     }
 }

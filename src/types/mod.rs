@@ -1,3 +1,4 @@
 //! Value representations, one module per type (commands live in `family/`).
 
 pub mod list;
+pub mod zset;
