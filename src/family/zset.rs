@@ -135,6 +135,52 @@ fn zset_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c Zset>> {
     }
 }
 
+/// A score argument as Redis's `string2d` reads it (`strtod`): decimal,
+/// `inf`, and also C99 hex floats (`0x10`, `0x1p-2`); NaN and spaces refused.
+pub fn parse_score(arg: &[u8]) -> Option<f64> {
+    parse_float(arg).or_else(|| parse_hex_float(arg))
+}
+
+fn parse_hex_float(arg: &[u8]) -> Option<f64> {
+    let (neg, rest) = match arg.first()? {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    let rest = rest
+        .strip_prefix(b"0x")
+        .or_else(|| rest.strip_prefix(b"0X"))?;
+    let (mant, exp) = match rest.iter().position(|c| *c == b'p' || *c == b'P') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let mut v = 0.0f64;
+    let mut digits = 0;
+    let mut scale = 0i32;
+    let mut seen_dot = false;
+    for &c in mant {
+        if c == b'.' && !seen_dot {
+            seen_dot = true;
+            continue;
+        }
+        let d = (c as char).to_digit(16)? as f64;
+        v = v * 16.0 + d;
+        digits += 1;
+        if seen_dot {
+            scale -= 4;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let Some(e) = exp {
+        let e = std::str::from_utf8(e).ok()?.parse::<i32>().ok()?;
+        scale = scale.saturating_add(e);
+    }
+    let v = v * 2f64.powi(scale);
+    Some(if neg { -v } else { v })
+}
+
 fn nan_error() -> CmdError {
     CmdError::custom("ERR resulting score is not a number (NaN)")
 }
@@ -261,7 +307,7 @@ fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) -> CmdResult<Reply> 
     // Every score is parsed before anything changes: all or nothing.
     let pairs: Vec<(f64, &Bytes)> = a[i..]
         .chunks(2)
-        .map(|p| Ok((parse_float(&p[0]).ok_or(CmdError::NotFloat)?, &p[1])))
+        .map(|p| Ok((parse_score(&p[0]).ok_or(CmdError::NotFloat)?, &p[1])))
         .collect::<CmdResult<_>>()?;
     let lim = limits(ctx);
     if zset_mut(ctx, key)?.is_none() {
@@ -418,7 +464,7 @@ fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
         .iter()
         .position(|c| !c.is_ascii_whitespace())
         .unwrap_or(rest.len());
-    parse_float(&rest[start..]).map(|v| (v, ex))
+    parse_score(&rest[start..]).map(|v| (v, ex))
 }
 
 fn parse_score_range(min: &[u8], max: &[u8]) -> CmdResult<ScoreRange> {
@@ -1069,7 +1115,7 @@ fn algebra(
         if op != SetOp::Diff && !card_only && remaining > setnum && eq(&a[j], "weights") {
             j += 1;
             for w in weights.iter_mut() {
-                *w = parse_float(&a[j])
+                *w = parse_score(&a[j])
                     .ok_or_else(|| CmdError::custom("ERR weight value is not a float"))?;
                 j += 1;
             }
@@ -1328,4 +1374,28 @@ pub fn reencode(ctx: &Ctx, z: &Zset) -> Zset {
         .map(|(s, m)| (Bytes::copy_from_slice(m), s))
         .collect();
     Zset::from_entries(items, limits(ctx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_parse_like_strtod() {
+        assert_eq!(parse_score(b"1.5"), Some(1.5));
+        assert_eq!(parse_score(b"0x10"), Some(16.0));
+        assert_eq!(parse_score(b"-0X1.8p1"), Some(-3.0));
+        assert_eq!(parse_score(b"+inf"), Some(f64::INFINITY));
+        for bad in [&b"0x"[..], b"0x1p", b"nan", b" 1", b"1 ", b"", b"0xg"] {
+            assert_eq!(parse_score(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn d2string_like_redis() {
+        assert_eq!(d2string(3.0), "3");
+        assert_eq!(d2string(-0.0), "-0");
+        assert_eq!(d2string(0.5), "0.5");
+        assert_eq!(d2string(f64::NEG_INFINITY), "-inf");
+    }
 }
