@@ -32,9 +32,13 @@ async fn zadd_options_and_replies() {
     c.expect(&["TYPE", "z"], b"+zset\r\n").await;
     c.expect(&["ZCARD", "z"], b":3\r\n").await;
     // An update is not an addition, unless CH.
-    c.expect(&["ZADD", "z", "10", "a", "4", "d"], b":1\r\n").await;
-    c.expect(&["ZADD", "z", "CH", "11", "a", "5", "e", "5", "e"], b":2\r\n")
+    c.expect(&["ZADD", "z", "10", "a", "4", "d"], b":1\r\n")
         .await;
+    c.expect(
+        &["ZADD", "z", "CH", "11", "a", "5", "e", "5", "e"],
+        b":2\r\n",
+    )
+    .await;
     c.expect(&["ZADD", "z", "NX", "100", "a", "6", "f"], b":1\r\n")
         .await;
     c.expect(&["ZSCORE", "z", "a"], b"$2\r\n11\r\n").await;
@@ -45,7 +49,8 @@ async fn zadd_options_and_replies() {
     c.expect(&["ZADD", "z", "GT", "CH", "1", "a", "1", "h"], b":1\r\n")
         .await;
     c.expect(&["ZSCORE", "z", "a"], b"$2\r\n12\r\n").await;
-    c.expect(&["ZADD", "z", "LT", "CH", "1", "a"], b":1\r\n").await;
+    c.expect(&["ZADD", "z", "LT", "CH", "1", "a"], b":1\r\n")
+        .await;
     c.expect(&["ZSCORE", "z", "a"], b"$1\r\n1\r\n").await;
     // INCR: the new score, nil when an option prevented the change.
     c.expect(&["ZADD", "z", "INCR", "2.5", "a"], b"$3\r\n3.5\r\n")
@@ -56,27 +61,59 @@ async fn zadd_options_and_replies() {
         .await;
     c.expect(&["ZADD", "z", "XX", "INCR", "1", "nope"], b"$-1\r\n")
         .await;
-    c.expect(&["ZADD", "newkey", "XX", "1", "a"], b":0\r\n").await;
+    c.expect(&["ZADD", "newkey", "XX", "1", "a"], b":0\r\n")
+        .await;
     c.expect(&["ZADD", "newkey", "XX", "INCR", "1", "a"], b"$-1\r\n")
         .await;
     c.expect(&["EXISTS", "newkey"], b":0\r\n").await;
-    c.expect(&["ZINCRBY", "z", "0.1", "a"], b"$18\r\n3.6000000000000001\r\n")
+    c.expect(
+        &["ZINCRBY", "z", "0.1", "a"],
+        b"$18\r\n3.6000000000000001\r\n",
+    )
+    .await;
+    c.expect(&["ZINCRBY", "z", "1", "fresh"], b"$1\r\n1\r\n")
         .await;
-    c.expect(&["ZINCRBY", "z", "1", "fresh"], b"$1\r\n1\r\n").await;
-    c.expect(&["ZINCRBY", "z", "1e300", "fresh"], b"$23\r\n1.0000000000000001e+300\r\n")
-        .await;
+    c.expect(
+        &["ZINCRBY", "z", "1e300", "fresh"],
+        b"$23\r\n1.0000000000000001e+300\r\n",
+    )
+    .await;
     // Errors, all before anything changes.
     for (args, err) in [
-        (&["ZADD", "z", "NX", "XX", "1", "a"][..], "-ERR XX and NX options at the same time are not compatible\r\n"),
-        (&["ZADD", "z", "GT", "LT", "1", "a"][..], "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"),
-        (&["ZADD", "z", "NX", "GT", "1", "a"][..], "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"),
-        (&["ZADD", "z", "INCR", "1", "a", "2", "b"][..], "-ERR INCR option supports a single increment-element pair\r\n"),
+        (
+            &["ZADD", "z", "NX", "XX", "1", "a"][..],
+            "-ERR XX and NX options at the same time are not compatible\r\n",
+        ),
+        (
+            &["ZADD", "z", "GT", "LT", "1", "a"][..],
+            "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n",
+        ),
+        (
+            &["ZADD", "z", "NX", "GT", "1", "a"][..],
+            "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n",
+        ),
+        (
+            &["ZADD", "z", "INCR", "1", "a", "2", "b"][..],
+            "-ERR INCR option supports a single increment-element pair\r\n",
+        ),
         (&["ZADD", "z", "1", "a", "2"][..], "-ERR syntax error\r\n"),
         (&["ZADD", "z", "NX", "1"][..], "-ERR syntax error\r\n"),
-        (&["ZADD", "z", "1", "x", "abc", "y"][..], "-ERR value is not a valid float\r\n"),
-        (&["ZADD", "z", "nan", "x"][..], "-ERR value is not a valid float\r\n"),
-        (&["ZINCRBY", "z", "x", "a"][..], "-ERR value is not a valid float\r\n"),
-        (&["ZADD", "z"][..], "-ERR wrong number of arguments for 'zadd' command\r\n"),
+        (
+            &["ZADD", "z", "1", "x", "abc", "y"][..],
+            "-ERR value is not a valid float\r\n",
+        ),
+        (
+            &["ZADD", "z", "nan", "x"][..],
+            "-ERR value is not a valid float\r\n",
+        ),
+        (
+            &["ZINCRBY", "z", "x", "a"][..],
+            "-ERR value is not a valid float\r\n",
+        ),
+        (
+            &["ZADD", "z"][..],
+            "-ERR wrong number of arguments for 'zadd' command\r\n",
+        ),
     ] {
         c.expect(args, err).await;
     }
@@ -113,21 +150,27 @@ async fn scores_are_formatted_like_redis() {
     ] {
         c.cmd(&["DEL", "f"]).await;
         c.expect(&["ZADD", "f", given, "m"], b":1\r\n").await;
-        c.expect(&["ZSCORE", "f", "m"], format!("${}\r\n{}\r\n", shown.len(), shown))
-            .await;
+        c.expect(
+            &["ZSCORE", "f", "m"],
+            format!("${}\r\n{}\r\n", shown.len(), shown),
+        )
+        .await;
     }
     // RESP3 doubles.
     c.cmd(&["HELLO", "3"]).await;
-    c.expect(&["ZADD", "g", "1.5", "m", "3", "n"], b":2\r\n").await;
+    c.expect(&["ZADD", "g", "1.5", "m", "3", "n"], b":2\r\n")
+        .await;
     c.expect(&["ZSCORE", "g", "m"], b",1.5\r\n").await;
     c.expect(&["ZSCORE", "g", "n"], b",3\r\n").await;
-    c.expect(&["ZMSCORE", "g", "m", "x"], b"*2\r\n,1.5\r\n_\r\n").await;
+    c.expect(&["ZMSCORE", "g", "m", "x"], b"*2\r\n,1.5\r\n_\r\n")
+        .await;
     c.expect(
         &["ZRANGE", "g", "0", "-1", "WITHSCORES"],
         b"*2\r\n*2\r\n$1\r\nm\r\n,1.5\r\n*2\r\n$1\r\nn\r\n,3\r\n",
     )
     .await;
-    c.expect(&["ZPOPMIN", "g"], b"*2\r\n$1\r\nm\r\n,1.5\r\n").await;
+    c.expect(&["ZPOPMIN", "g"], b"*2\r\n$1\r\nm\r\n,1.5\r\n")
+        .await;
     c.expect(&["ZPOPMIN", "g", "1"], b"*1\r\n*2\r\n$1\r\nn\r\n,3\r\n")
         .await;
 }
@@ -136,16 +179,22 @@ async fn scores_are_formatted_like_redis() {
 async fn zrem_zcard_zscore_zmscore_zrank() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    c.expect(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "3", "d"], b":4\r\n")
-        .await;
+    c.expect(
+        &["ZADD", "z", "1", "a", "2", "b", "3", "c", "3", "d"],
+        b":4\r\n",
+    )
+    .await;
     c.expect(&["ZRANK", "z", "a"], b":0\r\n").await;
     c.expect(&["ZRANK", "z", "d"], b":3\r\n").await;
     c.expect(&["ZREVRANK", "z", "a"], b":3\r\n").await;
     c.expect(&["ZREVRANK", "z", "c"], b":1\r\n").await;
     c.expect(&["ZRANK", "z", "x"], b"$-1\r\n").await;
     c.expect(&["ZRANK", "nokey", "x"], b"$-1\r\n").await;
-    c.expect(&["ZMSCORE", "z", "a", "x", "c"], b"*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n3\r\n")
-        .await;
+    c.expect(
+        &["ZMSCORE", "z", "a", "x", "c"],
+        b"*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n3\r\n",
+    )
+    .await;
     c.expect(&["ZMSCORE", "nokey", "a", "b"], b"*2\r\n$-1\r\n$-1\r\n")
         .await;
     c.expect(&["ZREM", "z", "a", "x", "a"], b":1\r\n").await;
@@ -196,50 +245,98 @@ async fn ranges_by_rank_score_and_lex() {
     let mut c = srv.raw().await;
     for big in [false, true] {
         fill(&mut c, "z", big).await;
-        c.expect(&["ZRANGE", "z", "0", "-1"], bulks(&["a", "b", "c", "d", "e", "f"]))
+        c.expect(
+            &["ZRANGE", "z", "0", "-1"],
+            bulks(&["a", "b", "c", "d", "e", "f"]),
+        )
+        .await;
+        c.expect(
+            &["ZRANGE", "z", "1", "2", "WITHSCORES"],
+            bulks(&["b", "2", "c", "3"]),
+        )
+        .await;
+        c.expect(&["ZRANGE", "z", "-2", "100"], bulks(&["e", "f"]))
             .await;
-        c.expect(&["ZRANGE", "z", "1", "2", "WITHSCORES"], bulks(&["b", "2", "c", "3"]))
-            .await;
-        c.expect(&["ZRANGE", "z", "-2", "100"], bulks(&["e", "f"])).await;
         c.expect(&["ZRANGE", "z", "4", "2"], b"*0\r\n").await;
-        c.expect(&["ZREVRANGE", "z", "0", "1"], bulks(&["f", "e"])).await;
-        c.expect(&["ZRANGE", "z", "0", "1", "REV", "WITHSCORES"], bulks(&["f", "5", "e", "5"]))
+        c.expect(&["ZREVRANGE", "z", "0", "1"], bulks(&["f", "e"]))
             .await;
+        c.expect(
+            &["ZRANGE", "z", "0", "1", "REV", "WITHSCORES"],
+            bulks(&["f", "5", "e", "5"]),
+        )
+        .await;
         c.expect(&["ZRANGEBYSCORE", "z", "2", "4"], bulks(&["b", "c", "d"]))
             .await;
-        c.expect(&["ZRANGEBYSCORE", "z", "(2", "(4"], bulks(&["c"])).await;
-        c.expect(&["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "1", "2"], bulks(&["b", "c"]))
+        c.expect(&["ZRANGEBYSCORE", "z", "(2", "(4"], bulks(&["c"]))
             .await;
-        c.expect(&["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "4", "-1"], bulks(&["e", "f"]))
-            .await;
-        c.expect(&["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "-1", "2"], b"*0\r\n")
-            .await;
-        c.expect(&["ZREVRANGEBYSCORE", "z", "4", "2", "WITHSCORES"], bulks(&["d", "4", "c", "3", "b", "2"]))
-            .await;
-        c.expect(&["ZREVRANGEBYSCORE", "z", "+inf", "(4", "LIMIT", "0", "1"], bulks(&["f"]))
-            .await;
+        c.expect(
+            &["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "1", "2"],
+            bulks(&["b", "c"]),
+        )
+        .await;
+        c.expect(
+            &["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "4", "-1"],
+            bulks(&["e", "f"]),
+        )
+        .await;
+        c.expect(
+            &["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "-1", "2"],
+            b"*0\r\n",
+        )
+        .await;
+        c.expect(
+            &["ZREVRANGEBYSCORE", "z", "4", "2", "WITHSCORES"],
+            bulks(&["d", "4", "c", "3", "b", "2"]),
+        )
+        .await;
+        c.expect(
+            &["ZREVRANGEBYSCORE", "z", "+inf", "(4", "LIMIT", "0", "1"],
+            bulks(&["f"]),
+        )
+        .await;
         c.expect(&["ZRANGE", "z", "(1", "3", "BYSCORE"], bulks(&["b", "c"]))
             .await;
-        c.expect(&["ZRANGE", "z", "5", "(1", "BYSCORE", "REV", "LIMIT", "1", "2"], bulks(&["e", "d"]))
-            .await;
+        c.expect(
+            &[
+                "ZRANGE", "z", "5", "(1", "BYSCORE", "REV", "LIMIT", "1", "2",
+            ],
+            bulks(&["e", "d"]),
+        )
+        .await;
         c.expect(&["ZCOUNT", "z", "2", "(5"], b":3\r\n").await;
         c.expect(&["ZCOUNT", "z", "(5", "+inf"], b":0\r\n").await;
         c.expect(&["ZCOUNT", "z", "3", "1"], b":0\r\n").await;
-        c.expect(&["ZCOUNT", "nokey", "-inf", "+inf"], b":0\r\n").await;
+        c.expect(&["ZCOUNT", "nokey", "-inf", "+inf"], b":0\r\n")
+            .await;
     }
     // Lex ranges need equal scores.
     c.cmd(&["DEL", "l"]).await;
-    c.expect(&["ZADD", "l", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e"], b":5\r\n")
+    c.expect(
+        &[
+            "ZADD", "l", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e",
+        ],
+        b":5\r\n",
+    )
+    .await;
+    c.expect(
+        &["ZRANGEBYLEX", "l", "-", "+"],
+        bulks(&["a", "b", "c", "d", "e"]),
+    )
+    .await;
+    c.expect(&["ZRANGEBYLEX", "l", "[b", "(d"], bulks(&["b", "c"]))
         .await;
-    c.expect(&["ZRANGEBYLEX", "l", "-", "+"], bulks(&["a", "b", "c", "d", "e"]))
-        .await;
-    c.expect(&["ZRANGEBYLEX", "l", "[b", "(d"], bulks(&["b", "c"])).await;
-    c.expect(&["ZRANGEBYLEX", "l", "(b", "+", "LIMIT", "1", "2"], bulks(&["d", "e"]))
-        .await;
+    c.expect(
+        &["ZRANGEBYLEX", "l", "(b", "+", "LIMIT", "1", "2"],
+        bulks(&["d", "e"]),
+    )
+    .await;
     c.expect(&["ZREVRANGEBYLEX", "l", "+", "[c"], bulks(&["e", "d", "c"]))
         .await;
-    c.expect(&["ZRANGE", "l", "[d", "-", "BYLEX", "REV"], bulks(&["d", "c", "b", "a"]))
-        .await;
+    c.expect(
+        &["ZRANGE", "l", "[d", "-", "BYLEX", "REV"],
+        bulks(&["d", "c", "b", "a"]),
+    )
+    .await;
     c.expect(&["ZLEXCOUNT", "l", "(a", "[c"], b":2\r\n").await;
     c.expect(&["ZLEXCOUNT", "l", "+", "-"], b":0\r\n").await;
     for (args, err) in [
@@ -267,33 +364,62 @@ async fn zrangestore_and_zremrange() {
     let mut c = srv.raw().await;
     for big in [false, true] {
         fill(&mut c, "z", big).await;
-        c.expect(&["ZRANGESTORE", "dst", "z", "1", "2"], b":2\r\n").await;
+        c.expect(&["ZRANGESTORE", "dst", "z", "1", "2"], b":2\r\n")
+            .await;
         assert_eq!(range(&mut c, "dst").await, ["b", "2", "c", "3"]);
         c.expect(&["OBJECT", "ENCODING", "dst"], b"$8\r\nlistpack\r\n")
             .await;
-        c.expect(&["ZRANGESTORE", "dst", "z", "5", "4", "BYSCORE", "REV", "LIMIT", "0", "2"], b":2\r\n")
-            .await;
+        c.expect(
+            &[
+                "ZRANGESTORE",
+                "dst",
+                "z",
+                "5",
+                "4",
+                "BYSCORE",
+                "REV",
+                "LIMIT",
+                "0",
+                "2",
+            ],
+            b":2\r\n",
+        )
+        .await;
         assert_eq!(range(&mut c, "dst").await, ["e", "5", "f", "5"]);
         // An empty result deletes the destination.
-        c.expect(&["ZRANGESTORE", "dst", "z", "10", "20"], b":0\r\n").await;
+        c.expect(&["ZRANGESTORE", "dst", "z", "10", "20"], b":0\r\n")
+            .await;
         c.expect(&["EXISTS", "dst"], b":0\r\n").await;
-        c.expect(&["ZREMRANGEBYRANK", "z", "0", "1"], b":2\r\n").await;
-        c.expect(&["ZREMRANGEBYSCORE", "z", "(3", "4"], b":1\r\n").await;
-        c.expect(&["ZREMRANGEBYSCORE", "z", "10", "20"], b":0\r\n").await;
+        c.expect(&["ZREMRANGEBYRANK", "z", "0", "1"], b":2\r\n")
+            .await;
+        c.expect(&["ZREMRANGEBYSCORE", "z", "(3", "4"], b":1\r\n")
+            .await;
+        c.expect(&["ZREMRANGEBYSCORE", "z", "10", "20"], b":0\r\n")
+            .await;
         assert_eq!(range(&mut c, "z").await, ["c", "3", "e", "5", "f", "5"]);
-        c.expect(&["ZREMRANGEBYRANK", "z", "0", "-1"], b":3\r\n").await;
+        c.expect(&["ZREMRANGEBYRANK", "z", "0", "-1"], b":3\r\n")
+            .await;
         c.expect(&["EXISTS", "z"], b":0\r\n").await;
     }
     c.expect(&["ZADD", "l", "0", "a", "0", "b", "0", "c"], b":3\r\n")
         .await;
-    c.expect(&["ZREMRANGEBYLEX", "l", "[b", "+"], b":2\r\n").await;
-    c.expect(&["ZREMRANGEBYLEX", "l", "-", "+"], b":1\r\n").await;
+    c.expect(&["ZREMRANGEBYLEX", "l", "[b", "+"], b":2\r\n")
+        .await;
+    c.expect(&["ZREMRANGEBYLEX", "l", "-", "+"], b":1\r\n")
+        .await;
     c.expect(&["EXISTS", "l"], b":0\r\n").await;
-    c.expect(&["ZREMRANGEBYRANK", "nokey", "0", "1"], b":0\r\n").await;
-    c.expect(&["ZRANGESTORE", "dst", "z"], b"-ERR wrong number of arguments for 'zrangestore' command\r\n")
+    c.expect(&["ZREMRANGEBYRANK", "nokey", "0", "1"], b":0\r\n")
         .await;
-    c.expect(&["ZRANGESTORE", "dst", "l", "0", "1", "WITHSCORES"], b"-ERR syntax error\r\n")
-        .await;
+    c.expect(
+        &["ZRANGESTORE", "dst", "z"],
+        b"-ERR wrong number of arguments for 'zrangestore' command\r\n",
+    )
+    .await;
+    c.expect(
+        &["ZRANGESTORE", "dst", "l", "0", "1", "WITHSCORES"],
+        b"-ERR syntax error\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -308,8 +434,11 @@ async fn pops_and_mpop() {
     c.expect(&["ZPOPMAX", "z", "10"], bulks(&["b", "2"])).await;
     c.expect(&["EXISTS", "z"], b":0\r\n").await;
     c.expect(&["ZPOPMIN", "z"], b"*0\r\n").await;
-    c.expect(&["ZPOPMIN", "z", "-1"], b"-ERR value is out of range, must be positive\r\n")
-        .await;
+    c.expect(
+        &["ZPOPMIN", "z", "-1"],
+        b"-ERR value is out of range, must be positive\r\n",
+    )
+    .await;
     c.expect(&["ZPOPMIN", "z", "1", "2"], b"-ERR syntax error\r\n")
         .await;
     c.expect(&["ZADD", "y", "1", "a", "2", "b", "3", "c"], b":3\r\n")
@@ -319,21 +448,34 @@ async fn pops_and_mpop() {
         b"*2\r\n$1\r\ny\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
     )
     .await;
-    c.expect(&["ZMPOP", "1", "y", "MIN"], b"*2\r\n$1\r\ny\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n")
-        .await;
+    c.expect(
+        &["ZMPOP", "1", "y", "MIN"],
+        b"*2\r\n$1\r\ny\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n",
+    )
+    .await;
     c.expect(&["ZMPOP", "1", "y", "MIN"], b"*-1\r\n").await;
     for (args, err) in [
-        (&["ZMPOP", "0", "y", "MIN"][..], "-ERR numkeys should be greater than 0\r\n"),
+        (
+            &["ZMPOP", "0", "y", "MIN"][..],
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
         (&["ZMPOP", "1", "y", "MID"][..], "-ERR syntax error\r\n"),
         (&["ZMPOP", "2", "y", "MIN"][..], "-ERR syntax error\r\n"),
-        (&["ZMPOP", "1", "y", "MIN", "COUNT", "0"][..], "-ERR count should be greater than 0\r\n"),
-        (&["ZMPOP", "1", "y", "MIN", "COUNT", "1", "COUNT", "1"][..], "-ERR syntax error\r\n"),
+        (
+            &["ZMPOP", "1", "y", "MIN", "COUNT", "0"][..],
+            "-ERR count should be greater than 0\r\n",
+        ),
+        (
+            &["ZMPOP", "1", "y", "MIN", "COUNT", "1", "COUNT", "1"][..],
+            "-ERR syntax error\r\n",
+        ),
     ] {
         c.expect(args, err).await;
     }
     c.expect(&["SET", "s", "x"], b"+OK\r\n").await;
     c.expect(&["ZPOPMIN", "s"], WRONGTYPE).await;
-    c.expect(&["ZMPOP", "2", "nokey", "s", "MIN"], WRONGTYPE).await;
+    c.expect(&["ZMPOP", "2", "nokey", "s", "MIN"], WRONGTYPE)
+        .await;
     c.expect(&["BZPOPMIN", "s", "0"], WRONGTYPE).await;
 }
 
@@ -342,20 +484,24 @@ async fn blocking_pops() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
     // Served at once when a set is there.
-    c.expect(&["ZADD", "z", "1", "a", "2", "b"], b":2\r\n").await;
+    c.expect(&["ZADD", "z", "1", "a", "2", "b"], b":2\r\n")
+        .await;
     c.expect(&["BZPOPMIN", "nokey", "z", "0"], bulks(&["z", "a", "1"]))
         .await;
-    c.expect(&["BZPOPMAX", "z", "0"], bulks(&["z", "b", "2"])).await;
+    c.expect(&["BZPOPMAX", "z", "0"], bulks(&["z", "b", "2"]))
+        .await;
     // Timeout: a null array.
     c.expect(&["BZPOPMIN", "z", "0.01"], b"*-1\r\n").await;
-    c.expect(&["BZMPOP", "0.01", "1", "z", "MIN"], b"*-1\r\n").await;
+    c.expect(&["BZMPOP", "0.01", "1", "z", "MIN"], b"*-1\r\n")
+        .await;
     c.expect(&["BZPOPMIN", "z", "-1"], b"-ERR timeout is negative\r\n")
         .await;
     // Blocked, then served by a ZADD on one of the keys.
     let mut w = srv.raw().await;
     w.send_cmd(&["BZPOPMAX", "k1", "k2", "0"]).await;
     srv.wait_for_blocked_clients(1).await;
-    c.expect(&["ZADD", "k2", "5", "x", "6", "y"], b":2\r\n").await;
+    c.expect(&["ZADD", "k2", "5", "x", "6", "y"], b":2\r\n")
+        .await;
     assert_eq!(w.read_frame().await, bulks(&["k2", "y", "6"]));
     c.expect(&["ZRANGE", "k2", "0", "-1"], bulks(&["x"])).await;
     // BZMPOP with a count, served by a store command.
@@ -385,7 +531,8 @@ async fn blocking_pops() {
     srv.wait_for_blocked_clients(1).await;
     w2.send_cmd(&["BZPOPMIN", "q", "0"]).await;
     srv.wait_for_blocked_clients(2).await;
-    c.expect(&["ZADD", "q", "1", "a", "2", "b"], b":2\r\n").await;
+    c.expect(&["ZADD", "q", "1", "a", "2", "b"], b":2\r\n")
+        .await;
     assert_eq!(w.read_frame().await, bulks(&["q", "a", "1"]));
     assert_eq!(w2.read_frame().await, bulks(&["q", "b", "2"]));
 }
@@ -399,24 +546,55 @@ async fn union_inter_diff() {
     c.expect(&["ZADD", "b", "10", "y", "20", "z", "30", "w"], b":3\r\n")
         .await;
     c.expect(&["SADD", "s", "z", "w", "v"], b":3\r\n").await;
-    c.expect(&["ZUNION", "2", "a", "b", "WITHSCORES"], bulks(&["x", "1", "y", "12", "z", "23", "w", "30"]))
-        .await;
-    c.expect(&["ZUNION", "2", "a", "b", "WEIGHTS", "2", "0.5", "AGGREGATE", "MAX", "WITHSCORES"], bulks(&["x", "2", "y", "5", "z", "10", "w", "15"]))
-        .await;
-    c.expect(&["ZINTER", "2", "a", "b", "AGGREGATE", "MIN", "WITHSCORES"], bulks(&["y", "2", "z", "3"]))
-        .await;
-    c.expect(&["ZINTER", "3", "a", "b", "s", "WITHSCORES"], bulks(&["z", "24"]))
-        .await;
+    c.expect(
+        &["ZUNION", "2", "a", "b", "WITHSCORES"],
+        bulks(&["x", "1", "y", "12", "z", "23", "w", "30"]),
+    )
+    .await;
+    c.expect(
+        &[
+            "ZUNION",
+            "2",
+            "a",
+            "b",
+            "WEIGHTS",
+            "2",
+            "0.5",
+            "AGGREGATE",
+            "MAX",
+            "WITHSCORES",
+        ],
+        bulks(&["x", "2", "y", "5", "z", "10", "w", "15"]),
+    )
+    .await;
+    c.expect(
+        &["ZINTER", "2", "a", "b", "AGGREGATE", "MIN", "WITHSCORES"],
+        bulks(&["y", "2", "z", "3"]),
+    )
+    .await;
+    c.expect(
+        &["ZINTER", "3", "a", "b", "s", "WITHSCORES"],
+        bulks(&["z", "24"]),
+    )
+    .await;
     c.expect(&["ZINTER", "2", "a", "nokey"], b"*0\r\n").await;
     c.expect(&["ZDIFF", "2", "a", "b", "WITHSCORES"], bulks(&["x", "1"]))
         .await;
     c.expect(&["ZDIFF", "2", "b", "s"], bulks(&["y"])).await;
-    c.expect(&["ZUNIONSTORE", "d", "2", "a", "s"], b":5\r\n").await;
-    assert_eq!(range(&mut c, "d").await, ["v", "1", "w", "1", "x", "1", "y", "2", "z", "4"]);
-    c.expect(&["ZINTERSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "-1"], b":2\r\n")
+    c.expect(&["ZUNIONSTORE", "d", "2", "a", "s"], b":5\r\n")
         .await;
+    assert_eq!(
+        range(&mut c, "d").await,
+        ["v", "1", "w", "1", "x", "1", "y", "2", "z", "4"]
+    );
+    c.expect(
+        &["ZINTERSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "-1"],
+        b":2\r\n",
+    )
+    .await;
     assert_eq!(range(&mut c, "d").await, ["z", "-17", "y", "-8"]);
-    c.expect(&["ZDIFFSTORE", "d", "2", "a", "a"], b":0\r\n").await;
+    c.expect(&["ZDIFFSTORE", "d", "2", "a", "a"], b":0\r\n")
+        .await;
     c.expect(&["EXISTS", "d"], b":0\r\n").await;
     c.expect(&["ZDIFFSTORE", "d", "1", "b"], b":3\r\n").await;
     c.expect(&["ZINTERCARD", "2", "a", "b"], b":2\r\n").await;
@@ -429,20 +607,53 @@ async fn union_inter_diff() {
     c.expect(&["ZADD", "j", "-inf", "m"], b":1\r\n").await;
     c.expect(&["ZUNION", "2", "i", "j", "WITHSCORES"], bulks(&["m", "0"]))
         .await;
-    c.expect(&["ZUNION", "1", "i", "WEIGHTS", "0", "WITHSCORES"], bulks(&["m", "0"]))
-        .await;
+    c.expect(
+        &["ZUNION", "1", "i", "WEIGHTS", "0", "WITHSCORES"],
+        bulks(&["m", "0"]),
+    )
+    .await;
     for (args, err) in [
-        (&["ZUNION", "0", "a"][..], "-ERR at least 1 input key is needed for 'zunion' command\r\n"),
-        (&["ZINTERSTORE", "d", "0", "a"][..], "-ERR at least 1 input key is needed for 'zinterstore' command\r\n"),
+        (
+            &["ZUNION", "0", "a"][..],
+            "-ERR at least 1 input key is needed for 'zunion' command\r\n",
+        ),
+        (
+            &["ZINTERSTORE", "d", "0", "a"][..],
+            "-ERR at least 1 input key is needed for 'zinterstore' command\r\n",
+        ),
         (&["ZUNION", "3", "a", "b"][..], "-ERR syntax error\r\n"),
-        (&["ZUNION", "x", "a"][..], "-ERR value is not an integer or out of range\r\n"),
-        (&["ZUNION", "2", "a", "b", "WEIGHTS", "1"][..], "-ERR syntax error\r\n"),
-        (&["ZUNION", "2", "a", "b", "WEIGHTS", "1", "x"][..], "-ERR weight value is not a float\r\n"),
-        (&["ZUNION", "2", "a", "b", "AGGREGATE", "AVG"][..], "-ERR syntax error\r\n"),
-        (&["ZDIFF", "2", "a", "b", "WEIGHTS", "1", "1"][..], "-ERR syntax error\r\n"),
-        (&["ZUNIONSTORE", "d", "2", "a", "b", "WITHSCORES"][..], "-ERR syntax error\r\n"),
-        (&["ZINTERCARD", "2", "a", "b", "LIMIT", "-1"][..], "-ERR LIMIT can't be negative\r\n"),
-        (&["ZINTERCARD", "1", "a", "WITHSCORES"][..], "-ERR syntax error\r\n"),
+        (
+            &["ZUNION", "x", "a"][..],
+            "-ERR value is not an integer or out of range\r\n",
+        ),
+        (
+            &["ZUNION", "2", "a", "b", "WEIGHTS", "1"][..],
+            "-ERR syntax error\r\n",
+        ),
+        (
+            &["ZUNION", "2", "a", "b", "WEIGHTS", "1", "x"][..],
+            "-ERR weight value is not a float\r\n",
+        ),
+        (
+            &["ZUNION", "2", "a", "b", "AGGREGATE", "AVG"][..],
+            "-ERR syntax error\r\n",
+        ),
+        (
+            &["ZDIFF", "2", "a", "b", "WEIGHTS", "1", "1"][..],
+            "-ERR syntax error\r\n",
+        ),
+        (
+            &["ZUNIONSTORE", "d", "2", "a", "b", "WITHSCORES"][..],
+            "-ERR syntax error\r\n",
+        ),
+        (
+            &["ZINTERCARD", "2", "a", "b", "LIMIT", "-1"][..],
+            "-ERR LIMIT can't be negative\r\n",
+        ),
+        (
+            &["ZINTERCARD", "1", "a", "WITHSCORES"][..],
+            "-ERR syntax error\r\n",
+        ),
     ] {
         c.expect(args, err).await;
     }
@@ -470,7 +681,10 @@ async fn zrandmember() {
     assert_ne!(two[0], two[1]);
     // Negative: exactly that many, repetitions allowed.
     assert_eq!(c.val(&["ZRANDMEMBER", "z", "-7"]).await.strings().len(), 7);
-    let ws = c.val(&["ZRANDMEMBER", "z", "-4", "WITHSCORES"]).await.strings();
+    let ws = c
+        .val(&["ZRANDMEMBER", "z", "-4", "WITHSCORES"])
+        .await
+        .strings();
     assert_eq!(ws.len(), 8);
     for p in ws.chunks(2) {
         let want = match p[0].as_str() {
@@ -483,8 +697,11 @@ async fn zrandmember() {
     c.expect(&["ZRANDMEMBER", "z", "0"], b"*0\r\n").await;
     c.expect(&["ZRANDMEMBER", "z", "1", "x"], b"-ERR syntax error\r\n")
         .await;
-    c.expect(&["ZRANDMEMBER", "z", "x"], b"-ERR value is not an integer or out of range\r\n")
-        .await;
+    c.expect(
+        &["ZRANDMEMBER", "z", "x"],
+        b"-ERR value is not an integer or out of range\r\n",
+    )
+    .await;
     c.expect(
         &["ZRANDMEMBER", "z", "-9223372036854775808"],
         b"-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n",
@@ -501,7 +718,8 @@ async fn zrandmember() {
 async fn zscan_both_encodings() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    c.expect(&["ZADD", "small", "1", "a", "2.5", "b"], b":2\r\n").await;
+    c.expect(&["ZADD", "small", "1", "a", "2.5", "b"], b":2\r\n")
+        .await;
     c.expect(
         &["ZSCAN", "small", "0"],
         b"*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n",
@@ -512,7 +730,8 @@ async fn zscan_both_encodings() {
         b"*2\r\n$1\r\n0\r\n*2\r\n$1\r\nb\r\n$3\r\n2.5\r\n",
     )
     .await;
-    c.expect(&["ZSCAN", "nokey", "0"], b"*2\r\n$1\r\n0\r\n*0\r\n").await;
+    c.expect(&["ZSCAN", "nokey", "0"], b"*2\r\n$1\r\n0\r\n*0\r\n")
+        .await;
     // A big set, walked to the end: every member once, with its score.
     let mut args = vec!["ZADD".to_string(), "big".to_string()];
     for i in 0..500 {
@@ -536,7 +755,8 @@ async fn zscan_both_encodings() {
     }
     assert_eq!(seen.len(), 500);
     assert_eq!(seen["m42"], "42");
-    c.expect(&["ZSCAN", "big", "x"], b"-ERR invalid cursor\r\n").await;
+    c.expect(&["ZSCAN", "big", "x"], b"-ERR invalid cursor\r\n")
+        .await;
     c.expect(&["SET", "s", "x"], b"+OK\r\n").await;
     c.expect(&["ZSCAN", "s", "0"], WRONGTYPE).await;
 }
@@ -545,36 +765,58 @@ async fn zscan_both_encodings() {
 async fn encoding_limits_and_conversion() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    c.expect(&["CONFIG", "SET", "zset-max-ziplist-entries", "4"], b"+OK\r\n")
-        .await;
+    c.expect(
+        &["CONFIG", "SET", "zset-max-ziplist-entries", "4"],
+        b"+OK\r\n",
+    )
+    .await;
     c.expect(
         &["CONFIG", "GET", "zset-max-listpack-entries"],
         b"*2\r\n$25\r\nzset-max-listpack-entries\r\n$1\r\n4\r\n",
     )
     .await;
-    c.expect(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"], b":4\r\n")
+    c.expect(
+        &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"],
+        b":4\r\n",
+    )
+    .await;
+    c.expect(&["OBJECT", "ENCODING", "z"], b"$8\r\nlistpack\r\n")
         .await;
-    c.expect(&["OBJECT", "ENCODING", "z"], b"$8\r\nlistpack\r\n").await;
     c.expect(&["ZADD", "z", "5", "e"], b":1\r\n").await;
-    c.expect(&["OBJECT", "ENCODING", "z"], b"$8\r\nskiplist\r\n").await;
+    c.expect(&["OBJECT", "ENCODING", "z"], b"$8\r\nskiplist\r\n")
+        .await;
     // Deleting does not convert back (as Redis); a stored result does.
     c.expect(&["ZREM", "z", "e"], b":1\r\n").await;
-    c.expect(&["OBJECT", "ENCODING", "z"], b"$8\r\nskiplist\r\n").await;
+    c.expect(&["OBJECT", "ENCODING", "z"], b"$8\r\nskiplist\r\n")
+        .await;
     c.expect(&["ZUNIONSTORE", "u", "1", "z"], b":4\r\n").await;
-    c.expect(&["OBJECT", "ENCODING", "u"], b"$8\r\nlistpack\r\n").await;
-    c.expect(&["CONFIG", "SET", "zset-max-listpack-value", "3"], b"+OK\r\n")
+    c.expect(&["OBJECT", "ENCODING", "u"], b"$8\r\nlistpack\r\n")
         .await;
+    c.expect(
+        &["CONFIG", "SET", "zset-max-listpack-value", "3"],
+        b"+OK\r\n",
+    )
+    .await;
     c.expect(&["ZADD", "v", "1", "abcd"], b":1\r\n").await;
-    c.expect(&["OBJECT", "ENCODING", "v"], b"$8\r\nskiplist\r\n").await;
+    c.expect(&["OBJECT", "ENCODING", "v"], b"$8\r\nskiplist\r\n")
+        .await;
     c.expect(&["ZADD", "w", "1", "abc"], b":1\r\n").await;
-    c.expect(&["OBJECT", "ENCODING", "w"], b"$8\r\nlistpack\r\n").await;
+    c.expect(&["OBJECT", "ENCODING", "w"], b"$8\r\nlistpack\r\n")
+        .await;
     c.expect(&["ZADD", "w", "1", "abcde"], b":1\r\n").await;
-    c.expect(&["OBJECT", "ENCODING", "w"], b"$8\r\nskiplist\r\n").await;
+    c.expect(&["OBJECT", "ENCODING", "w"], b"$8\r\nskiplist\r\n")
+        .await;
     // Back to the defaults (an external server is shared by the tests).
-    c.expect(&["CONFIG", "SET", "zset-max-listpack-entries", "128"], b"+OK\r\n")
-        .await;
-    c.expect(&["CONFIG", "SET", "zset-max-listpack-value", "64"], b"+OK\r\n")
-        .await;
+    c.expect(
+        &["CONFIG", "SET", "zset-max-listpack-entries", "128"],
+        b"+OK\r\n",
+    )
+    .await;
+    c.expect(
+        &["CONFIG", "SET", "zset-max-listpack-value", "64"],
+        b"+OK\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -587,7 +829,10 @@ async fn generic_commands_on_zsets() {
     c.expect(&["ZADD", "z2", "4", "d"], b":1\r\n").await;
     c.expect(&["ZCARD", "z"], b":3\r\n").await;
     c.expect(&["RENAME", "z2", "z3"], b"+OK\r\n").await;
-    assert_eq!(range(&mut c, "z3").await, ["a", "1", "b", "2", "c", "3", "d", "4"]);
+    assert_eq!(
+        range(&mut c, "z3").await,
+        ["a", "1", "b", "2", "c", "3", "d", "4"]
+    );
     // The DUMP payload is binary: take the bulk's body from the raw frame.
     let frame = c.cmd(&["DUMP", "z3"]).await;
     let body_at = frame.iter().position(|&b| b == b'\n').unwrap() + 1;
@@ -595,29 +840,41 @@ async fn generic_commands_on_zsets() {
     c.send(encode(&[b"RESTORE".as_ref(), b"z4", b"0", &payload]))
         .await;
     assert_eq!(c.read_frame().await, b"+OK\r\n");
-    assert_eq!(range(&mut c, "z4").await, ["a", "1", "b", "2", "c", "3", "d", "4"]);
-    c.expect(&["OBJECT", "ENCODING", "z4"], b"$8\r\nlistpack\r\n").await;
+    assert_eq!(
+        range(&mut c, "z4").await,
+        ["a", "1", "b", "2", "c", "3", "d", "4"]
+    );
+    c.expect(&["OBJECT", "ENCODING", "z4"], b"$8\r\nlistpack\r\n")
+        .await;
     // SORT sorts the members; BY nosort keeps the set's order.
     c.expect(&["ZADD", "n", "1", "30", "2", "10", "3", "20"], b":3\r\n")
         .await;
     c.expect(&["SORT", "n"], bulks(&["10", "20", "30"])).await;
     c.expect(&["SORT", "n", "BY", "nosort"], bulks(&["30", "10", "20"]))
         .await;
-    c.expect(&["SORT", "n", "BY", "nosort", "DESC"], bulks(&["20", "10", "30"]))
-        .await;
+    c.expect(
+        &["SORT", "n", "BY", "nosort", "DESC"],
+        bulks(&["20", "10", "30"]),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn keyspace_events() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    c.expect(&["CONFIG", "SET", "notify-keyspace-events", "KEA"], b"+OK\r\n")
-        .await;
+    c.expect(
+        &["CONFIG", "SET", "notify-keyspace-events", "KEA"],
+        b"+OK\r\n",
+    )
+    .await;
     let mut sub = srv.raw().await;
     sub.send_cmd(&["PSUBSCRIBE", "__keyevent@0__:*"]).await;
     sub.read_frame().await;
-    c.cmd(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "6", "f"])
-        .await;
+    c.cmd(&[
+        "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "6", "f",
+    ])
+    .await;
     c.cmd(&["ZINCRBY", "z", "1", "a"]).await;
     c.cmd(&["ZREM", "z", "a"]).await;
     c.cmd(&["ZREMRANGEBYRANK", "z", "0", "0"]).await;
@@ -656,5 +913,8 @@ async fn keyspace_events() {
     // An empty result deletes the destination: `del`.
     c.cmd(&["ZINTERSTORE", "u", "2", "y", "nokey"]).await;
     let items = sub.read_value().await.strings();
-    assert_eq!((items[2].as_str(), items[3].as_str()), ("__keyevent@0__:del", "u"));
+    assert_eq!(
+        (items[2].as_str(), items[3].as_str()),
+        ("__keyevent@0__:del", "u")
+    );
 }

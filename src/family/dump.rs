@@ -175,10 +175,10 @@ fn deserialize(payload: &[u8]) -> CmdResult<Value> {
                 return Err(bad());
             }
             // Re-encoded by RESTORE against the current limits.
-            Value::Zset(Box::new(crate::types::zset::Zset::from_entries(
+            Value::Zset(crate::types::zset::Zset::from_entries(
                 items,
                 Default::default(),
-            )))
+            ))
         }
         _ => return Err(bad()),
     };
@@ -229,7 +229,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let value = match deserialize(&a[3])? {
         // The encoding follows this server's limits, as Redis's RDB loading does.
-        Value::Zset(z) => Value::Zset(Box::new(crate::family::zset::reencode(ctx, &z))),
+        Value::Zset(z) => Value::Zset(crate::family::zset::reencode(ctx, &z)),
         v => v,
     };
     let at = if ttl == 0 {

@@ -188,7 +188,7 @@ fn nan_error() -> CmdError {
 /// Stores a freshly built, non-empty set at `dst` (a *STORE result): the
 /// `new` event for a new key, and blocked ZPOP clients may be served.
 fn store_result(ctx: &mut Ctx, dst: &Bytes, z: Zset, event: &'static str) {
-    let existed = ctx.set_value(dst, Value::Zset(Box::new(z)), false);
+    let existed = ctx.set_value(dst, Value::Zset(z), false);
     if !existed {
         ctx.notify(notify::NEW, "new", dst);
     }
@@ -206,7 +206,11 @@ fn store_empty(ctx: &mut Ctx, dst: &Bytes) {
 /// After removals: the event, and the key's deletion once the set is empty.
 fn after_removal(ctx: &mut Ctx, key: &Bytes, event: &'static str) {
     ctx.notify(notify::ZSET, event, key);
-    if zset_mut(ctx, key).ok().flatten().is_some_and(|z| z.is_empty()) {
+    if zset_mut(ctx, key)
+        .ok()
+        .flatten()
+        .is_some_and(|z| z.is_empty())
+    {
         ctx.delete(key);
         ctx.notify(notify::GENERIC, "del", key);
     } else {
@@ -244,7 +248,8 @@ fn members_reply(items: Vec<(Bytes, f64)>, withscores: bool, resp: u8) -> Reply 
 
 /// Redis's `d2string`: integers without a fraction, otherwise `%.17g`.
 pub fn d2string(d: f64) -> String {
-    if d.is_finite() && d.fract() == 0.0 && d.abs() < 9.2e18 && !(d == 0.0 && d.is_sign_negative()) {
+    if d.is_finite() && d.fract() == 0.0 && d.abs() < 9.2e18 && !(d == 0.0 && d.is_sign_negative())
+    {
         (d as i64).to_string()
     } else {
         crate::reply::format_double(d)
@@ -315,7 +320,7 @@ fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) -> CmdResult<Reply> 
             return Ok(if incr { Reply::Nil } else { Reply::Int(0) });
         }
         let z = Zset::new(lim, pairs[0].1.len());
-        ctx.set_value(key, Value::Zset(Box::new(z)), false);
+        ctx.set_value(key, Value::Zset(z), false);
         ctx.notify(notify::NEW, "new", key);
         ctx.signal_ready(key);
     }
@@ -417,10 +422,7 @@ fn zmscore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Array(
         a[2..]
             .iter()
-            .map(|m| {
-                z.and_then(|z| z.score(m))
-                    .map_or(Reply::Nil, Reply::Double)
-            })
+            .map(|m| z.and_then(|z| z.score(m)).map_or(Reply::Nil, Reply::Double))
             .collect(),
     ))
 }
@@ -658,7 +660,9 @@ fn zrange_generic(
         rtype = RangeType::Rank;
     }
     if has_limit && rtype == RangeType::Rank {
-        return Err(CmdError::custom("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"));
+        return Err(CmdError::custom(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        ));
     }
     if withscores && rtype == RangeType::Lex {
         return Err(CmdError::custom(

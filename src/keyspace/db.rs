@@ -15,7 +15,8 @@ pub enum Value {
     Str(Bytes),
     List(Box<List>),
     Set(Box<HashSet<Bytes>>),
-    Zset(Box<Zset>),
+    // Unboxed: a `Zset` is 16 bytes (a small set is one allocation, as in Redis).
+    Zset(Zset),
 }
 
 impl Value {

@@ -18,8 +18,10 @@
 //!
 //! Entry format: `[varint member length][member][score]`, where the score is a
 //! varint tag: `tag & 3 == 0` an integer (zigzag, `tag >> 2`), `1` an f32 that
-//! holds the value exactly (4 bytes follow), `2` an f64 (8 bytes follow). Most
-//! scores in practice are small integers and take one or two bytes.
+//! holds the value exactly (4 bytes follow), `2` an f64 (8 bytes follow), `3`
+//! a short decimal `m / 10^k` (zigzag `m` and `k - 1` packed in the tag). Most
+//! scores in practice are small integers or short decimals and take one to
+//! three bytes, where a Redis listpack keeps them as text.
 //!
 //! Scores are never NaN (callers refuse NaN before inserting). -0.0 packs as
 //! 0, as in a Redis listpack.
@@ -74,14 +76,58 @@ fn get_varint(buf: &[u8], mut pos: usize) -> (u64, usize) {
 /// Integers up to 2^53 are exact in an f64 and stored compactly.
 const INT_LIMIT: f64 = 9007199254740992.0;
 
+fn zigzag(i: i64) -> u64 {
+    ((i << 1) ^ (i >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+fn varint_len(mut n: u64) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+/// Powers of ten exact in an f64, for the decimal score form.
+const POW10: [f64; 9] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
+
+/// A score with few decimals (1.75, 0.1) as `m / 10^k`, when dividing the
+/// integer `m` by `10^k` gives back exactly `s` (Redis keeps such scores as
+/// short strings in a listpack; this is the binary equivalent).
+fn as_decimal(s: f64) -> Option<(i64, usize)> {
+    for (k, p) in POW10.iter().enumerate().skip(1) {
+        let m = (s * p).round();
+        if m.abs() < (1u64 << 50) as f64 && m / p == s {
+            return Some((m as i64, k));
+        }
+    }
+    None
+}
+
 fn put_score(out: &mut Vec<u8>, s: f64) {
     // -0 is stored as the integer 0, as a Redis listpack does (its text "-0"
     // becomes an integer entry); the big encoding's member index keeps -0.
     if s.fract() == 0.0 && s.abs() < INT_LIMIT {
-        let i = s as i64;
-        let zz = ((i << 1) ^ (i >> 63)) as u64;
-        put_varint(out, zz << 2);
-    } else if (s as f32) as f64 == s {
+        put_varint(out, zigzag(s as i64) << 2);
+        return;
+    }
+    let f32_exact = s.is_finite() && (s as f32) as f64 == s;
+    let binary_len = if f32_exact { 5 } else { 9 };
+    if s.is_finite() {
+        if let Some((m, k)) = as_decimal(s) {
+            let tag = (((zigzag(m) << 3) | (k as u64 - 1)) << 2) | 3;
+            if varint_len(tag) < binary_len {
+                put_varint(out, tag);
+                return;
+            }
+        }
+    }
+    if f32_exact {
         out.push(1);
         out.extend_from_slice(&(s as f32).to_le_bytes());
     } else {
@@ -93,20 +139,21 @@ fn put_score(out: &mut Vec<u8>, s: f64) {
 fn get_score(buf: &[u8], pos: usize) -> (f64, usize) {
     let (tag, p) = get_varint(buf, pos);
     match tag & 3 {
-        0 => {
-            let zz = tag >> 2;
-            let i = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
-            (i as f64, p)
-        }
+        0 => (unzigzag(tag >> 2) as f64, p),
         1 => {
             let mut b = [0u8; 4];
             b.copy_from_slice(&buf[p..p + 4]);
             (f32::from_le_bytes(b) as f64, p + 4)
         }
-        _ => {
+        2 => {
             let mut b = [0u8; 8];
             b.copy_from_slice(&buf[p..p + 8]);
             (f64::from_le_bytes(b), p + 8)
+        }
+        _ => {
+            let v = tag >> 2;
+            let k = (v & 7) as usize + 1;
+            (unzigzag(v >> 3) as f64 / POW10[k], p)
         }
     }
 }
@@ -127,12 +174,19 @@ fn encode_entry(member: &[u8], score: f64) -> Vec<u8> {
     e
 }
 
+/// Bytes of the entry-count header at the front of a non-empty run.
+const HDR: usize = 2;
+/// Header value meaning "too many to count here: walk the entries" (Redis's
+/// listpack does the same past 65535 entries).
+const COUNT_UNKNOWN: u16 = u16::MAX;
+
 /// A flat sorted run of entries: the whole `listpack` encoding, or one chunk
-/// of the `skiplist` encoding.
+/// of the `skiplist` encoding. One exact-size allocation (`[u16 count]
+/// [entries…]`; nothing at all when empty), 16 bytes inline, so a small
+/// sorted set is one allocation like a Redis listpack.
 #[derive(Debug, Clone, Default)]
 pub struct Pack {
-    buf: Vec<u8>,
-    len: u32,
+    buf: Box<[u8]>,
 }
 
 pub struct PackIter<'a> {
@@ -152,15 +206,64 @@ impl<'a> Iterator for PackIter<'a> {
     }
 }
 
+fn count_of(v: &[u8]) -> usize {
+    if v.len() < HDR {
+        return 0;
+    }
+    match u16::from_le_bytes([v[0], v[1]]) {
+        COUNT_UNKNOWN => PackIter { buf: v, pos: HDR }.count(),
+        n => n as usize,
+    }
+}
+
+fn set_count(v: &mut [u8], n: usize) {
+    let h = u16::try_from(n).unwrap_or(COUNT_UNKNOWN).min(COUNT_UNKNOWN);
+    v[..HDR].copy_from_slice(&h.to_le_bytes());
+}
+
+/// Builds a run by appending entries in order.
+#[derive(Default)]
+struct PackBuilder {
+    v: Vec<u8>,
+    n: usize,
+}
+
+impl PackBuilder {
+    fn push(&mut self, member: &[u8], score: f64) {
+        if self.v.is_empty() {
+            self.v.extend_from_slice(&[0; HDR]);
+        }
+        put_varint(&mut self.v, member.len() as u64);
+        self.v.extend_from_slice(member);
+        put_score(&mut self.v, score);
+        self.n += 1;
+    }
+
+    fn finish(mut self) -> Pack {
+        if self.n == 0 {
+            return Pack::default();
+        }
+        set_count(&mut self.v, self.n);
+        Pack {
+            buf: self.v.into_boxed_slice(),
+        }
+    }
+}
+
 impl Pack {
     fn len(&self) -> usize {
-        self.len as usize
+        count_of(&self.buf)
+    }
+
+    /// Encoded size in bytes.
+    fn bytes(&self) -> usize {
+        self.buf.len()
     }
 
     fn iter(&self) -> PackIter<'_> {
         PackIter {
             buf: &self.buf,
-            pos: 0,
+            pos: HDR.min(self.buf.len()),
         }
     }
 
@@ -168,9 +271,25 @@ impl Pack {
         self.iter().next()
     }
 
+    /// Changes the run through a Vec (no copy: the box is taken apart and
+    /// rebuilt), keeping the count header and the exact size.
+    fn edit(&mut self, f: impl FnOnce(&mut Vec<u8>) -> isize) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        if v.is_empty() {
+            v.extend_from_slice(&[0; HDR]);
+        }
+        let delta = f(&mut v);
+        let n = (count_of(&v) as isize + delta).max(0) as usize;
+        if n == 0 {
+            return;
+        }
+        set_count(&mut v, n);
+        self.buf = v.into_boxed_slice();
+    }
+
     /// Finds `member`: (entry offset, entry end, score).
     fn find(&self, member: &[u8]) -> Option<(usize, usize, f64)> {
-        let mut pos = 0;
+        let mut pos = HDR;
         while pos < self.buf.len() {
             let (s, a, b, next) = entry_at(&self.buf, pos);
             if &self.buf[a..b] == member {
@@ -195,7 +314,7 @@ impl Pack {
 
     /// Inserts an entry at its sorted place (the member must be absent).
     fn insert(&mut self, member: &[u8], score: f64) {
-        let mut pos = 0;
+        let mut pos = HDR;
         while pos < self.buf.len() {
             let (s, a, b, next) = entry_at(&self.buf, pos);
             if cmp_key(s, &self.buf[a..b], score, member) == Ordering::Greater {
@@ -204,13 +323,20 @@ impl Pack {
             pos = next;
         }
         let e = encode_entry(member, score);
-        self.buf.splice(pos..pos, e);
-        self.len += 1;
+        self.edit(|v| {
+            // Exact growth, as a listpack reallocates: a doubling Vec would
+            // carry up to half its size in spare capacity in every small set.
+            v.reserve_exact(e.len());
+            v.splice(pos..pos, e);
+            1
+        });
     }
 
     fn remove_at(&mut self, start: usize, end: usize) {
-        self.buf.drain(start..end);
-        self.len -= 1;
+        self.edit(|v| {
+            v.drain(start..end);
+            -1
+        });
     }
 
     /// Number of leading entries for which `pred` holds (pred is monotone).
@@ -220,30 +346,35 @@ impl Pack {
 
     /// Splits off the second half into a new run.
     fn split(&mut self) -> Pack {
-        let keep = self.len() / 2;
-        let mut pos = 0;
+        let len = self.len();
+        let keep = len / 2;
+        let mut pos = HDR;
         for _ in 0..keep {
             pos = entry_at(&self.buf, pos).3;
         }
-        let tail = Pack {
-            buf: self.buf[pos..].to_vec(),
-            len: self.len - keep as u32,
-        };
-        self.buf.truncate(pos);
-        self.buf.shrink_to_fit();
-        self.len = keep as u32;
-        tail
+        let mut tail = Vec::with_capacity(HDR + self.buf.len() - pos);
+        tail.extend_from_slice(&[0; HDR]);
+        tail.extend_from_slice(&self.buf[pos..]);
+        set_count(&mut tail, len - keep);
+        self.edit(|v| {
+            v.truncate(pos);
+            -((len - keep) as isize)
+        });
+        Pack {
+            buf: tail.into_boxed_slice(),
+        }
     }
 
-    fn push_back(&mut self, member: &[u8], score: f64) {
-        put_varint(&mut self.buf, member.len() as u64);
-        self.buf.extend_from_slice(member);
-        put_score(&mut self.buf, score);
-        self.len += 1;
-    }
-
-    fn mem_bytes(&self) -> usize {
-        self.buf.capacity()
+    /// Appends the entries of `next`, which all sort after this run's.
+    fn append(&mut self, next: Pack) {
+        let n = next.len() as isize;
+        if n == 0 {
+            return;
+        }
+        self.edit(|v| {
+            v.extend_from_slice(&next.buf[HDR..]);
+            n
+        });
     }
 }
 
@@ -341,7 +472,7 @@ impl Tree {
         let c = self.chunk_for(member, score);
         let chunk = &mut self.chunks[c];
         chunk.insert(member, score);
-        if chunk.len() > CHUNK_ENTRIES || (chunk.buf.len() > CHUNK_BYTES && chunk.len() > 1) {
+        if chunk.len() > CHUNK_ENTRIES || (chunk.bytes() > CHUNK_BYTES && chunk.len() > 1) {
             let tail = chunk.split();
             self.chunks.insert(c + 1, tail);
             self.rebuild_index();
@@ -357,7 +488,7 @@ impl Tree {
         if let Some((a, b, _)) = chunk.find(member) {
             chunk.remove_at(a, b);
         }
-        let (n, bytes) = (chunk.len(), chunk.buf.len());
+        let (n, bytes) = (chunk.len(), chunk.bytes());
         let small = n < CHUNK_ENTRIES / 4 && bytes < CHUNK_BYTES / 4;
         if n == 0 {
             self.chunks.remove(c);
@@ -365,14 +496,12 @@ impl Tree {
         } else if small
             && c + 1 < self.chunks.len()
             && self.chunks[c + 1].len() + n <= CHUNK_ENTRIES * 3 / 4
-            && self.chunks[c + 1].buf.len() + bytes <= CHUNK_BYTES * 3 / 4
+            && self.chunks[c + 1].bytes() + bytes <= CHUNK_BYTES * 3 / 4
         {
             // Merge sparse neighbours so deletions do not leave a trail of
             // near-empty chunks behind.
             let next = self.chunks.remove(c + 1);
-            let chunk = &mut self.chunks[c];
-            chunk.buf.extend_from_slice(&next.buf);
-            chunk.len += next.len;
+            self.chunks[c].append(next);
             self.rebuild_index();
         } else {
             self.fen.add(c, -1);
@@ -448,29 +577,29 @@ impl Zset {
     /// picks for a stored result (`zsetConvertToListpackIfNeeded`).
     pub fn from_entries(mut items: Vec<(Bytes, f64)>, limits: Limits) -> Zset {
         items.sort_by(|a, b| cmp_key(a.1, &a.0, b.1, &b.0));
-        let small = items.len() <= limits.entries && items.iter().all(|(m, _)| m.len() <= limits.value);
+        let small =
+            items.len() <= limits.entries && items.iter().all(|(m, _)| m.len() <= limits.value);
         if small {
-            let mut p = Pack::default();
+            let mut p = PackBuilder::default();
             for (m, s) in &items {
-                p.push_back(m, *s);
+                p.push(m, *s);
             }
-            p.buf.shrink_to_fit();
-            return Zset { enc: Enc::Pack(p) };
+            return Zset {
+                enc: Enc::Pack(p.finish()),
+            };
         }
         let mut t = Tree::default();
         t.dict.reserve(items.len());
-        let mut cur = Pack::default();
+        let mut cur = PackBuilder::default();
         for (m, s) in &items {
-            if cur.len() >= CHUNK_ENTRIES * 3 / 4 || cur.buf.len() >= CHUNK_BYTES * 3 / 4 {
-                cur.buf.shrink_to_fit();
-                t.chunks.push(std::mem::take(&mut cur));
+            if cur.n >= CHUNK_ENTRIES * 3 / 4 || cur.v.len() >= CHUNK_BYTES * 3 / 4 {
+                t.chunks.push(std::mem::take(&mut cur).finish());
             }
-            cur.push_back(m, *s);
+            cur.push(m, *s);
             t.dict.insert(m.as_ref().into(), *s);
         }
-        if cur.len() > 0 {
-            cur.buf.shrink_to_fit();
-            t.chunks.push(cur);
+        if cur.n > 0 {
+            t.chunks.push(cur.finish());
         }
         t.rebuild_index();
         Zset {
@@ -616,9 +745,9 @@ impl Zset {
     /// Heap bytes held (MEMORY USAGE estimate).
     pub fn mem_bytes(&self) -> usize {
         match &self.enc {
-            Enc::Pack(p) => p.mem_bytes(),
+            Enc::Pack(p) => p.bytes(),
             Enc::Tree(t) => {
-                t.chunks.iter().map(|c| c.mem_bytes() + 32).sum::<usize>()
+                t.chunks.iter().map(|c| c.bytes() + 16).sum::<usize>()
                     + t.dict.capacity() * 25
                     + t.dict.keys().map(|k| k.len()).sum::<usize>()
             }
@@ -650,6 +779,14 @@ mod tests {
             9007199254740992.0,
             -9007199254740991.0,
             123456789.125,
+            1.75,
+            0.1,
+            -13.25,
+            0.3,
+            2.675,
+            1.0000001,
+            1e-8,
+            3.14159265,
         ] {
             let mut b = Vec::new();
             put_score(&mut b, s);
@@ -706,7 +843,11 @@ mod tests {
                 let pp = z.partition_point(|s, _| s < 0.0);
                 assert_eq!(pp, model.iter().filter(|(s, _)| *s < 0.0).count());
                 let r2 = (r + 7).min(model.len() - 1);
-                let got: Vec<_> = z.range(r, r2).into_iter().map(|(m, _)| m.to_vec()).collect();
+                let got: Vec<_> = z
+                    .range(r, r2)
+                    .into_iter()
+                    .map(|(m, _)| m.to_vec())
+                    .collect();
                 let want: Vec<_> = model[r..=r2].iter().map(|(_, m)| m.clone()).collect();
                 assert_eq!(got, want);
             }
@@ -723,6 +864,22 @@ mod tests {
     #[test]
     fn chunked_matches_model() {
         model_check(0, 20000, 11);
+    }
+
+    #[test]
+    fn huge_listpack_counts_past_u16() {
+        let big = Limits {
+            entries: 100_000,
+            value: 64,
+        };
+        let items = (0..70_000u32)
+            .map(|i| (Bytes::copy_from_slice(&i.to_be_bytes()), 1.0))
+            .collect();
+        let mut z = Zset::from_entries(items, big);
+        assert_eq!(z.encoding_name(), "listpack");
+        assert_eq!(z.len(), 70_000);
+        z.remove(&5u32.to_be_bytes());
+        assert_eq!(z.len(), 69_999);
     }
 
     #[test]
