@@ -217,7 +217,8 @@ fn count_of(v: &[u8]) -> usize {
 }
 
 fn set_count(v: &mut [u8], n: usize) {
-    let h = u16::try_from(n).unwrap_or(COUNT_UNKNOWN).min(COUNT_UNKNOWN);
+    // 65535 itself reads back as "unknown", which walks and finds 65535.
+    let h = u16::try_from(n).unwrap_or(COUNT_UNKNOWN);
     v[..HDR].copy_from_slice(&h.to_le_bytes());
 }
 
@@ -786,7 +787,7 @@ mod tests {
             2.675,
             1.0000001,
             1e-8,
-            3.14159265,
+            9.87654321,
         ] {
             let mut b = Vec::new();
             put_score(&mut b, s);
