@@ -918,3 +918,61 @@ async fn keyspace_events() {
         ("__keyevent@0__:del", "u")
     );
 }
+
+/// Corners found by differential runs against redis-server 7.0.
+#[tokio::test]
+async fn redis_quirks() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.expect(&["ZADD", "z", "-1", "a", "0", "b", "1", "c"], b":3\r\n")
+        .await;
+    // `LIMIT n -1` is no LIMIT at all for Redis, so a rank range takes it.
+    c.expect(
+        &["ZRANGE", "z", "0", "-1", "LIMIT", "5", "-1"],
+        bulks(&["a", "b", "c"]),
+    )
+    .await;
+    // An empty range bound reads as 0 (strtod consumed everything there was).
+    c.expect(&["ZCOUNT", "z", "", "+inf"], b":2\r\n").await;
+    c.expect(&["ZRANGEBYSCORE", "z", "(", "1"], bulks(&["c"]))
+        .await;
+    c.expect(
+        &["ZCOUNT", "z", " ", "1"],
+        b"-ERR min or max is not a float\r\n",
+    )
+    .await;
+    // ZINTER: a NaN product from a later input sums to 0.
+    c.expect(&["ZADD", "i", "inf", "m"], b":1\r\n").await;
+    c.expect(&["ZADD", "j", "-inf", "m", "1", "n"], b":2\r\n")
+        .await;
+    c.expect(
+        &["ZINTER", "2", "i", "j", "WEIGHTS", "0", "1", "WITHSCORES"],
+        bulks(&["m", "-inf"]),
+    )
+    .await;
+    c.expect(
+        &["ZINTER", "2", "i", "j", "WEIGHTS", "1", "0", "WITHSCORES"],
+        bulks(&["m", "0"]),
+    )
+    .await;
+    // -0: a listpack stores 0, a computed reply keeps the sign.
+    c.expect(&["ZINCRBY", "nz", "-0", "m"], b"$2\r\n-0\r\n")
+        .await;
+    c.expect(&["ZSCORE", "nz", "m"], b"$1\r\n0\r\n").await;
+    c.expect(
+        &["ZUNION", "1", "nz", "WEIGHTS", "-1", "WITHSCORES"],
+        bulks(&["m", "-0"]),
+    )
+    .await;
+    // Lex ranges over mixed scores walk the set as a listpack does: from the
+    // first member not below min, while not above max.
+    c.expect(&["ZADD", "mix", "1", "b", "2", "a", "3", "c"], b":3\r\n")
+        .await;
+    c.expect(&["ZRANGEBYLEX", "mix", "[b", "+"], bulks(&["b", "a", "c"]))
+        .await;
+    c.expect(&["ZRANGEBYLEX", "mix", "-", "[b"], bulks(&["b", "a"]))
+        .await;
+    c.expect(&["ZREVRANGEBYLEX", "mix", "[b", "-"], bulks(&["a", "b"]))
+        .await;
+    c.expect(&["ZLEXCOUNT", "mix", "(a", "[c"], b":3\r\n").await;
+}

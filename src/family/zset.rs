@@ -461,11 +461,18 @@ fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
         Some(b'(') => (true, &arg[1..]),
         _ => (false, arg),
     };
-    // strtod skips leading white space.
+    // strtod skips leading white space, and an empty string converts to 0
+    // with nothing left over, which Redis's range parser accepts.
+    if rest.is_empty() {
+        return Some((0.0, ex));
+    }
     let start = rest
         .iter()
         .position(|c| !c.is_ascii_whitespace())
         .unwrap_or(rest.len());
+    if start == rest.len() {
+        return None;
+    }
     parse_score(&rest[start..]).map(|v| (v, ex))
 }
 
@@ -554,10 +561,58 @@ impl LexRange {
             LexBound::Excl(x) => m < x.as_ref(),
         }
     }
-    fn ranks(&self, z: &Zset) -> (usize, usize) {
-        let lo = z.partition_point(|_, m| self.below_min(m));
-        let hi = z.partition_point(|_, m| self.within_max(m));
-        (lo, hi.max(lo))
+    /// Ranges that can hold nothing whatever the set (`zslIsInLexRange`'s
+    /// first test): min above max, or equal and either end exclusive.
+    fn always_empty(&self) -> bool {
+        fn key(b: &LexBound) -> (u8, &[u8], bool) {
+            match b {
+                LexBound::MinusInf => (0, &[], true),
+                LexBound::Incl(x) => (1, x, false),
+                LexBound::Excl(x) => (1, x, true),
+                LexBound::PlusInf => (2, &[], true),
+            }
+        }
+        let (a, b) = (key(&self.min), key(&self.max));
+        let cmp = (a.0, a.1).cmp(&(b.0, b.1));
+        cmp == std::cmp::Ordering::Greater || (cmp == std::cmp::Ordering::Equal && (a.2 || b.2))
+    }
+
+    /// Ascending ranks `lo..hi` selected as Redis walks a lex range: from the
+    /// first member (in order) not below min, forward while not above max;
+    /// or, `rev`, from the last member not above max, backward while not
+    /// below min. (Lex ranges assume equal scores; with mixed scores this
+    /// reproduces what Redis's listpack walk returns.)
+    fn ranks(&self, z: &Zset, rev: bool) -> (usize, usize) {
+        let len = z.len();
+        if len == 0 || self.always_empty() {
+            return (0, 0);
+        }
+        let in_reach = z.nth(len - 1).is_some_and(|(m, _)| !self.below_min(&m))
+            && z.nth(0).is_some_and(|(m, _)| self.within_max(&m));
+        if !in_reach {
+            return (0, 0);
+        }
+        if rev {
+            let Some(skip) = z
+                .iter_rev_from(len - 1)
+                .position(|(_, m)| self.within_max(m))
+            else {
+                return (0, 0);
+            };
+            let last = len - 1 - skip;
+            let n = z
+                .iter_rev_from(last)
+                .take_while(|(_, m)| !self.below_min(m))
+                .count();
+            (last + 1 - n, last + 1)
+        } else {
+            let lo = z.partition_point(|_, m| self.below_min(m));
+            let n = z
+                .iter_from(lo)
+                .take_while(|(_, m)| self.within_max(m))
+                .count();
+            (lo, lo + n)
+        }
     }
 }
 
@@ -642,7 +697,9 @@ fn zrange_generic(
         } else if eq(&a[j], "limit") && left >= 2 {
             offset = int(&a[j + 1])?;
             limit = int(&a[j + 2])?;
-            has_limit = true;
+            // Redis tells a LIMIT from none by the count alone: `LIMIT n -1`
+            // passes with a rank range (and is ignored there).
+            has_limit = limit != -1;
             j += 2;
         } else if rev.is_none() && eq(&a[j], "rev") {
             rev = Some(true);
@@ -706,7 +763,7 @@ fn zrange_generic(
                 select(z, lo, hi, rev, offset, limit)
             }
             Parsed::Lex(r) => {
-                let (lo, hi) = r.ranks(z);
+                let (lo, hi) = r.ranks(z, rev);
                 select(z, lo, hi, rev, offset, limit)
             }
         },
@@ -765,7 +822,7 @@ fn zcount(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn zlexcount(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let r = parse_lex_range(&a[2], &a[3])?;
     Ok(Reply::Int(zset_read(ctx, &a[1])?.map_or(0, |z| {
-        let (lo, hi) = r.ranks(z);
+        let (lo, hi) = r.ranks(z, false);
         (hi - lo) as i64
     })))
 }
@@ -812,7 +869,7 @@ fn zremrange_generic(
             remove_ranks(z, lo, hi)
         }
         Parsed::Lex(r) => {
-            let (lo, hi) = r.ranks(z);
+            let (lo, hi) = r.ranks(z, false);
             remove_ranks(z, lo, hi)
         }
     };
@@ -1169,7 +1226,10 @@ fn algebra(
                     let mut score = weighted(*s, weights[first]);
                     for &i in &order[1..] {
                         match sources[i].score(m) {
-                            Some(o) => aggregate(&mut score, weighted(o, weights[i]), agg),
+                            // Unlike the first input's, these products are not
+                            // NaN-checked before aggregating (as in Redis): a
+                            // NaN sums to 0 and loses every MIN/MAX comparison.
+                            Some(o) => aggregate(&mut score, o * weights[i], agg),
                             None => continue 'outer,
                         }
                     }

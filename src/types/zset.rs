@@ -23,8 +23,8 @@
 //! scores in practice are small integers or short decimals and take one to
 //! three bytes, where a Redis listpack keeps them as text.
 //!
-//! Scores are never NaN (callers refuse NaN before inserting). -0.0 packs as
-//! 0, as in a Redis listpack.
+//! Scores are never NaN (callers refuse NaN before inserting). The listpack
+//! encoding stores -0 as 0, as a Redis listpack does; the big one keeps -0.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -100,6 +100,9 @@ const POW10: [f64; 9] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
 /// integer `m` by `10^k` gives back exactly `s` (Redis keeps such scores as
 /// short strings in a listpack; this is the binary equivalent).
 fn as_decimal(s: f64) -> Option<(i64, usize)> {
+    if s == 0.0 {
+        return None; // -0 (0 itself is an integer)
+    }
     for (k, p) in POW10.iter().enumerate().skip(1) {
         let m = (s * p).round();
         if m.abs() < (1u64 << 50) as f64 && m / p == s {
@@ -110,9 +113,9 @@ fn as_decimal(s: f64) -> Option<(i64, usize)> {
 }
 
 fn put_score(out: &mut Vec<u8>, s: f64) {
-    // -0 is stored as the integer 0, as a Redis listpack does (its text "-0"
-    // becomes an integer entry); the big encoding's member index keeps -0.
-    if s.fract() == 0.0 && s.abs() < INT_LIMIT {
+    // -0 stays a double (the listpack encoding never holds one: `Zset`
+    // stores it as 0 there, as Redis does; the skiplist keeps -0).
+    if s.fract() == 0.0 && s.abs() < INT_LIMIT && !(s == 0.0 && s.is_sign_negative()) {
         put_varint(out, zigzag(s as i64) << 2);
         return;
     }
@@ -581,6 +584,9 @@ impl Zset {
         let small =
             items.len() <= limits.entries && items.iter().all(|(m, _)| m.len() <= limits.value);
         if small {
+            for it in items.iter_mut() {
+                it.1 += 0.0; // no -0 in a listpack, as in `set`
+            }
             let mut p = PackBuilder::default();
             for (m, s) in &items {
                 p.push(m, *s);
@@ -666,7 +672,9 @@ impl Zset {
             }
         }
         match &mut self.enc {
-            Enc::Pack(p) => p.insert(member, score),
+            // A Redis listpack stores -0 as 0 (adding 0 turns -0 into 0 and
+            // leaves every other value alone); its skiplist keeps -0.
+            Enc::Pack(p) => p.insert(member, score + 0.0),
             Enc::Tree(t) => t.insert(member, score),
         }
         old.is_none()
@@ -743,6 +751,50 @@ impl Zset {
         chunks.iter().flat_map(|c| c.iter())
     }
 
+    /// The runs and, for rank `r`, the run holding it and the index within.
+    fn runs_at(&self, r: usize) -> (&[Pack], usize, usize) {
+        match &self.enc {
+            Enc::Pack(p) => (std::slice::from_ref(p), 0, r),
+            Enc::Tree(t) => {
+                let (c, i) = t.fen.find(r);
+                (&t.chunks, c, i)
+            }
+        }
+    }
+
+    /// Entries in ascending order from rank `start`.
+    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = (f64, &[u8])> + '_ {
+        let (runs, c, i) = if start < self.len() {
+            self.runs_at(start)
+        } else {
+            (&[][..], 0, 0)
+        };
+        runs.get(c..)
+            .unwrap_or(&[])
+            .iter()
+            .flat_map(|r| r.iter())
+            .skip(i)
+    }
+
+    /// Entries in descending order from rank `start` down to rank 0.
+    pub fn iter_rev_from(&self, start: usize) -> impl Iterator<Item = (f64, &[u8])> + '_ {
+        let (runs, c, i) = if start < self.len() {
+            self.runs_at(start)
+        } else {
+            (&[][..], 0, 0)
+        };
+        // Runs are forward-only: each is decoded whole (at most a chunk, or
+        // one small listpack) and walked backwards.
+        let n = if runs.is_empty() { 0 } else { c + 1 };
+        (0..n).rev().flat_map(move |ci| {
+            let mut v: Vec<(f64, &[u8])> = runs[ci].iter().collect();
+            if ci == c {
+                v.truncate(i + 1);
+            }
+            v.into_iter().rev()
+        })
+    }
+
     /// Heap bytes held (MEMORY USAGE estimate).
     pub fn mem_bytes(&self) -> usize {
         match &self.enc {
@@ -793,11 +845,7 @@ mod tests {
             put_score(&mut b, s);
             let (d, end) = get_score(&b, 0);
             assert_eq!(end, b.len());
-            if s == 0.0 {
-                assert_eq!(d.to_bits(), 0, "-0 packs as 0");
-            } else {
-                assert_eq!(d.to_bits(), s.to_bits(), "{s}");
-            }
+            assert_eq!(d.to_bits(), s.to_bits(), "{s}");
         }
     }
 
@@ -841,6 +889,21 @@ mod tests {
                 assert_eq!(z.score(mm), Some(*ms));
                 let got = z.nth(r).unwrap();
                 assert_eq!((got.0.as_ref(), got.1), (mm.as_slice(), *ms));
+                let fwd: Vec<_> = z.iter_from(r).take(3).map(|(_, m)| m.to_vec()).collect();
+                let want: Vec<_> = model[r..].iter().take(3).map(|(_, m)| m.clone()).collect();
+                assert_eq!(fwd, want);
+                let back: Vec<_> = z
+                    .iter_rev_from(r)
+                    .take(3)
+                    .map(|(_, m)| m.to_vec())
+                    .collect();
+                let want: Vec<_> = model[..=r]
+                    .iter()
+                    .rev()
+                    .take(3)
+                    .map(|(_, m)| m.clone())
+                    .collect();
+                assert_eq!(back, want);
                 let pp = z.partition_point(|s, _| s < 0.0);
                 assert_eq!(pp, model.iter().filter(|(s, _)| *s < 0.0).count());
                 let r2 = (r + 7).min(model.len() - 1);
