@@ -192,16 +192,22 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
                 continue;
             }
             let now = crate::server::unix_ms();
-            let ready = match locks.shard(shard).dbs[db].get(&key) {
+            // (type the key holds, has elements); waiters of another type
+            // are passed over, as Redis does: a key can have BLPOP and
+            // BZPOPMIN waiters at once.
+            let (holds, ready) = match locks.shard(shard).dbs[db].get(&key) {
                 Some(e) if e.expire_at == 0 || e.expire_at > now => match &e.value {
-                    Value::List(l) => w.wants == "list" && !l.is_empty(),
-                    Value::Zset(z) => w.wants == "zset" && !z.is_empty(),
-                    _ => false,
+                    Value::List(l) => ("list", !l.is_empty()),
+                    Value::Zset(z) => ("zset", !z.is_empty()),
+                    _ => ("", false),
                 },
-                _ => false,
+                _ => ("", false),
             };
             if !ready {
                 break;
+            }
+            if holds != w.wants {
+                continue;
             }
             if !w.claim() {
                 continue;

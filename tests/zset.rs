@@ -976,3 +976,21 @@ async fn redis_quirks() {
         .await;
     c.expect(&["ZLEXCOUNT", "mix", "(a", "[c"], b":3\r\n").await;
 }
+
+/// A key with both list and sorted-set waiters serves the ones of its type.
+#[tokio::test]
+async fn waiters_of_another_type_are_passed_over() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    let mut l = srv.raw().await;
+    let mut z = srv.raw().await;
+    l.send_cmd(&["BLPOP", "k", "0"]).await;
+    srv.wait_for_blocked_clients(1).await;
+    z.send_cmd(&["BZPOPMIN", "k", "0"]).await;
+    srv.wait_for_blocked_clients(2).await;
+    c.expect(&["ZADD", "k", "1", "m"], b":1\r\n").await;
+    assert_eq!(z.read_frame().await, bulks(&["k", "m", "1"]));
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["RPUSH", "k", "v"], b":1\r\n").await;
+    assert_eq!(l.read_frame().await, bulks(&["k", "v"]));
+}
