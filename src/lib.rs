@@ -16,7 +16,7 @@
 //! - `keyspace`: hash-slot shards of databases, expiry index, WATCH registry,
 //!   `maxmemory` eviction.
 //! - `family`: commands, one module per family, each with its `COMMANDS` table.
-//! - `types`: value representations (the chunked list).
+//! - `types`: value representations (the chunked list, the sorted set).
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
 //! - `blocking`: blocked clients and their wake-up.
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
@@ -33,7 +33,7 @@
 //! - Hot per-command counters are striped per worker thread; nothing on the
 //!   per-command path writes a cache line another thread writes.
 //! - Deliberately absent (so far): RDB snapshots, the AOF, replication, cluster
-//!   bus, Lua, hashes, sorted sets, streams.
+//!   bus, Lua, hashes, streams.
 
 pub mod alloc;
 pub mod blocking;

@@ -975,6 +975,28 @@ async fn redis_quirks() {
     c.expect(&["ZREVRANGEBYLEX", "mix", "[b", "-"], bulks(&["a", "b"]))
         .await;
     c.expect(&["ZLEXCOUNT", "mix", "(a", "[c"], b":3\r\n").await;
+    // Scores that overflow or underflow are refused; range bounds saturate.
+    c.expect(
+        &["ZADD", "z", "1e400", "x"],
+        b"-ERR value is not a valid float\r\n",
+    )
+    .await;
+    c.expect(
+        &["ZADD", "z", "1e-400", "x"],
+        b"-ERR value is not a valid float\r\n",
+    )
+    .await;
+    c.expect(
+        &["ZUNION", "1", "z", "WEIGHTS", "1e400"],
+        b"-ERR weight value is not a float\r\n",
+    )
+    .await;
+    c.expect(&["ZCOUNT", "z", "-1e400", "1e400"], b":3\r\n")
+        .await;
+    c.expect(&["ZINCRBY", "big", "1e308", "m"], b"$6\r\n1e+308\r\n")
+        .await;
+    c.expect(&["ZINCRBY", "big", "1e308", "m"], b"$3\r\ninf\r\n")
+        .await;
 }
 
 /// A key with both list and sorted-set waiters serves the ones of its type.

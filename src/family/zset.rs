@@ -135,10 +135,45 @@ fn zset_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c Zset>> {
     }
 }
 
-/// A score argument as Redis's `string2d` reads it (`strtod`): decimal,
-/// `inf`, and also C99 hex floats (`0x10`, `0x1p-2`); NaN and spaces refused.
+/// A number as `strtod` reads it: decimal, `inf`, and also C99 hex floats
+/// (`0x10`, `0x1p-2`); NaN and spaces refused. Out-of-range values become
+/// ±inf or 0, as in the range parser (`zslParseRange`).
 pub fn parse_score(arg: &[u8]) -> Option<f64> {
     parse_float(arg).or_else(|| parse_hex_float(arg))
+}
+
+/// A score or weight as Redis's `string2d` reads it: `parse_score`, but a
+/// value that overflows to ±inf or underflows to 0 is refused (strtod's
+/// ERANGE), while `inf` written out is fine.
+pub fn parse_score_strict(arg: &[u8]) -> Option<f64> {
+    let v = parse_score(arg)?;
+    let lower = arg.to_ascii_lowercase();
+    let is_hex = lower.windows(2).any(|w| w == b"0x");
+    let mantissa_end = lower
+        .iter()
+        .position(|c| *c == if is_hex { b'p' } else { b'e' })
+        .unwrap_or(lower.len());
+    let mantissa = &lower[..mantissa_end];
+    let digits = if is_hex {
+        let at = mantissa
+            .windows(2)
+            .position(|w| w == b"0x")
+            .map_or(0, |i| i + 2);
+        &mantissa[at..]
+    } else {
+        mantissa
+    };
+    if v.is_infinite() && !lower.contains(&b'i') {
+        return None;
+    }
+    if v == 0.0
+        && digits
+            .iter()
+            .any(|c| c.is_ascii_alphanumeric() && *c != b'0')
+    {
+        return None;
+    }
+    Some(v)
 }
 
 fn parse_hex_float(arg: &[u8]) -> Option<f64> {
@@ -312,7 +347,7 @@ fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) -> CmdResult<Reply> 
     // Every score is parsed before anything changes: all or nothing.
     let pairs: Vec<(f64, &Bytes)> = a[i..]
         .chunks(2)
-        .map(|p| Ok((parse_score(&p[0]).ok_or(CmdError::NotFloat)?, &p[1])))
+        .map(|p| Ok((parse_score_strict(&p[0]).ok_or(CmdError::NotFloat)?, &p[1])))
         .collect::<CmdResult<_>>()?;
     let lim = limits(ctx);
     if zset_mut(ctx, key)?.is_none() {
@@ -1176,7 +1211,7 @@ fn algebra(
         if op != SetOp::Diff && !card_only && remaining > setnum && eq(&a[j], "weights") {
             j += 1;
             for w in weights.iter_mut() {
-                *w = parse_score(&a[j])
+                *w = parse_score_strict(&a[j])
                     .ok_or_else(|| CmdError::custom("ERR weight value is not a float"))?;
                 j += 1;
             }
@@ -1452,6 +1487,30 @@ mod tests {
         assert_eq!(parse_score(b"+inf"), Some(f64::INFINITY));
         for bad in [&b"0x"[..], b"0x1p", b"nan", b" 1", b"1 ", b"", b"0xg"] {
             assert_eq!(parse_score(bad), None, "{bad:?}");
+        }
+        // string2d's ERANGE: overflow and underflow to zero are refused.
+        assert_eq!(parse_score(b"1e400"), Some(f64::INFINITY));
+        for bad in [
+            &b"1e400"[..],
+            b"-1e400",
+            b"1e-400",
+            b"0x1p-1080",
+            b"0x1p2000",
+        ] {
+            assert_eq!(parse_score_strict(bad), None, "{bad:?}");
+        }
+        for good in [
+            &b"0"[..],
+            b"0.0",
+            b"-0",
+            b"0e5",
+            b"0x0p3",
+            b"inf",
+            b"-Infinity",
+            b"4.9e-324",
+            b"1.",
+        ] {
+            assert!(parse_score_strict(good).is_some(), "{good:?}");
         }
     }
 

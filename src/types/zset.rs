@@ -794,18 +794,6 @@ impl Zset {
             v.into_iter().rev()
         })
     }
-
-    /// Heap bytes held (MEMORY USAGE estimate).
-    pub fn mem_bytes(&self) -> usize {
-        match &self.enc {
-            Enc::Pack(p) => p.bytes(),
-            Enc::Tree(t) => {
-                t.chunks.iter().map(|c| c.bytes() + 16).sum::<usize>()
-                    + t.dict.capacity() * 25
-                    + t.dict.keys().map(|k| k.len()).sum::<usize>()
-            }
-        }
-    }
 }
 
 #[cfg(test)]
