@@ -496,6 +496,16 @@ async fn blocking_pops() {
         .await;
     c.expect(&["BZPOPMIN", "z", "-1"], b"-ERR timeout is negative\r\n")
         .await;
+    c.expect(
+        &["BZMPOP", "-1", "0", "z", "MIN"],
+        b"-ERR numkeys should be greater than 0\r\n",
+    )
+    .await;
+    c.expect(
+        &["BZMPOP", "x", "1", "z", "MIN"],
+        b"-ERR timeout is not a float or out of range\r\n",
+    )
+    .await;
     // Blocked, then served by a ZADD on one of the keys.
     let mut w = srv.raw().await;
     w.send_cmd(&["BZPOPMAX", "k1", "k2", "0"]).await;
@@ -521,6 +531,12 @@ async fn blocking_pops() {
     c.expect(&["DEL", "k5"], b":1\r\n").await;
     c.expect(&["ZADD", "k5", "1", "m"], b":1\r\n").await;
     assert_eq!(w.read_frame().await, bulks(&["k5", "m", "1"]));
+    // RENAME (like COPY and RESTORE) of a sorted set onto a waited key serves.
+    w.send_cmd(&["BZPOPMIN", "k7", "0"]).await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["ZADD", "tmp", "3", "r"], b":1\r\n").await;
+    c.expect(&["RENAME", "tmp", "k7"], b"+OK\r\n").await;
+    assert_eq!(w.read_frame().await, bulks(&["k7", "r", "3"]));
     // Inside MULTI a blocking pop never blocks.
     c.expect(&["MULTI"], b"+OK\r\n").await;
     c.expect(&["BZPOPMIN", "k6", "0"], b"+QUEUED\r\n").await;

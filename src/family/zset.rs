@@ -776,10 +776,7 @@ fn zrange_generic(
         _ => Parsed::Rank(int(&a[minidx])?, int(&a[maxidx])?),
     };
     let resp = ctx.client.resp;
-    let z = match dst {
-        Some(_) => zset_mut(ctx, key)?.map(|z| &*z),
-        None => zset_read(ctx, key)?,
-    };
+    let z = zset_read(ctx, key)?;
     let items = match z {
         None => Vec::new(),
         Some(z) => match parsed {
@@ -1083,8 +1080,9 @@ fn bzpopmax(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn bzmpop(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let timeout = timeout_secs(&a[1])?;
+    // Redis checks numkeys, MIN|MAX and COUNT before the timeout.
     let (keys, max, count) = parse_mpop(a, 2)?;
+    let timeout = timeout_secs(&a[1])?;
     match first_nonempty(ctx, &keys)? {
         Some(key) => {
             let items = pop_n(ctx, &key, max, count)?;
