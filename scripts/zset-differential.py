@@ -6,7 +6,7 @@ led to it.
 
     redis-server --port 7391 --save '' &
     target/release/cinnabar --port 7393 --save '' &
-    scripts/zset-differential.py SEED COUNT 7391 7393 ENTRIES
+    scripts/zset-differential.py SEED COUNT 7391 7393 ENTRIES [RESP [enc]]
 
 ENTRIES is zset-max-listpack-entries for both servers (128 exercises the
 listpack encoding, 3 the skiplist one). Both servers are FLUSHALLed. Lex
@@ -54,7 +54,12 @@ def lex():
     return rnd.choice(["-","+","[a","(a","[b","(c","[","(","[aa","a","[h","(z"])
 def idx():
     return str(rnd.choice([0,1,2,-1,-2,3,5,-5,100,-100,"x"]))
+RESP = int(sys.argv[6]) if len(sys.argv) > 6 else 2
+# Also compare OBJECT ENCODING of the sorted sets after every command.
+CHECK_ENC = len(sys.argv) > 7 and sys.argv[7] == "enc"
 for (s,f) in (A,B):
+    if RESP == 3:
+        s.sendall(enc(["HELLO","3"])); read(f)
     for k,v in (("zset-max-listpack-entries", sys.argv[5]),):
         s.sendall(enc(["CONFIG","SET",k,v])); read(f)
     s.sendall(enc(["FLUSHALL"])); read(f)
@@ -116,11 +121,28 @@ for i in range(n):
         if op not in ("ZDIFF","ZDIFFSTORE","ZINTERCARD") and rnd.random()<0.4: args+=["AGGREGATE",rnd.choice(["SUM","MIN","MAX"])]
         if not op.endswith("STORE") and op!="ZINTERCARD" and rnd.random()<0.5: args.append("WITHSCORES")
         if op=="ZINTERCARD" and rnd.random()<0.5: args+=["LIMIT",rnd.choice(["0","1","2"])]
-    elif c<38: args=["ZRANDMEMBER",k,rnd.choice(["0","-0"])]
+    elif c<38:
+        r = rnd.randrange(4)
+        if r == 0: args=["ZRANDMEMBER",k,rnd.choice(["0","-0"])]
+        elif r == 1 and both(["OBJECT","ENCODING",k])[0] != b"$8\r\nskiplist\r\n":
+            # (ZSCAN only on the listpack encoding: a hash table's order is its own.)
+            args=["ZSCAN",k,"0"]+(["MATCH",rnd.choice(["a*","*b*","?"])] if rnd.random()<0.5 else [])
+        elif r == 2: args=[rnd.choice(["COPY","RENAME"]),k,rnd.choice(["z3","dst","z1"])]
+        # (SORT only on sorted sets: a plain set's order is its hash order;
+        # and no member with a NUL, which Redis's strcoll cuts short.)
+        elif both(["TYPE",k])[0] == b"+zset\r\n": args=["SORT",k]+rnd.choice([[],["BY","nosort"],["LIMIT","1","2"],["BY","nosort","DESC"],["BY","nosort","LIMIT","1","2"]])
+        else: args=["ZCARD",k]
     elif c<39: args=["ZRANGE","dst","0","-1","WITHSCORES"]
     else: args=["OBJECT","ENCODING",rnd.choice(["z1","z2","z3","dst"])]
     hist.append(args)
     ra,rb=both(args)
+    if ra==rb and CHECK_ENC:
+        for kk in ("z1","z2","z3","dst"):
+            ea,eb=both(["OBJECT","ENCODING",kk])
+            if ea!=eb:
+                ra,rb=ea,eb
+                args=args+["=> OBJECT ENCODING "+kk]
+                break
     if ra!=rb:
         mism+=1
         for h in hist[-15:]: print("   ", h)

@@ -873,6 +873,12 @@ async fn generic_commands_on_zsets() {
         bulks(&["20", "10", "30"]),
     )
     .await;
+    // An empty member sorts as 0 (strtod reads "" as 0).
+    c.expect(&["ZADD", "e", "1", "1", "2", ""], b":2\r\n").await;
+    c.expect(&["SORT", "e"], bulks(&["", "1"])).await;
+    // Redis's SORT leaves a small sorted set in the skiplist encoding.
+    c.expect(&["OBJECT", "ENCODING", "n"], b"$8\r\nskiplist\r\n")
+        .await;
 }
 
 #[tokio::test]

@@ -1439,13 +1439,20 @@ fn zscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             Reply::Array(vec![]),
         ]));
     };
-    // The listpack encoding comes back whole in one call, as in Redis.
-    let count = if z.is_listpack() { usize::MAX } else { count };
-    let (next, members) = crate::family::keys::scan_step(
-        z.iter().map(|(_, m)| Bytes::copy_from_slice(m)),
-        cursor,
-        count,
-    );
+    // The listpack encoding comes back whole in one call and in its own
+    // order (by score), as in Redis.
+    let (next, members) = if z.is_listpack() {
+        (
+            0,
+            z.iter().map(|(_, m)| Bytes::copy_from_slice(m)).collect(),
+        )
+    } else {
+        crate::family::keys::scan_step(
+            z.iter().map(|(_, m)| Bytes::copy_from_slice(m)),
+            cursor,
+            count,
+        )
+    };
     let mut items = Vec::new();
     for m in members {
         if pattern

@@ -644,6 +644,11 @@ impl Zset {
         }
     }
 
+    /// Converts the listpack encoding to the big one (SORT does, as Redis's).
+    pub fn convert_to_skiplist(&mut self) {
+        self.convert();
+    }
+
     /// Converts the listpack encoding to the big one.
     fn convert(&mut self) {
         if let Enc::Pack(p) = &self.enc {
