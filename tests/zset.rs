@@ -1038,3 +1038,48 @@ async fn waiters_of_another_type_are_passed_over() {
     c.expect(&["RPUSH", "k", "v"], b":1\r\n").await;
     assert_eq!(l.read_frame().await, bulks(&["k", "v"]));
 }
+
+/// RESP3 shapes of the replies that carry scores.
+#[tokio::test]
+async fn resp3_reply_shapes() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.cmd(&["HELLO", "3"]).await;
+    c.expect(&["ZADD", "z", "1", "a", "2", "b", "3", "c"], b":3\r\n")
+        .await;
+    c.expect(
+        &["BZPOPMIN", "z", "0"],
+        b"*3\r\n$1\r\nz\r\n$1\r\na\r\n,1\r\n",
+    )
+    .await;
+    c.expect(
+        &["BZMPOP", "0", "1", "z", "MAX"],
+        b"*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nc\r\n,3\r\n",
+    )
+    .await;
+    c.expect(
+        &["ZRANDMEMBER", "z", "1", "WITHSCORES"],
+        b"*1\r\n*2\r\n$1\r\nb\r\n,2\r\n",
+    )
+    .await;
+    c.expect(&["ZRANDMEMBER", "z", "-2"], b"*2\r\n$1\r\nb\r\n$1\r\nb\r\n")
+        .await;
+    c.expect(
+        &["ZUNION", "1", "z", "WITHSCORES"],
+        b"*1\r\n*2\r\n$1\r\nb\r\n,2\r\n",
+    )
+    .await;
+    c.expect(
+        &["ZSCAN", "z", "0"],
+        b"*2\r\n$1\r\n0\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+    )
+    .await;
+    c.expect(&["ZINCRBY", "z", "0.5", "b"], b",2.5\r\n").await;
+    c.expect(&["ZADD", "z", "INCR", "1", "b"], b",3.5\r\n")
+        .await;
+    c.expect(&["ZADD", "z", "NX", "INCR", "1", "b"], b"_\r\n")
+        .await;
+    c.expect(&["ZRANK", "z", "nope"], b"_\r\n").await;
+    c.expect(&["ZMPOP", "1", "nokey", "MIN"], b"_\r\n").await;
+    c.expect(&["BZPOPMIN", "nokey", "0.01"], b"_\r\n").await;
+}
