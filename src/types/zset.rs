@@ -17,11 +17,13 @@
 //!   element costs its bytes plus a few, not a node with pointers.
 //!
 //! Entry format: `[varint member length][member][score]`, where the score is a
-//! varint tag: `tag & 3 == 0` an integer (zigzag, `tag >> 2`), `1` an f32 that
+//! varint tag: `tag & 7 == 0` an integer (zigzag, `tag >> 3`), `1` an f32 that
 //! holds the value exactly (4 bytes follow), `2` an f64 (8 bytes follow), `3`
-//! a short decimal `m / 10^k` (zigzag `m` and `k - 1` packed in the tag). Most
-//! scores in practice are small integers or short decimals and take one to
-//! three bytes, where a Redis listpack keeps them as text.
+//! a short decimal `m / 10^k` (zigzag `m` and `k - 1` packed in the tag), `4`
+//! an integer stored as its difference from the previous entry's integer
+//! score (`tag >> 3`; runs are sorted, so it is never negative). Most scores
+//! in practice are integers (ids, timestamps) or short decimals and take one
+//! to three bytes, where a Redis listpack keeps them as text or 1–9-byte ints.
 //!
 //! Scores are never NaN (callers refuse NaN before inserting). The listpack
 //! encoding stores -0 as 0, as a Redis listpack does; the big one keeps -0.
@@ -112,18 +114,37 @@ fn as_decimal(s: f64) -> Option<(i64, usize)> {
     None
 }
 
-fn put_score(out: &mut Vec<u8>, s: f64) {
-    // -0 stays a double (the listpack encoding never holds one: `Zset`
-    // stores it as 0 there, as Redis does; the skiplist keeps -0).
-    if s.fract() == 0.0 && s.abs() < INT_LIMIT && !(s == 0.0 && s.is_sign_negative()) {
-        put_varint(out, zigzag(s as i64) << 2);
+/// An integer score that the compact forms can hold (-0 is not one: it must
+/// read back as -0).
+fn is_int(s: f64) -> bool {
+    s.fract() == 0.0 && s.abs() < INT_LIMIT && !(s == 0.0 && s.is_sign_negative())
+}
+
+/// Appends the encoding of score `s`; `prev` is the score of the entry
+/// before it in the run (entries are sorted, so an integer score after an
+/// integer score is stored as the small non-negative difference).
+fn put_score(out: &mut Vec<u8>, s: f64, prev: Option<f64>) {
+    if is_int(s) {
+        let abs_tag = zigzag(s as i64) << 3;
+        if let Some(p) = prev.filter(|p| is_int(*p)) {
+            // Both are integers below 2^53: a difference below 2^53 is exact.
+            let d = s - p;
+            if (0.0..INT_LIMIT).contains(&d) {
+                let tag = ((d as u64) << 3) | 4;
+                if varint_len(tag) < varint_len(abs_tag) {
+                    put_varint(out, tag);
+                    return;
+                }
+            }
+        }
+        put_varint(out, abs_tag);
         return;
     }
     let f32_exact = s.is_finite() && (s as f32) as f64 == s;
     let binary_len = if f32_exact { 5 } else { 9 };
     if s.is_finite() {
         if let Some((m, k)) = as_decimal(s) {
-            let tag = (((zigzag(m) << 3) | (k as u64 - 1)) << 2) | 3;
+            let tag = (((zigzag(m) << 3) | (k as u64 - 1)) << 3) | 3;
             if varint_len(tag) < binary_len {
                 put_varint(out, tag);
                 return;
@@ -139,10 +160,12 @@ fn put_score(out: &mut Vec<u8>, s: f64) {
     }
 }
 
-fn get_score(buf: &[u8], pos: usize) -> (f64, usize) {
+/// Decodes the score at `pos` (`prev`: the previous entry's score, for the
+/// difference form): (score, position after it).
+fn get_score(buf: &[u8], pos: usize, prev: f64) -> (f64, usize) {
     let (tag, p) = get_varint(buf, pos);
-    match tag & 3 {
-        0 => (unzigzag(tag >> 2) as f64, p),
+    match tag & 7 {
+        0 => (unzigzag(tag >> 3) as f64, p),
         1 => {
             let mut b = [0u8; 4];
             b.copy_from_slice(&buf[p..p + 4]);
@@ -153,28 +176,13 @@ fn get_score(buf: &[u8], pos: usize) -> (f64, usize) {
             b.copy_from_slice(&buf[p..p + 8]);
             (f64::from_le_bytes(b), p + 8)
         }
-        _ => {
-            let v = tag >> 2;
+        3 => {
+            let v = tag >> 3;
             let k = (v & 7) as usize + 1;
             (unzigzag(v >> 3) as f64 / POW10[k], p)
         }
+        _ => (prev + (tag >> 3) as f64, p),
     }
-}
-
-/// Decodes the entry at `pos`: (score, member start, member end, next entry).
-fn entry_at(buf: &[u8], pos: usize) -> (f64, usize, usize, usize) {
-    let (len, start) = get_varint(buf, pos);
-    let end = start + len as usize;
-    let (score, next) = get_score(buf, end);
-    (score, start, end, next)
-}
-
-fn encode_entry(member: &[u8], score: f64) -> Vec<u8> {
-    let mut e = Vec::with_capacity(member.len() + 14);
-    put_varint(&mut e, member.len() as u64);
-    e.extend_from_slice(member);
-    put_score(&mut e, score);
-    e
 }
 
 /// Bytes of the entry-count header at the front of a non-empty run.
@@ -186,7 +194,10 @@ const COUNT_UNKNOWN: u16 = u16::MAX;
 /// A flat sorted run of entries: the whole `listpack` encoding, or one chunk
 /// of the `skiplist` encoding. One exact-size allocation (`[u16 count]
 /// [entries…]`; nothing at all when empty), 16 bytes inline, so a small
-/// sorted set is one allocation like a Redis listpack.
+/// sorted set is one allocation like a Redis listpack. Entries are read
+/// front to back only (a score may be stored as the difference from the one
+/// before), and a change rebuilds the run, as a listpack insert moves its
+/// tail: O(run) either way.
 #[derive(Debug, Clone, Default)]
 pub struct Pack {
     buf: Box<[u8]>,
@@ -195,6 +206,7 @@ pub struct Pack {
 pub struct PackIter<'a> {
     buf: &'a [u8],
     pos: usize,
+    prev: f64,
 }
 
 impl<'a> Iterator for PackIter<'a> {
@@ -203,9 +215,12 @@ impl<'a> Iterator for PackIter<'a> {
         if self.pos >= self.buf.len() {
             return None;
         }
-        let (s, a, b, next) = entry_at(self.buf, self.pos);
+        let (len, start) = get_varint(self.buf, self.pos);
+        let end = start + len as usize;
+        let (s, next) = get_score(self.buf, end, self.prev);
         self.pos = next;
-        Some((s, &self.buf[a..b]))
+        self.prev = s;
+        Some((s, &self.buf[start..end]))
     }
 }
 
@@ -214,7 +229,12 @@ fn count_of(v: &[u8]) -> usize {
         return 0;
     }
     match u16::from_le_bytes([v[0], v[1]]) {
-        COUNT_UNKNOWN => PackIter { buf: v, pos: HDR }.count(),
+        COUNT_UNKNOWN => PackIter {
+            buf: v,
+            pos: HDR,
+            prev: 0.0,
+        }
+        .count(),
         n => n as usize,
     }
 }
@@ -230,6 +250,7 @@ fn set_count(v: &mut [u8], n: usize) {
 struct PackBuilder {
     v: Vec<u8>,
     n: usize,
+    prev: Option<f64>,
 }
 
 impl PackBuilder {
@@ -239,7 +260,8 @@ impl PackBuilder {
         }
         put_varint(&mut self.v, member.len() as u64);
         self.v.extend_from_slice(member);
-        put_score(&mut self.v, score);
+        put_score(&mut self.v, score, self.prev);
+        self.prev = Some(score);
         self.n += 1;
     }
 
@@ -251,6 +273,14 @@ impl PackBuilder {
         Pack {
             buf: self.v.into_boxed_slice(),
         }
+    }
+
+    fn build<'a>(entries: impl IntoIterator<Item = (f64, &'a [u8])>) -> Pack {
+        let mut b = PackBuilder::default();
+        for (s, m) in entries {
+            b.push(m, s);
+        }
+        b.finish()
     }
 }
 
@@ -268,6 +298,7 @@ impl Pack {
         PackIter {
             buf: &self.buf,
             pos: HDR.min(self.buf.len()),
+            prev: 0.0,
         }
     }
 
@@ -275,33 +306,12 @@ impl Pack {
         self.iter().next()
     }
 
-    /// Changes the run through a Vec (no copy: the box is taken apart and
-    /// rebuilt), keeping the count header and the exact size.
-    fn edit(&mut self, f: impl FnOnce(&mut Vec<u8>) -> isize) {
-        let mut v = std::mem::take(&mut self.buf).into_vec();
-        if v.is_empty() {
-            v.extend_from_slice(&[0; HDR]);
-        }
-        let delta = f(&mut v);
-        let n = (count_of(&v) as isize + delta).max(0) as usize;
-        if n == 0 {
-            return;
-        }
-        set_count(&mut v, n);
-        self.buf = v.into_boxed_slice();
-    }
-
-    /// Finds `member`: (entry offset, entry end, score).
-    fn find(&self, member: &[u8]) -> Option<(usize, usize, f64)> {
-        let mut pos = HDR;
-        while pos < self.buf.len() {
-            let (s, a, b, next) = entry_at(&self.buf, pos);
-            if &self.buf[a..b] == member {
-                return Some((pos, next, s));
-            }
-            pos = next;
-        }
-        None
+    /// Finds `member`: (index, score).
+    fn find(&self, member: &[u8]) -> Option<(usize, f64)> {
+        self.iter()
+            .enumerate()
+            .find(|(_, (_, m))| *m == member)
+            .map(|(i, (s, _))| (i, s))
     }
 
     /// Index of `member` (known to have `score`) within this run.
@@ -318,29 +328,25 @@ impl Pack {
 
     /// Inserts an entry at its sorted place (the member must be absent).
     fn insert(&mut self, member: &[u8], score: f64) {
-        let mut pos = HDR;
-        while pos < self.buf.len() {
-            let (s, a, b, next) = entry_at(&self.buf, pos);
-            if cmp_key(s, &self.buf[a..b], score, member) == Ordering::Greater {
-                break;
-            }
-            pos = next;
-        }
-        let e = encode_entry(member, score);
-        self.edit(|v| {
-            // Exact growth, as a listpack reallocates: a doubling Vec would
-            // carry up to half its size in spare capacity in every small set.
-            v.reserve_exact(e.len());
-            v.splice(pos..pos, e);
-            1
-        });
+        let mut v: Vec<(f64, &[u8])> = Vec::with_capacity(self.len() + 1);
+        v.extend(self.iter());
+        let at = v.partition_point(|(s, m)| cmp_key(*s, m, score, member) != Ordering::Greater);
+        v.insert(at, (score, member));
+        let p = PackBuilder::build(v);
+        *self = p;
     }
 
-    fn remove_at(&mut self, start: usize, end: usize) {
-        self.edit(|v| {
-            v.drain(start..end);
-            -1
-        });
+    /// Removes `member`; returns its score if it was there.
+    fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let (at, score) = self.find(member)?;
+        let p = PackBuilder::build(
+            self.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != at)
+                .map(|(_, e)| e),
+        );
+        *self = p;
+        Some(score)
     }
 
     /// Number of leading entries for which `pred` holds (pred is monotone).
@@ -350,35 +356,17 @@ impl Pack {
 
     /// Splits off the second half into a new run.
     fn split(&mut self) -> Pack {
-        let len = self.len();
-        let keep = len / 2;
-        let mut pos = HDR;
-        for _ in 0..keep {
-            pos = entry_at(&self.buf, pos).3;
-        }
-        let mut tail = Vec::with_capacity(HDR + self.buf.len() - pos);
-        tail.extend_from_slice(&[0; HDR]);
-        tail.extend_from_slice(&self.buf[pos..]);
-        set_count(&mut tail, len - keep);
-        self.edit(|v| {
-            v.truncate(pos);
-            -((len - keep) as isize)
-        });
-        Pack {
-            buf: tail.into_boxed_slice(),
-        }
+        let keep = self.len() / 2;
+        let tail = PackBuilder::build(self.iter().skip(keep));
+        let head = PackBuilder::build(self.iter().take(keep));
+        *self = head;
+        tail
     }
 
     /// Appends the entries of `next`, which all sort after this run's.
     fn append(&mut self, next: Pack) {
-        let n = next.len() as isize;
-        if n == 0 {
-            return;
-        }
-        self.edit(|v| {
-            v.extend_from_slice(&next.buf[HDR..]);
-            n
-        });
+        let p = PackBuilder::build(self.iter().chain(next.iter()));
+        *self = p;
     }
 }
 
@@ -489,9 +477,7 @@ impl Tree {
         let score = self.dict.remove(member)?;
         let c = self.chunk_for(member, score);
         let chunk = &mut self.chunks[c];
-        if let Some((a, b, _)) = chunk.find(member) {
-            chunk.remove_at(a, b);
-        }
+        chunk.remove(member);
         let (n, bytes) = (chunk.len(), chunk.bytes());
         let small = n < CHUNK_ENTRIES / 4 && bytes < CHUNK_BYTES / 4;
         if n == 0 {
@@ -639,7 +625,7 @@ impl Zset {
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.enc {
-            Enc::Pack(p) => p.find(member).map(|(_, _, s)| s),
+            Enc::Pack(p) => p.find(member).map(|(_, s)| s),
             Enc::Tree(t) => t.dict.get(member).copied(),
         }
     }
@@ -688,11 +674,7 @@ impl Zset {
     /// Removes `member`; returns its score if it was present.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         match &mut self.enc {
-            Enc::Pack(p) => {
-                let (a, b, s) = p.find(member)?;
-                p.remove_at(a, b);
-                Some(s)
-            }
+            Enc::Pack(p) => p.remove(member),
             Enc::Tree(t) => t.remove(member),
         }
     }
@@ -700,10 +682,7 @@ impl Zset {
     /// 0-based ascending rank of `member`.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match &self.enc {
-            Enc::Pack(p) => {
-                let (_, _, s) = p.find(member)?;
-                p.index_of(member, s)
-            }
+            Enc::Pack(p) => p.find(member).map(|(i, _)| i),
             Enc::Tree(t) => t.rank(member),
         }
     }
@@ -835,8 +814,8 @@ mod tests {
             9.87654321,
         ] {
             let mut b = Vec::new();
-            put_score(&mut b, s);
-            let (d, end) = get_score(&b, 0);
+            put_score(&mut b, s, None);
+            let (d, end) = get_score(&b, 0, 0.0);
             assert_eq!(end, b.len());
             assert_eq!(d.to_bits(), s.to_bits(), "{s}");
         }
@@ -921,6 +900,53 @@ mod tests {
     #[test]
     fn chunked_matches_model() {
         model_check(0, 20000, 11);
+    }
+
+    #[test]
+    fn score_differences_survive_edits() {
+        // Integer neighbours are stored as differences: inserting or
+        // removing between them must re-base the next entry.
+        let scores = [
+            f64::NEG_INFINITY,
+            -9007199254740991.0,
+            -5.0,
+            -0.0,
+            0.0,
+            3.0,
+            3.5,
+            4.0,
+            1.7e9,
+            1.7e9 + 37.0,
+            1e15,
+            9007199254740991.0,
+            1e300,
+            f64::INFINITY,
+        ];
+        for limit in [1000, 0] {
+            let l = lim(limit);
+            let mut z = Zset::new(l, 0);
+            let mut model: Vec<(f64, Vec<u8>)> = Vec::new();
+            for (i, s) in scores.iter().enumerate().rev() {
+                let m = format!("m{i}").into_bytes();
+                z.set(&m, *s, l);
+                model.push((*s, m));
+            }
+            for victim in [4usize, 0, 9, 13, 7] {
+                let m = format!("m{victim}").into_bytes();
+                assert!(z.remove(&m).is_some());
+                model.retain(|(_, mm)| *mm != m);
+            }
+            model.sort_by(|a, b| cmp_key(a.0, &a.1, b.0, &b.1));
+            let got: Vec<_> = z.iter().map(|(s, m)| (s, m.to_vec())).collect();
+            assert_eq!(got.len(), model.len());
+            for (g, w) in got.iter().zip(&model) {
+                assert_eq!(g.1, w.1);
+                // -0 becomes 0 in the listpack encoding only.
+                if limit == 0 || w.0 != 0.0 {
+                    assert_eq!(g.0.to_bits(), w.0.to_bits(), "{:?}", w);
+                }
+            }
+        }
     }
 
     #[test]
