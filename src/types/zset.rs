@@ -17,11 +17,12 @@
 //!   element costs its bytes plus a few, not a node with pointers.
 //!
 //! Entry format: `[varint member length][member][score]`, where the score is a
-//! varint tag: `tag & 7 == 0` an integer (zigzag, `tag >> 3`), `1` an f32 that
-//! holds the value exactly (4 bytes follow), `2` an f64 (8 bytes follow), `3`
-//! a short decimal `m / 10^k` (zigzag `m` and `k - 1` packed in the tag), `4`
-//! an integer stored as its difference from the previous entry's integer
-//! score (`tag >> 3`; runs are sorted, so it is never negative). Most scores
+//! varint tag: odd, an integer stored as its difference from the previous
+//! entry's integer score (`tag >> 1`; runs are sorted, so it is never
+//! negative); otherwise by `(tag >> 1) & 3`: `0` an integer (zigzag,
+//! `tag >> 3`), `1` an f32 that holds the value exactly (4 bytes follow), `2`
+//! an f64 (8 bytes follow), `3` a short decimal `m / 10^k` (zigzag `m` and
+//! `k - 1` packed in `tag >> 3`). Most scores
 //! in practice are integers (ids, timestamps) or short decimals and take one
 //! to three bytes, where a Redis listpack keeps them as text or 1–9-byte ints.
 //!
@@ -130,7 +131,7 @@ fn put_score(out: &mut Vec<u8>, s: f64, prev: Option<f64>) {
             // Both are integers below 2^53: a difference below 2^53 is exact.
             let d = s - p;
             if (0.0..INT_LIMIT).contains(&d) {
-                let tag = ((d as u64) << 3) | 4;
+                let tag = ((d as u64) << 1) | 1;
                 if varint_len(tag) < varint_len(abs_tag) {
                     put_varint(out, tag);
                     return;
@@ -144,7 +145,7 @@ fn put_score(out: &mut Vec<u8>, s: f64, prev: Option<f64>) {
     let binary_len = if f32_exact { 5 } else { 9 };
     if s.is_finite() {
         if let Some((m, k)) = as_decimal(s) {
-            let tag = (((zigzag(m) << 3) | (k as u64 - 1)) << 3) | 3;
+            let tag = (((zigzag(m) << 3) | (k as u64 - 1)) << 3) | 6;
             if varint_len(tag) < binary_len {
                 put_varint(out, tag);
                 return;
@@ -152,10 +153,10 @@ fn put_score(out: &mut Vec<u8>, s: f64, prev: Option<f64>) {
         }
     }
     if f32_exact {
-        out.push(1);
+        out.push(2);
         out.extend_from_slice(&(s as f32).to_le_bytes());
     } else {
-        out.push(2);
+        out.push(4);
         out.extend_from_slice(&s.to_le_bytes());
     }
 }
@@ -164,7 +165,10 @@ fn put_score(out: &mut Vec<u8>, s: f64, prev: Option<f64>) {
 /// difference form): (score, position after it).
 fn get_score(buf: &[u8], pos: usize, prev: f64) -> (f64, usize) {
     let (tag, p) = get_varint(buf, pos);
-    match tag & 7 {
+    if tag & 1 == 1 {
+        return (prev + (tag >> 1) as f64, p);
+    }
+    match (tag >> 1) & 3 {
         0 => (unzigzag(tag >> 3) as f64, p),
         1 => {
             let mut b = [0u8; 4];
@@ -176,13 +180,37 @@ fn get_score(buf: &[u8], pos: usize, prev: f64) -> (f64, usize) {
             b.copy_from_slice(&buf[p..p + 8]);
             (f64::from_le_bytes(b), p + 8)
         }
-        3 => {
+        _ => {
             let v = tag >> 3;
             let k = (v & 7) as usize + 1;
             (unzigzag(v >> 3) as f64 / POW10[k], p)
         }
-        _ => (prev + (tag >> 3) as f64, p),
     }
+}
+
+/// A decoded entry: its score, where its member is, where the next starts.
+struct Entry {
+    score: f64,
+    member: std::ops::Range<usize>,
+    next: usize,
+}
+
+/// Decodes the entry at `pos` (`prev`: the previous entry's score).
+fn entry_at(buf: &[u8], pos: usize, prev: f64) -> Entry {
+    let (len, start) = get_varint(buf, pos);
+    let end = start + len as usize;
+    let (score, next) = get_score(buf, end, prev);
+    Entry {
+        score,
+        member: start..end,
+        next,
+    }
+}
+
+fn put_entry(out: &mut Vec<u8>, member: &[u8], score: f64, prev: Option<f64>) {
+    put_varint(out, member.len() as u64);
+    out.extend_from_slice(member);
+    put_score(out, score, prev);
 }
 
 /// Bytes of the entry-count header at the front of a non-empty run.
@@ -196,8 +224,8 @@ const COUNT_UNKNOWN: u16 = u16::MAX;
 /// [entries…]`; nothing at all when empty), 16 bytes inline, so a small
 /// sorted set is one allocation like a Redis listpack. Entries are read
 /// front to back only (a score may be stored as the difference from the one
-/// before), and a change rebuilds the run, as a listpack insert moves its
-/// tail: O(run) either way.
+/// before); an insert or delete rewrites the entry after it against its new
+/// neighbour and moves the tail, as a listpack does.
 #[derive(Debug, Clone, Default)]
 pub struct Pack {
     buf: Box<[u8]>,
@@ -215,12 +243,10 @@ impl<'a> Iterator for PackIter<'a> {
         if self.pos >= self.buf.len() {
             return None;
         }
-        let (len, start) = get_varint(self.buf, self.pos);
-        let end = start + len as usize;
-        let (s, next) = get_score(self.buf, end, self.prev);
-        self.pos = next;
-        self.prev = s;
-        Some((s, &self.buf[start..end]))
+        let e = entry_at(self.buf, self.pos, self.prev);
+        self.pos = e.next;
+        self.prev = e.score;
+        Some((e.score, &self.buf[e.member]))
     }
 }
 
@@ -258,9 +284,7 @@ impl PackBuilder {
         if self.v.is_empty() {
             self.v.extend_from_slice(&[0; HDR]);
         }
-        put_varint(&mut self.v, member.len() as u64);
-        self.v.extend_from_slice(member);
-        put_score(&mut self.v, score, self.prev);
+        put_entry(&mut self.v, member, score, self.prev);
         self.prev = Some(score);
         self.n += 1;
     }
@@ -326,27 +350,76 @@ impl Pack {
         None
     }
 
+    /// Replaces bytes `range` with `with`, in the run's own allocation (a
+    /// realloc to the exact new size, as a listpack insert or delete does),
+    /// and moves the count by `delta`.
+    fn splice(&mut self, range: std::ops::Range<usize>, with: &[u8], delta: isize) {
+        let n = (self.len() as isize + delta).max(0) as usize;
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        if n == 0 {
+            return;
+        }
+        // An empty run has no header yet: the entry goes after the new one.
+        let range = if v.is_empty() {
+            v.extend_from_slice(&[0; HDR]);
+            HDR..HDR
+        } else {
+            range
+        };
+        let grow = with.len().saturating_sub(range.len());
+        v.reserve_exact(grow);
+        v.splice(range, with.iter().copied());
+        set_count(&mut v, n);
+        self.buf = v.into_boxed_slice();
+    }
+
+    /// Walks to the first entry for which `stop(score, member)` holds:
+    /// (its offset, the previous entry's score, the entry itself if any).
+    fn seek(&self, stop: impl Fn(f64, &[u8]) -> bool) -> (usize, Option<f64>, Option<Entry>) {
+        let mut pos = HDR.min(self.buf.len());
+        let mut prev = None;
+        while pos < self.buf.len() {
+            let e = entry_at(&self.buf, pos, prev.unwrap_or(0.0));
+            if stop(e.score, &self.buf[e.member.clone()]) {
+                return (pos, prev, Some(e));
+            }
+            prev = Some(e.score);
+            pos = e.next;
+        }
+        (pos, prev, None)
+    }
+
     /// Inserts an entry at its sorted place (the member must be absent).
     fn insert(&mut self, member: &[u8], score: f64) {
-        let mut v: Vec<(f64, &[u8])> = Vec::with_capacity(self.len() + 1);
-        v.extend(self.iter());
-        let at = v.partition_point(|(s, m)| cmp_key(*s, m, score, member) != Ordering::Greater);
-        v.insert(at, (score, member));
-        let p = PackBuilder::build(v);
-        *self = p;
+        let (pos, prev, next) = self.seek(|s, m| cmp_key(s, m, score, member) == Ordering::Greater);
+        let mut with = Vec::with_capacity(member.len() + 16);
+        put_entry(&mut with, member, score, prev);
+        // The entry that now follows is re-based on the new one.
+        let end = match &next {
+            Some(e) => {
+                put_entry(&mut with, &self.buf[e.member.clone()], e.score, Some(score));
+                e.next
+            }
+            None => pos,
+        };
+        self.splice(pos..end, &with, 1);
     }
 
     /// Removes `member`; returns its score if it was there.
     fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let (at, score) = self.find(member)?;
-        let p = PackBuilder::build(
-            self.iter()
-                .enumerate()
-                .filter(|(i, _)| *i != at)
-                .map(|(_, e)| e),
-        );
-        *self = p;
-        Some(score)
+        let (pos, prev, found) = self.seek(|_, m| m == member);
+        let e = found?;
+        let mut with = Vec::new();
+        // The entry after it is re-based on the one before it.
+        let end = if e.next < self.buf.len() {
+            let n = entry_at(&self.buf, e.next, e.score);
+            put_entry(&mut with, &self.buf[n.member.clone()], n.score, prev);
+            n.next
+        } else {
+            e.next
+        };
+        self.splice(pos..end, &with, -1);
+        Some(e.score)
     }
 
     /// Number of leading entries for which `pred` holds (pred is monotone).
