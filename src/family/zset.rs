@@ -23,7 +23,7 @@ use crate::blocking::BlockRequest;
 use crate::command::args::{eq, int, parse_float, positive, timeout_secs};
 use crate::command::flags::*;
 use crate::command::{CommandSpec, Ctx, Keys};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{zset as E, CmdError, CmdResult};
 use crate::keyspace::Value;
 use crate::notify;
 use crate::reply::Reply;
@@ -217,7 +217,7 @@ fn parse_hex_float(arg: &[u8]) -> Option<f64> {
 }
 
 fn nan_error() -> CmdError {
-    CmdError::custom("ERR resulting score is not a number (NaN)")
+    CmdError::custom(E::NAN_SCORE)
 }
 
 /// Stores a freshly built, non-empty set at `dst` (a *STORE result): the
@@ -330,19 +330,13 @@ fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) -> CmdResult<Reply> 
         return Err(CmdError::Syntax);
     }
     if nx && xx {
-        return Err(CmdError::custom(
-            "ERR XX and NX options at the same time are not compatible",
-        ));
+        return Err(CmdError::custom(E::XX_AND_NX));
     }
     if (nx && (gt || lt)) || (gt && lt) {
-        return Err(CmdError::custom(
-            "ERR GT, LT, and/or NX options at the same time are not compatible",
-        ));
+        return Err(CmdError::custom(E::GT_LT_NX));
     }
     if incr && elements > 2 {
-        return Err(CmdError::custom(
-            "ERR INCR option supports a single increment-element pair",
-        ));
+        return Err(CmdError::custom(E::INCR_PAIRS));
     }
     // Every score is parsed before anything changes: all or nothing.
     let pairs: Vec<(f64, &Bytes)> = a[i..]
@@ -512,7 +506,7 @@ fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
 }
 
 fn parse_score_range(min: &[u8], max: &[u8]) -> CmdResult<ScoreRange> {
-    let err = || CmdError::custom("ERR min or max is not a float");
+    let err = || CmdError::custom(E::MIN_MAX_FLOAT);
     let (min, minex) = parse_score_bound(min).ok_or_else(err)?;
     let (max, maxex) = parse_score_bound(max).ok_or_else(err)?;
     Ok(ScoreRange {
@@ -572,7 +566,7 @@ fn parse_lex_bound(arg: &Bytes) -> Option<LexBound> {
 }
 
 fn parse_lex_range(min: &Bytes, max: &Bytes) -> CmdResult<LexRange> {
-    let err = || CmdError::custom("ERR min or max not valid string range item");
+    let err = || CmdError::custom(E::MIN_MAX_LEX);
     Ok(LexRange {
         min: parse_lex_bound(min).ok_or_else(err)?,
         max: parse_lex_bound(max).ok_or_else(err)?,
@@ -752,14 +746,10 @@ fn zrange_generic(
         rtype = RangeType::Rank;
     }
     if has_limit && rtype == RangeType::Rank {
-        return Err(CmdError::custom(
-            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        ));
+        return Err(CmdError::custom(E::LIMIT_WITH_RANK));
     }
     if withscores && rtype == RangeType::Lex {
-        return Err(CmdError::custom(
-            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
-        ));
+        return Err(CmdError::custom(E::WITHSCORES_BYLEX));
     }
     if rev && rtype != RangeType::Rank {
         // The range is given as max, min.
@@ -974,7 +964,7 @@ fn zpopmax(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 /// Parses `numkeys key… MIN|MAX [COUNT n]` starting at `at` (numkeys).
 fn parse_mpop(a: &[Bytes], at: usize) -> CmdResult<(Vec<Bytes>, bool, usize)> {
-    let err = || CmdError::custom("ERR numkeys should be greater than 0");
+    let err = || CmdError::custom(E::NUMKEYS);
     let n = int(&a[at]).map_err(|_| err())?;
     if n <= 0 {
         return Err(err());
@@ -1184,9 +1174,7 @@ fn algebra(
 ) -> CmdResult<Reply> {
     let setnum = int(&a[at])?;
     if setnum < 1 {
-        return Err(CmdError::custom(format!(
-            "ERR at least 1 input key is needed for '{name}' command"
-        )));
+        return Err(CmdError::custom(E::at_least_one_key(name)));
     }
     if setnum > (a.len() - at - 1) as i64 {
         return Err(CmdError::Syntax);
@@ -1209,8 +1197,7 @@ fn algebra(
         if op != SetOp::Diff && !card_only && remaining > setnum && eq(&a[j], "weights") {
             j += 1;
             for w in weights.iter_mut() {
-                *w = parse_score_strict(&a[j])
-                    .ok_or_else(|| CmdError::custom("ERR weight value is not a float"))?;
+                *w = parse_score_strict(&a[j]).ok_or_else(|| CmdError::custom(E::WEIGHT_FLOAT))?;
                 j += 1;
             }
         } else if op != SetOp::Diff && !card_only && remaining >= 2 && eq(&a[j], "aggregate") {
@@ -1231,7 +1218,7 @@ fn algebra(
         } else if card_only && remaining >= 2 && eq(&a[j], "limit") {
             limit = match int(&a[j + 1]) {
                 Ok(n) if n >= 0 => n,
-                _ => return Err(CmdError::custom("ERR LIMIT can't be negative")),
+                _ => return Err(CmdError::custom(E::LIMIT_NEGATIVE)),
             };
             j += 2;
         } else {
@@ -1377,7 +1364,7 @@ fn zrandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() >= 3 {
         let c = int(&a[2])?;
         if c == i64::MIN {
-            return Err(CmdError::custom("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"));
+            return Err(CmdError::custom(E::COUNT_RANGE));
         }
         if a.len() > 4 || (a.len() == 4 && !eq(&a[3], "withscores")) {
             return Err(CmdError::Syntax);
@@ -1385,7 +1372,7 @@ fn zrandmember(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         if a.len() == 4 {
             withscores = true;
             if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
-                return Err(CmdError::custom("ERR value is out of range"));
+                return Err(CmdError::custom(E::OUT_OF_RANGE));
             }
         }
         count = Some(c);
