@@ -462,6 +462,18 @@ impl Fenwick {
         Fenwick { t }
     }
 
+    /// Appends a chunk of `size` at the end in O(log n): the new node covers
+    /// the chunks `(i - lowbit(i), i]`, the others being already counted.
+    fn push(&mut self, size: usize) {
+        let i = self.t.len().max(1);
+        if self.t.is_empty() {
+            self.t.push(0);
+        }
+        let low = i & i.wrapping_neg();
+        let covered = self.prefix(i - 1) - self.prefix(i - low);
+        self.t.push((covered + size) as u32);
+    }
+
     fn add(&mut self, chunk: usize, delta: i64) {
         let mut i = chunk + 1;
         while i < self.t.len() {
@@ -539,8 +551,17 @@ impl Tree {
         chunk.insert(member, score);
         if chunk.len() > CHUNK_ENTRIES || (chunk.bytes() > CHUNK_BYTES && chunk.len() > 1) {
             let tail = chunk.split();
-            self.chunks.insert(c + 1, tail);
-            self.rebuild_index();
+            if c + 1 == self.chunks.len() {
+                // Splitting the last chunk (ascending inserts: ids,
+                // timestamps) extends the index instead of rebuilding it.
+                let moved = tail.len();
+                self.fen.add(c, 1 - moved as i64);
+                self.fen.push(moved);
+                self.chunks.push(tail);
+            } else {
+                self.chunks.insert(c + 1, tail);
+                self.rebuild_index();
+            }
         } else {
             self.fen.add(c, 1);
         }
@@ -973,6 +994,30 @@ mod tests {
     #[test]
     fn chunked_matches_model() {
         model_check(0, 20000, 11);
+    }
+
+    #[test]
+    fn fenwick_push_matches_build() {
+        let sizes: Vec<usize> = (1..=37).map(|i| (i * 7) % 11 + 1).collect();
+        let mut f = Fenwick::build(std::iter::empty());
+        for (n, s) in sizes.iter().enumerate() {
+            f.push(*s);
+            let built = Fenwick::build(sizes[..=n].iter().copied());
+            assert_eq!(f.t, built.t, "after {} pushes", n + 1);
+        }
+    }
+
+    #[test]
+    fn ascending_inserts_split_the_last_chunk() {
+        let mut z = Zset::new(lim(0), 0);
+        for i in 0..5000u32 {
+            z.set(format!("m{i:05}").as_bytes(), i as f64, lim(0));
+        }
+        for r in [0usize, 1, 127, 128, 2500, 4999] {
+            let (m, s) = z.nth(r).unwrap();
+            assert_eq!(s, r as f64);
+            assert_eq!(z.rank(&m), Some(r));
+        }
     }
 
     #[test]
