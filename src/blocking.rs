@@ -240,10 +240,19 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
                     }
                 }
             } else {
-                let ready =
-                    matches!(live, Some(Value::List(l)) if w.wants == "list" && !l.is_empty());
+                // (type the key holds, has elements); waiters of another type
+                // are passed over, as Redis does: a key can have BLPOP and
+                // BZPOPMIN waiters at once.
+                let (holds, ready) = match live {
+                    Some(Value::List(l)) => ("list", !l.is_empty()),
+                    Some(Value::Zset(z)) => ("zset", !z.is_empty()),
+                    _ => ("", false),
+                };
                 if !ready {
                     break;
+                }
+                if holds != w.wants {
+                    continue;
                 }
                 (w.cmd.spec.handler, args_serving(&w, &key))
             };

@@ -17,8 +17,8 @@
 //!   `maxmemory` eviction.
 //! - `family`: commands, one module per family, each with its `COMMANDS` table.
 //! - `types`: value representations (the chunked list, the packed/table hash,
-//!   the stream of compact nodes) and the emulated `long double` of
-//!   INCRBYFLOAT/HINCRBYFLOAT.
+//!   the sorted set, the stream of compact nodes) and the emulated
+//!   `long double` of INCRBYFLOAT/HINCRBYFLOAT.
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
 //! - `blocking`: blocked clients and their wake-up.
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
@@ -35,7 +35,7 @@
 //! - Hot per-command counters are striped per worker thread; nothing on the
 //!   per-command path writes a cache line another thread writes.
 //! - Deliberately absent (so far): RDB snapshots, the AOF, replication, cluster
-//!   bus, Lua, sorted sets.
+//!   bus, Lua.
 
 pub mod alloc;
 pub mod blocking;

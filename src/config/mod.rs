@@ -190,6 +190,9 @@ pub struct Config {
     /// Hash encoding thresholds (`types::hash::Limits`).
     pub hash_max_listpack_entries: AtomicUsize,
     pub hash_max_listpack_value: AtomicUsize,
+    /// `zset-max-listpack-entries` / `-value`, read on every sorted-set insert.
+    pub zset_max_listpack_entries: AtomicUsize,
+    pub zset_max_listpack_value: AtomicUsize,
 }
 
 /// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds>`.
@@ -245,6 +248,8 @@ impl Config {
             databases: 16,
             hash_max_listpack_entries: AtomicUsize::new(512),
             hash_max_listpack_value: AtomicUsize::new(64),
+            zset_max_listpack_entries: AtomicUsize::new(128),
+            zset_max_listpack_value: AtomicUsize::new(64),
         };
         let snapshot: Vec<(String, String)> = cfg
             .values
@@ -455,6 +460,12 @@ impl Config {
                 .lazyfree_lazy_user_del
                 .store(v == "yes", Ordering::Relaxed),
             "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
+            "zset-max-listpack-entries" => self
+                .zset_max_listpack_entries
+                .store(int()?.max(0) as usize, Ordering::Relaxed),
+            "zset-max-listpack-value" => self
+                .zset_max_listpack_value
+                .store(int()?.max(0) as usize, Ordering::Relaxed),
             "client-output-buffer-limit" => {
                 let parts: Vec<&str> = v.split_whitespace().collect();
                 for chunk in parts.chunks(4) {

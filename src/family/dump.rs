@@ -52,6 +52,8 @@ const T_SET: u8 = 2;
 const T_HASH: u8 = 3;
 /// Redis's RDB type number for streams, so other families' tags (3, 4…) stay free.
 const T_STREAM: u8 = 15;
+/// Sorted set: count, then (member blob, f64 score LE) pairs in order.
+const T_ZSET: u8 = 4;
 
 fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf29ce484222325u64, |h, b| {
@@ -96,6 +98,14 @@ fn serialize(value: &Value) -> Bytes {
         Value::Stream(st) => {
             out.put_u8(T_STREAM);
             put_stream(&mut out, st);
+        }
+        Value::Zset(z) => {
+            out.put_u8(T_ZSET);
+            out.put_u64_le(z.len() as u64);
+            for (s, m) in z.iter() {
+                put_blob(&mut out, m);
+                out.put_f64_le(s);
+            }
         }
     }
     out.put_u16_le(VERSION);
@@ -302,6 +312,27 @@ fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
             Value::Hash(Box::new(h))
         }
         T_STREAM => Value::Stream(Box::new(get_stream(&mut r).ok_or_else(bad)?)),
+        T_ZSET => {
+            let n = r.u64().ok_or_else(bad)?;
+            let mut items = Vec::new();
+            let mut seen = HashSet::new();
+            for _ in 0..n {
+                let m = Bytes::copy_from_slice(r.blob().ok_or_else(bad)?);
+                let s = f64::from_bits(r.u64().ok_or_else(bad)?);
+                if s.is_nan() || !seen.insert(m.clone()) {
+                    return Err(bad());
+                }
+                items.push((m, s));
+            }
+            if items.is_empty() {
+                return Err(bad());
+            }
+            // Re-encoded by RESTORE against the current limits.
+            Value::Zset(crate::types::zset::Zset::from_entries(
+                items,
+                Default::default(),
+            ))
+        }
         _ => return Err(bad()),
     };
     if r.pos != body.len() {
@@ -349,7 +380,11 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if !replace && ctx.exists(key) {
         return Err(CmdError::custom("BUSYKEY Target key name already exists."));
     }
-    let value = deserialize(&a[3], ctx.srv.config.hash_limits())?;
+    let value = match deserialize(&a[3], ctx.srv.config.hash_limits())? {
+        // The encoding follows this server's limits, as Redis's RDB loading does.
+        Value::Zset(z) => Value::Zset(crate::family::zset::reencode(ctx, &z)),
+        v => v,
+    };
     let at = if ttl == 0 {
         0
     } else if absttl {
@@ -364,7 +399,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         return Ok(Reply::Ok);
     }
-    let ready = matches!(value, Value::List(_) | Value::Stream(_));
+    let ready = matches!(value, Value::List(_) | Value::Stream(_) | Value::Zset(_));
     ctx.delete(key);
     ctx.set_value(key, value, false);
     if at != 0 {

@@ -14,6 +14,7 @@ pub mod sort;
 pub mod stream;
 pub mod string;
 pub mod transaction;
+pub mod zset;
 
 use crate::command::CommandSpec;
 
@@ -27,6 +28,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     set::COMMANDS,
     hash::COMMANDS,
     memory::COMMANDS,
+    zset::COMMANDS,
     sort::COMMANDS,
     stream::COMMANDS,
     dump::COMMANDS,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::types::hash::Hash;
 use crate::types::list::List;
 use crate::types::stream::Stream;
+use crate::types::zset::Zset;
 
 /// A stored value. One variant per data-type family.
 #[derive(Debug, Clone)]
@@ -18,6 +19,8 @@ pub enum Value {
     Set(Box<HashSet<Bytes>>),
     Hash(Box<Hash>),
     Stream(Box<Stream>),
+    // Unboxed: a `Zset` is 16 bytes (a small set is one allocation, as in Redis).
+    Zset(Zset),
 }
 
 impl Value {
@@ -29,6 +32,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
             Value::Stream(_) => "stream",
+            Value::Zset(_) => "zset",
         }
     }
 }

@@ -5,3 +5,4 @@ pub mod hash;
 pub mod ldouble;
 pub mod list;
 pub mod stream;
+pub mod zset;
