@@ -380,7 +380,10 @@ fn parse_db(ctx: &Ctx, arg: &[u8]) -> CmdResult<usize> {
 
 /// Stores a moved or copied entry with its TTL; a list or stream there may serve blocked clients.
 fn place(ctx: &mut Ctx, db: usize, key: &Bytes, entry: Entry) {
-    let ready = matches!(entry.value, Value::List(_) | Value::Stream(_) | Value::Zset(_));
+    let ready = matches!(
+        entry.value,
+        Value::List(_) | Value::Stream(_) | Value::Zset(_)
+    );
     ctx.set_value_in(db, key, entry.value, false);
     if entry.expire_at != 0 {
         ctx.db_of(db, key).set_expire(key, entry.expire_at);

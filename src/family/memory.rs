@@ -60,6 +60,7 @@ pub fn value_size(v: &Value) -> usize {
         Value::Set(s) => s.iter().map(|m| m.len() + 48).sum::<usize>() + 48,
         Value::Hash(h) => h.memory() + 32,
         Value::Stream(st) => st.memory(),
+        Value::Zset(z) => z.memory(),
     }
 }
 

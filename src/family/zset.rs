@@ -1042,6 +1042,7 @@ fn block_on(ctx: &mut Ctx, keys: Vec<Bytes>, timeout_ms: u64) -> CmdResult<Reply
         deadline_ms: (timeout_ms > 0).then(|| ctx.now_ms.saturating_add(timeout_ms)),
         wants: "zset",
         timeout_reply: Reply::NilArray,
+        args: None,
     });
     Ok(Reply::NilArray)
 }

@@ -717,6 +717,19 @@ impl Zset {
         self.len() == 0
     }
 
+    /// Estimated bytes held (MEMORY USAGE): packed buffers, plus the member
+    /// index of the big encoding (member bytes, score and a table slot each).
+    pub fn memory(&self) -> usize {
+        match &self.enc {
+            Enc::Pack(p) => p.bytes(),
+            Enc::Tree(t) => {
+                let chunks: usize = t.chunks.iter().map(|c| c.bytes() + 24).sum();
+                let dict: usize = t.dict.keys().map(|m| m.len() + 32).sum();
+                chunks + dict + 64
+            }
+        }
+    }
+
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.enc {
             Enc::Pack(p) => p.find(member).map(|(_, s)| s),
