@@ -1,4 +1,4 @@
-//! Blocked clients (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP…).
+//! Blocked clients (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, XREAD, XREADGROUP).
 //!
 //! A blocking handler that finds nothing to serve sets `ctx.block`; the client
 //! is then queued FIFO on each of its keys here. A write that makes a key ready
@@ -7,6 +7,14 @@
 //! first, with the ready key first among its keys, while holding the shards it
 //! needs, until the key runs dry. A waiter queued on several keys is served exactly once: the
 //! `claimed` flag is taken by whoever (server, timeout, CLIENT UNBLOCK) gets there first.
+//!
+//! Stream waiters differ (blocked.c serveClientsBlockedOnStreamKey): each
+//! waits for entries after its own ID, so every waiter on a ready key is
+//! checked and none stops the others; `family::stream::serving` decides per
+//! waiter (keep waiting, run a one-key XREADGROUP, or answer now — XREAD's
+//! entries, or the error for a deleted stream or destroyed group). Deleting or
+//! overwriting a key, FLUSHDB/FLUSHALL, SWAPDB and expiry signal the key too,
+//! so blocked XREADGROUP clients learn their stream is gone.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,6 +39,9 @@ pub struct BlockRequest {
     pub wants: &'static str,
     /// What the client gets on timeout (nil array or nil bulk, by command).
     pub timeout_reply: Reply,
+    /// The command to keep for serving, when it differs from the one sent
+    /// (XREAD's `$` resolved to the stream's last ID at block time).
+    pub args: Option<Vec<Bytes>>,
 }
 
 /// One blocked client.
@@ -90,6 +101,17 @@ impl Blocking {
         }
     }
 
+    /// Every key someone waits on, in `db` or in all databases (FLUSHDB,
+    /// FLUSHALL and SWAPDB re-check their waiters).
+    pub fn waited_keys(&self, db: Option<usize>) -> Vec<(usize, Bytes)> {
+        self.queues
+            .lock()
+            .keys()
+            .filter(|(d, _)| db.is_none_or(|x| x == *d))
+            .cloned()
+            .collect()
+    }
+
     /// Blocked clients waiting on `(db, key)`, oldest first.
     fn waiters(&self, db: usize, key: &Bytes) -> Vec<Arc<Waiter>> {
         self.queues
@@ -110,6 +132,7 @@ pub fn register(
     cmd: Resolved,
     args: Vec<Bytes>,
 ) -> Arc<Waiter> {
+    let args = req.args.unwrap_or(args);
     let mut keys = req.keys;
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
@@ -192,16 +215,47 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
                 continue;
             }
             let now = crate::server::unix_ms();
-            let ready = match locks.shard(shard).dbs[db].get(&key) {
-                Some(e) if e.expire_at == 0 || e.expire_at > now => match &e.value {
-                    Value::List(l) => w.wants == "list" && !l.is_empty(),
-                    _ => false,
-                },
-                _ => false,
+            let live = match locks.shard(shard).dbs[db].get(&key) {
+                Some(e) if e.expire_at == 0 || e.expire_at > now => Some(&e.value),
+                _ => None,
             };
-            if !ready {
-                break;
-            }
+            // Stream waiters each wait for their own ID (or group): each is
+            // checked, none stops the others (blocked.c serveClientsBlockedOnStreamKey).
+            let serving_args = if w.wants == "stream" {
+                match crate::family::stream::serving(live, &w.args, &key, w.resp) {
+                    crate::family::stream::Serving::NotReady => continue,
+                    crate::family::stream::Serving::Run(handler, args) => (handler, args),
+                    crate::family::stream::Serving::Reply(reply) => {
+                        if w.claim() {
+                            if let Reply::Error(e) = &reply {
+                                // A failed blocked command counts as failed (Redis's updateStatsOnUnblock).
+                                srv.stats.fail(w.cmd.stat, e);
+                            }
+                            srv.blocking.remove(&w);
+                            release(srv, &w);
+                            *w.reply.lock() = Some(reply);
+                            w.client.wake.notify_one();
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                // (type the key holds, has elements); waiters of another type
+                // are passed over, as Redis does: a key can have BLPOP and
+                // BZPOPMIN waiters at once.
+                let (holds, ready) = match live {
+                    Some(Value::List(l)) => ("list", !l.is_empty()),
+                    Some(Value::Zset(z)) => ("zset", !z.is_empty()),
+                    _ => ("", false),
+                };
+                if !ready {
+                    break;
+                }
+                if holds != w.wants {
+                    continue;
+                }
+                (w.cmd.spec.handler, args_serving(&w, &key))
+            };
             if !w.claim() {
                 continue;
             }
@@ -212,8 +266,8 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             let mut ctx = Ctx::new(srv, &mut as_client, locks, now);
             // Not through `command::call`: the command was counted and shown to
             // MONITOR when it blocked; serving it is not another call (as Redis).
-            let args = args_serving(&w, &key);
-            let reply = match (w.cmd.spec.handler)(&mut ctx, &args) {
+            let (handler, args) = serving_args;
+            let reply = match handler(&mut ctx, &args) {
                 Ok(r) => r,
                 Err(e) => Reply::Error(e.to_string()),
             };
@@ -221,6 +275,9 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
                 // The served command's effect (BLPOP → LPOP…), before the locks go.
                 crate::repl::propagate::record(&mut ctx, w.cmd.spec.name, &args, &reply, true);
                 srv.repl.feed(&std::mem::take(&mut ctx.prop));
+            }
+            if let Reply::Error(e) = &reply {
+                srv.stats.fail(w.cmd.stat, e);
             }
             events.append(&mut ctx.events);
             for k in ctx.ready_keys.drain(..) {

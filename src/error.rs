@@ -216,3 +216,29 @@ impl fmt::Display for ProtocolError {
 }
 
 pub type CmdResult<T> = Result<T, CmdError>;
+
+/// Sorted-set error texts (Redis 7.0's t_zset.c), sent as `CmdError::custom`;
+/// pinned in `tests/errors.rs` with the other in-place texts.
+pub mod zset {
+    pub const XX_AND_NX: &str = "ERR XX and NX options at the same time are not compatible";
+    pub const GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
+    pub const INCR_PAIRS: &str = "ERR INCR option supports a single increment-element pair";
+    pub const NAN_SCORE: &str = "ERR resulting score is not a number (NaN)";
+    pub const MIN_MAX_FLOAT: &str = "ERR min or max is not a float";
+    pub const MIN_MAX_LEX: &str = "ERR min or max not valid string range item";
+    pub const LIMIT_WITH_RANK: &str =
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+    pub const WITHSCORES_BYLEX: &str =
+        "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+    pub const NUMKEYS: &str = "ERR numkeys should be greater than 0";
+    pub const WEIGHT_FLOAT: &str = "ERR weight value is not a float";
+    pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+    pub const OUT_OF_RANGE: &str = "ERR value is out of range";
+    pub const COUNT_RANGE: &str =
+        "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+
+    /// ZUNION/ZINTER/ZDIFF[STORE]/ZINTERCARD with numkeys below 1.
+    pub fn at_least_one_key(cmd: &str) -> String {
+        format!("ERR at least 1 input key is needed for '{cmd}' command")
+    }
+}

@@ -16,8 +16,9 @@
 //! - `keyspace`: hash-slot shards of databases, expiry index, WATCH registry,
 //!   `maxmemory` eviction.
 //! - `family`: commands, one module per family, each with its `COMMANDS` table.
-//! - `types`: value representations (the chunked list, the packed/table hash)
-//!   and the emulated `long double` of INCRBYFLOAT/HINCRBYFLOAT.
+//! - `types`: value representations (the chunked list, the packed/table hash,
+//!   the sorted set, the stream of compact nodes) and the emulated
+//!   `long double` of INCRBYFLOAT/HINCRBYFLOAT.
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
 //! - `repl`: replication — the effect feed and backlog, the master side of a
 //!   replica link (`repl::master`), the replica's task (`repl::replica`),
@@ -42,8 +43,7 @@
 //!   per-command path writes a cache line another thread writes.
 //! - Effects reach the replication stream while the command that made them
 //!   still holds its shard locks: per key, stream order is effect order.
-//! - Deliberately absent (so far): the AOF, cluster bus, Lua, sorted sets,
-//!   streams.
+//! - Deliberately absent (so far): the AOF, cluster bus, Lua.
 
 pub mod alloc;
 pub mod blocking;

@@ -655,13 +655,27 @@ pub fn active_expire(srv: &Server) {
     let now = unix_ms();
     let flags = srv.config.notify_flags.load(Ordering::Relaxed);
     let mut events = Vec::new();
+    // Expired streams with blocked XREADGROUP clients: they get Redis's error.
+    let mut ready = Vec::new();
+    let anyone_blocked = srv.blocking.blocked_clients() > 0;
     srv.keyspace.for_each_shard(|_, shard| {
         for (dbi, db) in shard.dbs.iter_mut().enumerate() {
             if db.expires.is_empty() {
                 continue;
             }
             for key in db.due_expiries(now, 200) {
-                db.remove(&key);
+                let removed = db.remove(&key);
+                if anyone_blocked
+                    && matches!(
+                        removed,
+                        Some(crate::keyspace::Entry {
+                            value: crate::keyspace::Value::Stream(_),
+                            ..
+                        })
+                    )
+                {
+                    ready.push((dbi, key.clone()));
+                }
                 db.touch_watched(&key);
                 if srv.repl.active() {
                     // Under the shard lock, like every other effect.
@@ -680,6 +694,9 @@ pub fn active_expire(srv: &Server) {
             }
         }
     });
+    if !ready.is_empty() {
+        crate::blocking::serve_ready(srv, ready, &mut events);
+    }
     if !events.is_empty() {
         srv.pubsub.publish_key_events(srv, &events);
     }

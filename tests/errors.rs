@@ -340,6 +340,31 @@ fn cases() -> Vec<Case> {
             &["HRANDFIELD", "hx", "-9223372036854775808"],
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         ),
+        // Sorted sets (src/error.rs `zset`).
+        custom(&["ZADD", "z", "NX", "XX", "1", "a"], "ERR XX and NX options at the same time are not compatible"),
+        custom(&["ZADD", "z", "GT", "LT", "1", "a"], "ERR GT, LT, and/or NX options at the same time are not compatible"),
+        custom(&["ZADD", "z", "INCR", "1", "a", "2", "b"], "ERR INCR option supports a single increment-element pair"),
+        custom(&["ZINCRBY", "z", "-inf", "a"], "ERR resulting score is not a number (NaN)")
+            .after(vec![Cmd(&["ZADD", "z", "inf", "a"])]),
+        custom(&["ZCOUNT", "z", "x", "1"], "ERR min or max is not a float"),
+        custom(&["ZLEXCOUNT", "z", "x", "+"], "ERR min or max not valid string range item"),
+        custom(
+            &["ZRANGE", "z", "0", "1", "LIMIT", "0", "1"],
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        ),
+        custom(
+            &["ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"],
+            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+        ),
+        custom(&["ZMPOP", "0", "z", "MIN"], "ERR numkeys should be greater than 0"),
+        custom(&["ZUNION", "0", "z"], "ERR at least 1 input key is needed for 'zunion' command"),
+        custom(&["ZUNION", "1", "z", "WEIGHTS", "x"], "ERR weight value is not a float"),
+        custom(&["ZINTERCARD", "1", "z", "LIMIT", "-1"], "ERR LIMIT can't be negative"),
+        custom(&["ZRANDMEMBER", "z", "-9223372036854775807", "WITHSCORES"], "ERR value is out of range"),
+        custom(
+            &["ZRANDMEMBER", "z", "-9223372036854775808"],
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ),
     ]
 }
 

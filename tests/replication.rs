@@ -57,6 +57,12 @@ async fn full_sync_carries_data_written_before_replicaof() {
     m.expect(&["SADD", "set", "x", "y"], b":2\r\n").await;
     m.expect(&["HSET", "h", "f", "v", "n", "1"], b":2\r\n")
         .await;
+    m.expect(&["ZADD", "z", "1.5", "a", "-2", "b"], b":2\r\n")
+        .await;
+    m.expect(&["XADD", "st", "5-1", "f", "v"], b"$3\r\n5-1\r\n")
+        .await;
+    m.expect(&["XGROUP", "CREATE", "st", "g", "0"], b"+OK\r\n")
+        .await;
     m.expect(&["SELECT", "5"], b"+OK\r\n").await;
     m.expect(&["SET", "in5", "five"], b"+OK\r\n").await;
     let mut r = replica.raw().await;
@@ -76,6 +82,14 @@ async fn full_sync_carries_data_written_before_replicaof() {
     r.expect(&["HGET", "h", "f"], b"$1\r\nv\r\n").await;
     r.expect(&["HLEN", "h"], b":2\r\n").await;
     r.expect(&["EXISTS", "stale"], b":0\r\n").await;
+    r.expect(
+        &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+        b"*4\r\n$1\r\nb\r\n$2\r\n-2\r\n$1\r\na\r\n$3\r\n1.5\r\n",
+    )
+    .await;
+    r.expect(&["XLEN", "st"], b":1\r\n").await;
+    let groups = r.val(&["XINFO", "GROUPS", "st"]).await;
+    assert_eq!(groups.items().len(), 1);
     let ttl = r.int(&["TTL", "ttl"]).await;
     assert!(ttl > 900 && ttl <= 1000, "TTL after sync: {ttl}");
     r.expect(&["SELECT", "5"], b"+OK\r\n").await;
@@ -463,6 +477,20 @@ async fn string_and_set_effects(m: &mut Raw, f: &mut FakeReplica) {
     let c = f.effect().await;
     assert_eq!(c, ["SREM", "s", popped.as_str()]);
 
+    let id = m
+        .val(&["XADD", "xs", "MAXLEN", "=", "10", "*", "f", "v"])
+        .await;
+    let c = f.effect().await;
+    assert_eq!(
+        c,
+        ["XADD", "xs", "MAXLEN", "=", "10", id.as_str(), "f", "v"]
+    );
+    m.expect(&["ZADD", "zz", "1", "a", "2", "b"], b":2\r\n")
+        .await;
+    f.effect().await;
+    m.cmd(&["BZPOPMIN", "zz", "0"]).await;
+    assert_eq!(f.effect().await, ["ZPOPMIN", "zz"]);
+
     // RESTORE is rebuilt from the value (the DUMP payload is our own format).
     m.expect(&["RPUSH", "src", "a", "b"], b":2\r\n").await;
     f.effect().await;
@@ -662,6 +690,8 @@ async fn real_redis_replica_of_cinnabar() {
     m.expect(&["SADD", "set", "1", "2", "x"], b":3\r\n").await;
     m.expect(&["HSET", "h", "f", "v", "n", "12"], b":2\r\n")
         .await;
+    m.expect(&["ZADD", "z", "3", "c", "1e300", "big"], b":2\r\n")
+        .await;
     let mut r = Raw::connect(real.port).await;
     let port = master.port.to_string();
     r.expect(&["REPLICAOF", "127.0.0.1", &port], b"+OK\r\n")
@@ -680,6 +710,8 @@ async fn real_redis_replica_of_cinnabar() {
     .await;
     r.expect(&["SCARD", "set"], b":3\r\n").await;
     r.expect(&["HGET", "h", "n"], b"$2\r\n12\r\n").await;
+    r.expect(&["ZSCORE", "z", "c"], b"$1\r\n3\r\n").await;
+    r.expect(&["ZCARD", "z"], b":2\r\n").await;
     let ttl = r.int(&["TTL", "t"]).await;
     assert!(ttl > 400 && ttl <= 500, "{ttl}");
     r.expect(&["GET", "after"], b"$4\r\nsync\r\n").await;
@@ -702,6 +734,8 @@ async fn cinnabar_replica_of_real_redis() {
     m.expect(&["SADD", "ints", "1", "2", "-3"], b":3\r\n").await; // intset
     m.expect(&["SADD", "strs", "a", "b"], b":2\r\n").await;
     m.expect(&["HSET", "h", "f", "v", "n", "-5"], b":2\r\n")
+        .await; // listpack
+    m.expect(&["ZADD", "z", "1", "a", "2.5", "b"], b":2\r\n")
         .await; // listpack
     m.expect(&["SET", "t", "v", "EX", "500"], b"+OK\r\n").await;
     let replica = TestServer::start().await;
@@ -726,6 +760,7 @@ async fn cinnabar_replica_of_real_redis() {
     assert_eq!(ints, ["-3", "1", "2"]);
     r.expect(&["SCARD", "strs"], b":2\r\n").await;
     r.expect(&["HGET", "h", "n"], b"$2\r\n-5\r\n").await;
+    r.expect(&["ZSCORE", "z", "b"], b"$3\r\n2.5\r\n").await;
     r.expect(&["HLEN", "h"], b":2\r\n").await;
     let ttl = r.int(&["TTL", "t"]).await;
     assert!(ttl > 400 && ttl <= 500, "{ttl}");

@@ -125,6 +125,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
             self.prop
                 .push((db, vec![Bytes::from_static(b"DEL"), k.clone()]));
         }
+        self.signal_replaced(db, key);
         self.srv
             .stats
             .expired_keys
@@ -207,6 +208,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let existed = d.insert(key, value, keep_ttl, now_s);
         d.touch_watched(key);
         self.mark_dirty(1);
+        if existed {
+            self.signal_replaced(db, key);
+        }
         existed
     }
 
@@ -222,6 +226,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         if d.remove(key).is_some() {
             d.touch_watched(key);
             self.mark_dirty(1);
+            self.signal_replaced(db, key);
             true
         } else {
             false
@@ -274,6 +279,15 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 key: key.clone(),
                 db,
             });
+        }
+    }
+
+    /// A key was deleted or overwritten: blocked XREADGROUP clients on it end
+    /// with an error (Redis signals such keys as ready). Only checked when
+    /// someone is blocked, so the common path pays one atomic load.
+    fn signal_replaced(&mut self, db: usize, key: &[u8]) {
+        if self.srv.blocking.blocked_clients() > 0 {
+            self.ready_keys.push((db, Bytes::copy_from_slice(key)));
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! `redis7-docs.resp` is the RESP3 reply of `COMMAND DOCS` from redis-server
 //! 7.0.15 for the commands Cinnabar implements (Redis's own command metadata,
-//! BSD-licensed), parsed once into `Reply` values. Commands missing from it
+//! BSD-licensed), parsed once into `Reply` values; later families add a blob
+//! of their own (`redis7-docs-stream.resp`). Commands missing from it
 //! (Redis 7.2 additions) fall back to the summary in our command table.
 
 use std::collections::HashMap;
@@ -12,23 +13,28 @@ use bytes::Bytes;
 
 use crate::reply::Reply;
 
-static BLOB: &[u8] = include_bytes!("redis7-docs.resp");
+/// One blob per family that brought its own commands (each a `COMMAND DOCS`
+/// reply for those commands).
+static BLOBS: &[&[u8]] = &[
+    include_bytes!("redis7-docs.resp"),
+    include_bytes!("redis7-docs-stream.resp"),
+];
 
 /// The documentation entry of a top-level command, if Redis's data has it.
 pub fn redis_doc(name: &str) -> Option<&'static Reply> {
     static DOCS: OnceLock<HashMap<String, Reply>> = OnceLock::new();
     DOCS.get_or_init(|| {
-        let mut pos = 0;
-        match parse(BLOB, &mut pos) {
-            Some(Reply::Map(pairs)) => pairs
-                .into_iter()
-                .filter_map(|(k, v)| match k {
+        let mut docs = HashMap::new();
+        for blob in BLOBS {
+            let mut pos = 0;
+            if let Some(Reply::Map(pairs)) = parse(blob, &mut pos) {
+                docs.extend(pairs.into_iter().filter_map(|(k, v)| match k {
                     Reply::Bulk(b) => Some((String::from_utf8_lossy(&b).into_owned(), v)),
                     _ => None,
-                })
-                .collect(),
-            _ => HashMap::new(),
+                }));
+            }
         }
+        docs
     })
     .get(name)
 }
@@ -101,5 +107,7 @@ mod tests {
             .iter()
             .any(|(k, _)| matches!(k, Reply::Bulk(b) if &b[..] == b"arguments")));
         assert!(redis_doc("lpush").is_some());
+        assert!(redis_doc("xadd").is_some());
+        assert!(redis_doc("xgroup").is_some());
     }
 }

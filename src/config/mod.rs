@@ -187,10 +187,16 @@ pub struct Config {
     pub min_replicas_to_write: AtomicU64,
     pub min_replicas_max_lag: AtomicU64,
     pub replica_read_only: AtomicBool,
+    /// `stream-node-max-entries` / `stream-node-max-bytes`, read on every XADD.
+    pub stream_node_max_entries: AtomicU64,
+    pub stream_node_max_bytes: AtomicU64,
     pub databases: usize,
     /// Hash encoding thresholds (`types::hash::Limits`).
     pub hash_max_listpack_entries: AtomicUsize,
     pub hash_max_listpack_value: AtomicUsize,
+    /// `zset-max-listpack-entries` / `-value`, read on every sorted-set insert.
+    pub zset_max_listpack_entries: AtomicUsize,
+    pub zset_max_listpack_value: AtomicUsize,
 }
 
 /// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds>`.
@@ -240,6 +246,8 @@ impl Config {
             debug_enabled: AtomicBool::new(true),
             lazyfree_lazy_user_del: AtomicBool::new(false),
             latency_tracking: AtomicBool::new(true),
+            stream_node_max_entries: AtomicU64::new(100),
+            stream_node_max_bytes: AtomicU64::new(4096),
             active_expire: AtomicBool::new(true),
             maxmemory: AtomicU64::new(0),
             min_replicas_to_write: AtomicU64::new(0),
@@ -248,6 +256,8 @@ impl Config {
             databases: 16,
             hash_max_listpack_entries: AtomicUsize::new(512),
             hash_max_listpack_value: AtomicUsize::new(64),
+            zset_max_listpack_entries: AtomicUsize::new(128),
+            zset_max_listpack_value: AtomicUsize::new(64),
         };
         let snapshot: Vec<(String, String)> = cfg
             .values
@@ -446,6 +456,12 @@ impl Config {
                 };
                 target.store(n as usize, Ordering::Relaxed)
             }
+            "stream-node-max-entries" => self
+                .stream_node_max_entries
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "stream-node-max-bytes" => self
+                .stream_node_max_bytes
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
             "hz" => self
                 .hz
                 .store(int()?.clamp(1, 500) as u32, Ordering::Relaxed),
@@ -467,6 +483,12 @@ impl Config {
                 .min_replicas_max_lag
                 .store(int()?.max(0) as u64, Ordering::Relaxed),
             "replica-read-only" => self.replica_read_only.store(v == "yes", Ordering::Relaxed),
+            "zset-max-listpack-entries" => self
+                .zset_max_listpack_entries
+                .store(int()?.max(0) as usize, Ordering::Relaxed),
+            "zset-max-listpack-value" => self
+                .zset_max_listpack_value
+                .store(int()?.max(0) as usize, Ordering::Relaxed),
             "client-output-buffer-limit" => {
                 let parts: Vec<&str> = v.split_whitespace().collect();
                 for chunk in parts.chunks(4) {

@@ -305,6 +305,10 @@ fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             std::mem::swap(&mut dx.map, &mut dy.map);
             std::mem::swap(&mut dx.expires, &mut dy.expires);
         }
+        // Waiters on either database see their keys' new values.
+        let mut waited = ctx.srv.blocking.waited_keys(Some(x));
+        waited.extend(ctx.srv.blocking.waited_keys(Some(y)));
+        ctx.ready_keys.extend(waited);
         ctx.mark_dirty(1);
     }
     Ok(Reply::Ok)

@@ -6,6 +6,8 @@
 //! understood (and Redis rejects ours): DUMP/RESTORE round-trip between
 //! Cinnabar servers only.
 
+mod rdb;
+
 use std::collections::HashSet;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -19,6 +21,7 @@ use crate::notify;
 use crate::reply::Reply;
 use crate::types::hash::{Hash, Limits as HashLimits};
 use crate::types::list::List;
+use crate::types::stream::{Consumer, Group, Nack, Stream, StreamId};
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("dump", 2, READONLY, Keys::Range(1, 1, 1), dump).doc(
@@ -47,6 +50,10 @@ const T_STRING: u8 = 0;
 const T_LIST: u8 = 1;
 const T_SET: u8 = 2;
 const T_HASH: u8 = 3;
+/// Redis's RDB type number for streams, so other families' tags (3, 4…) stay free.
+const T_STREAM: u8 = 15;
+/// Sorted set: count, then (member blob, f64 score LE) pairs in order.
+const T_ZSET: u8 = 4;
 
 fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf29ce484222325u64, |h, b| {
@@ -59,7 +66,7 @@ fn put_blob(out: &mut BytesMut, b: &[u8]) {
     out.put_slice(b);
 }
 
-fn serialize(value: &Value) -> Bytes {
+pub fn serialize(value: &Value) -> Bytes {
     let mut out = BytesMut::new();
     match value {
         Value::Str(s) => {
@@ -86,6 +93,18 @@ fn serialize(value: &Value) -> Bytes {
             for (f, v) in h.iter() {
                 put_blob(&mut out, f);
                 put_blob(&mut out, v);
+            }
+        }
+        Value::Stream(st) => {
+            out.put_u8(T_STREAM);
+            put_stream(&mut out, st);
+        }
+        Value::Zset(z) => {
+            out.put_u8(T_ZSET);
+            out.put_u64_le(z.len() as u64);
+            for (s, m) in z.iter() {
+                put_blob(&mut out, m);
+                out.put_f64_le(s);
             }
         }
     }
@@ -120,9 +139,119 @@ impl<'a> Reader<'a> {
     }
 }
 
+fn put_id(out: &mut BytesMut, id: StreamId) {
+    out.put_u64_le(id.ms);
+    out.put_u64_le(id.seq);
+}
+
+/// A stream: metadata, live entries, then each group with its PEL and consumers.
+fn put_stream(out: &mut BytesMut, st: &Stream) {
+    put_id(out, st.last_id);
+    put_id(out, st.max_deleted_id);
+    out.put_u64_le(st.entries_added);
+    let entries = st.all_entries();
+    out.put_u64_le(entries.len() as u64);
+    for (id, fields) in entries {
+        put_id(out, id);
+        out.put_u64_le(fields.len() as u64);
+        for f in fields {
+            put_blob(out, &f);
+        }
+    }
+    out.put_u64_le(st.groups.len() as u64);
+    for (name, g) in &st.groups {
+        put_blob(out, name);
+        put_id(out, g.last_id);
+        out.put_u64_le(g.entries_read as u64);
+        out.put_u64_le(g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            put_id(out, *id);
+            put_blob(out, &n.consumer);
+            out.put_u64_le(n.delivery_time);
+            out.put_u64_le(n.delivery_count);
+        }
+        out.put_u64_le(g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            put_blob(out, cname);
+            out.put_u64_le(c.seen_time);
+        }
+    }
+}
+
+fn get_id(r: &mut Reader) -> Option<StreamId> {
+    Some(StreamId::new(r.u64()?, r.u64()?))
+}
+
+/// Reads what `put_stream` wrote; None on any inconsistency (counts are
+/// bounded by the payload: nothing is allocated ahead of the data read).
+fn get_stream(r: &mut Reader) -> Option<Stream> {
+    let mut st = Stream::new();
+    let last_id = get_id(r)?;
+    let max_deleted = get_id(r)?;
+    let added = r.u64()?;
+    let n = r.u64()?;
+    let mut prev: Option<StreamId> = None;
+    for _ in 0..n {
+        let id = get_id(r)?;
+        if prev.is_some_and(|p| p >= id) || id > last_id {
+            return None;
+        }
+        prev = Some(id);
+        let nf = r.u64()?;
+        if nf < 2 || nf % 2 != 0 {
+            return None;
+        }
+        let mut fields = Vec::new();
+        for _ in 0..nf {
+            fields.push(Bytes::copy_from_slice(r.blob()?));
+        }
+        st.append(id, &fields, 100, 4096);
+    }
+    st.last_id = last_id;
+    st.max_deleted_id = max_deleted;
+    st.entries_added = added;
+    let ng = r.u64()?;
+    for _ in 0..ng {
+        let name = Bytes::copy_from_slice(r.blob()?);
+        let mut g = Group::new(get_id(r)?, r.u64()? as i64);
+        let np = r.u64()?;
+        let mut pel = Vec::new();
+        for _ in 0..np {
+            let id = get_id(r)?;
+            let consumer = Bytes::copy_from_slice(r.blob()?);
+            pel.push((id, consumer, r.u64()?, r.u64()?));
+        }
+        let nc = r.u64()?;
+        for _ in 0..nc {
+            let cname = Bytes::copy_from_slice(r.blob()?);
+            let seen_time = r.u64()?;
+            g.consumers.insert(
+                cname,
+                Consumer {
+                    seen_time,
+                    pel: Default::default(),
+                },
+            );
+        }
+        for (id, consumer, time, count) in pel {
+            g.consumers.get_mut(&consumer)?.pel.insert(id);
+            g.pel.insert(
+                id,
+                Nack {
+                    consumer,
+                    delivery_time: time,
+                    delivery_count: count,
+                },
+            );
+        }
+        st.groups.insert(name, g);
+    }
+    Some(st)
+}
+
 /// Checks the frame and decodes the body; lengths are bounded by the payload.
 /// A hash is encoded as `hash_limits` say (Redis converts at RESTORE too).
-fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
+pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
     let bad_frame = || CmdError::custom("ERR DUMP payload version or checksum are wrong");
     if payload.len() < 11 {
         return Err(bad_frame());
@@ -131,6 +260,12 @@ fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
     let version = u16::from_le_bytes([body_ver[body_ver.len() - 2], body_ver[body_ver.len() - 1]]);
     let sum = u64::from_le_bytes(sum.try_into().map_err(|_| bad_frame())?);
     if version != VERSION || checksum(body_ver) != sum {
+        // A payload DUMPed by Redis itself: streams are understood.
+        if rdb::is_redis_frame(payload) {
+            return rdb::load(payload)
+                .map(|st| Value::Stream(Box::new(st)))
+                .ok_or_else(|| CmdError::custom("ERR Bad data format"));
+        }
         return Err(bad_frame());
     }
     let body = &body_ver[..body_ver.len() - 2];
@@ -175,6 +310,28 @@ fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
                 return Err(bad());
             }
             Value::Hash(Box::new(h))
+        }
+        T_STREAM => Value::Stream(Box::new(get_stream(&mut r).ok_or_else(bad)?)),
+        T_ZSET => {
+            let n = r.u64().ok_or_else(bad)?;
+            let mut items = Vec::new();
+            let mut seen = HashSet::new();
+            for _ in 0..n {
+                let m = Bytes::copy_from_slice(r.blob().ok_or_else(bad)?);
+                let s = f64::from_bits(r.u64().ok_or_else(bad)?);
+                if s.is_nan() || !seen.insert(m.clone()) {
+                    return Err(bad());
+                }
+                items.push((m, s));
+            }
+            if items.is_empty() {
+                return Err(bad());
+            }
+            // Re-encoded by RESTORE against the current limits.
+            Value::Zset(crate::types::zset::Zset::from_entries(
+                items,
+                Default::default(),
+            ))
         }
         _ => return Err(bad()),
     };
@@ -223,7 +380,11 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if !replace && ctx.exists(key) {
         return Err(CmdError::custom("BUSYKEY Target key name already exists."));
     }
-    let value = deserialize(&a[3], ctx.srv.config.hash_limits())?;
+    let value = match deserialize(&a[3], ctx.srv.config.hash_limits())? {
+        // The encoding follows this server's limits, as Redis's RDB loading does.
+        Value::Zset(z) => Value::Zset(crate::family::zset::reencode(ctx, &z)),
+        v => v,
+    };
     let at = if ttl == 0 {
         0
     } else if absttl {
@@ -238,7 +399,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         return Ok(Reply::Ok);
     }
-    let ready = matches!(value, Value::List(_));
+    let ready = matches!(value, Value::List(_) | Value::Stream(_) | Value::Zset(_));
     ctx.delete(key);
     ctx.set_value(key, value, false);
     if at != 0 {
@@ -289,5 +450,43 @@ mod tests {
         };
         assert_eq!((back.len(), back.encoding_name()), (10, "hashtable"));
         assert_eq!(back.get(b"f3"), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn stream_roundtrip_with_groups() {
+        let mut st = Stream::new();
+        let f = [Bytes::from_static(b"f"), Bytes::from_static(b"v")];
+        for ms in 1..=250 {
+            st.append(StreamId::new(ms, 0), &f, 100, 4096);
+        }
+        st.delete(StreamId::new(7, 0));
+        let mut g = Group::new(StreamId::new(3, 0), 3);
+        g.consumers
+            .insert(Bytes::from_static(b"alice"), Consumer::default());
+        g.assign(StreamId::new(2, 0), &Bytes::from_static(b"alice"), 42)
+            .delivery_count = 5;
+        st.groups.insert(Bytes::from_static(b"g"), g);
+        let payload = serialize(&Value::Stream(Box::new(st)));
+        let Value::Stream(back) = deserialize(&payload, HashLimits::default()).unwrap() else {
+            panic!("not a stream")
+        };
+        assert_eq!(back.len(), 249);
+        assert_eq!(back.max_deleted_id, StreamId::new(7, 0));
+        assert_eq!(back.entries_added, 250);
+        assert_eq!(back.last_id, StreamId::new(250, 0));
+        let g = &back.groups[&Bytes::from_static(b"g")];
+        assert_eq!(g.entries_read, 3);
+        let nack = &g.pel[&StreamId::new(2, 0)];
+        assert_eq!((nack.delivery_time, nack.delivery_count), (42, 5));
+        assert!(g.consumers[&Bytes::from_static(b"alice")]
+            .pel
+            .contains(&StreamId::new(2, 0)));
+        // Truncated bodies are refused, never half-read.
+        let body_len = payload.len() - 10;
+        let mut cut = payload[..body_len - 3].to_vec();
+        cut.extend_from_slice(&VERSION.to_le_bytes());
+        let sum = checksum(&cut);
+        cut.extend_from_slice(&sum.to_le_bytes());
+        assert!(deserialize(&cut, HashLimits::default()).is_err());
     }
 }

@@ -378,9 +378,12 @@ fn parse_db(ctx: &Ctx, arg: &[u8]) -> CmdResult<usize> {
     Ok(n as usize)
 }
 
-/// Stores a moved or copied entry with its TTL; a list there may serve blocked clients.
+/// Stores a moved or copied entry with its TTL; a list or stream there may serve blocked clients.
 fn place(ctx: &mut Ctx, db: usize, key: &Bytes, entry: Entry) {
-    let ready = matches!(entry.value, Value::List(_));
+    let ready = matches!(
+        entry.value,
+        Value::List(_) | Value::Stream(_) | Value::Zset(_)
+    );
     ctx.set_value_in(db, key, entry.value, false);
     if entry.expire_at != 0 {
         ctx.db_of(db, key).set_expire(key, entry.expire_at);
@@ -589,6 +592,8 @@ pub fn encoding_of(value: &Value) -> &'static str {
         }
         Value::List(l) => l.encoding_name(),
         Value::Hash(h) => h.encoding_name(),
+        Value::Stream(_) => "stream",
+        Value::Zset(z) => z.encoding_name(),
         Value::Set(s) => {
             if s.len() <= 512
                 && s.iter()

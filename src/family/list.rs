@@ -581,6 +581,7 @@ fn block_on(
         deadline_ms: (timeout_ms > 0).then(|| ctx.now_ms.saturating_add(timeout_ms)),
         wants: "list",
         timeout_reply: timeout_reply.clone(),
+        args: None,
     });
     Ok(timeout_reply)
 }

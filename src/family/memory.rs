@@ -59,6 +59,8 @@ pub fn value_size(v: &Value) -> usize {
         Value::List(l) => l.iter().map(|e| e.len() + 1).sum::<usize>() + 64,
         Value::Set(s) => s.iter().map(|m| m.len() + 48).sum::<usize>() + 48,
         Value::Hash(h) => h.memory() + 32,
+        Value::Stream(st) => st.memory(),
+        Value::Zset(z) => z.memory(),
     }
 }
 

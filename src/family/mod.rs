@@ -12,8 +12,10 @@ pub mod repl;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod transaction;
+pub mod zset;
 
 use crate::command::CommandSpec;
 
@@ -27,7 +29,9 @@ pub static ALL: &[&[CommandSpec]] = &[
     set::COMMANDS,
     hash::COMMANDS,
     memory::COMMANDS,
+    zset::COMMANDS,
     sort::COMMANDS,
+    stream::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,

@@ -243,6 +243,9 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         s.dbs[db].touch_all_watched(None);
         s.dbs[db].clear();
     });
+    // Blocked XREADGROUP clients learn their stream is gone.
+    let waited = ctx.srv.blocking.waited_keys(Some(db));
+    ctx.ready_keys.extend(waited);
     ctx.mark_dirty(n as u64 + 1);
     Ok(Reply::Ok)
 }
@@ -257,6 +260,8 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             db.clear();
         }
     });
+    let waited = ctx.srv.blocking.waited_keys(None);
+    ctx.ready_keys.extend(waited);
     ctx.mark_dirty(n as u64 + 1);
     Ok(Reply::Ok)
 }
@@ -469,6 +474,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<Reply> {
         "string" => cats.push("@string"),
         "list" => cats.push("@list"),
         "hash" => cats.push("@hash"),
+        "stream" => cats.push("@stream"),
         "generic" => cats.push("@keyspace"),
         "pubsub" => cats.push("@pubsub"),
         "connection" => cats.push("@connection"),

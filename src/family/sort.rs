@@ -121,9 +121,15 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
     }
     let mut elems: Vec<Bytes> = match ctx.lookup(&a[1]) {
         None => Vec::new(),
-        Some(e) => match &e.value {
+        Some(e) => match &mut e.value {
             Value::List(l) => l.to_vec(),
             Value::Set(s) => s.iter().cloned().collect(),
+            Value::Zset(z) => {
+                // Redis's SORT converts a listpack sorted set to a skiplist for
+                // good (visible in OBJECT ENCODING).
+                z.convert_to_skiplist();
+                z.iter().map(|(_, m)| Bytes::copy_from_slice(m)).collect()
+            }
             _ => return Err(CmdError::WrongType),
         },
     };
@@ -155,6 +161,8 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
                 0.0
             } else {
                 match &w {
+                    // strtod reads "" as 0 with nothing left over: Redis accepts it.
+                    Some(v) if v.is_empty() => 0.0,
                     Some(v) => parse_float(v).ok_or_else(|| {
                         CmdError::custom("ERR One or more scores can't be converted into double")
                     })?,

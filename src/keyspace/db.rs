@@ -8,6 +8,8 @@ use bytes::Bytes;
 
 use crate::types::hash::Hash;
 use crate::types::list::List;
+use crate::types::stream::Stream;
+use crate::types::zset::Zset;
 
 /// A stored value. One variant per data-type family.
 #[derive(Debug, Clone)]
@@ -16,6 +18,9 @@ pub enum Value {
     List(Box<List>),
     Set(Box<HashSet<Bytes>>),
     Hash(Box<Hash>),
+    Stream(Box<Stream>),
+    // Unboxed: a `Zset` is 16 bytes (a small set is one allocation, as in Redis).
+    Zset(Zset),
 }
 
 impl Value {
@@ -26,6 +31,8 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
+            Value::Stream(_) => "stream",
+            Value::Zset(_) => "zset",
         }
     }
 }

@@ -72,6 +72,19 @@ pub fn value_digest(value: &Value) -> Digest {
                 d.xor(&of(m));
             }
         }
+        Value::Zset(z) => {
+            d.mix(b"zset");
+            for (score, m) in z.iter() {
+                let mut pair = of(m);
+                pair.mix(&score.to_le_bytes());
+                d.xor(&pair);
+            }
+        }
+        // Its DUMP serialization is deterministic for equal streams.
+        Value::Stream(_) => {
+            d.mix(b"stream");
+            d.mix(&crate::family::dump::serialize(value));
+        }
         Value::Hash(h) => {
             d.mix(b"hash");
             for (f, v) in h.iter() {

@@ -26,7 +26,14 @@ pub const RDB_VERSION: u32 = 10;
 const TYPE_STRING: u8 = 0;
 const TYPE_LIST: u8 = 1;
 const TYPE_SET: u8 = 2;
+const TYPE_ZSET: u8 = 3;
 const TYPE_HASH: u8 = 4;
+const TYPE_ZSET_2: u8 = 5;
+const TYPE_ZSET_ZIPLIST: u8 = 12;
+const TYPE_ZSET_LISTPACK: u8 = 17;
+/// Not a Redis type: a value Cinnabar cannot yet write in Redis's RDB form
+/// (streams), carried as its DUMP payload. Only a Cinnabar replica loads it.
+const TYPE_CINNABAR_DUMP: u8 = 100;
 const TYPE_HASH_ZIPLIST: u8 = 13;
 const TYPE_HASH_LISTPACK: u8 = 16;
 const TYPE_LIST_ZIPLIST: u8 = 10;
@@ -221,6 +228,23 @@ fn write_value(out: &mut Vec<u8>, key: &[u8], value: &Value) {
         Value::List(l) => write_list(out, key, l),
         Value::Set(s) => write_set(out, key, s),
         Value::Hash(h) => write_hash(out, key, h),
+        Value::Zset(z) => write_zset(out, key, z),
+        Value::Stream(_) => {
+            out.push(TYPE_CINNABAR_DUMP);
+            write_string(out, key);
+            write_string(out, &crate::family::dump::serialize(value));
+        }
+    }
+}
+
+/// RDB_TYPE_ZSET_2: member, then the score as a little-endian binary double.
+fn write_zset(out: &mut Vec<u8>, key: &[u8], z: &crate::types::zset::Zset) {
+    out.push(TYPE_ZSET_2);
+    write_string(out, key);
+    write_len(out, z.len() as u64);
+    for (score, member) in z.iter() {
+        write_string(out, member);
+        out.extend_from_slice(&score.to_le_bytes());
     }
 }
 
@@ -603,6 +627,30 @@ fn hash_of(items: Vec<Bytes>) -> Result<Value, RdbError> {
     ))))
 }
 
+/// A sorted set from (member, score) pairs, with Redis's default thresholds.
+fn zset_of(items: Vec<(Bytes, f64)>) -> Value {
+    Value::Zset(crate::types::zset::Zset::from_entries(
+        items,
+        Default::default(),
+    ))
+}
+
+/// Alternating member, score items of a ziplist/listpack sorted set.
+fn zset_pairs(items: Vec<Bytes>) -> Result<Value, RdbError> {
+    if !items.len().is_multiple_of(2) {
+        return err("sorted set with an odd number of items");
+    }
+    let mut pairs = Vec::with_capacity(items.len() / 2);
+    for p in items.chunks(2) {
+        let score: f64 = std::str::from_utf8(&p[1])
+            .ok()
+            .and_then(|s| crate::command::args::parse_float(s.as_bytes()))
+            .ok_or(RdbError("bad sorted set score".into()))?;
+        pairs.push((p[0].clone(), score));
+    }
+    Ok(zset_of(pairs))
+}
+
 fn set_of(items: Vec<Bytes>) -> Value {
     Value::Set(Box::new(items.into_iter().collect()))
 }
@@ -636,6 +684,37 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
         }
         TYPE_HASH_ZIPLIST => hash_of(ziplist_items(&r.string()?)?)?,
         TYPE_HASH_LISTPACK => hash_of(listpack_items(&r.string()?)?)?,
+        TYPE_ZSET | TYPE_ZSET_2 => {
+            let n = r.count()?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                let m = r.string()?;
+                let score = if ty == TYPE_ZSET_2 {
+                    let s = r.take(8)?;
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(s);
+                    f64::from_le_bytes(a)
+                } else {
+                    // One length byte, then the score as text (253-255: nan, +inf, -inf).
+                    match r.u8()? {
+                        253 => f64::NAN,
+                        254 => f64::INFINITY,
+                        255 => f64::NEG_INFINITY,
+                        len => {
+                            let text = r.take(len as usize)?;
+                            crate::command::args::parse_float(text)
+                                .ok_or(RdbError("bad sorted set score".into()))?
+                        }
+                    }
+                };
+                items.push((m, score));
+            }
+            zset_of(items)
+        }
+        TYPE_ZSET_ZIPLIST => zset_pairs(ziplist_items(&r.string()?)?)?,
+        TYPE_ZSET_LISTPACK => zset_pairs(listpack_items(&r.string()?)?)?,
+        TYPE_CINNABAR_DUMP => crate::family::dump::deserialize(&r.string()?, Limits::default())
+            .map_err(|e| RdbError(e.to_string()))?,
         TYPE_SET_INTSET => set_of(intset_items(&r.string()?)?),
         TYPE_SET_LISTPACK => set_of(listpack_items(&r.string()?)?),
         TYPE_LIST_ZIPLIST => list_of(ziplist_items(&r.string()?)?),

@@ -134,6 +134,56 @@ fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) 
             args[3].clone(),
             args[4].clone(),
         ]],
+        "bzpopmin" | "bzpopmax" => match reply {
+            Reply::Array(kv) if kv.len() == 3 => match bulk(&kv[0]) {
+                Some(k) => vec![vec![
+                    b(if name == "bzpopmin" {
+                        "ZPOPMIN"
+                    } else {
+                        "ZPOPMAX"
+                    }),
+                    k,
+                ]],
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        },
+        "bzmpop" => {
+            // BZMPOP timeout numkeys key... MIN|MAX [COUNT n] → ZPOPMIN/ZPOPMAX key n.
+            let numkeys: usize = std::str::from_utf8(args.get(2).map_or(&b""[..], |a| a))
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let min = args.get(3 + numkeys).is_some_and(|d| is(d, "min"));
+            match reply {
+                Reply::Array(kv) if kv.len() == 2 => {
+                    let n = match &kv[1] {
+                        Reply::Array(items) => items.len(),
+                        _ => 1,
+                    };
+                    match bulk(&kv[0]) {
+                        Some(k) => vec![vec![
+                            b(if min { "ZPOPMIN" } else { "ZPOPMAX" }),
+                            k,
+                            b(&n.to_string()),
+                        ]],
+                        None => Vec::new(),
+                    }
+                }
+                _ => Vec::new(),
+            }
+        }
+        // The ID the master chose, not `*`: a replica must store the same entry.
+        "xadd" => match bulk(reply) {
+            Some(id) => {
+                let mut out = args.to_vec();
+                if let Some(pos) = xadd_id_position(args) {
+                    out[pos] = id;
+                }
+                vec![out]
+            }
+            None => vec![args.to_vec()],
+        },
         "brpoplpush" if args.len() == 4 => {
             vec![vec![b("RPOPLPUSH"), args[1].clone(), args[2].clone()]]
         }
@@ -164,14 +214,40 @@ fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) 
         }
         // The value itself, rebuilt with plain writes: the DUMP payload is
         // Cinnabar's own format, which a redis-server replica cannot load.
-        "restore" if args.len() >= 4 => rebuild(ctx, db, &key),
+        "restore" if args.len() >= 4 => rebuild(ctx, db, &key, args),
         _ => vec![args.to_vec()],
     }
 }
 
+/// Where XADD's ID argument is: after the key, NOMKSTREAM and the trimming
+/// options (MAXLEN|MINID [=|~] threshold [LIMIT count]).
+fn xadd_id_position(args: &[Bytes]) -> Option<usize> {
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if is(a, "nomkstream") {
+            i += 1;
+        } else if is(a, "maxlen") || is(a, "minid") {
+            i += 1;
+            if args
+                .get(i)
+                .is_some_and(|x| x.as_ref() == b"=" || x.as_ref() == b"~")
+            {
+                i += 1;
+            }
+            i += 1;
+        } else if is(a, "limit") {
+            i += 2;
+        } else {
+            return Some(i);
+        }
+    }
+    None
+}
+
 /// Commands that recreate `key` as it is now: DEL, then one write with the
 /// whole value, then its expiry (MULTI/EXEC-wrapped by the feed).
-fn rebuild(ctx: &mut Ctx, db: usize, key: &Bytes) -> Vec<Vec<Bytes>> {
+fn rebuild(ctx: &mut Ctx, db: usize, key: &Bytes, args: &[Bytes]) -> Vec<Vec<Bytes>> {
     use crate::keyspace::Value;
     let Some(entry) = ctx.db_of(db, key).get(key) else {
         return vec![vec![b("DEL"), key.clone()]];
@@ -195,6 +271,23 @@ fn rebuild(ctx: &mut Ctx, db: usize, key: &Bytes) -> Vec<Vec<Bytes>> {
                 c.push(Bytes::copy_from_slice(v));
             }
             c
+        }
+        Value::Zset(z) => {
+            let mut c = vec![b("ZADD"), key.clone()];
+            for (score, m) in z.iter() {
+                c.push(b(&crate::reply::format_double(score)));
+                c.push(Bytes::copy_from_slice(m));
+            }
+            c
+        }
+        // A stream has no plain-write form (groups, PELs): RESTORE as sent.
+        Value::Stream(_) => {
+            let mut out = args.to_vec();
+            if !args[4..].iter().any(|a| is(a, "absttl")) {
+                out[2] = b(&entry.expire_at.to_string());
+                out.push(b("ABSTTL"));
+            }
+            return vec![out];
         }
     };
     let expire = entry.expire_at;

@@ -4,3 +4,5 @@ pub mod dict;
 pub mod hash;
 pub mod ldouble;
 pub mod list;
+pub mod stream;
+pub mod zset;
