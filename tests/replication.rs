@@ -485,6 +485,9 @@ async fn string_and_set_effects(m: &mut Raw, f: &mut FakeReplica) {
         c,
         ["XADD", "xs", "MAXLEN", "=", "10", id.as_str(), "f", "v"]
     );
+    m.expect(&["XGROUP", "CREATE", "xs", "grp", "0"], b"+OK\r\n")
+        .await;
+    assert_eq!(f.effect().await, ["XGROUP", "CREATE", "xs", "grp", "0"]);
     m.expect(&["ZADD", "zz", "1", "a", "2", "b"], b":2\r\n")
         .await;
     f.effect().await;

@@ -224,11 +224,13 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
         ctx.client.repl.write_cmd = r.spec.has(flags::WRITE);
     }
     let result = (r.spec.handler)(ctx, args);
-    if ctx.srv.repl.active() && r.parent.is_none() {
+    if ctx.srv.repl.active() {
         if let Ok(reply) = &result {
             if r.spec.has(flags::WRITE) || r.spec.has(flags::PUBSUB) {
                 let dirty = ctx.dirty != dirty_before;
-                crate::repl::propagate::record(ctx, r.spec.name, args, reply, dirty);
+                // Subcommands (XGROUP CREATE…) have no rewrite: sent as they came.
+                let name = if r.parent.is_none() { r.spec.name } else { "" };
+                crate::repl::propagate::record(ctx, name, args, reply, dirty);
             }
         }
     }
