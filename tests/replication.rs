@@ -488,6 +488,12 @@ async fn string_and_set_effects(m: &mut Raw, f: &mut FakeReplica) {
     m.expect(&["XGROUP", "CREATE", "xs", "grp", "0"], b"+OK\r\n")
         .await;
     assert_eq!(f.effect().await, ["XGROUP", "CREATE", "xs", "grp", "0"]);
+    m.cmd(&["XREADGROUP", "GROUP", "grp", "c", "STREAMS", "xs", ">"])
+        .await;
+    assert_eq!(
+        f.effect().await,
+        ["XREADGROUP", "GROUP", "grp", "c", "STREAMS", "xs", ">"]
+    );
     m.expect(&["ZADD", "zz", "1", "a", "2", "b"], b":2\r\n")
         .await;
     f.effect().await;
