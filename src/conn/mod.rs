@@ -234,6 +234,7 @@ impl Conn<'_> {
         // One clock reading per batch: commands of one read share it (as Redis
         // caches its clock per event-loop iteration).
         let mut now_ms = unix_ms();
+        let mut yielded_for_publish = false;
         client.handle.last_active_ms.store(
             now_ms.saturating_sub(self.srv.start_unix_ms),
             Ordering::Relaxed,
@@ -274,12 +275,16 @@ impl Conn<'_> {
                 self.wait_while_paused(&args).await;
                 now_ms = unix_ms();
             }
-            if is_publish(&args[0]) {
+            if !yielded_for_publish && is_publish(&args[0]) {
                 // Let connections woken before this one run first: an
                 // UNSUBSCRIBE that reached the server before this PUBLISH is
                 // then applied before it, as Redis's single event loop would
-                // (tokio runs the most recently woken task first).
+                // (tokio runs the most recently woken task first). Once per
+                // batch: the batch's later PUBLISHes arrived after it anyway.
+                yielded_for_publish = true;
+                crate::pubsub::wakes::flush();
                 tokio::task::yield_now().await;
+                crate::pubsub::wakes::defer();
             }
             let mut reply = match execute(self.srv, client, args, now_ms) {
                 Outcome::Reply(r) => r,
