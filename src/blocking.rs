@@ -274,6 +274,11 @@ pub fn serve_ready(srv: &Server, ready: Vec<(usize, Bytes)>, events: &mut Vec<Ke
             if let Reply::Error(e) = &reply {
                 srv.stats.fail(w.cmd.stat, e);
             }
+            if srv.repl.active() && ctx.dirty > 0 {
+                // The served command's effect (BLPOP → LPOP…), before the locks go.
+                crate::repl::propagate::record(&mut ctx, w.cmd.spec.name, &args, &reply, true);
+                srv.repl.feed(&std::mem::take(&mut ctx.prop));
+            }
             events.append(&mut ctx.events);
             for k in ctx.ready_keys.drain(..) {
                 if !queue.contains(&k) {

@@ -40,6 +40,8 @@ pub struct Client {
     pub query_len: usize,
     /// In MONITOR mode (until RESET or disconnect).
     pub monitor: bool,
+    /// Replication role of this connection (master link, replica handshake, WAIT).
+    pub repl: crate::repl::ClientRepl,
 }
 
 pub struct WatchedKey {
@@ -96,6 +98,7 @@ impl Client {
             no_touch: false,
             query_len: 0,
             monitor: false,
+            repl: Default::default(),
         }
     }
 

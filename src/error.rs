@@ -58,6 +58,10 @@ pub enum CmdError {
     },
     NoAuth,
     Oom,
+    ReadOnlyReplica,
+    NoReplicas,
+    MasterDown,
+    WaitOnReplica,
     /// Any other text, verbatim (must start with an error code such as `ERR`).
     Custom(String),
 }
@@ -129,6 +133,10 @@ impl fmt::Display for CmdError {
             ),
             NoAuth => f.write_str("NOAUTH Authentication required."),
             Oom => f.write_str("OOM command not allowed when used memory > 'maxmemory'."),
+            MasterDown => f.write_str("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+            NoReplicas => f.write_str("NOREPLICAS Not enough good replicas to write."),
+            ReadOnlyReplica => f.write_str("READONLY You can't write against a read only replica."),
+            WaitOnReplica => f.write_str("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."),
             Custom(s) => f.write_str(s),
         }
     }

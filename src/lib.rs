@@ -20,6 +20,11 @@
 //!   the sorted set, the stream of compact nodes) and the emulated
 //!   `long double` of INCRBYFLOAT/HINCRBYFLOAT.
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
+//! - `repl`: replication — the effect feed and backlog, the master side of a
+//!   replica link (`repl::master`), the replica's task (`repl::replica`),
+//!   effect rewriting (`repl::propagate`).
+//! - `persist`: RDB v10 encode/decode (`persist::rdb`), CRC-64, SAVE/BGSAVE,
+//!   DEBUG DIGEST.
 //! - `blocking`: blocked clients and their wake-up.
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
 //! - `alloc`, `clock`: the counting allocator (INFO memory, maxmemory) and the
@@ -30,12 +35,15 @@
 //!   multi-key commands lock shards in ascending order via `Keyspace::lock`.
 //! - No lock is held across `.await`: handlers never await; only `conn` does.
 //! - Lock order: shards, then the blocking registry, then pub/sub. Nothing
-//!   takes a shard lock while holding a pub/sub or blocking lock.
+//!   takes a shard lock while holding a pub/sub or blocking lock. The
+//!   replication state is taken under shard locks and takes only a replica
+//!   link's outbox; a replica's `apply_lock` comes before any shard.
 //! - Nothing a client sends panics the server; lengths are capped before allocation.
 //! - Hot per-command counters are striped per worker thread; nothing on the
 //!   per-command path writes a cache line another thread writes.
-//! - Deliberately absent (so far): RDB snapshots, the AOF, replication, cluster
-//!   bus, Lua.
+//! - Effects reach the replication stream while the command that made them
+//!   still holds its shard locks: per key, stream order is effect order.
+//! - Deliberately absent (so far): the AOF, cluster bus, Lua.
 
 pub mod alloc;
 pub mod blocking;
@@ -49,7 +57,9 @@ pub mod family;
 pub mod glob;
 pub mod keyspace;
 pub mod notify;
+pub mod persist;
 pub mod pubsub;
+pub mod repl;
 pub mod reply;
 pub mod server;
 pub mod types;

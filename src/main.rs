@@ -124,6 +124,10 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
         }
     };
     let srv = cinnabar::server::Server::new(config, config_file);
+    if let Err(e) = cinnabar::persist::load_at_startup(&srv) {
+        tracing::error!("{e}");
+        return 1;
+    }
     let port = listeners[0].local_addr().map(|a| a.port()).unwrap_or(0);
     tracing::info!(
         "Server initialized, {} shards, listening on port {port}",

@@ -44,6 +44,10 @@ pub struct Server {
     pub monitoring: AtomicBool,
     /// Listening sockets (see `apply_listeners`).
     pub listeners: Listeners,
+    /// Replication: the effect feed, attached replicas, the master link.
+    pub repl: crate::repl::Replication,
+    /// RDB save state (SAVE, BGSAVE, INFO persistence).
+    pub persist: crate::persist::Persist,
     /// This server, for accept loops started from a handler.
     me: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
@@ -97,6 +101,10 @@ pub struct Stats {
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
     pub error_replies: AtomicU64,
+    /// Full and partial resynchronisations served (INFO sync_full…).
+    pub sync_full: AtomicU64,
+    pub sync_partial_ok: AtomicU64,
+    pub sync_partial_err: AtomicU64,
     /// Error replies by their first word (INFO errorstats).
     pub errors_by_code: Mutex<HashMap<String, u64>>,
 }
@@ -119,6 +127,9 @@ impl Stats {
             net_input_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
             error_replies: AtomicU64::new(0),
+            sync_full: AtomicU64::new(0),
+            sync_partial_ok: AtomicU64::new(0),
+            sync_partial_err: AtomicU64::new(0),
             errors_by_code: Mutex::new(HashMap::new()),
         }
     }
@@ -247,8 +258,14 @@ pub fn repr_into(out: &mut String, s: &[u8]) {
 }
 
 /// A 40-hex-digit run id (splitmix64 over time and pid; not cryptographic).
-fn random_hex40() -> String {
-    let mut x = unix_us() ^ ((std::process::id() as u64) << 32);
+pub fn random_hex40() -> String {
+    // The counter keeps ids distinct within one microsecond (run id and replid
+    // are drawn together; tests start several servers in one process).
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let seq = SEQ
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_mul(0xd6e8feb86659fd93);
+    let mut x = unix_us() ^ ((std::process::id() as u64) << 32) ^ seq;
     (0..40)
         .map(|_| {
             x = x.wrapping_add(0x9e3779b97f4a7c15);
@@ -317,9 +334,16 @@ impl Server {
             monitors: parking_lot::RwLock::new(Vec::new()),
             monitoring: AtomicBool::new(false),
             listeners: Listeners::default(),
+            repl: crate::repl::Replication::new(random_hex40()),
+            persist: crate::persist::Persist::new(),
             shutdown_tx,
             shutdown_rx,
         })
+    }
+
+    /// This server as an `Arc`, for tasks started from a handler (REPLICAOF).
+    pub fn arc(&self) -> Option<Arc<Server>> {
+        self.me.upgrade()
     }
 
     /// Seconds since start: the clock OBJECT IDLETIME counts in.
@@ -557,6 +581,8 @@ impl Server {
 pub async fn serve(srv: Arc<Server>, listeners: Vec<TcpListener>) {
     srv.start_accepting(listeners);
     tokio::spawn(background_cycle(srv.clone()));
+    tokio::spawn(crate::repl::cron(srv.clone()));
+    crate::repl::replica::start_from_config(&srv);
     let mut rx = srv.shutdown_rx.clone();
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
@@ -620,6 +646,12 @@ async fn background_cycle(srv: Arc<Server>) {
 
 /// Deletes keys whose deadline passed, a bounded number per shard per cycle.
 pub fn active_expire(srv: &Server) {
+    // A replica waits for its master's DEL (Redis: replicas never expire the
+    // master's keys), except keys its own clients gave a TTL.
+    if srv.repl.is_replica() {
+        crate::repl::expire_local_keys(srv);
+        return;
+    }
     let now = unix_ms();
     let flags = srv.config.notify_flags.load(Ordering::Relaxed);
     let mut events = Vec::new();
@@ -645,6 +677,11 @@ pub fn active_expire(srv: &Server) {
                     ready.push((dbi, key.clone()));
                 }
                 db.touch_watched(&key);
+                if srv.repl.active() {
+                    // Under the shard lock, like every other effect.
+                    srv.repl
+                        .feed(&[(dbi, vec![bytes::Bytes::from_static(b"DEL"), key.clone()])]);
+                }
                 srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                 if crate::notify::enabled(flags, crate::notify::EXPIRED) {
                     events.push(crate::notify::KeyEvent {

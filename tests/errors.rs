@@ -59,9 +59,13 @@ fn variant_of(e: &CmdError) -> usize {
         NoAuth => 37,
         Custom(_) => 38,
         Oom => 39,
+        ReadOnlyReplica => 40,
+        WaitOnReplica => 41,
+        NoReplicas => 42,
+        MasterDown => 43,
     }
 }
-const CMD_VARIANTS: usize = 40;
+const CMD_VARIANTS: usize = 44;
 
 fn protocol_variant_of(e: &ProtocolError) -> usize {
     use ProtocolError::*;
@@ -378,6 +382,11 @@ fn every_variant_has_a_golden_case() {
     }
     covered[variant_of(&CmdError::NoAuth)] = true; // in auth_errors_on_the_wire
     covered[variant_of(&CmdError::Oom)] = true; // in oom_error_on_the_wire
+                                                // In replication_errors_on_the_wire:
+    covered[variant_of(&CmdError::ReadOnlyReplica)] = true;
+    covered[variant_of(&CmdError::WaitOnReplica)] = true;
+    covered[variant_of(&CmdError::NoReplicas)] = true;
+    covered[variant_of(&CmdError::MasterDown)] = true;
     let missing: Vec<usize> = (0..CMD_VARIANTS).filter(|i| !covered[*i]).collect();
     assert!(
         missing.is_empty(),
@@ -588,4 +597,77 @@ async fn oom_error_on_the_wire() {
     c.expect(&["CONFIG", "SET", "maxmemory", "0"], "+OK\r\n")
         .await;
     c.expect(&["SET", "a", "b"], "+OK\r\n").await;
+}
+
+/// The errors of replication: a read-only replica, WAIT on a replica, and
+/// min-replicas-to-write without enough replicas.
+#[tokio::test]
+async fn replication_errors_on_the_wire() {
+    let server = TestServer::start().await;
+    let mut c = server.raw().await;
+    assert_eq!(
+        CmdError::NoReplicas.to_string(),
+        "NOREPLICAS Not enough good replicas to write."
+    );
+    c.expect(&["CONFIG", "SET", "min-replicas-to-write", "1"], "+OK\r\n")
+        .await;
+    c.expect(&["SET", "a", "b"], format!("-{}\r\n", CmdError::NoReplicas))
+        .await;
+    c.expect(&["GET", "a"], "$-1\r\n").await;
+    c.expect(&["CONFIG", "SET", "min-replicas-to-write", "0"], "+OK\r\n")
+        .await;
+    c.expect(&["SET", "a", "b"], "+OK\r\n").await;
+    assert_eq!(
+        CmdError::ReadOnlyReplica.to_string(),
+        "READONLY You can't write against a read only replica."
+    );
+    // A replica of a port nobody listens on: its link stays down.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+        .to_string();
+    c.expect(&["REPLICAOF", "127.0.0.1", &dead], "+OK\r\n")
+        .await;
+    c.expect(
+        &["SET", "a", "c"],
+        format!("-{}\r\n", CmdError::ReadOnlyReplica),
+    )
+    .await;
+    assert_eq!(
+        CmdError::WaitOnReplica.to_string(),
+        "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."
+    );
+    c.expect(
+        &["WAIT", "1", "0"],
+        format!("-{}\r\n", CmdError::WaitOnReplica),
+    )
+    .await;
+    assert_eq!(
+        CmdError::MasterDown.to_string(),
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    );
+    c.expect(
+        &["CONFIG", "SET", "replica-serve-stale-data", "no"],
+        "+OK\r\n",
+    )
+    .await;
+    c.expect(&["GET", "a"], format!("-{}\r\n", CmdError::MasterDown))
+        .await;
+    // Even PING (as Redis: it is not flagged `stale`); INFO still runs.
+    c.expect(&["PING"], format!("-{}\r\n", CmdError::MasterDown))
+        .await;
+    assert!(c
+        .val(&["INFO", "server"])
+        .await
+        .as_str()
+        .starts_with("# Server"));
+    c.expect(
+        &["CONFIG", "SET", "replica-serve-stale-data", "yes"],
+        "+OK\r\n",
+    )
+    .await;
+    c.expect(&["REPLICAOF", "NO", "ONE"], "+OK\r\n").await;
+    c.expect(&["SET", "a", "c"], "+OK\r\n").await;
 }

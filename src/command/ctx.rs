@@ -32,6 +32,12 @@ pub struct Ctx<'a, 'c> {
     pub ready_keys: Vec<(usize, Bytes)>,
     /// Set by a blocking handler that found nothing to serve.
     pub block: Option<crate::blocking::BlockRequest>,
+    /// Changes made so far (Redis's `server.dirty` delta): a write command
+    /// that changed nothing is not propagated.
+    pub dirty: u64,
+    /// Effects to append to the replication stream before the locks go
+    /// (filled only while `srv.repl.active()`).
+    pub prop: Vec<crate::repl::Prop>,
 }
 
 impl<'a, 'c> Ctx<'a, 'c> {
@@ -50,6 +56,8 @@ impl<'a, 'c> Ctx<'a, 'c> {
             events: Vec::new(),
             ready_keys: Vec::new(),
             block: None,
+            dirty: 0,
+            prop: Vec::new(),
         }
     }
 
@@ -78,13 +86,34 @@ impl<'a, 'c> Ctx<'a, 'c> {
         self.db_of(db, key)
     }
 
-    /// Expires `key` in `db` if its deadline passed (lazy expiry). Returns true if it was removed.
+    /// Counts a change to the dataset (INFO rdb_changes_since_last_save, propagation).
+    pub fn mark_dirty(&mut self, n: u64) {
+        self.dirty += n;
+        self.srv.dirty(n);
+    }
+
+    /// Expires `key` in `db` if its deadline passed (lazy expiry). Returns true
+    /// if it is logically gone.
+    ///
+    /// A replica never deletes on its own (the master's DEL arrives in the
+    /// stream): it hides logically expired keys from its clients but not from
+    /// the master, whose commands must see the data the master saw (as Redis).
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
         let now = self.now_ms;
-        let d = self.db_of(db, key);
-        if !d.is_expired(key, now) {
+        if !self.db_of(db, key).is_expired(key, now) {
             return false;
         }
+        if self.srv.repl.is_replica() {
+            if self.client.repl.is_master {
+                return false;
+            }
+            if !self.client.repl.write_cmd {
+                return true;
+            }
+            // A write on a writable replica deletes what it finds expired
+            // (Redis's EXPIRE_FORCE_DELETE_EXPIRED); nothing is propagated.
+        }
+        let d = self.db_of(db, key);
         let (k, _) = match d.map.get_key_value(key) {
             Some((k, e)) => (k.clone(), e.expire_at),
             None => return false,
@@ -92,6 +121,11 @@ impl<'a, 'c> Ctx<'a, 'c> {
         d.remove(key);
         d.touch_watched(key);
         self.signal_replaced(db, key);
+        if self.srv.repl.active() {
+            // Replicas learn of expiries from the master only: a DEL.
+            self.prop
+                .push((db, vec![Bytes::from_static(b"DEL"), k.clone()]));
+        }
         self.srv
             .stats
             .expired_keys
@@ -112,7 +146,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
     }
 
     pub fn lookup_in(&mut self, db: usize, key: &[u8]) -> Option<&mut Entry> {
-        self.expire_if_needed(db, key);
+        if self.expire_if_needed(db, key) {
+            return None;
+        }
         let now_s = self.now_s;
         let no_touch = self.client.no_touch;
         let e = self.db_of(db, key).get_mut(key)?;
@@ -126,10 +162,10 @@ impl<'a, 'c> Ctx<'a, 'c> {
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let stats = &self.srv.stats;
         let db = self.client.db;
-        self.expire_if_needed(db, key);
+        let hidden = self.expire_if_needed(db, key);
         let now_s = self.now_s;
         let no_touch = self.client.no_touch;
-        match self.db_of(db, key).get_mut(key) {
+        match self.db_of(db, key).get_mut(key).filter(|_| !hidden) {
             Some(e) => {
                 stats
                     .hot()
@@ -152,7 +188,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
 
     pub fn exists(&mut self, key: &[u8]) -> bool {
         let db = self.client.db;
-        self.expire_if_needed(db, key);
+        if self.expire_if_needed(db, key) {
+            return false;
+        }
         self.db(key).get(key).is_some()
     }
 
@@ -169,7 +207,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let d = self.db_of(db, key);
         let existed = d.insert(key, value, keep_ttl, now_s);
         d.touch_watched(key);
-        self.srv.dirty(1);
+        self.mark_dirty(1);
         if existed {
             self.signal_replaced(db, key);
         }
@@ -187,7 +225,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let d = self.db_of(db, key);
         if d.remove(key).is_some() {
             d.touch_watched(key);
-            self.srv.dirty(1);
+            self.mark_dirty(1);
             self.signal_replaced(db, key);
             true
         } else {
@@ -202,7 +240,15 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let ok = d.set_expire(key, at_ms);
         if ok {
             d.touch_watched(key);
-            self.srv.dirty(1);
+            self.mark_dirty(1);
+            if at_ms != 0 && self.srv.repl.is_replica() && !self.client.repl.is_master {
+                // Only this replica knows of this TTL: it must expire the key itself.
+                self.srv
+                    .repl
+                    .local_expires
+                    .lock()
+                    .insert((db, Bytes::copy_from_slice(key)));
+            }
         }
         ok
     }
@@ -211,7 +257,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
     pub fn modified(&mut self, key: &[u8]) {
         let db = self.client.db;
         self.db_of(db, key).touch_watched(key);
-        self.srv.dirty(1);
+        self.mark_dirty(1);
     }
 
     /// Records a keyspace notification for the selected database.

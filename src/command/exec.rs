@@ -82,6 +82,7 @@ fn execute_inner(
     if resolved.parent.is_none()
         && spec.name == "exec"
         && client.multi.as_ref().is_some_and(|m| m.may_grow)
+        && !client.repl.is_master
         && over_maxmemory(srv)
     {
         client.multi = None;
@@ -96,10 +97,35 @@ fn execute_inner(
             CmdError::Oom
         )));
     }
-    if spec.has(flags::DENYOOM) && over_maxmemory(srv) {
+    // The master's writes are applied whatever the replica's memory (Redis's
+    // replica-ignore-maxmemory): refusing one would make the replica diverge.
+    if spec.has(flags::DENYOOM) && !client.repl.is_master && over_maxmemory(srv) {
         flag_multi_error(client);
         srv.stats.reject(resolved.stat, "OOM");
         return Err(CmdError::Oom.into());
+    }
+    if spec.has(flags::WRITE) && !client.repl.is_master {
+        // A read-only replica takes writes from its master only.
+        if srv.repl.is_replica() && srv.config.replica_read_only.load(Ordering::Relaxed) {
+            flag_multi_error(client);
+            srv.stats.reject(resolved.stat, "READONLY");
+            return Err(CmdError::ReadOnlyReplica.into());
+        }
+        if !srv.repl.enough_good_replicas(&srv.config) {
+            flag_multi_error(client);
+            srv.stats.reject(resolved.stat, "NOREPLICAS");
+            return Err(CmdError::NoReplicas.into());
+        }
+    }
+    // A replica cut off from its master serves only `stale` commands (INFO,
+    // REPLICAOF…) when replica-serve-stale-data is no.
+    if srv.repl.is_stale_replica()
+        && !spec.has(flags::STALE)
+        && srv.config.get("replica-serve-stale-data").as_deref() == Some("no")
+    {
+        flag_multi_error(client);
+        srv.stats.reject(resolved.stat, "MASTERDOWN");
+        return Err(CmdError::MasterDown.into());
     }
     if let Some(multi) = client.multi.as_mut() {
         let name = spec.name;
@@ -145,6 +171,11 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
         .block
         .take()
         .map(|req| blocking::register(srv, ctx.client, req, r, args));
+    if !ctx.prop.is_empty() {
+        // Still under the command's shard locks: per key, the stream order is
+        // the order of the effects.
+        ctx.client.repl.woff = srv.repl.feed(&std::mem::take(&mut ctx.prop));
+    }
     let ready = std::mem::take(&mut ctx.ready_keys);
     let mut events = std::mem::take(&mut ctx.events);
     drop(ctx);
@@ -188,7 +219,19 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes]) -> Locked<'a> {
 /// Calls the handler with statistics; used directly by EXEC for queued commands.
 pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     let start = crate::clock::ticks();
+    let dirty_before = ctx.dirty;
+    if ctx.srv.repl.is_replica() {
+        ctx.client.repl.write_cmd = r.spec.has(flags::WRITE);
+    }
     let result = (r.spec.handler)(ctx, args);
+    if ctx.srv.repl.active() && r.parent.is_none() {
+        if let Ok(reply) = &result {
+            if r.spec.has(flags::WRITE) || r.spec.has(flags::PUBSUB) {
+                let dirty = ctx.dirty != dirty_before;
+                crate::repl::propagate::record(ctx, r.spec.name, args, reply, dirty);
+            }
+        }
+    }
     let spent = crate::clock::ticks().saturating_sub(start);
     let stats = &ctx.srv.stats;
     if ctx.srv.monitoring.load(Ordering::Relaxed)

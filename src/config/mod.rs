@@ -60,8 +60,6 @@ pub const HONOURED: &[&str] = &[
 
 /// Parameters whose non-default values would promise something the server does not do.
 const REFUSED: &[(&str, &str)] = &[
-    ("replicaof", "replication is not supported"),
-    ("slaveof", "replication is not supported"),
     ("cluster-enabled", "cluster mode is not supported"),
     ("tls-port", "TLS is not supported yet"),
     ("appendonly", "the append-only file is not implemented yet"),
@@ -176,6 +174,7 @@ pub struct Config {
     pub hz: AtomicU32,
     pub obuf_pubsub: ObufLimitAtomics,
     pub obuf_normal: ObufLimitAtomics,
+    pub obuf_replica: ObufLimitAtomics,
     pub requirepass_set: AtomicBool,
     pub debug_enabled: AtomicBool,
     pub lazyfree_lazy_user_del: AtomicBool,
@@ -186,6 +185,11 @@ pub struct Config {
     /// `stream-node-max-entries` / `stream-node-max-bytes`, read on every XADD.
     pub stream_node_max_entries: AtomicU64,
     pub stream_node_max_bytes: AtomicU64,
+    /// min-replicas-to-write / min-replicas-max-lag (checked on every write
+    /// while replicas are attached) and replica-read-only.
+    pub min_replicas_to_write: AtomicU64,
+    pub min_replicas_max_lag: AtomicU64,
+    pub replica_read_only: AtomicBool,
     pub databases: usize,
     /// Hash encoding thresholds (`types::hash::Limits`).
     pub hash_max_listpack_entries: AtomicUsize,
@@ -237,6 +241,7 @@ impl Config {
             hz: AtomicU32::new(10),
             obuf_pubsub: ObufLimitAtomics::default(),
             obuf_normal: ObufLimitAtomics::default(),
+            obuf_replica: ObufLimitAtomics::default(),
             requirepass_set: AtomicBool::new(false),
             debug_enabled: AtomicBool::new(true),
             lazyfree_lazy_user_del: AtomicBool::new(false),
@@ -245,6 +250,9 @@ impl Config {
             stream_node_max_bytes: AtomicU64::new(4096),
             active_expire: AtomicBool::new(true),
             maxmemory: AtomicU64::new(0),
+            min_replicas_to_write: AtomicU64::new(0),
+            min_replicas_max_lag: AtomicU64::new(10),
+            replica_read_only: AtomicBool::new(true),
             databases: 16,
             hash_max_listpack_entries: AtomicUsize::new(512),
             hash_max_listpack_value: AtomicUsize::new(64),
@@ -286,6 +294,14 @@ impl Config {
     /// The value `name` has when nothing sets it.
     pub fn default_of(&self, name: &str) -> Option<&str> {
         self.defaults.get(name).map(|s| s.as_str())
+    }
+
+    /// Stores a value as is, bypassing validation: directives that are not
+    /// CONFIG SET parameters but are kept for CONFIG GET (`replicaof`).
+    pub fn set_startup_raw(&self, name: &str, value: &str) {
+        self.values
+            .write()
+            .insert(name.to_string(), value.to_string());
     }
 
     /// Records a `rename-command` directive (an empty `to` removes the command).
@@ -466,12 +482,20 @@ impl Config {
             "zset-max-listpack-value" => self
                 .zset_max_listpack_value
                 .store(int()?.max(0) as usize, Ordering::Relaxed),
+            "min-replicas-to-write" => self
+                .min_replicas_to_write
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "min-replicas-max-lag" => self
+                .min_replicas_max_lag
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "replica-read-only" => self.replica_read_only.store(v == "yes", Ordering::Relaxed),
             "client-output-buffer-limit" => {
                 let parts: Vec<&str> = v.split_whitespace().collect();
                 for chunk in parts.chunks(4) {
                     let target = match chunk[0] {
                         "pubsub" => &self.obuf_pubsub,
                         "normal" => &self.obuf_normal,
+                        "slave" | "replica" => &self.obuf_replica,
                         _ => continue,
                     };
                     target

@@ -194,9 +194,13 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
                 if words[2].parse::<u16>().is_err() {
                     return Err(fail("Invalid master port"));
                 }
-                if !words[1].eq_ignore_ascii_case("no") {
-                    return Err(fail("replication is not supported"));
-                }
+                // Followed once the server listens (`repl::replica::start_from_config`).
+                let value = if words[1].eq_ignore_ascii_case("no") {
+                    String::new()
+                } else {
+                    format!("{} {}", words[1], words[2])
+                };
+                config.set_startup_raw("replicaof", &value);
             }
             _ => {
                 if !config.is_known(&name.replace("slave", "replica")) {

@@ -241,8 +241,9 @@ fn rewrite_option(st: &mut State, config: &Config, name: &str, value: &str) {
                 st.line(name, format!("bind {value}"), true);
             }
         }
-        // A master: every replicaof line goes.
-        "replicaof" => st.mark(name),
+        // A master: every replicaof line goes; a replica writes its master.
+        "replicaof" if value.is_empty() => st.mark(name),
+        "replicaof" => st.line(name, format!("replicaof {value}"), true),
         "notify-keyspace-events" => st.line(name, quoted(name, value), !value.is_empty()),
         "client-output-buffer-limit" => {
             let cur: Vec<&str> = value.split_whitespace().collect();

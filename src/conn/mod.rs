@@ -129,6 +129,20 @@ impl Conn<'_> {
             self.shrink_after_peak();
             self.drain_outbox(client);
             self.flush().await?;
+            if let Some(handoff) = client.repl.handoff.take() {
+                // SYNC/PSYNC answered: from now on this socket is a replica link.
+                let srv = self.srv;
+                crate::repl::master::serve_replica(
+                    srv,
+                    &self.handle,
+                    &mut self.rd,
+                    &mut self.wr,
+                    &mut self.inbuf,
+                    *handoff,
+                )
+                .await;
+                return Ok(());
+            }
             if client.close_after_reply {
                 return Ok(());
             }
@@ -220,6 +234,7 @@ impl Conn<'_> {
         // One clock reading per batch: commands of one read share it (as Redis
         // caches its clock per event-loop iteration).
         let mut now_ms = unix_ms();
+        let mut yielded_for_publish = false;
         client.handle.last_active_ms.store(
             now_ms.saturating_sub(self.srv.start_unix_ms),
             Ordering::Relaxed,
@@ -260,7 +275,18 @@ impl Conn<'_> {
                 self.wait_while_paused(&args).await;
                 now_ms = unix_ms();
             }
-            let reply = match execute(self.srv, client, args, now_ms) {
+            if !yielded_for_publish && is_publish(&args[0]) {
+                // Let connections woken before this one run first: an
+                // UNSUBSCRIBE that reached the server before this PUBLISH is
+                // then applied before it, as Redis's single event loop would
+                // (tokio runs the most recently woken task first). Once per
+                // batch: the batch's later PUBLISHes arrived after it anyway.
+                yielded_for_publish = true;
+                crate::pubsub::wakes::flush();
+                tokio::task::yield_now().await;
+                crate::pubsub::wakes::defer();
+            }
+            let mut reply = match execute(self.srv, client, args, now_ms) {
                 Outcome::Reply(r) => r,
                 // wait_blocked flushes what is pending first, and unregisters the
                 // waiter on every way out.
@@ -274,8 +300,16 @@ impl Conn<'_> {
                     reply
                 }
             };
+            if let Some(req) = client.repl.wait.take() {
+                // WAIT: earlier replies go out first, then this one when the
+                // replicas acknowledged (or the timeout passed).
+                self.flush().await?;
+                let n = crate::repl::wait_acks(&self.srv.repl, req).await;
+                reply = Reply::Int(n as i64);
+                now_ms = unix_ms();
+            }
             self.emit(client, &reply);
-            if client.close_after_reply {
+            if client.close_after_reply || client.repl.handoff.is_some() {
                 return Ok(());
             }
             if self.out.len() > 64 * 1024 {
@@ -431,6 +465,10 @@ impl Conn<'_> {
             }
         }
     }
+}
+
+fn is_publish(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"publish") || name.eq_ignore_ascii_case(b"spublish")
 }
 
 fn is_push(reply: &Reply) -> bool {

@@ -260,7 +260,14 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         (Reply::bulk_str("proto"), Reply::Int(proto as i64)),
         (Reply::bulk_str("id"), Reply::Int(ctx.client.id() as i64)),
         (Reply::bulk_str("mode"), Reply::bulk_str("standalone")),
-        (Reply::bulk_str("role"), Reply::bulk_str("master")),
+        (
+            Reply::bulk_str("role"),
+            Reply::bulk_str(if ctx.srv.repl.is_replica() {
+                "replica"
+            } else {
+                "master"
+            }),
+        ),
         (Reply::bulk_str("modules"), Reply::Array(vec![])),
     ]))
 }
@@ -302,7 +309,7 @@ fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         let mut waited = ctx.srv.blocking.waited_keys(Some(x));
         waited.extend(ctx.srv.blocking.waited_keys(Some(y)));
         ctx.ready_keys.extend(waited);
-        ctx.srv.dirty(1);
+        ctx.mark_dirty(1);
     }
     Ok(Reply::Ok)
 }
@@ -582,6 +589,17 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::Syntax);
     }
     let mut killed = 0;
+    // Replica links are clients of ours (TYPE replica); the master link is not
+    // in the client table (TYPE master drops it; the replica reconnects).
+    let replica_ids = srv.repl.replica_ids();
+    if ctype.as_deref() == Some("master")
+        && id.is_none()
+        && addr.is_none()
+        && laddr.is_none()
+        && srv.repl.kill_master_link()
+    {
+        killed += 1;
+    }
     for c in srv.clients.all() {
         if id.is_some_and(|id| id != c.id)
             || addr.as_ref().is_some_and(|x| *x != c.addr)
@@ -594,9 +612,11 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             let info = c.info.lock();
             let is_pubsub = info.sub + info.psub + info.ssub > 0;
             drop(info);
+            let is_replica = replica_ids.contains(&c.id);
             let ok = match t.as_str() {
                 "pubsub" => is_pubsub,
-                "normal" => !is_pubsub,
+                "normal" => !is_pubsub && !is_replica,
+                "replica" | "slave" => is_replica,
                 _ => false,
             };
             if !ok {

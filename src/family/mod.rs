@@ -8,6 +8,7 @@ pub mod keys;
 pub mod list;
 pub mod memory;
 pub mod pubsub;
+pub mod repl;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -34,4 +35,5 @@ pub static ALL: &[&[CommandSpec]] = &[
     dump::COMMANDS,
     transaction::COMMANDS,
     pubsub::COMMANDS,
+    repl::COMMANDS,
 ];

@@ -246,7 +246,7 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     // Blocked XREADGROUP clients learn their stream is gone.
     let waited = ctx.srv.blocking.waited_keys(Some(db));
     ctx.ready_keys.extend(waited);
-    ctx.srv.dirty(n as u64 + 1);
+    ctx.mark_dirty(n as u64 + 1);
     Ok(Reply::Ok)
 }
 
@@ -262,7 +262,7 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     });
     let waited = ctx.srv.blocking.waited_keys(None);
     ctx.ready_keys.extend(waited);
-    ctx.srv.dirty(n as u64 + 1);
+    ctx.mark_dirty(n as u64 + 1);
     Ok(Reply::Ok)
 }
 
@@ -303,10 +303,8 @@ fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Ok)
 }
 
-fn save(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    Err(CmdError::custom(
-        "ERR RDB snapshots are not supported by this server",
-    ))
+fn save(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    crate::persist::save_command(ctx, a)
 }
 
 fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -324,6 +322,16 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     tracing::warn!("User requested shutdown...");
+    // SAVE asks for a final snapshot (save points are not implemented, so
+    // without it nothing is saved).
+    if a[1..].iter().any(|o| eq(o, "save")) && !a[1..].iter().any(|o| eq(o, "nosave")) {
+        if let Err(e) = crate::persist::save(ctx.srv) {
+            tracing::warn!("Error trying to save the DB, can't exit: {e}");
+            return Err(CmdError::custom(
+                "ERR Errors trying to SHUTDOWN. Check logs.",
+            ));
+        }
+    }
     ctx.srv.shutdown();
     ctx.client.close_after_reply = true;
     // Redis closes the connection without a reply on success.
@@ -748,8 +756,32 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 now.saturating_sub(e.touched)
             )))
         }
-        "jmap" | "quicklist-packed-threshold" | "listpack" | "change-repl-id" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
+        "jmap" | "quicklist-packed-threshold" | "listpack" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
         "protocol" if a.len() == 3 => debug_protocol(&a[2], ctx.client.resp),
+        "change-repl-id" => {
+            ctx.srv.repl.change_replid();
+            Ok(Reply::Ok)
+        }
+        "digest" if a.len() == 2 => Ok(Reply::StatusOwned(debug_digest(ctx).hex())),
+        "digest-value" => {
+            let db = ctx.client.db;
+            let mut out = Vec::new();
+            for key in &a[2..] {
+                let d = match ctx.db_of(db, key).get(key) {
+                    Some(e) => {
+                        let mut d = crate::persist::digest::value_digest(&e.value);
+                        if e.expire_at != 0 {
+                            d.mix(&e.expire_at.to_le_bytes());
+                        }
+                        d
+                    }
+                    None => Default::default(),
+                };
+                out.push(Reply::StatusOwned(d.hex()));
+            }
+            Ok(Reply::Array(out))
+        }
+        "reload" => crate::persist::debug_reload(ctx, &a[2..]),
         "config-rewrite-force-all" if a.len() == 2 => {
             // Without a config file Redis's fopen(NULL) fails with EFAULT.
             let result = match ctx.srv.config_file.as_deref() {
@@ -791,6 +823,20 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 /// DEBUG PROTOCOL: one reply of each RESP3 type, as Redis's test suite expects.
+/// DEBUG DIGEST over every database (DEBUG holds every shard).
+fn debug_digest(ctx: &mut Ctx) -> crate::persist::digest::Digest {
+    let databases = ctx.srv.keyspace.databases();
+    let shards: Vec<&mut crate::keyspace::Shard> = ctx.locks.iter_mut().collect();
+    let per_db = (0..databases).map(|i| {
+        let entries: Vec<(&[u8], &crate::keyspace::Entry)> = shards
+            .iter()
+            .flat_map(|s| s.dbs[i].map.iter().map(|(k, e)| (k.as_ref(), e)))
+            .collect();
+        (i, entries)
+    });
+    crate::persist::digest::dataset_digest(per_db)
+}
+
 fn debug_protocol(kind: &[u8], resp: u8) -> CmdResult<Reply> {
     let k = String::from_utf8_lossy(kind).to_ascii_lowercase();
     Ok(match k.as_str() {
@@ -952,20 +998,29 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "persistence" => {
             let _ = write!(
                 w,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
                 srv.dirty.load(Ordering::Relaxed),
+                srv.persist.bgsave_in_progress.load(Ordering::Relaxed) as u8,
                 srv.last_save.load(Ordering::Relaxed),
+                if srv.persist.last_bgsave_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
+                srv.persist.last_bgsave_secs.load(Ordering::Relaxed),
+                srv.persist.saves.load(Ordering::Relaxed),
+                srv.persist.keys_expired_on_load.load(Ordering::Relaxed),
+                srv.persist.keys_loaded.load(Ordering::Relaxed),
             );
         }
         "stats" => {
             let _ = write!(
                 w,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 stats.connections_received.load(Ordering::Relaxed),
                 stats.sum(|h| &h.commands_processed),
                 stats.net_input_bytes.load(Ordering::Relaxed),
                 stats.net_output_bytes.load(Ordering::Relaxed),
                 stats.rejected_connections.load(Ordering::Relaxed),
+                stats.sync_full.load(Ordering::Relaxed),
+                stats.sync_partial_ok.load(Ordering::Relaxed),
+                stats.sync_partial_err.load(Ordering::Relaxed),
                 stats.expired_keys.load(Ordering::Relaxed),
                 stats.evicted_keys.load(Ordering::Relaxed),
                 stats.sum(|h| &h.keyspace_hits),
@@ -976,13 +1031,11 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 stats.error_replies.load(Ordering::Relaxed),
             );
         }
-        "replication" => {
-            let _ = write!(
-                w,
-                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                srv.run_id
-            );
-        }
+        "replication" => w.push_str(&srv.repl.info(
+            srv.config.get_int("repl-backlog-size"),
+            srv.config.get("replica-read-only").as_deref() == Some("yes"),
+            srv.config.get_int("replica-priority"),
+        )),
         "cpu" => {
             let (user, sys) = crate::alloc::cpu_times();
             let _ = write!(

@@ -50,6 +50,11 @@ pub fn evict(srv: &Server) -> bool {
     if !over_limit(srv) {
         return true;
     }
+    // A replica holds its master's dataset: it never evicts on its own
+    // (Redis's replica-ignore-maxmemory default); the master's DELs shrink it.
+    if srv.repl.is_replica() {
+        return true;
+    }
     let (volatile, pick) = match policy(srv) {
         Policy::NoEviction => return false,
         Policy::AllKeys(p) => (false, p),
@@ -92,6 +97,11 @@ pub fn evict(srv: &Server) -> bool {
                 if let Some(key) = victim {
                     db.remove(&key);
                     db.touch_watched(&key);
+                    if srv.repl.active() {
+                        // Under the shard lock, like every effect.
+                        srv.repl
+                            .feed(&[(dbi, vec![Bytes::from_static(b"DEL"), key.clone()])]);
+                    }
                     srv.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
                     if notify::enabled(flags, notify::EVICTED) {
                         events.push(KeyEvent {

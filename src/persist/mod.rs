@@ -1,0 +1,261 @@
+//! Persistence formats: the RDB snapshot (`rdb`) and its checksum (`crc64`).
+//!
+//! API: `rdb::capture` takes a point-in-time copy of the keyspace (all shards
+//! locked once, values cloned), `rdb::encode` turns it into Redis RDB v10
+//! bytes off the hot path, `rdb::decode` parses RDB bytes (ours or a real
+//! redis-server's) and `rdb::install` replaces the dataset with them.
+
+pub mod crc64;
+pub mod digest;
+pub mod rdb;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::command::Ctx;
+use crate::error::{CmdError, CmdResult};
+use crate::reply::Reply;
+use crate::server::{unix_ms, Server};
+
+/// RDB file state for INFO persistence, SAVE and BGSAVE.
+#[derive(Default)]
+pub struct Persist {
+    pub bgsave_in_progress: AtomicBool,
+    /// A BGSAVE SCHEDULE waits for the running one.
+    pub bgsave_scheduled: AtomicBool,
+    pub last_bgsave_ok: AtomicBool,
+    pub last_bgsave_secs: AtomicI64,
+    pub saves: AtomicU64,
+    pub keys_loaded: AtomicU64,
+    pub keys_expired_on_load: AtomicU64,
+}
+
+impl Persist {
+    pub fn new() -> Persist {
+        Persist {
+            last_bgsave_ok: AtomicBool::new(true),
+            last_bgsave_secs: AtomicI64::new(-1),
+            ..Default::default()
+        }
+    }
+}
+
+/// The RDB file: `dbfilename` in the working directory (`dir` is the cwd, as in Redis).
+pub fn rdb_path(srv: &Server) -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        srv.config
+            .get("dbfilename")
+            .unwrap_or_else(|| "dump.rdb".into()),
+    )
+}
+
+fn aux(srv: &Server) -> Vec<(&'static str, String)> {
+    let st = srv.repl.state.lock();
+    vec![
+        ("repl-stream-db", "0".to_string()),
+        ("repl-id", st.replid.clone()),
+        ("repl-offset", st.offset.to_string()),
+        ("aof-base", "0".to_string()),
+    ]
+}
+
+/// Writes `bytes` to a temporary file and renames it over the RDB file, as
+/// Redis does, so a crash never leaves a half-written dump.rdb.
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    // Unique per save: a BGSAVE thread and a SAVE (or two servers in one
+    // process, as in the tests) never share a temporary file.
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(format!("temp-{}-{seq}.rdb", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// After a successful save: counters as Redis's `rdbSave` leaves them.
+fn saved(srv: &Server, dirty_at_snapshot: u64) {
+    let _ = srv
+        .dirty
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+            Some(d.saturating_sub(dirty_at_snapshot))
+        });
+    srv.last_save.store(unix_ms() / 1000, Ordering::Relaxed);
+    srv.persist.saves.fetch_add(1, Ordering::Relaxed);
+}
+
+/// SAVE: snapshot, serialize and write in the caller (Redis blocks too).
+pub fn save(srv: &Server) -> std::io::Result<()> {
+    let mut dirty = 0;
+    let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty.load(Ordering::Relaxed));
+    let bytes = rdb::encode(&snap, &aux(srv));
+    write_file(&rdb_path(srv), &bytes)?;
+    saved(srv, dirty);
+    tracing::info!("DB saved on disk");
+    Ok(())
+}
+
+/// BGSAVE: the snapshot is taken now (all shards locked briefly); encoding
+/// and writing run on a thread of their own.
+pub fn bgsave(srv: &Server) -> bool {
+    if srv.persist.bgsave_in_progress.swap(true, Ordering::AcqRel) {
+        return false;
+    }
+    let Some(me) = srv.arc() else {
+        srv.persist
+            .bgsave_in_progress
+            .store(false, Ordering::Release);
+        return false;
+    };
+    let mut dirty = 0;
+    let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty.load(Ordering::Relaxed));
+    let aux = aux(srv);
+    let path = rdb_path(srv);
+    tracing::info!("Background saving started");
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        let bytes = rdb::encode(&snap, &aux);
+        let ok = match write_file(&path, &bytes) {
+            Ok(()) => {
+                saved(&me, dirty);
+                tracing::info!("Background saving terminated with success");
+                true
+            }
+            Err(e) => {
+                tracing::warn!("Background saving error: {e}");
+                false
+            }
+        };
+        let p = &me.persist;
+        p.last_bgsave_ok.store(ok, Ordering::Relaxed);
+        p.last_bgsave_secs
+            .store(start.elapsed().as_secs() as i64, Ordering::Relaxed);
+        p.bgsave_in_progress.store(false, Ordering::Release);
+        if p.bgsave_scheduled.swap(false, Ordering::AcqRel) {
+            bgsave(&me);
+        }
+    });
+    true
+}
+
+/// Loads the RDB file at startup, if there is one (keys already expired are dropped).
+pub fn load_at_startup(srv: &Server) -> Result<(), String> {
+    let path = rdb_path(srv);
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Error reading {}: {e}", path.display())),
+    };
+    let start = Instant::now();
+    let loaded = rdb::decode(&data).map_err(|e| {
+        format!("Short read or OOM loading DB. Unrecoverable error, aborting now. ({e})")
+    })?;
+    let total: usize = loaded.dbs.iter().map(|(_, v)| v.len()).sum();
+    let n = rdb::install(&srv.keyspace, loaded, true, unix_ms());
+    srv.persist.keys_loaded.store(n as u64, Ordering::Relaxed);
+    srv.persist
+        .keys_expired_on_load
+        .store((total - n) as u64, Ordering::Relaxed);
+    tracing::info!(
+        "Done loading RDB, keys loaded: {n}, keys expired: {}.",
+        total - n
+    );
+    tracing::info!(
+        "DB loaded from disk: {:.3} seconds",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, flush, load the file back.
+/// DEBUG holds every shard, so this works on the locks it already has.
+pub fn debug_reload(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult<Reply> {
+    let (mut merge, mut noflush, mut nosave) = (false, false, false);
+    for o in opts {
+        if o.eq_ignore_ascii_case(b"merge") {
+            merge = true;
+        } else if o.eq_ignore_ascii_case(b"noflush") {
+            noflush = true;
+        } else if o.eq_ignore_ascii_case(b"nosave") {
+            nosave = true;
+        } else {
+            return Err(CmdError::custom(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+    }
+    let srv = ctx.srv;
+    let path = rdb_path(srv);
+    if !nosave {
+        let dirty = srv.dirty.load(Ordering::Relaxed);
+        let snap = rdb::capture_locked(&mut ctx.locks, srv.keyspace.databases());
+        let bytes = rdb::encode(&snap, &aux(srv));
+        if write_file(&path, &bytes).is_err() {
+            return Err(CmdError::custom("ERR"));
+        }
+        saved(srv, dirty);
+    }
+    let data = std::fs::read(&path).map_err(|_| {
+        CmdError::custom("ERR Error trying to load the RDB dump, check server logs.")
+    })?;
+    let loaded = rdb::decode(&data).map_err(|_| {
+        CmdError::custom("ERR Error trying to load the RDB dump, check server logs.")
+    })?;
+    if merge || noflush {
+        // Keys already present are replaced by the file's (Redis's MERGE
+        // keeps the loaded value for duplicates too).
+        rdb::install_locked(
+            &srv.keyspace,
+            &mut ctx.locks,
+            loaded,
+            false,
+            unix_ms(),
+            false,
+        );
+    } else {
+        rdb::install_locked(
+            &srv.keyspace,
+            &mut ctx.locks,
+            loaded,
+            false,
+            unix_ms(),
+            true,
+        );
+    }
+    Ok(Reply::Ok)
+}
+
+/// SAVE and BGSAVE [SCHEDULE].
+pub fn save_command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let srv = ctx.srv;
+    if a[0].eq_ignore_ascii_case(b"save") {
+        if srv.persist.bgsave_in_progress.load(Ordering::Acquire) {
+            return Err(CmdError::custom("ERR Background save already in progress"));
+        }
+        return match save(srv) {
+            Ok(()) => Ok(Reply::Ok),
+            Err(e) => {
+                tracing::warn!("Failed saving the DB: {e}");
+                Err(CmdError::custom("ERR"))
+            }
+        };
+    }
+    let schedule = match a.get(1) {
+        None => false,
+        Some(o) if a.len() == 2 && o.eq_ignore_ascii_case(b"schedule") => true,
+        Some(_) => return Err(CmdError::Syntax),
+    };
+    if bgsave(srv) {
+        return Ok(Reply::Status("Background saving started"));
+    }
+    if schedule {
+        srv.persist.bgsave_scheduled.store(true, Ordering::Release);
+        return Ok(Reply::Status("Background saving scheduled"));
+    }
+    Err(CmdError::custom(
+        "ERR Background save already in progress. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+    ))
+}

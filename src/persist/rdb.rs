@@ -1,0 +1,873 @@
+//! Redis RDB version 10 (Redis 7.0): encoder and decoder.
+//!
+//! What we emit is what any Redis 7.0 loads: plain `RDB_TYPE_STRING` (integers
+//! that fit in 32 bits int-encoded, as Redis does), `RDB_TYPE_LIST` and
+//! `RDB_TYPE_SET` (Redis converts them to its compact encodings on load),
+//! `EXPIRETIME_MS`, `SELECTDB`, `RESIZEDB`, AUX fields and the CRC-64 trailer.
+//! We decode that plus what Redis 7.0 (and older versions) emit for small
+//! values: intsets, listpacks, ziplists, quicklists (v1 and v2) and LZF-compressed
+//! strings, so a Cinnabar replica can sync from a real redis-server.
+//!
+//! Adding a type (hashes, sorted sets, streams): one arm in `write_value`
+//! calling a `write_<type>` function, and one arm per RDB type in `read_value`.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+
+use super::crc64::crc64;
+use crate::keyspace::{Keyspace, Locked, Value};
+use crate::types::hash::{Hash, Limits};
+use crate::types::list::List;
+
+pub const RDB_VERSION: u32 = 10;
+
+// Value types (rdb.h).
+const TYPE_STRING: u8 = 0;
+const TYPE_LIST: u8 = 1;
+const TYPE_SET: u8 = 2;
+const TYPE_HASH: u8 = 4;
+const TYPE_HASH_ZIPLIST: u8 = 13;
+const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_LIST_ZIPLIST: u8 = 10;
+const TYPE_SET_INTSET: u8 = 11;
+const TYPE_LIST_QUICKLIST: u8 = 14;
+const TYPE_SET_LISTPACK: u8 = 20;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
+
+// Opcodes.
+const OP_FUNCTION2: u8 = 245;
+const OP_MODULE_AUX: u8 = 247;
+const OP_IDLE: u8 = 248;
+const OP_FREQ: u8 = 249;
+const OP_AUX: u8 = 250;
+const OP_RESIZEDB: u8 = 251;
+const OP_EXPIRETIME_MS: u8 = 252;
+const OP_EXPIRETIME: u8 = 253;
+const OP_SELECTDB: u8 = 254;
+const OP_EOF: u8 = 255;
+
+const ENC_INT8: u8 = 0;
+const ENC_INT16: u8 = 1;
+const ENC_INT32: u8 = 2;
+const ENC_LZF: u8 = 3;
+
+const QUICKLIST_NODE_PLAIN: u64 = 1;
+
+/// One key of a snapshot: key, value, absolute expiry in unix ms (0: none).
+pub type Item = (Bytes, Value, u64);
+
+/// A point-in-time copy of the dataset: `dbs[i]` holds database i's keys.
+#[derive(Default)]
+pub struct Snapshot {
+    pub dbs: Vec<Vec<Item>>,
+}
+
+/// What `decode` found: the keys by database and the AUX fields.
+#[derive(Default, Debug)]
+pub struct Loaded {
+    pub dbs: Vec<(usize, Vec<Item>)>,
+    pub aux: Vec<(Bytes, Bytes)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct RdbError(pub String);
+
+impl std::fmt::Display for RdbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, RdbError> {
+    Err(RdbError(msg.into()))
+}
+
+/// Copies every key of every database. Takes all shard locks at once so the
+/// copy is one point in time; `under_lock` runs while they are held (the
+/// master notes its replication offset and attaches the replica there, so the
+/// stream that follows starts exactly after this snapshot).
+pub fn capture(ks: &Keyspace, under_lock: impl FnOnce()) -> Snapshot {
+    let mut locks = ks.lock_all();
+    let snap = capture_locked(&mut locks, ks.databases());
+    under_lock();
+    drop(locks);
+    snap
+}
+
+/// `capture` for a caller that already holds every shard (DEBUG RELOAD).
+pub fn capture_locked(locks: &mut Locked, databases: usize) -> Snapshot {
+    let mut dbs: Vec<Vec<Item>> = (0..databases).map(|_| Vec::new()).collect();
+    for shard in locks.iter_mut() {
+        for (i, db) in shard.dbs.iter().enumerate() {
+            dbs[i].extend(
+                db.map
+                    .iter()
+                    .map(|(k, e)| (k.clone(), e.value.clone(), e.expire_at)),
+            );
+        }
+    }
+    Snapshot { dbs }
+}
+
+/// Replaces the whole dataset with `loaded` (replica full sync, startup load).
+/// Keys already expired are skipped when `skip_expired` (a master loading a
+/// file); a replica keeps them and waits for the master's DEL, as Redis.
+/// Returns the number of keys loaded.
+pub fn install(ks: &Keyspace, loaded: Loaded, skip_expired: bool, now_ms: u64) -> usize {
+    let mut locks = ks.lock_all();
+    install_locked(ks, &mut locks, loaded, skip_expired, now_ms, true)
+}
+
+/// `install` on shards the caller holds; `flush` first empties every database.
+pub fn install_locked(
+    ks: &Keyspace,
+    locks: &mut Locked,
+    loaded: Loaded,
+    skip_expired: bool,
+    now_ms: u64,
+    flush: bool,
+) -> usize {
+    if flush {
+        for shard in locks.iter_mut() {
+            for db in shard.dbs.iter_mut() {
+                db.touch_all_watched(None);
+                db.clear();
+            }
+        }
+    }
+    let mut n = 0;
+    for (dbi, items) in loaded.dbs {
+        if dbi >= ks.databases() {
+            continue;
+        }
+        for (key, value, expire) in items {
+            if skip_expired && expire != 0 && expire <= now_ms {
+                continue;
+            }
+            let shard = locks.shard(ks.shard_of(&key));
+            let db = &mut shard.dbs[dbi];
+            db.insert(&key, value, false, 0);
+            db.set_expire(&key, expire);
+            n += 1;
+        }
+    }
+    n
+}
+
+// ---------------------------------------------------------------- encoding
+
+fn write_len(out: &mut Vec<u8>, len: u64) {
+    if len < 1 << 6 {
+        out.push(len as u8);
+    } else if len < 1 << 14 {
+        out.push(0x40 | (len >> 8) as u8);
+        out.push(len as u8);
+    } else if len <= u32::MAX as u64 {
+        out.push(0x80);
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&len.to_be_bytes());
+    }
+}
+
+/// A string, int-encoded when it is the canonical text of a 32-bit integer
+/// (Redis's `rdbTryIntegerEncoding`), else length-prefixed.
+fn write_string(out: &mut Vec<u8>, s: &[u8]) {
+    if s.len() <= 11 {
+        if let Some(v) = canonical_int(s) {
+            if let Ok(v) = i8::try_from(v) {
+                out.push(0xC0 | ENC_INT8);
+                out.push(v as u8);
+                return;
+            }
+            if let Ok(v) = i16::try_from(v) {
+                out.push(0xC0 | ENC_INT16);
+                out.extend_from_slice(&v.to_le_bytes());
+                return;
+            }
+            if let Ok(v) = i32::try_from(v) {
+                out.push(0xC0 | ENC_INT32);
+                out.extend_from_slice(&v.to_le_bytes());
+                return;
+            }
+        }
+    }
+    write_len(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+/// The integer `s` spells, only if printing it gives `s` back (no `+`, `007`, `-0`).
+fn canonical_int(s: &[u8]) -> Option<i64> {
+    let v: i64 = std::str::from_utf8(s).ok()?.parse().ok()?;
+    (v.to_string().as_bytes() == s).then_some(v)
+}
+
+fn write_aux(out: &mut Vec<u8>, key: &str, value: &[u8]) {
+    out.push(OP_AUX);
+    write_string(out, key.as_bytes());
+    write_string(out, value);
+}
+
+/// One key: the RDB type byte, the key, the payload.
+fn write_value(out: &mut Vec<u8>, key: &[u8], value: &Value) {
+    match value {
+        Value::Str(s) => {
+            out.push(TYPE_STRING);
+            write_string(out, key);
+            write_string(out, s);
+        }
+        Value::List(l) => write_list(out, key, l),
+        Value::Set(s) => write_set(out, key, s),
+        Value::Hash(h) => write_hash(out, key, h),
+    }
+}
+
+fn write_hash(out: &mut Vec<u8>, key: &[u8], h: &Hash) {
+    out.push(TYPE_HASH);
+    write_string(out, key);
+    write_len(out, h.len() as u64);
+    for (f, v) in h.iter() {
+        write_string(out, f);
+        write_string(out, v);
+    }
+}
+
+fn write_list(out: &mut Vec<u8>, key: &[u8], l: &List) {
+    out.push(TYPE_LIST);
+    write_string(out, key);
+    write_len(out, l.len() as u64);
+    for item in l.iter() {
+        write_string(out, item);
+    }
+}
+
+fn write_set(out: &mut Vec<u8>, key: &[u8], s: &HashSet<Bytes>) {
+    out.push(TYPE_SET);
+    write_string(out, key);
+    write_len(out, s.len() as u64);
+    for m in s {
+        write_string(out, m);
+    }
+}
+
+/// Serializes `snap` with the given AUX fields (after redis-ver, redis-bits,
+/// ctime, used-mem, which are always written). CPU-bound: run it off the
+/// connection tasks (`spawn_blocking`).
+pub fn encode(snap: &Snapshot, aux: &[(&str, String)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4096);
+    out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+    write_aux(&mut out, "redis-ver", crate::REDIS_VERSION.as_bytes());
+    write_aux(&mut out, "redis-bits", b"64");
+    let now = crate::server::unix_ms();
+    write_aux(&mut out, "ctime", (now / 1000).to_string().as_bytes());
+    write_aux(
+        &mut out,
+        "used-mem",
+        crate::alloc::allocated().to_string().as_bytes(),
+    );
+    for (k, v) in aux {
+        write_aux(&mut out, k, v.as_bytes());
+    }
+    for (i, items) in snap.dbs.iter().enumerate() {
+        if items.is_empty() {
+            continue;
+        }
+        out.push(OP_SELECTDB);
+        write_len(&mut out, i as u64);
+        out.push(OP_RESIZEDB);
+        write_len(&mut out, items.len() as u64);
+        write_len(&mut out, items.iter().filter(|i| i.2 != 0).count() as u64);
+        for (key, value, expire) in items {
+            if *expire != 0 {
+                out.push(OP_EXPIRETIME_MS);
+                out.extend_from_slice(&expire.to_le_bytes());
+            }
+            write_value(&mut out, key, value);
+        }
+    }
+    out.push(OP_EOF);
+    let crc = crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+// ---------------------------------------------------------------- decoding
+
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+enum Len {
+    Len(u64),
+    Enc(u8),
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
+        if self.data.len() - self.pos < n {
+            return err("Unexpected EOF reading RDB file");
+        }
+        let s = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> Result<u8, RdbError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn len_or_enc(&mut self) -> Result<Len, RdbError> {
+        let b = self.u8()?;
+        Ok(match b >> 6 {
+            0 => Len::Len((b & 0x3f) as u64),
+            1 => Len::Len((((b & 0x3f) as u64) << 8) | self.u8()? as u64),
+            2 if b == 0x80 => {
+                let s = self.take(4)?;
+                Len::Len(u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as u64)
+            }
+            2 if b == 0x81 => {
+                let s = self.take(8)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(s);
+                Len::Len(u64::from_be_bytes(a))
+            }
+            2 => return err(format!("Unknown length encoding {b} in rdbLoadLen()")),
+            _ => Len::Enc(b & 0x3f),
+        })
+    }
+
+    fn len(&mut self) -> Result<u64, RdbError> {
+        match self.len_or_enc()? {
+            Len::Len(n) => Ok(n),
+            Len::Enc(_) => err("unexpected encoded length"),
+        }
+    }
+
+    /// A length used to size a collection: capped by the bytes left, since
+    /// every element takes at least one byte (a corrupt length never allocates).
+    fn count(&mut self) -> Result<usize, RdbError> {
+        let n = self.len()?;
+        if n > (self.data.len() - self.pos) as u64 {
+            return err("collection length past the end of the payload");
+        }
+        Ok(n as usize)
+    }
+
+    fn string(&mut self) -> Result<Bytes, RdbError> {
+        match self.len_or_enc()? {
+            Len::Len(n) => {
+                let n = usize::try_from(n).map_err(|_| RdbError("string too long".into()))?;
+                Ok(Bytes::copy_from_slice(self.take(n)?))
+            }
+            Len::Enc(ENC_INT8) => Ok(Bytes::from((self.u8()? as i8).to_string())),
+            Len::Enc(ENC_INT16) => {
+                let s = self.take(2)?;
+                Ok(Bytes::from(i16::from_le_bytes([s[0], s[1]]).to_string()))
+            }
+            Len::Enc(ENC_INT32) => {
+                let s = self.take(4)?;
+                Ok(Bytes::from(
+                    i32::from_le_bytes([s[0], s[1], s[2], s[3]]).to_string(),
+                ))
+            }
+            Len::Enc(ENC_LZF) => {
+                let clen = self.len()? as usize;
+                let ulen = self.len()? as usize;
+                let comp = self.take(clen)?;
+                // A real decompression never expands more than this; refuse
+                // an absurd claimed size before allocating it.
+                if ulen > clen.saturating_mul(256).max(64) {
+                    return err("LZF length mismatch");
+                }
+                lzf_decompress(comp, ulen).map(Bytes::from)
+            }
+            Len::Enc(e) => err(format!("Unknown RDB string encoding type {e}")),
+        }
+    }
+}
+
+/// LZF decompression (liblzf's `lzf_decompress`, as Redis uses it).
+fn lzf_decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, RdbError> {
+    let mut out = Vec::with_capacity(out_len);
+    let mut i = 0;
+    while i < input.len() {
+        let ctrl = input[i] as usize;
+        i += 1;
+        if ctrl < 32 {
+            let n = ctrl + 1;
+            if i + n > input.len() {
+                return err("Invalid LZF compressed string");
+            }
+            out.extend_from_slice(&input[i..i + n]);
+            i += n;
+        } else {
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                len += *input.get(i).ok_or(RdbError("Invalid LZF".into()))? as usize;
+                i += 1;
+            }
+            let lo = *input.get(i).ok_or(RdbError("Invalid LZF".into()))? as usize;
+            i += 1;
+            let back = ((ctrl & 0x1f) << 8) + lo + 1;
+            if back > out.len() {
+                return err("Invalid LZF compressed string");
+            }
+            let start = out.len() - back;
+            // Byte by byte: the copy may overlap what it produces.
+            for k in 0..len + 2 {
+                let b = out[start + k];
+                out.push(b);
+            }
+        }
+        if out.len() > out_len {
+            return err("Invalid LZF compressed string");
+        }
+    }
+    if out.len() != out_len {
+        return err("Invalid LZF compressed string");
+    }
+    Ok(out)
+}
+
+/// Elements of a listpack blob (Redis 7's compact encoding).
+fn listpack_items(lp: &[u8]) -> Result<Vec<Bytes>, RdbError> {
+    if lp.len() < 7 {
+        return err("listpack too short");
+    }
+    let mut out = Vec::new();
+    let mut p = 6;
+    let need = |p: usize, n: usize| -> Result<(), RdbError> {
+        if p + n > lp.len() {
+            err("listpack entry past the end")
+        } else {
+            Ok(())
+        }
+    };
+    loop {
+        need(p, 1)?;
+        let b = lp[p];
+        if b == 0xFF {
+            break;
+        }
+        let (entry_len, item): (usize, Bytes) = if b & 0x80 == 0 {
+            (1, Bytes::from((b & 0x7f).to_string()))
+        } else if b & 0xC0 == 0x80 {
+            let n = (b & 0x3f) as usize;
+            need(p + 1, n)?;
+            (1 + n, Bytes::copy_from_slice(&lp[p + 1..p + 1 + n]))
+        } else if b & 0xE0 == 0xC0 {
+            need(p, 2)?;
+            let raw = (((b & 0x1f) as u16) << 8) | lp[p + 1] as u16;
+            // 13-bit two's complement.
+            let v = ((raw << 3) as i16) >> 3;
+            (2, Bytes::from(v.to_string()))
+        } else if b & 0xF0 == 0xE0 {
+            need(p, 2)?;
+            let n = (((b & 0x0f) as usize) << 8) | lp[p + 1] as usize;
+            need(p + 2, n)?;
+            (2 + n, Bytes::copy_from_slice(&lp[p + 2..p + 2 + n]))
+        } else {
+            let int = |w: usize| -> Result<i64, RdbError> {
+                need(p + 1, w)?;
+                let mut a = [0u8; 8];
+                a[..w].copy_from_slice(&lp[p + 1..p + 1 + w]);
+                let v = i64::from_le_bytes(a);
+                let shift = 64 - 8 * w as u32;
+                Ok((v << shift) >> shift)
+            };
+            match b {
+                0xF0 => {
+                    need(p + 1, 4)?;
+                    let n =
+                        u32::from_le_bytes([lp[p + 1], lp[p + 2], lp[p + 3], lp[p + 4]]) as usize;
+                    need(p + 5, n)?;
+                    (5 + n, Bytes::copy_from_slice(&lp[p + 5..p + 5 + n]))
+                }
+                0xF1 => (3, Bytes::from(int(2)?.to_string())),
+                0xF2 => (4, Bytes::from(int(3)?.to_string())),
+                0xF3 => (5, Bytes::from(int(4)?.to_string())),
+                0xF4 => (9, Bytes::from(int(8)?.to_string())),
+                _ => return err("unknown listpack encoding"),
+            }
+        };
+        let backlen = match entry_len {
+            0..=127 => 1,
+            128..=16382 => 2,
+            16383..=2097150 => 3,
+            2097151..=268435454 => 4,
+            _ => 5,
+        };
+        p += entry_len + backlen;
+        out.push(item);
+    }
+    Ok(out)
+}
+
+/// Elements of a ziplist blob (RDBs from Redis before 7.0).
+fn ziplist_items(zl: &[u8]) -> Result<Vec<Bytes>, RdbError> {
+    if zl.len() < 11 {
+        return err("ziplist too short");
+    }
+    let mut out = Vec::new();
+    let mut p = 10;
+    let need = |p: usize, n: usize| -> Result<(), RdbError> {
+        if p + n > zl.len() {
+            err("ziplist entry past the end")
+        } else {
+            Ok(())
+        }
+    };
+    loop {
+        need(p, 1)?;
+        if zl[p] == 0xFF {
+            break;
+        }
+        p += if zl[p] == 0xFE { 5 } else { 1 };
+        need(p, 1)?;
+        let b = zl[p];
+        let int = |p: usize, w: usize| -> Result<i64, RdbError> {
+            need(p, w)?;
+            let mut a = [0u8; 8];
+            a[..w].copy_from_slice(&zl[p..p + w]);
+            let v = i64::from_le_bytes(a);
+            let shift = 64 - 8 * w as u32;
+            Ok((v << shift) >> shift)
+        };
+        let (hdr, item): (usize, Bytes) = match b >> 6 {
+            0 => {
+                let n = (b & 0x3f) as usize;
+                need(p + 1, n)?;
+                (1 + n, Bytes::copy_from_slice(&zl[p + 1..p + 1 + n]))
+            }
+            1 => {
+                need(p, 2)?;
+                let n = (((b & 0x3f) as usize) << 8) | zl[p + 1] as usize;
+                need(p + 2, n)?;
+                (2 + n, Bytes::copy_from_slice(&zl[p + 2..p + 2 + n]))
+            }
+            2 => {
+                need(p, 5)?;
+                let n = u32::from_be_bytes([zl[p + 1], zl[p + 2], zl[p + 3], zl[p + 4]]) as usize;
+                need(p + 5, n)?;
+                (5 + n, Bytes::copy_from_slice(&zl[p + 5..p + 5 + n]))
+            }
+            _ => match b {
+                0xC0 => (3, Bytes::from(int(p + 1, 2)?.to_string())),
+                0xD0 => (5, Bytes::from(int(p + 1, 4)?.to_string())),
+                0xE0 => (9, Bytes::from(int(p + 1, 8)?.to_string())),
+                0xF0 => (4, Bytes::from(int(p + 1, 3)?.to_string())),
+                0xFE => (2, Bytes::from(int(p + 1, 1)?.to_string())),
+                0xF1..=0xFD => (1, Bytes::from(((b & 0x0f) as i64 - 1).to_string())),
+                _ => return err("unknown ziplist encoding"),
+            },
+        };
+        p += hdr;
+        out.push(item);
+    }
+    Ok(out)
+}
+
+fn intset_items(is: &[u8]) -> Result<Vec<Bytes>, RdbError> {
+    if is.len() < 8 {
+        return err("intset too short");
+    }
+    let width = u32::from_le_bytes([is[0], is[1], is[2], is[3]]) as usize;
+    let n = u32::from_le_bytes([is[4], is[5], is[6], is[7]]) as usize;
+    if !matches!(width, 2 | 4 | 8) || n.saturating_mul(width) != is.len() - 8 {
+        return err("intset corrupt");
+    }
+    Ok(is[8..]
+        .chunks_exact(width)
+        .map(|c| {
+            let mut a = [0u8; 8];
+            a[..width].copy_from_slice(c);
+            let shift = 64 - 8 * width as u32;
+            Bytes::from(((i64::from_le_bytes(a) << shift) >> shift).to_string())
+        })
+        .collect())
+}
+
+/// A hash from alternating field, value items. Encoded with Redis's default
+/// thresholds: the loader does not see the config (a later write converts).
+fn hash_of(items: Vec<Bytes>) -> Result<Value, RdbError> {
+    if !items.len().is_multiple_of(2) {
+        return err("hash with an odd number of items");
+    }
+    let pairs = items.chunks(2).map(|p| (p[0].as_ref(), p[1].as_ref()));
+    Ok(Value::Hash(Box::new(Hash::from_pairs(
+        pairs,
+        Limits::default(),
+    ))))
+}
+
+fn set_of(items: Vec<Bytes>) -> Value {
+    Value::Set(Box::new(items.into_iter().collect()))
+}
+
+fn list_of(items: Vec<Bytes>) -> Value {
+    Value::List(Box::new(List::rebuild(items)))
+}
+
+fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
+    Ok(match ty {
+        TYPE_STRING => Value::Str(r.string()?),
+        TYPE_LIST | TYPE_SET => {
+            let n = r.count()?;
+            let mut items = Vec::with_capacity(n);
+            for _ in 0..n {
+                items.push(r.string()?);
+            }
+            if ty == TYPE_LIST {
+                list_of(items)
+            } else {
+                set_of(items)
+            }
+        }
+        TYPE_HASH => {
+            let n = r.count()?;
+            let mut items = Vec::with_capacity(n.saturating_mul(2));
+            for _ in 0..n.saturating_mul(2) {
+                items.push(r.string()?);
+            }
+            hash_of(items)?
+        }
+        TYPE_HASH_ZIPLIST => hash_of(ziplist_items(&r.string()?)?)?,
+        TYPE_HASH_LISTPACK => hash_of(listpack_items(&r.string()?)?)?,
+        TYPE_SET_INTSET => set_of(intset_items(&r.string()?)?),
+        TYPE_SET_LISTPACK => set_of(listpack_items(&r.string()?)?),
+        TYPE_LIST_ZIPLIST => list_of(ziplist_items(&r.string()?)?),
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
+            let nodes = r.count()?;
+            let mut items = Vec::new();
+            for _ in 0..nodes {
+                let container = if ty == TYPE_LIST_QUICKLIST_2 {
+                    r.len()?
+                } else {
+                    2
+                };
+                let blob = r.string()?;
+                if container == QUICKLIST_NODE_PLAIN {
+                    items.push(blob);
+                } else if ty == TYPE_LIST_QUICKLIST_2 {
+                    items.extend(listpack_items(&blob)?);
+                } else {
+                    items.extend(ziplist_items(&blob)?);
+                }
+            }
+            list_of(items)
+        }
+        other => return err(format!("Unknown RDB encoding type {other}")),
+    })
+}
+
+/// Parses a whole RDB file. The checksum is verified unless it is zero
+/// (written by a server with `rdbchecksum no`).
+pub fn decode(data: &[u8]) -> Result<Loaded, RdbError> {
+    if data.len() < 9 || &data[..5] != b"REDIS" {
+        return err("Wrong signature trying to load DB from file");
+    }
+    let version: u32 = std::str::from_utf8(&data[5..9])
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or(RdbError(
+            "Wrong signature trying to load DB from file".into(),
+        ))?;
+    if !(1..=RDB_VERSION).contains(&version) {
+        return err(format!("Can't handle RDB format version {version}"));
+    }
+    let mut r = Reader { data, pos: 9 };
+    let mut loaded = Loaded::default();
+    let mut db = 0usize;
+    let mut expire: u64 = 0;
+    loop {
+        let op = r.u8()?;
+        match op {
+            OP_EOF => break,
+            OP_SELECTDB => {
+                db = r.len()? as usize;
+                expire = 0;
+            }
+            OP_RESIZEDB => {
+                r.len()?;
+                r.len()?;
+            }
+            OP_AUX => {
+                let k = r.string()?;
+                let v = r.string()?;
+                loaded.aux.push((k, v));
+            }
+            OP_EXPIRETIME_MS => {
+                let s = r.take(8)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(s);
+                expire = u64::from_le_bytes(a);
+            }
+            OP_EXPIRETIME => {
+                let s = r.take(4)?;
+                expire = u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as u64 * 1000;
+            }
+            OP_IDLE => {
+                r.len()?;
+            }
+            OP_FREQ => {
+                r.u8()?;
+            }
+            OP_FUNCTION2 => {
+                // Function libraries: we have no scripting; skip the code.
+                r.string()?;
+            }
+            OP_MODULE_AUX => return err("module data in RDB is not supported"),
+            ty => {
+                let key = r.string()?;
+                let value = read_value(&mut r, ty)?;
+                match loaded.dbs.last_mut() {
+                    Some((d, items)) if *d == db => items.push((key, value, expire)),
+                    _ => loaded.dbs.push((db, vec![(key, value, expire)])),
+                }
+                expire = 0;
+            }
+        }
+    }
+    if version >= 5 {
+        let s = r.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        let expected = u64::from_le_bytes(a);
+        if expected != 0 && expected != crc64(0, &data[..r.pos - 8]) {
+            return err("Wrong RDB checksum");
+        }
+    }
+    Ok(loaded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn round_trip_all_types() {
+        let list = List::from_slices(["a", "12", "", "x".repeat(300).as_str()].map(str::as_bytes));
+        let set: HashSet<Bytes> = ["m1", "-5", "70000"].into_iter().map(b).collect();
+        let snap = Snapshot {
+            dbs: vec![
+                vec![
+                    (b("s"), Value::Str(b("hello")), 0),
+                    (b("n"), Value::Str(b("-123456")), 1_900_000_000_000),
+                    (b("big"), Value::Str(Bytes::from(vec![7u8; 20000])), 0),
+                ],
+                vec![],
+                vec![
+                    (b("l"), Value::List(Box::new(list)), 0),
+                    (b("set"), Value::Set(Box::new(set.clone())), 5),
+                    (
+                        b("h"),
+                        Value::Hash(Box::new(Hash::from_pairs(
+                            [(&b"f"[..], &b"1"[..]), (b"g", b"two")],
+                            Limits::default(),
+                        ))),
+                        0,
+                    ),
+                ],
+            ],
+        };
+        let bytes = encode(
+            &snap,
+            &[("repl-id", "abc".into()), ("repl-offset", "0".into())],
+        );
+        let loaded = decode(&bytes).expect("decodes");
+        assert!(loaded.aux.iter().any(|(k, v)| k == "repl-id" && v == "abc"));
+        assert_eq!(loaded.dbs.len(), 2);
+        let (d0, items0) = &loaded.dbs[0];
+        assert_eq!(*d0, 0);
+        assert_eq!(items0.len(), 3);
+        assert!(
+            matches!(&items0[1], (k, Value::Str(v), 1_900_000_000_000) if k == "n" && v == "-123456")
+        );
+        assert!(matches!(&items0[2].1, Value::Str(v) if v.len() == 20000));
+        let (d2, items2) = &loaded.dbs[1];
+        assert_eq!(*d2, 2);
+        match &items2[0].1 {
+            Value::List(l) => assert_eq!(
+                l.to_vec(),
+                vec![b("a"), b("12"), b(""), Bytes::from("x".repeat(300))]
+            ),
+            _ => panic!("not a list"),
+        }
+        match &items2[1] {
+            (_, Value::Set(s), 5) => assert_eq!(**s, set),
+            _ => panic!("not a set"),
+        }
+        match &items2[2].1 {
+            Value::Hash(h) => {
+                assert_eq!(h.len(), 2);
+                assert_eq!(h.get(b"g"), Some(&b"two"[..]));
+            }
+            _ => panic!("not a hash"),
+        }
+    }
+
+    #[test]
+    fn int_encoding_only_canonical() {
+        let mut out = Vec::new();
+        write_string(&mut out, b"007");
+        assert_eq!(out, b"\x03007");
+        out.clear();
+        write_string(&mut out, b"-1");
+        assert_eq!(out, [0xC0, 0xFF]);
+        out.clear();
+        write_string(&mut out, b"4294967296");
+        assert_eq!(out[0], 10);
+    }
+
+    #[test]
+    fn corrupt_input_is_an_error_not_a_panic() {
+        let snap = Snapshot {
+            dbs: vec![vec![(b("k"), Value::Str(b("v")), 0)]],
+        };
+        let good = encode(&snap, &[]);
+        for cut in 0..good.len() {
+            let _ = decode(&good[..cut]);
+        }
+        let mut bad = good.clone();
+        let n = bad.len();
+        bad[n - 3] ^= 1;
+        assert_eq!(decode(&bad).unwrap_err().0, "Wrong RDB checksum");
+        // A huge claimed collection length must not allocate.
+        let mut huge = b"REDIS0010".to_vec();
+        huge.extend_from_slice(&[TYPE_SET, 1, b'k', 0x81, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+        assert!(decode(&huge).is_err());
+    }
+
+    #[test]
+    fn compact_encodings() {
+        // A listpack with "a", 5, -300, and a 12-bit-length string.
+        let mut lp = vec![0u8; 6];
+        lp.extend_from_slice(&[0x81, b'a', 2]);
+        lp.extend_from_slice(&[0x05, 1]);
+        let v: i16 = -300;
+        let raw = (v as u16) & 0x1fff;
+        lp.extend_from_slice(&[0xC0 | (raw >> 8) as u8, raw as u8, 2]);
+        let s = vec![b'z'; 100];
+        lp.extend_from_slice(&[0xE0, 100]);
+        lp.extend_from_slice(&s);
+        lp.push(102);
+        lp.push(0xFF);
+        let items = listpack_items(&lp).expect("listpack");
+        assert_eq!(items, vec![b("a"), b("5"), b("-300"), Bytes::from(s)]);
+        // An intset of int16 values.
+        let mut is = vec![2, 0, 0, 0, 2, 0, 0, 0];
+        is.extend_from_slice(&(-2i16).to_le_bytes());
+        is.extend_from_slice(&(9i16).to_le_bytes());
+        assert_eq!(intset_items(&is).expect("intset"), vec![b("-2"), b("9")]);
+        // LZF: a literal run then a back reference.
+        let comp = [2, b'a', b'b', b'c', 0x20, 2];
+        assert_eq!(lzf_decompress(&comp, 6).expect("lzf"), b"abcabc");
+    }
+}
