@@ -19,6 +19,8 @@ use super::crc64::crc64;
 use crate::keyspace::{Keyspace, Locked, Value};
 use crate::types::hash::{Hash, Limits};
 use crate::types::list::List;
+use crate::types::stream::{Stream, StreamId};
+use crate::types::zset::{Limits as ZsetLimits, Zset};
 
 pub const RDB_VERSION: u32 = 10;
 
@@ -34,6 +36,15 @@ const TYPE_SET_INTSET: u8 = 11;
 const TYPE_LIST_QUICKLIST: u8 = 14;
 const TYPE_SET_LISTPACK: u8 = 20;
 const TYPE_LIST_QUICKLIST_2: u8 = 18;
+const TYPE_ZSET_2: u8 = 5;
+const TYPE_ZSET_ZIPLIST: u8 = 12;
+const TYPE_ZSET_LISTPACK: u8 = 17;
+const TYPE_STREAM_LISTPACKS: u8 = 15;
+const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+
+/// Entries per stream radix-tree node we write (Redis's default
+/// `stream-node-max-entries`); any count loads.
+const STREAM_NODE_ENTRIES: usize = 100;
 
 // Opcodes.
 const OP_FUNCTION2: u8 = 245;
@@ -221,6 +232,211 @@ fn write_value(out: &mut Vec<u8>, key: &[u8], value: &Value) {
         Value::List(l) => write_list(out, key, l),
         Value::Set(s) => write_set(out, key, s),
         Value::Hash(h) => write_hash(out, key, h),
+        Value::Zset(z) => write_zset(out, key, z),
+        Value::Stream(st) => write_stream(out, key, st),
+    }
+}
+
+/// RDB_TYPE_ZSET_2: length, then member and binary little-endian f64 score,
+/// highest score first as Redis's rdbSaveObject walks the skiplist from the
+/// tail (so loading inserts at the head, cheaply).
+fn write_zset(out: &mut Vec<u8>, key: &[u8], z: &Zset) {
+    out.push(TYPE_ZSET_2);
+    write_string(out, key);
+    write_len(out, z.len() as u64);
+    let items: Vec<(f64, &[u8])> = z.iter().collect();
+    for (score, member) in items.into_iter().rev() {
+        write_string(out, member);
+        out.extend_from_slice(&score.to_le_bytes());
+    }
+}
+
+/// A stream ID as a radix-tree key: two big-endian u64s.
+fn raw_stream_id(id: StreamId) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&id.ms.to_be_bytes());
+    k[8..].copy_from_slice(&id.seq.to_be_bytes());
+    k
+}
+
+fn write_stream_id(out: &mut Vec<u8>, id: StreamId) {
+    write_len(out, id.ms);
+    write_len(out, id.seq);
+}
+
+/// RDB_TYPE_STREAM_LISTPACKS_2 as Redis 7.0's rdbSaveObject writes it: the
+/// radix tree as (master ID, listpack) pairs, then length, last ID, first ID,
+/// max deleted ID, entries added, and the consumer groups (last ID, entries
+/// read, global PEL with delivery time and count, consumers with seen time
+/// and their PEL IDs). Nodes are rebuilt from the live entries (tombstones
+/// are not kept), in Redis's node layout (t_stream.c streamAppendItem).
+fn write_stream(out: &mut Vec<u8>, key: &[u8], st: &Stream) {
+    out.push(TYPE_STREAM_LISTPACKS_2);
+    write_string(out, key);
+    let entries = st.all_entries();
+    let chunks: Vec<_> = entries.chunks(STREAM_NODE_ENTRIES).collect();
+    write_len(out, chunks.len() as u64);
+    for chunk in chunks {
+        let master = chunk[0].0;
+        write_string(out, &raw_stream_id(master));
+        write_string(out, &stream_node_listpack(master, chunk));
+    }
+    write_len(out, st.len());
+    write_stream_id(out, st.last_id);
+    write_stream_id(out, entries.first().map_or(StreamId::MIN, |e| e.0));
+    write_stream_id(out, st.max_deleted_id);
+    write_len(out, st.entries_added);
+    write_len(out, st.groups.len() as u64);
+    for (name, g) in &st.groups {
+        write_string(out, name);
+        write_stream_id(out, g.last_id);
+        // SCG_INVALID_ENTRIES_READ (-1) is stored as an unsigned length.
+        write_len(out, g.entries_read as u64);
+        write_len(out, g.pel.len() as u64);
+        for (id, nack) in &g.pel {
+            out.extend_from_slice(&raw_stream_id(*id));
+            out.extend_from_slice(&nack.delivery_time.to_le_bytes());
+            write_len(out, nack.delivery_count);
+        }
+        write_len(out, g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            write_string(out, cname);
+            out.extend_from_slice(&c.seen_time.to_le_bytes());
+            write_len(out, c.pel.len() as u64);
+            for id in &c.pel {
+                out.extend_from_slice(&raw_stream_id(*id));
+            }
+        }
+    }
+}
+
+/// One stream node: the master entry (count, deleted, the first entry's
+/// field names, 0), then per entry flags, ID deltas from the master, the
+/// fields (values only when the names match the master's) and lp-count.
+fn stream_node_listpack(master: StreamId, chunk: &[(StreamId, Vec<Bytes>)]) -> Vec<u8> {
+    const SAME_FIELDS: i64 = 2;
+    let mut lp = Listpack::new();
+    let master_fields: Vec<&Bytes> = chunk[0].1.iter().step_by(2).collect();
+    lp.int(chunk.len() as i64);
+    lp.int(0);
+    lp.int(master_fields.len() as i64);
+    for f in &master_fields {
+        lp.string(f);
+    }
+    lp.int(0);
+    for (id, fields) in chunk {
+        let names: Vec<&Bytes> = fields.iter().step_by(2).collect();
+        let same = names == master_fields;
+        let n = (fields.len() / 2) as i64;
+        lp.int(if same { SAME_FIELDS } else { 0 });
+        // Deltas fit i64 in practice; Redis writes them the same way.
+        lp.int(id.ms.wrapping_sub(master.ms) as i64);
+        lp.int(id.seq.wrapping_sub(master.seq) as i64);
+        if same {
+            for v in fields.iter().skip(1).step_by(2) {
+                lp.string(v);
+            }
+            lp.int(n + 3);
+        } else {
+            lp.int(n);
+            for x in fields {
+                lp.string(x);
+            }
+            lp.int(n + 3 + n + 1);
+        }
+    }
+    lp.finish()
+}
+
+/// A listpack writer (Redis's listpack.c): 4-byte total length, 2-byte
+/// element count (65535 once it no longer fits), entries each followed by
+/// their back-length, and a 0xFF terminator.
+struct Listpack {
+    buf: Vec<u8>,
+    count: usize,
+}
+
+impl Listpack {
+    fn new() -> Listpack {
+        Listpack {
+            buf: vec![0; 6],
+            count: 0,
+        }
+    }
+
+    fn entry(&mut self, enc: &[u8]) {
+        self.buf.extend_from_slice(enc);
+        // Back-length: the entry size in 7-bit groups, most significant
+        // first, every group but the first flagged with 0x80.
+        let l = enc.len() as u64;
+        let mut groups = vec![(l & 127) as u8];
+        let mut rest = l >> 7;
+        while rest > 0 {
+            groups.push((rest & 127) as u8);
+            rest >>= 7;
+        }
+        let n = groups.len();
+        for (i, g) in groups.into_iter().rev().enumerate() {
+            self.buf.push(if i == 0 || n == 1 { g } else { g | 128 });
+        }
+        self.count += 1;
+    }
+
+    fn int(&mut self, v: i64) {
+        let enc: Vec<u8> = if (0..=127).contains(&v) {
+            vec![v as u8]
+        } else if (-4096..=4095).contains(&v) {
+            let u = (v as u16) & 0x1fff;
+            vec![0xC0 | (u >> 8) as u8, u as u8]
+        } else if (i16::MIN as i64..=i16::MAX as i64).contains(&v) {
+            let mut e = vec![0xF1];
+            e.extend_from_slice(&(v as i16).to_le_bytes());
+            e
+        } else if (-(1 << 23)..(1 << 23)).contains(&v) {
+            let mut e = vec![0xF2];
+            e.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+            e
+        } else if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
+            let mut e = vec![0xF3];
+            e.extend_from_slice(&(v as i32).to_le_bytes());
+            e
+        } else {
+            let mut e = vec![0xF4];
+            e.extend_from_slice(&v.to_le_bytes());
+            e
+        };
+        self.entry(&enc);
+    }
+
+    /// A string, stored as an integer when it is one's canonical text
+    /// (as lpInsert does).
+    fn string(&mut self, s: &[u8]) {
+        if s.len() <= 20 {
+            if let Some(v) = canonical_int(s) {
+                return self.int(v);
+            }
+        }
+        let mut enc = Vec::with_capacity(s.len() + 5);
+        if s.len() < 64 {
+            enc.push(0x80 | s.len() as u8);
+        } else if s.len() < 4096 {
+            enc.push(0xE0 | (s.len() >> 8) as u8);
+            enc.push(s.len() as u8);
+        } else {
+            enc.push(0xF0);
+            enc.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        }
+        enc.extend_from_slice(s);
+        self.entry(&enc);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.buf.push(0xFF);
+        let total = self.buf.len() as u32;
+        self.buf[..4].copy_from_slice(&total.to_le_bytes());
+        let count = self.count.min(65535) as u16;
+        self.buf[4..6].copy_from_slice(&count.to_le_bytes());
+        self.buf
     }
 }
 
@@ -611,8 +827,69 @@ fn list_of(items: Vec<Bytes>) -> Value {
     Value::List(Box::new(List::rebuild(items)))
 }
 
+/// A sorted set from alternating member, score items (listpack / ziplist
+/// encodings store the score as text or an integer).
+fn zset_of(items: Vec<Bytes>) -> Result<Value, RdbError> {
+    if !items.len().is_multiple_of(2) {
+        return err("zset with an odd number of items");
+    }
+    let mut entries = Vec::with_capacity(items.len() / 2);
+    for p in items.chunks(2) {
+        let score = parse_score(&p[1])?;
+        entries.push((p[0].clone(), score));
+    }
+    zset_from(entries)
+}
+
+fn parse_score(s: &[u8]) -> Result<f64, RdbError> {
+    let t = std::str::from_utf8(s).map_err(|_| RdbError("bad zset score".into()))?;
+    let v: f64 = match t {
+        "inf" | "+inf" => f64::INFINITY,
+        "-inf" => f64::NEG_INFINITY,
+        _ => t.parse().map_err(|_| RdbError("bad zset score".into()))?,
+    };
+    if v.is_nan() {
+        return err("Zset with NAN score detected");
+    }
+    Ok(v)
+}
+
+fn zset_from(entries: Vec<(Bytes, f64)>) -> Result<Value, RdbError> {
+    let n = entries.len();
+    let z = Zset::from_entries(entries, ZsetLimits::default());
+    // A duplicate member would collapse: Redis rejects such a file.
+    if z.len() != n {
+        return err("Duplicate zset fields detected");
+    }
+    Ok(Value::Zset(z))
+}
+
 fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
     Ok(match ty {
+        TYPE_ZSET_2 => {
+            let n = r.count()?;
+            let mut entries = Vec::with_capacity(n);
+            for _ in 0..n {
+                let member = r.string()?;
+                let s = r.take(8)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(s);
+                let score = f64::from_le_bytes(a);
+                if score.is_nan() {
+                    return err("Zset with NAN score detected");
+                }
+                entries.push((member, score));
+            }
+            zset_from(entries)?
+        }
+        TYPE_ZSET_ZIPLIST => zset_of(ziplist_items(&r.string()?)?)?,
+        TYPE_ZSET_LISTPACK => zset_of(listpack_items(&r.string()?)?)?,
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
+            let (st, used) = crate::family::dump::rdb::load_stream(ty, &r.data[r.pos..])
+                .ok_or(RdbError("Stream integrity check failed".into()))?;
+            r.pos += used;
+            Value::Stream(Box::new(st))
+        }
         TYPE_STRING => Value::Str(r.string()?),
         TYPE_LIST | TYPE_SET => {
             let n = r.count()?;

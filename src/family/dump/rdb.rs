@@ -48,8 +48,17 @@ pub fn is_redis_frame(payload: &[u8]) -> bool {
 /// Decodes the value of a Redis-framed payload: a stream, or None.
 pub fn load(payload: &[u8]) -> Option<Stream> {
     let body = &payload[..payload.len().checked_sub(10)?];
+    let (&kind, rest) = body.split_first()?;
+    let (st, used) = load_stream(kind, rest)?;
+    (used == rest.len()).then_some(st)
+}
+
+/// Decodes one stream value of RDB type `kind` (15 or 19) from the start of
+/// `data`: the stream and the bytes it took. Shared with the RDB file loader
+/// (persist/rdb.rs), so DUMP payloads and snapshots parse streams one way.
+pub fn load_stream(kind: u8, data: &[u8]) -> Option<(Stream, usize)> {
+    let body = data;
     let mut r = Reader { d: body, p: 0 };
-    let kind = r.byte()?;
     if kind != RDB_TYPE_STREAM_LISTPACKS && kind != RDB_TYPE_STREAM_LISTPACKS_2 {
         return None;
     }
@@ -134,7 +143,7 @@ pub fn load(payload: &[u8]) -> Option<Stream> {
         }
         st.groups.insert(name, g);
     }
-    (r.p == body.len()).then_some(st)
+    Some((st, r.p))
 }
 
 /// A stream ID as Redis stores it in radix-tree keys: two big-endian u64s.
