@@ -1148,3 +1148,100 @@ mod tests {
         assert_eq!(lzf_decompress(&comp, 6).expect("lzf"), b"abcabc");
     }
 }
+
+#[cfg(test)]
+mod zset_stream_tests {
+    use super::*;
+    use crate::types::stream::{Stream, StreamId};
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    fn one(value: Value) -> Value {
+        let snap = Snapshot {
+            dbs: vec![vec![(b("k"), value, 0)]],
+        };
+        let mut loaded = decode(&encode(&snap, &[])).expect("decodes");
+        loaded.dbs.remove(0).1.remove(0).1
+    }
+
+    fn sample_stream() -> Stream {
+        let mut st = Stream::new();
+        for i in 1..=250u64 {
+            let f = if i % 7 == 0 { "other" } else { "f" };
+            let fields = [b(f), Bytes::from(format!("v{i}")), b("n"), Bytes::from(i.to_string())];
+            st.append(StreamId::new(1000 + i, i % 3), &fields, 100, 4096);
+            st.last_id = StreamId::new(1000 + i, i % 3);
+            st.entries_added += 1;
+        }
+        st.delete(StreamId::new(1001, 1));
+        st.max_deleted_id = StreamId::new(1001, 1);
+        let mut g = crate::types::stream::Group::new(StreamId::new(1005, 2), 5);
+        for (name, seen) in [("alice", 40), ("bob", 41)] {
+            let c = crate::types::stream::Consumer {
+                seen_time: seen,
+                pel: Default::default(),
+            };
+            g.consumers.insert(b(name), c);
+        }
+        g.assign(StreamId::new(1003, 0), &b("alice"), 42);
+        g.assign(StreamId::new(1004, 1), &b("bob"), 43);
+        st.groups.insert(b("grp"), g);
+        st
+    }
+
+    #[test]
+    fn zset_round_trip() {
+        let items = vec![(b("a"), 1.0), (b("b"), -2.5), (b("c"), f64::INFINITY), (b("12"), 0.1)];
+        let z = Zset::from_entries(items.clone(), ZsetLimits::default());
+        match one(Value::Zset(z)) {
+            Value::Zset(z) => {
+                assert_eq!(z.len(), 4);
+                assert_eq!(z.score(b"c"), Some(f64::INFINITY));
+                assert_eq!(z.score(b"12"), Some(0.1));
+            }
+            _ => panic!("not a zset"),
+        }
+    }
+
+    #[test]
+    fn stream_round_trip() {
+        let st = sample_stream();
+        match one(Value::Stream(Box::new(st.clone()))) {
+            Value::Stream(got) => {
+                assert_eq!(got.all_entries(), st.all_entries());
+                assert_eq!(got.len(), st.len());
+                assert_eq!(got.last_id, st.last_id);
+                assert_eq!(got.entries_added, st.entries_added);
+                assert_eq!(got.max_deleted_id, st.max_deleted_id);
+                let g = &got.groups[&b("grp")];
+                assert_eq!(g.last_id, StreamId::new(1005, 2));
+                assert_eq!(g.entries_read, 5);
+                assert_eq!(g.pel.len(), 2);
+                assert_eq!(g.pel[&StreamId::new(1004, 1)].consumer, b("bob"));
+                assert_eq!(g.pel[&StreamId::new(1003, 0)].delivery_time, 42);
+            }
+            _ => panic!("not a stream"),
+        }
+    }
+
+    #[test]
+    fn listpack_ints_and_backlen() {
+        let mut lp = Listpack::new();
+        for v in [0i64, 127, 128, -1, 4095, -4096, 4096, 70000, -70000, 1 << 40] {
+            lp.int(v);
+        }
+        lp.string(&vec![b'x'; 200]);
+        lp.string(&vec![b'y'; 5000]);
+        let bytes = lp.finish();
+        let items = listpack_items(&bytes).expect("parses");
+        assert_eq!(items.len(), 12);
+        assert_eq!(items[9], "1099511627776");
+        assert_eq!(items[11].len(), 5000);
+        assert_eq!(u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize, bytes.len());
+        // The 200-byte entry (202 with its header) has a 2-byte back-length.
+        let s = bytes.len() - 1 - 2 - 5000 - 5 - 2;
+        assert_eq!(&bytes[s..s + 2], &[202 >> 7, (202 & 127) | 128]);
+    }
+}

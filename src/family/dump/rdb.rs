@@ -366,12 +366,11 @@ fn node_entries(master: StreamId, lp: &[u8]) -> Option<Vec<(StreamId, Vec<Bytes>
     let mut out = Vec::new();
     while i < e.len() {
         let flags = get(i)?.int()?;
-        let ms = master
-            .ms
-            .checked_add(u64::try_from(get(i + 1)?.int()?).ok()?)?;
-        let seq = master
-            .seq
-            .checked_add(u64::try_from(get(i + 2)?.int()?).ok()?)?;
+        // Deltas are stored as int64 and added with wrap-around, as Redis
+        // does: an entry's sequence is often below the master entry's
+        // (master 5-3, entry 6-0: delta -3).
+        let ms = master.ms.wrapping_add(get(i + 1)?.int()? as u64);
+        let seq = master.seq.wrapping_add(get(i + 2)?.int()? as u64);
         i += 3;
         let mut fields = Vec::new();
         if flags & SAME_FIELDS != 0 {
