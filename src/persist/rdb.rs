@@ -1170,7 +1170,12 @@ mod zset_stream_tests {
         let mut st = Stream::new();
         for i in 1..=250u64 {
             let f = if i % 7 == 0 { "other" } else { "f" };
-            let fields = [b(f), Bytes::from(format!("v{i}")), b("n"), Bytes::from(i.to_string())];
+            let fields = [
+                b(f),
+                Bytes::from(format!("v{i}")),
+                b("n"),
+                Bytes::from(i.to_string()),
+            ];
             st.append(StreamId::new(1000 + i, i % 3), &fields, 100, 4096);
             st.last_id = StreamId::new(1000 + i, i % 3);
             st.entries_added += 1;
@@ -1193,7 +1198,12 @@ mod zset_stream_tests {
 
     #[test]
     fn zset_round_trip() {
-        let items = vec![(b("a"), 1.0), (b("b"), -2.5), (b("c"), f64::INFINITY), (b("12"), 0.1)];
+        let items = vec![
+            (b("a"), 1.0),
+            (b("b"), -2.5),
+            (b("c"), f64::INFINITY),
+            (b("12"), 0.1),
+        ];
         let z = Zset::from_entries(items.clone(), ZsetLimits::default());
         match one(Value::Zset(z)) {
             Value::Zset(z) => {
@@ -1229,7 +1239,18 @@ mod zset_stream_tests {
     #[test]
     fn listpack_ints_and_backlen() {
         let mut lp = Listpack::new();
-        for v in [0i64, 127, 128, -1, 4095, -4096, 4096, 70000, -70000, 1 << 40] {
+        for v in [
+            0i64,
+            127,
+            128,
+            -1,
+            4095,
+            -4096,
+            4096,
+            70000,
+            -70000,
+            1 << 40,
+        ] {
             lp.int(v);
         }
         lp.string(&vec![b'x'; 200]);
@@ -1239,7 +1260,10 @@ mod zset_stream_tests {
         assert_eq!(items.len(), 12);
         assert_eq!(items[9], "1099511627776");
         assert_eq!(items[11].len(), 5000);
-        assert_eq!(u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize, bytes.len());
+        assert_eq!(
+            u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize,
+            bytes.len()
+        );
         // The 200-byte entry (202 with its header) has a 2-byte back-length.
         let s = bytes.len() - 1 - 2 - 5000 - 5 - 2;
         assert_eq!(&bytes[s..s + 2], &[202 >> 7, (202 & 127) | 128]);
