@@ -59,6 +59,9 @@ pub fn record(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply, dirty: b
 
 fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) -> Vec<Vec<Bytes>> {
     let key = args.get(1).cloned().unwrap_or_default();
+    if crate::family::effects::handles(name) {
+        return crate::family::effects::rewrite(ctx, db, name, args, reply);
+    }
     match name {
         "expire" | "pexpire" | "expireat" | "pexpireat" => vec![ttl_effect(ctx, db, &key)],
         "getex" => vec![ttl_effect(ctx, db, &key)],
