@@ -952,3 +952,94 @@ async fn cinnabar_loads_real_redis_zsets_and_streams() {
     r.expect(&["OBJECT", "ENCODING", "zs"], b"$8\r\nlistpack\r\n")
         .await;
 }
+
+#[tokio::test]
+async fn zset_and_stream_effects_reach_the_replica() {
+    let (master, _replica, mut m, mut r) = pair().await;
+    m.expect(
+        &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"],
+        b":4\r\n",
+    )
+    .await;
+    m.val(&["BZPOPMIN", "z", "0"]).await;
+    m.val(&["BZPOPMAX", "z", "0"]).await;
+    m.val(&["BZMPOP", "0", "1", "z", "MIN", "COUNT", "1"]).await;
+    m.val(&["ZRANDMEMBER", "z"]).await;
+    for i in 0..30 {
+        m.val(&["XADD", "s", "MAXLEN", "~", "10", "*", "n", &i.to_string()])
+            .await;
+    }
+    m.val(&["XADD", "s", "5000000000000-*", "x", "y"]).await;
+    m.val(&["XTRIM", "s", "MAXLEN", "~", "5"]).await;
+    m.expect(&["XGROUP", "CREATE", "s", "g", "0"], b"+OK\r\n")
+        .await;
+    m.val(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "3",
+        "STREAMS",
+        "s",
+        ">",
+    ])
+    .await;
+    m.val(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "bob",
+        "COUNT",
+        "2",
+        "STREAMS",
+        "s",
+        ">",
+    ])
+    .await;
+    m.val(&["XREADGROUP", "GROUP", "g", "carol", "STREAMS", "s", ">"])
+        .await; // nothing left: only creates the consumer
+    let pending = m.val(&["XPENDING", "s", "g", "-", "+", "10"]).await;
+    let first = pending.items()[0].items()[0].as_str().to_string();
+    m.expect(&["XACK", "s", "g", &first], b":1\r\n").await;
+    m.val(&["XAUTOCLAIM", "s", "g", "carol", "0", "0", "COUNT", "1"])
+        .await;
+    let second = pending.items()[2].items()[0].as_str().to_string();
+    m.val(&["XCLAIM", "s", "g", "alice", "0", &second]).await;
+    // A blocked consumer served by a later XADD.
+    let mut blocked = master.raw().await;
+    blocked
+        .send_cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "dave",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ])
+        .await;
+    poll_until(&mut m, &["INFO", "clients"], 1000, "dave blocked", |v| {
+        v.as_str().contains("blocked_clients:1")
+    })
+    .await;
+    m.val(&["XADD", "s", "*", "late", "1"]).await;
+    let got = blocked.read_value().await;
+    assert!(!got.items().is_empty());
+    sync(&mut m).await;
+    // Not XINFO STREAM FULL: consumers' seen-time is each server's clock.
+    for cmd in [
+        &["XINFO", "STREAM", "s"][..],
+        &["XINFO", "GROUPS", "s"],
+        &["XRANGE", "s", "-", "+"],
+        &["XPENDING", "s", "g"],
+        &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+    ] {
+        let (x, y) = (m.val(cmd).await, r.val(cmd).await);
+        assert_eq!(without_radix_nodes(x), without_radix_nodes(y), "{cmd:?}");
+    }
+    let d = m.val(&["DEBUG", "DIGEST"]).await;
+    assert_eq!(d, r.val(&["DEBUG", "DIGEST"]).await);
+}

@@ -465,7 +465,7 @@ fn xtrim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if deleted > 0 {
         ctx.notify(notify::STREAM, "xtrim", key);
         ctx.modified(key);
-        ctx.srv.dirty(deleted.saturating_sub(1));
+        ctx.mark_dirty(deleted.saturating_sub(1));
     }
     Ok(Reply::Int(deleted as i64))
 }
@@ -524,7 +524,7 @@ fn xdel(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if deleted > 0 {
         ctx.modified(key);
         ctx.notify(notify::STREAM, "xdel", key);
-        ctx.srv.dirty(deleted as u64 - 1);
+        ctx.mark_dirty(deleted as u64 - 1);
     }
     Ok(Reply::Int(deleted as i64))
 }
@@ -760,12 +760,12 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool, serving: bool) ->
                     };
                     s.groups.insert(gkey, g);
                     if created {
-                        ctx.srv.dirty(1);
+                        ctx.mark_dirty(1);
                         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
                     }
                     reply
                 };
-                ctx.srv.dirty(1);
+                ctx.mark_dirty(1);
                 out.push((key.clone(), reply));
             }
         }
@@ -953,7 +953,7 @@ fn xack(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     };
     let acked = ids.into_iter().filter(|id| g.ack(*id)).count();
     if acked > 0 {
-        ctx.srv.dirty(acked as u64);
+        ctx.mark_dirty(acked as u64);
     }
     Ok(Reply::Int(acked as i64))
 }
@@ -1189,10 +1189,10 @@ fn xclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     s.groups.insert(gkey, g);
     if created {
-        ctx.srv.dirty(1);
+        ctx.mark_dirty(1);
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
-    ctx.srv.dirty(changed);
+    ctx.mark_dirty(changed);
     Ok(Reply::Array(out))
 }
 
@@ -1306,10 +1306,10 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     s.groups.insert(gkey, g);
     if created {
-        ctx.srv.dirty(1);
+        ctx.mark_dirty(1);
         ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     }
-    ctx.srv.dirty((claimed.len() + deleted.len()) as u64);
+    ctx.mark_dirty((claimed.len() + deleted.len()) as u64);
     Ok(Reply::Array(vec![
         id_reply(next.unwrap_or_default()),
         Reply::Array(claimed),
