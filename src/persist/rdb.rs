@@ -1253,8 +1253,8 @@ mod zset_stream_tests {
         ] {
             lp.int(v);
         }
-        lp.string(&vec![b'x'; 200]);
-        lp.string(&vec![b'y'; 5000]);
+        lp.string(&[b'x'; 200]);
+        lp.string(&[b'y'; 5000]);
         let bytes = lp.finish();
         let items = listpack_items(&bytes).expect("parses");
         assert_eq!(items.len(), 12);
