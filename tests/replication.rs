@@ -1043,3 +1043,75 @@ async fn zset_and_stream_effects_reach_the_replica() {
     let d = m.val(&["DEBUG", "DIGEST"]).await;
     assert_eq!(d, r.val(&["DEBUG", "DIGEST"]).await);
 }
+
+#[tokio::test]
+async fn zset_and_stream_effects_as_redis_writes_them() {
+    let master = TestServer::start().await;
+    let mut m = master.raw().await;
+    let mut f = FakeReplica::connect(master.port).await;
+    m.expect(&["ZADD", "z", "1", "a", "2", "b", "3", "c"], b":3\r\n")
+        .await;
+    assert_eq!(f.command().await, ["SELECT", "0"]);
+    assert_eq!(
+        f.command().await,
+        ["ZADD", "z", "1", "a", "2", "b", "3", "c"]
+    );
+    m.val(&["BZPOPMIN", "z", "0"]).await;
+    assert_eq!(f.effect().await, ["ZPOPMIN", "z"]);
+    m.val(&["BZPOPMAX", "z", "0"]).await;
+    assert_eq!(f.effect().await, ["ZPOPMAX", "z"]);
+    m.val(&["BZMPOP", "0", "1", "z", "MIN", "COUNT", "5"]).await;
+    assert_eq!(f.effect().await, ["ZMPOP", "1", "z", "MIN", "COUNT", "1"]);
+
+    m.expect(&["XADD", "s", "5-*", "f", "v"], b"$3\r\n5-0\r\n")
+        .await;
+    assert_eq!(f.effect().await, ["XADD", "s", "5-0", "f", "v"]);
+    m.expect(
+        &[
+            "XADD", "s", "MAXLEN", "~", "1", "LIMIT", "10", "6-1", "f", "w",
+        ],
+        b"$3\r\n6-1\r\n",
+    )
+    .await;
+    assert_eq!(
+        f.effect().await,
+        ["XADD", "s", "MAXLEN", "=", "2", "6-1", "f", "w"]
+    );
+    m.expect(&["XTRIM", "s", "MINID", "~", "6"], b":0\r\n")
+        .await;
+    m.expect(&["XTRIM", "s", "MAXLEN", "=", "1"], b":1\r\n")
+        .await;
+    assert_eq!(f.effect().await, ["XTRIM", "s", "MAXLEN", "=", "1"]);
+    m.expect(&["XGROUP", "CREATE", "s", "g", "0"], b"+OK\r\n")
+        .await;
+    assert_eq!(f.effect().await, ["XGROUP", "CREATE", "s", "g", "0"]);
+    m.val(&["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"])
+        .await;
+    // Several effects of one command go in a transaction, as in Redis.
+    assert_eq!(f.effect().await, ["MULTI"]);
+    let c = f.effect().await;
+    assert_eq!(c[..6], ["XCLAIM", "s", "g", "alice", "0", "6-1"]);
+    assert_eq!(c[6], "TIME");
+    assert_eq!(
+        c[8..],
+        ["RETRYCOUNT", "1", "FORCE", "JUSTID", "LASTID", "6-1"]
+    );
+    assert_eq!(
+        f.effect().await,
+        ["XGROUP", "SETID", "s", "g", "6-1", "ENTRIESREAD", "2"]
+    );
+    assert_eq!(f.effect().await, ["EXEC"]);
+    m.val(&["XCLAIM", "s", "g", "bob", "0", "6-1", "RETRYCOUNT", "7"])
+        .await;
+    let c = f.effect().await;
+    assert_eq!(c[..6], ["XCLAIM", "s", "g", "bob", "0", "6-1"]);
+    assert_eq!(
+        c[8..],
+        ["RETRYCOUNT", "7", "FORCE", "JUSTID", "LASTID", "6-1"]
+    );
+    m.expect(&["XDEL", "s", "6-1"], b":1\r\n").await;
+    assert_eq!(f.effect().await, ["XDEL", "s", "6-1"]);
+    // The deleted entry leaves the PEL: the replica acks it.
+    m.val(&["XAUTOCLAIM", "s", "g", "carol", "0", "0"]).await;
+    assert_eq!(f.effect().await, ["XACK", "s", "g", "6-1"]);
+}

@@ -154,6 +154,9 @@ fn xadd_xtrim(
                 .is_some_and(|x| x.as_ref() == b"~" || x.as_ref() == b"=")
             {
                 approx = args[i].as_ref() == b"~";
+                if !approx {
+                    out.push(args[i].clone());
+                }
                 i += 1;
             }
             if approx {
