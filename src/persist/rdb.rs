@@ -1,12 +1,16 @@
 //! Redis RDB version 10 (Redis 7.0): encoder and decoder.
 //!
 //! What we emit is what any Redis 7.0 loads: plain `RDB_TYPE_STRING` (integers
-//! that fit in 32 bits int-encoded, as Redis does), `RDB_TYPE_LIST` and
-//! `RDB_TYPE_SET` (Redis converts them to its compact encodings on load),
+//! that fit in 32 bits int-encoded, as Redis does), `RDB_TYPE_LIST`,
+//! `RDB_TYPE_SET`, `RDB_TYPE_HASH`, `RDB_TYPE_ZSET_2` (Redis converts them to
+//! its compact encodings on load), `RDB_TYPE_STREAM_LISTPACKS_2` (listpacks
+//! written here in Redis's stream node layout),
 //! `EXPIRETIME_MS`, `SELECTDB`, `RESIZEDB`, AUX fields and the CRC-64 trailer.
 //! We decode that plus what Redis 7.0 (and older versions) emit for small
 //! values: intsets, listpacks, ziplists, quicklists (v1 and v2) and LZF-compressed
-//! strings, so a Cinnabar replica can sync from a real redis-server.
+//! strings, sorted-set listpacks/ziplists and streams (types 15 and 19, parsed
+//! by the RESTORE decoder in family/dump/rdb.rs), so a Cinnabar replica can
+//! sync from a real redis-server.
 //!
 //! Adding a type (hashes, sorted sets, streams): one arm in `write_value`
 //! calling a `write_<type>` function, and one arm per RDB type in `read_value`.
