@@ -859,13 +859,16 @@ fn parse_score(s: &[u8]) -> Result<f64, RdbError> {
 }
 
 fn zset_from(entries: Vec<(Bytes, f64)>) -> Result<Value, RdbError> {
-    let n = entries.len();
-    let z = Zset::from_entries(entries, ZsetLimits::default());
-    // A duplicate member would collapse: Redis rejects such a file.
-    if z.len() != n {
+    // `from_entries` wants distinct members; Redis rejects a file with a
+    // duplicate (rdbLoadObject: "Duplicate zset fields detected").
+    let mut seen = HashSet::with_capacity(entries.len());
+    if !entries.iter().all(|(m, _)| seen.insert(m.clone())) {
         return err("Duplicate zset fields detected");
     }
-    Ok(Value::Zset(z))
+    Ok(Value::Zset(Zset::from_entries(
+        entries,
+        ZsetLimits::default(),
+    )))
 }
 
 fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
@@ -1238,6 +1241,61 @@ mod zset_stream_tests {
             }
             _ => panic!("not a stream"),
         }
+    }
+
+    #[test]
+    fn corrupt_zset_and_stream_payloads_are_errors() {
+        let z = Zset::from_entries(vec![(b("a"), 1.0), (b("b"), 2.0)], ZsetLimits::default());
+        let snap = Snapshot {
+            dbs: vec![vec![
+                (b("z"), Value::Zset(z), 0),
+                (b("s"), Value::Stream(Box::new(sample_stream())), 0),
+            ]],
+        };
+        let good = encode(&snap, &[]);
+        for cut in 0..good.len() {
+            let _ = decode(&good[..cut]);
+        }
+        // Flip bytes one at a time (checksum disabled: zero) — never a panic.
+        let n = good.len();
+        for i in 9..n - 9 {
+            let mut bad = good.clone();
+            bad[i] ^= 0x5a;
+            bad[n - 8..].fill(0);
+            let _ = decode(&bad);
+        }
+    }
+
+    #[test]
+    fn zset_ziplist_and_listpack_load() {
+        // A Redis 6 ziplist: "a", 1 (int), "b", "2.5".
+        let mut zl = vec![0u8; 10];
+        zl.extend_from_slice(&[0, 1, b'a']);
+        zl.extend_from_slice(&[3, 0xF2]); // 4-bit immediate 1
+        zl.extend_from_slice(&[2, 1, b'b']);
+        zl.extend_from_slice(&[3, 3, b'2', b'.', b'5']);
+        zl.push(0xFF);
+        match zset_of(ziplist_items(&zl).expect("ziplist")).expect("zset") {
+            Value::Zset(z) => {
+                assert_eq!(z.score(b"a"), Some(1.0));
+                assert_eq!(z.score(b"b"), Some(2.5));
+            }
+            _ => panic!("not a zset"),
+        }
+        let mut lp = Listpack::new();
+        lp.string(b"m");
+        lp.string(b"-inf");
+        lp.string(b"n");
+        lp.int(3);
+        match zset_of(listpack_items(&lp.finish()).expect("lp")).expect("zset") {
+            Value::Zset(z) => {
+                assert_eq!(z.score(b"m"), Some(f64::NEG_INFINITY));
+                assert_eq!(z.score(b"n"), Some(3.0));
+            }
+            _ => panic!("not a zset"),
+        }
+        assert!(zset_of(vec![b("x"), b("nan")]).is_err());
+        assert!(zset_of(vec![b("x"), b("1"), b("x"), b("2")]).is_err());
     }
 
     #[test]
