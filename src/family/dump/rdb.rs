@@ -106,12 +106,17 @@ pub fn load_stream(kind: u8, data: &[u8]) -> Option<(Stream, usize)> {
         };
         let mut g = Group::new(gid, entries_read);
         let npel = r.len()?;
-        let mut pel = Vec::new();
+        // By ID: consumers look their entries up here (a large PEL from a
+        // real Redis must not cost a scan per entry).
+        let mut pel = std::collections::BTreeMap::new();
         for _ in 0..npel {
             let id = raw_id(r.take(16)?)?;
             let time = r.u64_le()?;
             let count = r.len()?;
-            pel.push((id, time, count));
+            // Redis rejects a duplicated global PEL entry.
+            if pel.insert(id, (time, count)).is_some() {
+                return None;
+            }
         }
         let nconsumers = r.len()?;
         for _ in 0..nconsumers {
@@ -124,7 +129,7 @@ pub fn load_stream(kind: u8, data: &[u8]) -> Option<(Stream, usize)> {
             };
             for _ in 0..n {
                 let id = raw_id(r.take(16)?)?;
-                let &(_, time, count) = pel.iter().find(|(p, _, _)| *p == id)?;
+                let &(time, count) = pel.get(&id)?;
                 c.pel.insert(id);
                 g.pel.insert(
                     id,
