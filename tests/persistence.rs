@@ -164,3 +164,37 @@ async fn shutdown_save_writes_the_file() {
     assert_eq!(loaded.dbs[0].1.len(), 1);
     let _ = &s.srv;
 }
+
+#[tokio::test]
+async fn zsets_and_streams_survive_debug_reload() {
+    let (s, mut c) = saving("zset-stream").await;
+    c.expect(&["ZADD", "z", "1.5", "a", "-inf", "b", "7", "c"], b":3\r\n")
+        .await;
+    for i in 0..150 {
+        c.val(&["XADD", "st", "*", "f", &i.to_string()]).await;
+    }
+    c.expect(&["XGROUP", "CREATE", "st", "g", "0"], b"+OK\r\n")
+        .await;
+    c.val(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "5",
+        "STREAMS",
+        "st",
+        ">",
+    ])
+    .await;
+    let before = digest(&mut c).await;
+    let info = c.val(&["XINFO", "STREAM", "st"]).await;
+    let zr = c.val(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]).await;
+    c.expect(&["DEBUG", "RELOAD"], b"+OK\r\n").await;
+    assert_eq!(digest(&mut c).await, before);
+    assert_eq!(c.val(&["XINFO", "STREAM", "st"]).await, info);
+    assert_eq!(c.val(&["ZRANGE", "z", "0", "-1", "WITHSCORES"]).await, zr);
+    let pending = c.val(&["XPENDING", "st", "g"]).await;
+    assert_eq!(pending.items()[0], Resp::Int(5));
+    drop(s);
+}

@@ -224,7 +224,8 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
         ctx.client.repl.write_cmd = r.spec.has(flags::WRITE);
     }
     let result = (r.spec.handler)(ctx, args);
-    if ctx.srv.repl.active() {
+    // Write subcommands (XGROUP CREATE/SETID/…) propagate like commands.
+    if ctx.srv.repl.active() && (r.parent.is_none() || r.spec.has(flags::WRITE)) {
         if let Ok(reply) = &result {
             if r.spec.has(flags::WRITE) || r.spec.has(flags::PUBSUB) {
                 let dirty = ctx.dirty != dirty_before;

@@ -6,7 +6,7 @@
 //! understood (and Redis rejects ours): DUMP/RESTORE round-trip between
 //! Cinnabar servers only.
 
-mod rdb;
+pub(crate) mod rdb;
 
 use std::collections::HashSet;
 

@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod dump;
+pub mod effects;
 pub mod hash;
 pub mod keys;
 pub mod list;

@@ -72,25 +72,46 @@ pub fn value_digest(value: &Value) -> Digest {
                 d.xor(&of(m));
             }
         }
-        Value::Zset(z) => {
-            d.mix(b"zset");
-            for (score, m) in z.iter() {
-                let mut pair = of(m);
-                pair.mix(&score.to_le_bytes());
-                d.xor(&pair);
-            }
-        }
-        // Its DUMP serialization is deterministic for equal streams.
-        Value::Stream(_) => {
-            d.mix(b"stream");
-            d.mix(&crate::family::dump::serialize(value));
-        }
         Value::Hash(h) => {
             d.mix(b"hash");
             for (f, v) in h.iter() {
                 let mut pair = of(f);
                 pair.mix(v);
                 d.xor(&pair);
+            }
+        }
+        Value::Zset(z) => {
+            // Ordered by score: mixed in order, member then score bits.
+            d.mix(b"zset");
+            for (score, member) in z.iter() {
+                d.mix(member);
+                d.mix(&score.to_le_bytes());
+            }
+        }
+        Value::Stream(st) => {
+            // Entries in ID order, the last ID, and each group's cursor and
+            // pending entries (owner and delivery count: what replication
+            // carries; delivery times and seen times are local clocks).
+            d.mix(b"stream");
+            for (id, fields) in st.all_entries() {
+                d.mix(&id.ms.to_be_bytes());
+                d.mix(&id.seq.to_be_bytes());
+                for f in &fields {
+                    d.mix(f);
+                }
+            }
+            d.mix(&st.last_id.ms.to_be_bytes());
+            d.mix(&st.last_id.seq.to_be_bytes());
+            for (name, g) in &st.groups {
+                d.mix(name);
+                d.mix(&g.last_id.ms.to_be_bytes());
+                d.mix(&g.last_id.seq.to_be_bytes());
+                for (id, nack) in &g.pel {
+                    d.mix(&id.ms.to_be_bytes());
+                    d.mix(&id.seq.to_be_bytes());
+                    d.mix(&nack.consumer);
+                    d.mix(&nack.delivery_count.to_le_bytes());
+                }
             }
         }
     }

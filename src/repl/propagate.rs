@@ -59,6 +59,9 @@ pub fn record(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply, dirty: b
 
 fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) -> Vec<Vec<Bytes>> {
     let key = args.get(1).cloned().unwrap_or_default();
+    if crate::family::effects::handles(name) {
+        return crate::family::effects::rewrite(ctx, db, name, args, reply);
+    }
     match name {
         "expire" | "pexpire" | "expireat" | "pexpireat" => vec![ttl_effect(ctx, db, &key)],
         "getex" => vec![ttl_effect(ctx, db, &key)],
@@ -134,56 +137,7 @@ fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) 
             args[3].clone(),
             args[4].clone(),
         ]],
-        "bzpopmin" | "bzpopmax" => match reply {
-            Reply::Array(kv) if kv.len() == 3 => match bulk(&kv[0]) {
-                Some(k) => vec![vec![
-                    b(if name == "bzpopmin" {
-                        "ZPOPMIN"
-                    } else {
-                        "ZPOPMAX"
-                    }),
-                    k,
-                ]],
-                None => Vec::new(),
-            },
-            _ => Vec::new(),
-        },
-        "bzmpop" => {
-            // BZMPOP timeout numkeys key... MIN|MAX [COUNT n] → ZPOPMIN/ZPOPMAX key n.
-            let numkeys: usize = std::str::from_utf8(args.get(2).map_or(&b""[..], |a| a))
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let min = args.get(3 + numkeys).is_some_and(|d| is(d, "min"));
-            match reply {
-                Reply::Array(kv) if kv.len() == 2 => {
-                    let n = match &kv[1] {
-                        Reply::Array(items) => items.len(),
-                        _ => 1,
-                    };
-                    match bulk(&kv[0]) {
-                        Some(k) => vec![vec![
-                            b(if min { "ZPOPMIN" } else { "ZPOPMAX" }),
-                            k,
-                            b(&n.to_string()),
-                        ]],
-                        None => Vec::new(),
-                    }
-                }
-                _ => Vec::new(),
-            }
-        }
-        // The ID the master chose, not `*`: a replica must store the same entry.
-        "xadd" => match bulk(reply) {
-            Some(id) => {
-                let mut out = args.to_vec();
-                if let Some(pos) = xadd_id_position(args) {
-                    out[pos] = id;
-                }
-                vec![out]
-            }
-            None => vec![args.to_vec()],
-        },
+        // Sorted-set and stream effects: family::effects (handled above).
         "brpoplpush" if args.len() == 4 => {
             vec![vec![b("RPOPLPUSH"), args[1].clone(), args[2].clone()]]
         }
@@ -217,32 +171,6 @@ fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) 
         "restore" if args.len() >= 4 => rebuild(ctx, db, &key, args),
         _ => vec![args.to_vec()],
     }
-}
-
-/// Where XADD's ID argument is: after the key, NOMKSTREAM and the trimming
-/// options (MAXLEN|MINID [=|~] threshold [LIMIT count]).
-fn xadd_id_position(args: &[Bytes]) -> Option<usize> {
-    let mut i = 2;
-    while i < args.len() {
-        let a = &args[i];
-        if is(a, "nomkstream") {
-            i += 1;
-        } else if is(a, "maxlen") || is(a, "minid") {
-            i += 1;
-            if args
-                .get(i)
-                .is_some_and(|x| x.as_ref() == b"=" || x.as_ref() == b"~")
-            {
-                i += 1;
-            }
-            i += 1;
-        } else if is(a, "limit") {
-            i += 2;
-        } else {
-            return Some(i);
-        }
-    }
-    None
 }
 
 /// Commands that recreate `key` as it is now: DEL, then one write with the

@@ -48,8 +48,17 @@ pub fn is_redis_frame(payload: &[u8]) -> bool {
 /// Decodes the value of a Redis-framed payload: a stream, or None.
 pub fn load(payload: &[u8]) -> Option<Stream> {
     let body = &payload[..payload.len().checked_sub(10)?];
+    let (&kind, rest) = body.split_first()?;
+    let (st, used) = load_stream(kind, rest)?;
+    (used == rest.len()).then_some(st)
+}
+
+/// Decodes one stream value of RDB type `kind` (15 or 19) from the start of
+/// `data`: the stream and the bytes it took. Shared with the RDB file loader
+/// (persist/rdb.rs), so DUMP payloads and snapshots parse streams one way.
+pub fn load_stream(kind: u8, data: &[u8]) -> Option<(Stream, usize)> {
+    let body = data;
     let mut r = Reader { d: body, p: 0 };
-    let kind = r.byte()?;
     if kind != RDB_TYPE_STREAM_LISTPACKS && kind != RDB_TYPE_STREAM_LISTPACKS_2 {
         return None;
     }
@@ -97,12 +106,17 @@ pub fn load(payload: &[u8]) -> Option<Stream> {
         };
         let mut g = Group::new(gid, entries_read);
         let npel = r.len()?;
-        let mut pel = Vec::new();
+        // By ID: consumers look their entries up here (a large PEL from a
+        // real Redis must not cost a scan per entry).
+        let mut pel = std::collections::BTreeMap::new();
         for _ in 0..npel {
             let id = raw_id(r.take(16)?)?;
             let time = r.u64_le()?;
             let count = r.len()?;
-            pel.push((id, time, count));
+            // Redis rejects a duplicated global PEL entry.
+            if pel.insert(id, (time, count)).is_some() {
+                return None;
+            }
         }
         let nconsumers = r.len()?;
         for _ in 0..nconsumers {
@@ -115,7 +129,7 @@ pub fn load(payload: &[u8]) -> Option<Stream> {
             };
             for _ in 0..n {
                 let id = raw_id(r.take(16)?)?;
-                let &(_, time, count) = pel.iter().find(|(p, _, _)| *p == id)?;
+                let &(time, count) = pel.get(&id)?;
                 c.pel.insert(id);
                 g.pel.insert(
                     id,
@@ -134,7 +148,7 @@ pub fn load(payload: &[u8]) -> Option<Stream> {
         }
         st.groups.insert(name, g);
     }
-    (r.p == body.len()).then_some(st)
+    Some((st, r.p))
 }
 
 /// A stream ID as Redis stores it in radix-tree keys: two big-endian u64s.
@@ -357,12 +371,11 @@ fn node_entries(master: StreamId, lp: &[u8]) -> Option<Vec<(StreamId, Vec<Bytes>
     let mut out = Vec::new();
     while i < e.len() {
         let flags = get(i)?.int()?;
-        let ms = master
-            .ms
-            .checked_add(u64::try_from(get(i + 1)?.int()?).ok()?)?;
-        let seq = master
-            .seq
-            .checked_add(u64::try_from(get(i + 2)?.int()?).ok()?)?;
+        // Deltas are stored as int64 and added with wrap-around, as Redis
+        // does: an entry's sequence is often below the master entry's
+        // (master 5-3, entry 6-0: delta -3).
+        let ms = master.ms.wrapping_add(get(i + 1)?.int()? as u64);
+        let seq = master.seq.wrapping_add(get(i + 2)?.int()? as u64);
         i += 3;
         let mut fields = Vec::new();
         if flags & SAME_FIELDS != 0 {
