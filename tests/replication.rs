@@ -490,10 +490,15 @@ async fn string_and_set_effects(m: &mut Raw, f: &mut FakeReplica) {
     assert_eq!(f.effect().await, ["XGROUP", "CREATE", "xs", "grp", "0"]);
     m.cmd(&["XREADGROUP", "GROUP", "grp", "c", "STREAMS", "xs", ">"])
         .await;
+    // The read's effect, not the read: the claim and the group's new cursor.
+    assert_eq!(f.effect().await, ["MULTI"]);
+    let c = f.effect().await;
+    assert_eq!(c[..6], ["XCLAIM", "xs", "grp", "c", "0", id.as_str()]);
     assert_eq!(
-        f.effect().await,
-        ["XREADGROUP", "GROUP", "grp", "c", "STREAMS", "xs", ">"]
+        f.effect().await[..5],
+        ["XGROUP", "SETID", "xs", "grp", id.as_str()]
     );
+    assert_eq!(f.effect().await, ["EXEC"]);
     m.expect(&["ZADD", "zz", "1", "a", "2", "b"], b":2\r\n")
         .await;
     f.effect().await;
