@@ -179,7 +179,14 @@ impl Conn<'_> {
                         Err(_) => return Err(Closed::Io),
                     }
                 }
-                _ = client.handle.wake.notified() => {}
+                _ = client.handle.wake.notified() => {
+                    // Messages were queued for this client. Let every connection
+                    // that is ready now run first: publishers read in the same
+                    // round add theirs, and the lot leaves in one write, as in
+                    // Redis, whose event loop writes replies only once the
+                    // round's reads are processed.
+                    tokio::task::yield_now().await;
+                }
                 _ = &mut idle_timer, if !idle_freed => {
                     let last = client.handle.last_active_ms.load(Ordering::Relaxed);
                     let idle_ms = unix_ms().saturating_sub(self.srv.start_unix_ms).saturating_sub(last);
