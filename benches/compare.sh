@@ -110,6 +110,12 @@ worker_threads() { # tokio worker threads of the running server (1 for redis's m
     echo "$n"
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+# User+system CPU ticks of the server so far (all threads), from /proc/PID/stat.
+server_cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0
+}
+
 # run_one server name round io-threads loadgen-args...
 run_one() {
     local srv=$1 name=$2 round=$3 threads=$4
@@ -117,10 +123,12 @@ run_one() {
     start_server "$srv" "$threads"
     local workers
     workers=$(worker_threads)
-    local line rc=0
+    local line rc=0 cpu0 cpu1
+    cpu0=$(server_cpu_ticks)
     line=$(timeout 120 "$LOADGEN" "$@" --port "$PORT" 2> "$OUT/loadgen.err") || rc=$?
+    cpu1=$(server_cpu_ticks)
     [[ -n "$line" ]] || line="{\"workload\":\"none\",\"error\":\"no output (rc $rc): $(tr -d '"\\\n' < "$OUT/loadgen.err" | head -c 300)\"}"
-    local meta="\"server\":\"$srv\",\"name\":\"$name\",\"round\":$round,\"io_threads\":\"${threads}\",\"tokio_workers\":$workers,\"rc\":$rc,\"args\":\"$*\","
+    local meta="\"server\":\"$srv\",\"name\":\"$name\",\"round\":$round,\"io_threads\":\"${threads}\",\"tokio_workers\":$workers,\"rc\":$rc,\"args\":\"$*\",\"server_cpu_s\":$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$CLK_TCK" 'BEGIN{printf "%.3f", (b-a)/hz}'),"
     echo "${line/#\{/\{$meta}" >> "$RAW"
     printf '%-10s %-16s r%s rc=%s %s\n' "$srv" "$name" "$round" "$rc" "$(echo "$line" | grep -o '"ops_per_sec":[0-9.]*\|"used_per_elem":[0-9.-]*\|"error":"[^"]*"' | head -1)" >&2
     cleanup
@@ -156,6 +164,9 @@ for round in $(seq "$ROUNDS"); do
         read -r -a args <<< "${w#*|}"
         run_one cinnabar "$name" "$round" "" "${args[@]}"
         run_one redis "$name" "$round" "" "${args[@]}"
+        # Like for like with Redis's one thread: the load generator has the
+        # other CPU to itself instead of sharing it with a second worker.
+        [[ $name == memory_1m ]] || run_one cinnabar "$name" "$round" 1 "${args[@]}"
     done
     # worker-thread scaling for SET depth 32
     for t in 1 2; do
@@ -252,6 +263,32 @@ P("\nNotes: `rpop_*` runs on a list prefilled with 4,000,000 elements; the `nils
   "producers keep at most 100 jobs waiting, so queue latency includes up to that much queueing.\n")
 P("Median `nils` per rpop run (C / R): " + ", ".join(
     f"{n}: {fmt(med(runs('cinnabar', n),'nils'))} / {fmt(med(runs('redis', n),'nils'))}" for n in names if n.startswith("rpop")) + "\n")
+
+def cpu_us(rs):  # server CPU µs per op: CPU over the loadgen run / (ops/s × measured seconds)
+    v = [x["server_cpu_s"] * 1e6 / (x["ops_per_sec"] * float(E["SECS"])) for x in rs
+         if x.get("server_cpu_s") and x.get("ops_per_sec")]
+    return st.median(v) if v else None
+P("## One worker thread: like for like with Redis on this host\n")
+P("Redis runs its commands on one thread and the load generator takes the other CPU. Cinnabar's default (one worker "
+  "per CPU, two here) makes three busy threads on two CPUs, and the scheduler then gives the load generator about "
+  "two thirds of a CPU (the 'loadgen CPU %' column above). These runs give Cinnabar one worker (`--threads 1`), "
+  "so both servers get the same share of the machine; the Redis figures are the same runs as in the table above. "
+  "Server CPU is the server process's user+system time over the whole loadgen run (/proc/PID/stat) divided by "
+  f"the operations of the measured {E['SECS']} s, so it includes set-up and prefill (get_*, rpop_*): the figure "
+  "to compare is the ratio on one row, which says how much CPU each server spends per operation.\n")
+P("| workload | Cinnabar 1 worker ops/s | min–max | Redis ops/s | ratio C1/R | p99 µs C1 / R | p99.9 µs C1 / R | server CPU µs/op C1 / C / R | loadgen CPU % (max) C1 / R | checks C1 |")
+P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for n in names:
+    if n in ("memory_1m", "stream", "scale_set_d32"): continue
+    c1, c, r = runs("cinnabar", n, "1"), runs("cinnabar", n), runs("redis", n)
+    if not c1: continue
+    m1, mr = med(c1, "ops_per_sec"), med(r, "ops_per_sec")
+    ratio = f"{m1/mr:.2f}" if m1 and mr else "–"
+    l1 = max([lcpu(x) for x in c1] or [0]); lr = max([lcpu(x) for x in r] or [0])
+    P(f"| {n} | {fmt(m1)} | {spread(c1,'ops_per_sec')} | {fmt(mr)} | **{ratio}** | "
+      f"{fmt(med(c1,'p99_us'))} / {fmt(med(r,'p99_us'))} | {fmt(med(c1,'p999_us'))} / {fmt(med(r,'p999_us'))} | "
+      f"{fmt(cpu_us(c1),2)} / {fmt(cpu_us(c),2)} / {fmt(cpu_us(r),2)} | {l1:.0f} / {lr:.0f} | {checks(c1)} |")
+P("")
 
 P("## Memory: 1,000,000 list elements of 16 bytes (RPUSH, 4 keys, batches of 1000)\n")
 P("Delta of `INFO memory` against the same freshly started, empty server (FLUSHALL, 1 s settle, fill, 1 s settle).\n")
