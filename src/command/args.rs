@@ -102,6 +102,31 @@ impl<'a> ArgCursor<'a> {
     }
 }
 
+/// Key positions of a `numkeys key…` command (LMPOP, ZUNION, BZMPOP…): the count
+/// is at `args[at]` and the keys follow it. A bad count gives no keys; the
+/// handler reports the error.
+pub fn numkeys_positions(args: &[bytes::Bytes], at: usize) -> Vec<usize> {
+    let Some(n) = args.get(at).and_then(|a| int(a).ok()) else {
+        return Vec::new();
+    };
+    if n <= 0 {
+        return Vec::new();
+    }
+    let first = at + 1;
+    let last = first.saturating_add(n as usize).min(args.len());
+    (first..last).collect()
+}
+
+/// `numkeys key…` right after the command name.
+pub fn numkeys_at_1(args: &[bytes::Bytes]) -> Vec<usize> {
+    numkeys_positions(args, 1)
+}
+
+/// `timeout numkeys key…` (the blocking variants).
+pub fn numkeys_at_2(args: &[bytes::Bytes]) -> Vec<usize> {
+    numkeys_positions(args, 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,39 +81,41 @@ pub fn rewrite(
             },
             _ => Vec::new(),
         },
-        "bzmpop" => {
-            // BZMPOP timeout numkeys key... MIN|MAX [COUNT n].
-            let numkeys: usize = std::str::from_utf8(args.get(2).map_or(&b""[..], |a| a))
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let min = args.get(3 + numkeys).is_some_and(|d| is(d, "min"));
-            match reply {
-                Reply::Array(kv) if kv.len() == 2 => {
-                    let n = match &kv[1] {
-                        Reply::Array(items) => items.len(),
-                        _ => 1,
-                    };
-                    match bulk(&kv[0]) {
-                        Some(k) => vec![vec![
-                            b("ZMPOP"),
-                            b("1"),
-                            k,
-                            b(if min { "MIN" } else { "MAX" }),
-                            b("COUNT"),
-                            b(&n.to_string()),
-                        ]],
-                        None => Vec::new(),
-                    }
-                }
-                _ => Vec::new(),
-            }
-        }
+        "bzmpop" => match mpop_popped(args, reply, "min") {
+            Some((k, min, n)) => vec![vec![
+                b("ZMPOP"),
+                b("1"),
+                k,
+                b(if min { "MIN" } else { "MAX" }),
+                b("COUNT"),
+                b(&n.to_string()),
+            ]],
+            None => Vec::new(),
+        },
         "xadd" | "xtrim" => xadd_xtrim(ctx, db, name, args, reply),
         "xreadgroup" => xreadgroup(ctx, db, args, reply),
         "xclaim" | "xautoclaim" => xclaim(ctx, db, name, args, reply),
         _ => vec![args.to_vec()],
     }
+}
+
+/// What a BLMPOP/BZMPOP (`timeout numkeys key... DIR [COUNT n]`) popped,
+/// from its reply: the key, whether DIR was `first_dir` (LEFT, MIN), and how
+/// many elements came off. `None` when it popped nothing.
+pub fn mpop_popped(args: &[Bytes], reply: &Reply, first_dir: &str) -> Option<(Bytes, bool, usize)> {
+    let Reply::Array(kv) = reply else {
+        return None;
+    };
+    let [key, popped] = &kv[..] else {
+        return None;
+    };
+    let numkeys: usize = std::str::from_utf8(args.get(2)?).ok()?.parse().ok()?;
+    let first = args.get(3 + numkeys).is_some_and(|d| is(d, first_dir));
+    let n = match popped {
+        Reply::Array(items) => items.len(),
+        _ => 1,
+    };
+    Some((bulk(key)?, first, n))
 }
 
 fn stream<'a>(ctx: &'a mut Ctx, db: usize, key: &[u8]) -> Option<&'a Stream> {

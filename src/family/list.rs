@@ -12,7 +12,7 @@
 use bytes::Bytes;
 
 use crate::blocking::BlockRequest;
-use crate::command::args::{eq, int, timeout_secs};
+use crate::command::args::{eq, int, numkeys_at_1, numkeys_at_2, timeout_secs};
 use crate::command::flags::*;
 use crate::command::{CommandSpec, Ctx, Keys};
 use crate::error::{CmdError, CmdResult};
@@ -42,12 +42,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lpos", -3, READONLY, K1, lpos).doc("list", "6.0.6", "Returns the index of matching elements in a list."),
     CommandSpec::new("lmove", 5, W, K12, lmove).doc("list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
     CommandSpec::new("rpoplpush", 3, W, K12, rpoplpush).doc("list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
-    CommandSpec::new("lmpop", -4, WRITE, Keys::Movable(lmpop_keys), lmpop).doc("list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+    CommandSpec::new("lmpop", -4, WRITE, Keys::Movable(numkeys_at_1), lmpop).doc("list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
     CommandSpec::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, Keys::Range(1, -2, 1), blpop).doc("list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
     CommandSpec::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, Keys::Range(1, -2, 1), brpop).doc("list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
     CommandSpec::new("blmove", 6, W | NOSCRIPT | BLOCKING, K12, blmove).doc("list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
     CommandSpec::new("brpoplpush", 4, W | NOSCRIPT | BLOCKING, K12, brpoplpush).doc("list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
-    CommandSpec::new("blmpop", -5, WRITE | BLOCKING, Keys::Movable(blmpop_keys), blmpop).doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+    CommandSpec::new("blmpop", -5, WRITE | BLOCKING, Keys::Movable(numkeys_at_2), blmpop).doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -64,26 +64,6 @@ fn parse_end(arg: &[u8]) -> CmdResult<End> {
     } else {
         Err(CmdError::Syntax)
     }
-}
-
-fn numkeys_positions(args: &[Bytes], at: usize) -> Vec<usize> {
-    let Some(n) = args.get(at).and_then(|a| int(a).ok()) else {
-        return Vec::new();
-    };
-    if n <= 0 {
-        return Vec::new();
-    }
-    let first = at + 1;
-    let last = first.saturating_add(n as usize).min(args.len());
-    (first..last).collect()
-}
-
-fn lmpop_keys(args: &[Bytes]) -> Vec<usize> {
-    numkeys_positions(args, 1)
-}
-
-fn blmpop_keys(args: &[Bytes]) -> Vec<usize> {
-    numkeys_positions(args, 2)
 }
 
 /// The list at `key`: `Ok(None)` if absent, WRONGTYPE for another type.

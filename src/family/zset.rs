@@ -20,7 +20,9 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use crate::blocking::BlockRequest;
-use crate::command::args::{eq, int, parse_float, positive, timeout_secs};
+use crate::command::args::{
+    eq, int, numkeys_at_1, numkeys_at_2, numkeys_positions, parse_float, positive, timeout_secs,
+};
 use crate::command::flags::*;
 use crate::command::{CommandSpec, Ctx, Keys};
 use crate::error::{zset as E, CmdError, CmdResult};
@@ -55,10 +57,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zremrangebylex", 4, WRITE, K1, zremrangebylex).doc("sorted_set", "2.8.9", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
     CommandSpec::new("zpopmin", -2, WRITE | FAST, K1, zpopmin).doc("sorted_set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
     CommandSpec::new("zpopmax", -2, WRITE | FAST, K1, zpopmax).doc("sorted_set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
-    CommandSpec::new("zmpop", -4, WRITE, Keys::Movable(zmpop_keys), zmpop).doc("sorted_set", "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."),
+    CommandSpec::new("zmpop", -4, WRITE, Keys::Movable(numkeys_at_1), zmpop).doc("sorted_set", "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."),
     CommandSpec::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, Keys::Range(1, -2, 1), bzpopmin).doc("sorted_set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
     CommandSpec::new("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, Keys::Range(1, -2, 1), bzpopmax).doc("sorted_set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped."),
-    CommandSpec::new("bzmpop", -5, WRITE | BLOCKING, Keys::Movable(bzmpop_keys), bzmpop).doc("sorted_set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+    CommandSpec::new("bzmpop", -5, WRITE | BLOCKING, Keys::Movable(numkeys_at_2), bzmpop).doc("sorted_set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
     CommandSpec::new("zunion", -3, READONLY, Keys::Movable(numkeys_at_1), zunion).doc("sorted_set", "6.2.0", "Returns the union of multiple sorted sets."),
     CommandSpec::new("zinter", -3, READONLY, Keys::Movable(numkeys_at_1), zinter).doc("sorted_set", "6.2.0", "Returns the intersect of multiple sorted sets."),
     CommandSpec::new("zdiff", -3, READONLY, Keys::Movable(numkeys_at_1), zdiff).doc("sorted_set", "6.2.0", "Returns the difference between multiple sorted sets."),
@@ -71,30 +73,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 // ---- key positions -------------------------------------------------------
-
-fn numkeys_positions(args: &[Bytes], at: usize) -> Vec<usize> {
-    let Some(n) = args.get(at).and_then(|a| int(a).ok()) else {
-        return Vec::new();
-    };
-    if n <= 0 {
-        return Vec::new();
-    }
-    let first = at + 1;
-    let last = first.saturating_add(n as usize).min(args.len());
-    (first..last).collect()
-}
-
-fn numkeys_at_1(args: &[Bytes]) -> Vec<usize> {
-    numkeys_positions(args, 1)
-}
-
-fn zmpop_keys(args: &[Bytes]) -> Vec<usize> {
-    numkeys_positions(args, 1)
-}
-
-fn bzmpop_keys(args: &[Bytes]) -> Vec<usize> {
-    numkeys_positions(args, 2)
-}
 
 /// `dst numkeys key…`: the destination first, then the sources.
 fn store_keys(args: &[Bytes]) -> Vec<usize> {

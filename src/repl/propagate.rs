@@ -141,31 +141,14 @@ fn rewrite(ctx: &mut Ctx, db: usize, name: &str, args: &[Bytes], reply: &Reply) 
         "brpoplpush" if args.len() == 4 => {
             vec![vec![b("RPOPLPUSH"), args[1].clone(), args[2].clone()]]
         }
-        "blmpop" => {
-            // BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT n] → LPOP/RPOP key n.
-            let numkeys: usize = std::str::from_utf8(args.get(2).map_or(&b""[..], |a| a))
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let left = args.get(3 + numkeys).is_some_and(|d| is(d, "left"));
-            match reply {
-                Reply::Array(kv) if kv.len() == 2 => {
-                    let n = match &kv[1] {
-                        Reply::Array(items) => items.len(),
-                        _ => 1,
-                    };
-                    match bulk(&kv[0]) {
-                        Some(k) => vec![vec![
-                            b(if left { "LPOP" } else { "RPOP" }),
-                            k,
-                            b(&n.to_string()),
-                        ]],
-                        None => Vec::new(),
-                    }
-                }
-                _ => Vec::new(),
-            }
-        }
+        "blmpop" => match crate::family::effects::mpop_popped(args, reply, "left") {
+            Some((k, left, n)) => vec![vec![
+                b(if left { "LPOP" } else { "RPOP" }),
+                k,
+                b(&n.to_string()),
+            ]],
+            None => Vec::new(),
+        },
         // The value itself, rebuilt with plain writes: the DUMP payload is
         // Cinnabar's own format, which a redis-server replica cannot load.
         "restore" if args.len() >= 4 => rebuild(ctx, db, &key, args),
