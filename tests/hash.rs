@@ -490,14 +490,7 @@ async fn generic_key_commands_on_hashes() {
 async fn keyspace_events_for_hashes() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    let mut sub = srv.raw().await;
-    c.expect(
-        &["CONFIG", "SET", "notify-keyspace-events", "Khgn"],
-        b"+OK\r\n",
-    )
-    .await;
-    sub.send_cmd(&["PSUBSCRIBE", "__keyspace@0__:*"]).await;
-    sub.read_frame().await;
+    let mut sub = srv.event_subscriber("Khgn", "__keyspace@0__:*").await;
     let ev = |msg: &str| -> Vec<u8> {
         format!(
             "*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*\r\n$16\r\n__keyspace@0__:h\r\n${}\r\n{msg}\r\n",

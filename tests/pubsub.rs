@@ -867,16 +867,8 @@ async fn assert_idle_subscribed(sub: &mut common::Raw) {
 
 /// A client subscribed to every keyspace and keyevent channel, after turning
 /// notifications on with `flags`.
-async fn events_subscriber(srv: &TestServer, c: &mut common::Raw, flags: &str) -> common::Raw {
-    c.expect(
-        &["CONFIG", "SET", "notify-keyspace-events", flags],
-        b"+OK\r\n",
-    )
-    .await;
-    let mut sub = srv.raw().await;
-    sub.send_cmd(&["PSUBSCRIBE", EVENTS_PATTERN]).await;
-    sub.read_frame().await;
-    sub
+async fn events_subscriber(srv: &TestServer, flags: &str) -> common::Raw {
+    srv.event_subscriber(flags, EVENTS_PATTERN).await
 }
 
 /// Reads the keyspace then keyevent message of each `(db, event, key)`, in
@@ -904,7 +896,7 @@ async fn expect_events(sub: &mut common::Raw, events: &[(u32, &str, &str)], what
 async fn keyspace_events_for_strings() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    let mut sub = events_subscriber(&srv, &mut c, "KEA").await;
+    let mut sub = events_subscriber(&srv, "KEA").await;
     c.expect(&["SET", "s", "10"], b"+OK\r\n").await;
     expect_events(&mut sub, &[(0, "set", "s")], "SET").await;
     c.expect(&["INCRBY", "s", "5"], b":15\r\n").await;
@@ -951,7 +943,7 @@ async fn keyspace_events_for_strings() {
 async fn keyspace_events_for_lists() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    let mut sub = events_subscriber(&srv, &mut c, "KEA").await;
+    let mut sub = events_subscriber(&srv, "KEA").await;
     c.expect(&["RPUSH", "l", "a", "b", "c"], b":3\r\n").await;
     c.expect(&["LPUSH", "l", "z"], b":4\r\n").await;
     c.expect(&["LINSERT", "l", "BEFORE", "a", "x"], b":5\r\n")
@@ -1020,7 +1012,7 @@ async fn keyspace_events_for_lists() {
 async fn keyspace_events_for_sets() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    let mut sub = events_subscriber(&srv, &mut c, "KEA").await;
+    let mut sub = events_subscriber(&srv, "KEA").await;
     c.expect(&["SADD", "s", "a", "b", "c"], b":3\r\n").await;
     c.expect(&["SADD", "s", "a"], b":0\r\n").await;
     c.expect(&["SREM", "s", "a", "zz"], b":1\r\n").await;
@@ -1055,7 +1047,7 @@ async fn keyspace_events_for_sets() {
 async fn keyspace_events_for_generic_commands() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    let mut sub = events_subscriber(&srv, &mut c, "KEA").await;
+    let mut sub = events_subscriber(&srv, "KEA").await;
     c.expect(&["SET", "a", "1"], b"+OK\r\n").await;
     c.expect(&["RENAME", "a", "b"], b"+OK\r\n").await;
     expect_events(
@@ -1107,7 +1099,7 @@ async fn keyspace_events_for_generic_commands() {
 async fn keyspace_events_new_keys() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    let mut sub = events_subscriber(&srv, &mut c, "KEA").await;
+    let mut sub = events_subscriber(&srv, "KEA").await;
     c.expect(&["SET", "k", "v"], b"+OK\r\n").await;
     expect_events(&mut sub, &[(0, "set", "k")], "no new without n").await;
     c.expect(

@@ -737,13 +737,7 @@ async fn blocking_xreadgroup_served_and_errors() {
 async fn keyspace_events_for_streams() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    c.expect(
-        &["CONFIG", "SET", "notify-keyspace-events", "KEA"],
-        b"+OK\r\n",
-    )
-    .await;
-    let mut sub = srv.raw().await;
-    sub.val(&["PSUBSCRIBE", "__keyevent@0__:*"]).await;
+    let mut sub = srv.event_subscriber("KEA", "__keyevent@0__:*").await;
     add(&mut c, "s", "1-0").await;
     c.expect(&["XGROUP", "CREATE", "s", "g", "0"], b"+OK\r\n")
         .await;

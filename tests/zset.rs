@@ -885,14 +885,7 @@ async fn generic_commands_on_zsets() {
 async fn keyspace_events() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
-    c.expect(
-        &["CONFIG", "SET", "notify-keyspace-events", "KEA"],
-        b"+OK\r\n",
-    )
-    .await;
-    let mut sub = srv.raw().await;
-    sub.send_cmd(&["PSUBSCRIBE", "__keyevent@0__:*"]).await;
-    sub.read_frame().await;
+    let mut sub = srv.event_subscriber("KEA", "__keyevent@0__:*").await;
     c.cmd(&[
         "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "6", "f",
     ])

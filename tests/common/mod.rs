@@ -87,6 +87,21 @@ impl TestServer {
         Raw::connect(self.port).await
     }
 
+    /// Turns keyspace notifications on with `flags` and returns a client
+    /// PSUBSCRIBEd to `pattern` (its confirmation already read).
+    pub async fn event_subscriber(&self, flags: &str, pattern: &str) -> Raw {
+        let mut c = self.raw().await;
+        c.expect(
+            &["CONFIG", "SET", "notify-keyspace-events", flags],
+            b"+OK\r\n",
+        )
+        .await;
+        let mut sub = self.raw().await;
+        sub.send_cmd(&["PSUBSCRIBE", pattern]).await;
+        sub.read_frame().await;
+        sub
+    }
+
     /// A `redis` crate connection (RESP2).
     pub async fn client(&self) -> redis::aio::MultiplexedConnection {
         redis::Client::open(self.url())
