@@ -14,91 +14,31 @@ use crate::server::Server;
 
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK;
 
+// One row per command, as in the other families' tables.
+#[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("subscribe", -2, SUB, Keys::None, subscribe).doc(
-        "pubsub",
-        "2.0.0",
-        "Listens for messages published to channels.",
-    ),
-    CommandSpec::new("unsubscribe", -1, SUB, Keys::None, unsubscribe).doc(
-        "pubsub",
-        "2.0.0",
-        "Stops listening to messages posted to channels.",
-    ),
-    CommandSpec::new("psubscribe", -2, SUB, Keys::None, psubscribe).doc(
-        "pubsub",
-        "2.0.0",
-        "Listens for messages published to channels that match one or more patterns.",
-    ),
-    CommandSpec::new("punsubscribe", -1, SUB, Keys::None, punsubscribe).doc(
-        "pubsub",
-        "2.0.0",
-        "Stops listening to messages published to channels that match one or more patterns.",
-    ),
-    CommandSpec::new("ssubscribe", -2, SUB, Keys::None, ssubscribe).doc(
-        "pubsub",
-        "7.0.0",
-        "Listens for messages published to shard channels.",
-    ),
-    CommandSpec::new("sunsubscribe", -1, SUB, Keys::None, sunsubscribe).doc(
-        "pubsub",
-        "7.0.0",
-        "Stops listening to messages posted to shard channels.",
-    ),
-    CommandSpec::new(
-        "publish",
-        3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
-        Keys::None,
-        publish,
-    )
-    .doc("pubsub", "2.0.0", "Posts a message to a channel."),
-    CommandSpec::new(
-        "spublish",
-        3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
-        Keys::None,
-        spublish,
-    )
-    .doc("pubsub", "7.0.0", "Post a message to a shard channel"),
-    CommandSpec::new("pubsub", -2, 0, Keys::None, pubsub_help)
-        .doc("pubsub", "2.8.0", "A container for Pub/Sub commands.")
-        .subs(PUBSUB_SUBS),
+    CommandSpec::new("subscribe", -2, SUB, Keys::None, subscribe).doc("pubsub", "2.0.0", "Listens for messages published to channels."),
+    CommandSpec::new("unsubscribe", -1, SUB, Keys::None, unsubscribe).doc("pubsub", "2.0.0", "Stops listening to messages posted to channels."),
+    CommandSpec::new("psubscribe", -2, SUB, Keys::None, psubscribe).doc("pubsub", "2.0.0", "Listens for messages published to channels that match one or more patterns."),
+    CommandSpec::new("punsubscribe", -1, SUB, Keys::None, punsubscribe).doc("pubsub", "2.0.0", "Stops listening to messages published to channels that match one or more patterns."),
+    CommandSpec::new("ssubscribe", -2, SUB, Keys::None, ssubscribe).doc("pubsub", "7.0.0", "Listens for messages published to shard channels."),
+    CommandSpec::new("sunsubscribe", -1, SUB, Keys::None, sunsubscribe).doc("pubsub", "7.0.0", "Stops listening to messages posted to shard channels."),
+    CommandSpec::new("publish", 3, PUB, Keys::None, publish).doc("pubsub", "2.0.0", "Posts a message to a channel."),
+    CommandSpec::new("spublish", 3, PUB, Keys::None, spublish).doc("pubsub", "7.0.0", "Post a message to a shard channel"),
+    CommandSpec::new("pubsub", -2, 0, Keys::None, pubsub_help).doc("pubsub", "2.8.0", "A container for Pub/Sub commands.").subs(PUBSUB_SUBS),
 ];
 
+const PUB: u32 = PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE;
 const PS: u32 = PUBSUB | LOADING | STALE;
 
+#[rustfmt::skip]
 static PUBSUB_SUBS: &[CommandSpec] = &[
-    CommandSpec::new("channels", -2, PS, Keys::None, pubsub_channels).doc(
-        "pubsub",
-        "2.8.0",
-        "Returns the active channels.",
-    ),
-    CommandSpec::new("numsub", -2, PS, Keys::None, pubsub_numsub).doc(
-        "pubsub",
-        "2.8.0",
-        "Returns a count of subscribers to channels.",
-    ),
-    CommandSpec::new("numpat", 2, PS, Keys::None, pubsub_numpat).doc(
-        "pubsub",
-        "2.8.0",
-        "Returns a count of unique pattern subscriptions.",
-    ),
-    CommandSpec::new("shardchannels", -2, PS, Keys::None, pubsub_shardchannels).doc(
-        "pubsub",
-        "7.0.0",
-        "Returns the active shard channels.",
-    ),
-    CommandSpec::new("shardnumsub", -2, PS, Keys::None, pubsub_shardnumsub).doc(
-        "pubsub",
-        "7.0.0",
-        "Returns the count of subscribers of shard channels.",
-    ),
-    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, pubsub_help).doc(
-        "pubsub",
-        "6.2.0",
-        "Returns helpful text about the different subcommands.",
-    ),
+    CommandSpec::new("channels", -2, PS, Keys::None, pubsub_channels).doc("pubsub", "2.8.0", "Returns the active channels."),
+    CommandSpec::new("numsub", -2, PS, Keys::None, pubsub_numsub).doc("pubsub", "2.8.0", "Returns a count of subscribers to channels."),
+    CommandSpec::new("numpat", 2, PS, Keys::None, pubsub_numpat).doc("pubsub", "2.8.0", "Returns a count of unique pattern subscriptions."),
+    CommandSpec::new("shardchannels", -2, PS, Keys::None, pubsub_shardchannels).doc("pubsub", "7.0.0", "Returns the active shard channels."),
+    CommandSpec::new("shardnumsub", -2, PS, Keys::None, pubsub_shardnumsub).doc("pubsub", "7.0.0", "Returns the count of subscribers of shard channels."),
+    CommandSpec::new("help", 2, LOADING | STALE, Keys::None, pubsub_help).doc("pubsub", "6.2.0", "Returns helpful text about the different subcommands."),
 ];
 
 fn set_of(client: &mut Client, kind: Kind) -> &mut std::collections::HashSet<Bytes> {
