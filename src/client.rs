@@ -40,6 +40,8 @@ pub struct Client {
     pub query_len: usize,
     /// In MONITOR mode (until RESET or disconnect).
     pub monitor: bool,
+    /// DEBUG LOADAOF ran: the AOF is replayed once its locks are released.
+    pub debug_loadaof: bool,
     /// Replication role of this connection (master link, replica handshake, WAIT).
     pub repl: crate::repl::ClientRepl,
 }
@@ -98,6 +100,7 @@ impl Client {
             no_touch: false,
             query_len: 0,
             monitor: false,
+            debug_loadaof: false,
             repl: Default::default(),
         }
     }

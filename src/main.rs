@@ -26,9 +26,6 @@ fn main() {
     if config.get("daemonize").as_deref() == Some("yes") {
         tracing::warn!("daemonize yes is not supported: running in the foreground");
     }
-    if config.get("appendonly").as_deref() == Some("yes") {
-        tracing::warn!("WARNING: appendonly yes was requested but the append-only file is not implemented yet: writes are NOT persisted");
-    }
     if !config.get("unixsocket").unwrap_or_default().is_empty() {
         tracing::warn!("unixsocket is not supported yet: listening on TCP only");
     }
@@ -124,7 +121,13 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
         }
     };
     let srv = cinnabar::server::Server::new(config, config_file);
-    if let Err(e) = cinnabar::persist::load_at_startup(&srv) {
+    // As Redis: with the AOF on, the AOF is the dataset and the RDB file is not read.
+    let loaded = if srv.config.get("appendonly").as_deref() == Some("yes") {
+        cinnabar::persist::aof::load_and_open_at_startup(&srv)
+    } else {
+        cinnabar::persist::load_at_startup(&srv)
+    };
+    if let Err(e) = loaded {
         tracing::error!("{e}");
         return 1;
     }
@@ -148,6 +151,7 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
         signal_srv.shutdown();
     });
     cinnabar::server::serve(srv.clone(), listeners).await;
+    srv.aof.flush_all();
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);
     }

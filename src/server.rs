@@ -48,6 +48,8 @@ pub struct Server {
     pub repl: crate::repl::Replication,
     /// RDB save state (SAVE, BGSAVE, INFO persistence).
     pub persist: crate::persist::Persist,
+    /// The append-only file (off unless `appendonly yes`).
+    pub aof: Arc<crate::persist::aof::Aof>,
     /// This server, for accept loops started from a handler.
     me: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
@@ -336,6 +338,7 @@ impl Server {
             listeners: Listeners::default(),
             repl: crate::repl::Replication::new(random_hex40()),
             persist: crate::persist::Persist::new(),
+            aof: Arc::new(crate::persist::aof::Aof::new()),
             shutdown_tx,
             shutdown_rx,
         })
@@ -641,6 +644,9 @@ async fn background_cycle(srv: Arc<Server>) {
             });
         }
         crate::conn::check_timeouts(&srv);
+        if ticks.is_multiple_of(hz) {
+            crate::persist::aof::cron(&srv);
+        }
     }
 }
 

@@ -48,20 +48,6 @@ async fn sort_ro_sorts_without_storing() {
 }
 
 #[tokio::test]
-async fn bgrewriteaof_reports_missing_aof() {
-    let server = TestServer::start().await;
-    if server.is_external() {
-        return;
-    }
-    let mut c = server.raw().await;
-    c.expect(
-        &["BGREWRITEAOF"],
-        "-ERR the append-only file is not implemented yet\r\n",
-    )
-    .await;
-}
-
-#[tokio::test]
 async fn setbit_getbit() {
     let server = TestServer::start().await;
     let mut c = server.raw().await;

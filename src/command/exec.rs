@@ -179,6 +179,13 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
     let ready = std::mem::take(&mut ctx.ready_keys);
     let mut events = std::mem::take(&mut ctx.events);
     drop(ctx);
+    let mut reply = reply;
+    if std::mem::take(&mut client.debug_loadaof) {
+        if let Some(Err(e)) = srv.arc().map(|me| crate::persist::aof::debug_loadaof(&me)) {
+            tracing::warn!("{e}");
+            reply = Reply::Error("ERR Error loading the AOF. Check server logs.".into());
+        }
+    }
     if !ready.is_empty() {
         blocking::serve_ready(srv, ready, &mut events);
     }

@@ -62,7 +62,6 @@ pub const HONOURED: &[&str] = &[
 const REFUSED: &[(&str, &str)] = &[
     ("cluster-enabled", "cluster mode is not supported"),
     ("tls-port", "TLS is not supported yet"),
-    ("appendonly", "the append-only file is not implemented yet"),
 ];
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -390,13 +389,8 @@ impl Config {
                         .map(|(_, v)| v)
                 })
                 .unwrap_or("");
-            if normalized != default && !(name == "appendonly" && normalized == "no") {
-                // A config file asking for the AOF still starts (Redis's own test suite
-                // writes `appendonly yes` into some configs) and `main` warns loudly;
-                // CONFIG SET refuses.
-                if !(startup && name == "appendonly") {
-                    return Err((*why).to_string());
-                }
+            if normalized != default {
+                return Err((*why).to_string());
             }
         }
         self.apply_hot(&name, &normalized)?;

@@ -396,6 +396,11 @@ impl Conn<'_> {
         if self.out.is_empty() {
             return Ok(());
         }
+        if self.srv.aof.is_on() {
+            // No reply (nor a value read) leaves before the writes fed so far
+            // are in the AOF, fsynced under `appendfsync always`.
+            self.srv.aof.wait_durable().await;
+        }
         // A client killed meanwhile (e.g. past its output limit because it does
         // not read) is dropped even while this write waits on its socket.
         tokio::select! {

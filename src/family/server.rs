@@ -278,10 +278,36 @@ fn lastsave(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(ctx.srv.last_save.load(Ordering::Relaxed) as i64))
 }
 
-fn bgrewriteaof(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    Err(CmdError::custom(
-        "ERR the append-only file is not implemented yet",
-    ))
+fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    let srv = ctx.srv;
+    if srv.aof.rewrite_in_progress.load(Ordering::Acquire) {
+        return Err(CmdError::custom(
+            "ERR Background append only file rewriting already in progress",
+        ));
+    }
+    // Redis runs one child at a time: after a BGSAVE (or an EXEC) it waits.
+    if ctx.client.in_exec || srv.persist.bgsave_in_progress.load(Ordering::Acquire) {
+        srv.aof.rewrite_scheduled.store(true, Ordering::Release);
+        return Ok(Reply::Status(
+            "Background append only file rewriting scheduled",
+        ));
+    }
+    let started = srv
+        .arc()
+        .ok_or_else(|| "server is shutting down".to_string())
+        .and_then(|me| crate::persist::aof::start_rewrite(&me, false));
+    match started {
+        Ok(true) => Ok(Reply::Status(
+            "Background append only file rewriting started",
+        )),
+        Ok(false) => Err(CmdError::custom(
+            "ERR Background append only file rewriting already in progress",
+        )),
+        Err(e) => {
+            tracing::warn!("{e}");
+            Err(CmdError::custom("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."))
+        }
+    }
 }
 
 fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
@@ -414,7 +440,43 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             return Err(crate::config::set_error(name, reason.to_string()));
         }
     }
+    apply_persistence(ctx.srv, &applied).inspect_err(|_| restore(&applied))?;
     Ok(Reply::Ok)
+}
+
+/// CONFIG SET appendonly / appendfsync: start or stop the AOF, change the policy.
+fn apply_persistence(srv: &crate::server::Server, applied: &[(String, String)]) -> CmdResult<()> {
+    let changed = |name: &str| {
+        applied
+            .iter()
+            .any(|(n, old)| n == name && srv.config.get(n).as_deref() != Some(old.as_str()))
+    };
+    if changed("appendfsync") {
+        let v = srv.config.get("appendfsync").unwrap_or_default();
+        srv.aof.set_policy(crate::persist::aof::Fsync::parse(&v));
+    }
+    if changed("appendonly") {
+        if srv.config.get("appendonly").as_deref() == Some("yes") {
+            let started = srv
+                .arc()
+                .ok_or_else(|| "server is shutting down".to_string())
+                .and_then(|me| crate::persist::aof::start_rewrite(&me, true))
+                .and_then(|started| match started {
+                    true => Ok(()),
+                    false => Err("an AOF rewrite is already in progress".to_string()),
+                });
+            if let Err(e) = started {
+                tracing::warn!("{e}");
+                return Err(crate::config::set_error(
+                    "appendonly",
+                    "Unable to turn on AOF. Check server logs.".to_string(),
+                ));
+            }
+        } else {
+            crate::persist::aof::stop(srv);
+        }
+    }
+    Ok(())
 }
 
 fn config_resetstat(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
@@ -782,6 +844,12 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             Ok(Reply::Array(out))
         }
         "reload" => crate::persist::debug_reload(ctx, &a[2..]),
+        // Run by `exec::run` once this command's shard locks are released:
+        // replaying the AOF executes commands, which lock shards themselves.
+        "loadaof" if a.len() == 2 => {
+            ctx.client.debug_loadaof = true;
+            Ok(Reply::Ok)
+        }
         "config-rewrite-force-all" if a.len() == 2 => {
             // Without a config file Redis's fopen(NULL) fails with EFAULT.
             let result = match ctx.srv.config_file.as_deref() {
@@ -998,7 +1066,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "persistence" => {
             let _ = write!(
                 w,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n{}",
                 srv.dirty.load(Ordering::Relaxed),
                 srv.persist.bgsave_in_progress.load(Ordering::Relaxed) as u8,
                 srv.last_save.load(Ordering::Relaxed),
@@ -1007,6 +1075,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 srv.persist.saves.load(Ordering::Relaxed),
                 srv.persist.keys_expired_on_load.load(Ordering::Relaxed),
                 srv.persist.keys_loaded.load(Ordering::Relaxed),
+                srv.aof.info(),
             );
         }
         "stats" => {

@@ -146,6 +146,14 @@ pub struct State {
     /// On a replica: the database the master's stream is in (the master
     /// client's SELECT), sent as `repl-stream-db` to our own sub-replicas.
     pub master_db: usize,
+    /// The append-only file, when on: it gets every effect, with its own SELECTs.
+    aof: Option<AofSink>,
+}
+
+struct AofSink {
+    aof: Arc<crate::persist::aof::Aof>,
+    /// Database the file last SELECTed (None: the next command SELECTs).
+    db: Option<usize>,
 }
 
 /// The last `size` bytes of the stream, for partial resynchronisation.
@@ -191,6 +199,32 @@ impl ReplicaLink {
     }
 }
 
+/// `cmds` in RESP, SELECTing when the database differs from `*cur`; more than
+/// one is wrapped in MULTI/EXEC so they are applied atomically, as Redis
+/// propagates a transaction.
+fn encode_block(cmds: &[Prop], cur: &mut Option<usize>) -> BytesMut {
+    let mut out = BytesMut::new();
+    let mut select = |out: &mut BytesMut, db: usize| {
+        if *cur != Some(db) {
+            encode_command(out, &[b("SELECT"), b(&db.to_string())]);
+            *cur = Some(db);
+        }
+    };
+    let wrap = cmds.len() > 1;
+    if wrap {
+        select(&mut out, cmds[0].0);
+        encode_command(&mut out, &[b("MULTI")]);
+    }
+    for (db, args) in cmds {
+        select(&mut out, *db);
+        encode_command(&mut out, args);
+    }
+    if wrap {
+        encode_command(&mut out, &[b("EXEC")]);
+    }
+    out
+}
+
 /// Appends one command in RESP (what the stream and the AOF carry).
 pub fn encode_command(out: &mut BytesMut, args: &[Bytes]) {
     let _ = write!(Fmt(out), "*{}\r\n", args.len());
@@ -229,6 +263,7 @@ impl Replication {
                 replicas: Vec::new(),
                 master: None,
                 master_db: 0,
+                aof: None,
             }),
             acks: Notify::new(),
             obuf_hard: AtomicU64::new(256 << 20),
@@ -284,30 +319,48 @@ impl Replication {
     /// Returns the offset after them.
     pub fn feed(&self, cmds: &[Prop]) -> u64 {
         let mut st = self.state.lock();
-        if cmds.is_empty() || st.backlog.is_none() {
+        if cmds.is_empty() {
             return st.offset;
         }
-        let mut out = BytesMut::new();
-        let wrap = cmds.len() > 1;
-        let select = |st: &mut State, out: &mut BytesMut, db: usize| {
-            if st.stream_db != Some(db) {
-                encode_command(out, &[b("SELECT"), b(&db.to_string())]);
-                st.stream_db = Some(db);
-            }
-        };
-        if wrap {
-            select(&mut st, &mut out, cmds[0].0);
-            encode_command(&mut out, &[b("MULTI")]);
+        if let Some(sink) = st.aof.as_mut() {
+            let out = encode_block(cmds, &mut sink.db);
+            sink.aof.append(&out);
         }
-        for (db, args) in cmds {
-            select(&mut st, &mut out, *db);
-            encode_command(&mut out, args);
+        // A replica relays its master's bytes as they came (`relay`): only a
+        // master produces a stream of its own.
+        if st.backlog.is_none() || self.is_replica() {
+            return st.offset;
         }
-        if wrap {
-            encode_command(&mut out, &[b("EXEC")]);
-        }
+        let out = encode_block(cmds, &mut st.stream_db);
         st.append(out.freeze(), self.obuf_hard.load(Ordering::Relaxed));
         st.offset
+    }
+
+    /// Effects are recorded while a master has a backlog or the AOF is on.
+    fn refresh_active(&self, st: &State) {
+        let stream = st.backlog.is_some() && !self.is_replica();
+        self.active
+            .store(stream || st.aof.is_some(), Ordering::Relaxed);
+    }
+
+    /// The AOF starts getting every effect (it SELECTs first).
+    pub fn attach_aof(&self, aof: Arc<crate::persist::aof::Aof>) {
+        let mut st = self.state.lock();
+        st.aof = Some(AofSink { aof, db: None });
+        self.refresh_active(&st);
+    }
+
+    pub fn detach_aof(&self) {
+        let mut st = self.state.lock();
+        st.aof = None;
+        self.refresh_active(&st);
+    }
+
+    /// A new INCR file starts: its first command SELECTs.
+    pub fn aof_reselect(&self) {
+        if let Some(sink) = self.state.lock().aof.as_mut() {
+            sink.db = None;
+        }
     }
 
     /// A master without replicas for `repl-backlog-ttl` seconds frees its
@@ -322,7 +375,7 @@ impl Replication {
         st.replid = crate::server::random_hex40();
         st.replid2 = "0".repeat(40);
         st.second_offset = -1;
-        self.active.store(false, Ordering::Relaxed);
+        self.refresh_active(&st);
     }
 
     /// DEBUG CHANGE-REPL-ID: a new history id (the old one is forgotten).
@@ -353,7 +406,7 @@ impl Replication {
         st.ensure_backlog(backlog_size);
         let replica = self.is_replica();
         if !replica {
-            self.active.store(true, Ordering::Relaxed);
+            self.refresh_active(&st);
         }
         // A master makes the stream SELECT again; a replica relays its
         // master's bytes untouched and tells the database in the RDB instead.
@@ -462,8 +515,8 @@ impl Replication {
         // The backlog stays: our history may continue with the new master
         // (PSYNC with our replid and offset); local writes stop feeding it.
         st.stream_db = None;
-        self.active.store(false, Ordering::Relaxed);
         self.replica.store(true, Ordering::Relaxed);
+        self.refresh_active(&st);
         std::mem::take(&mut st.replicas)
     }
 
@@ -484,7 +537,7 @@ impl Replication {
         self.replica.store(false, Ordering::Relaxed);
         // With the master's history in the backlog, the old master and the
         // other replicas can continue from us with PSYNC.
-        self.active.store(st.backlog.is_some(), Ordering::Relaxed);
+        self.refresh_active(&st);
         true
     }
 
