@@ -42,6 +42,10 @@ pub struct Client {
     pub monitor: bool,
     /// DEBUG LOADAOF ran: the AOF is replayed once its locks are released.
     pub debug_loadaof: bool,
+    /// The AOF loader: as Redis while loading, keys are never expired under
+    /// it and a TTL in the past is set, not applied (the file's later commands
+    /// were recorded against the key as it was).
+    pub loading: bool,
     /// Replication role of this connection (master link, replica handshake, WAIT).
     pub repl: crate::repl::ClientRepl,
 }
@@ -101,6 +105,7 @@ impl Client {
             query_len: 0,
             monitor: false,
             debug_loadaof: false,
+            loading: false,
             repl: Default::default(),
         }
     }

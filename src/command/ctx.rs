@@ -100,7 +100,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
     /// the master, whose commands must see the data the master saw (as Redis).
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
         let now = self.now_ms;
-        if !self.db_of(db, key).is_expired(key, now) {
+        if !self.db_of(db, key).is_expired(key, now) || self.client.loading {
             return false;
         }
         if self.srv.repl.is_replica() {

@@ -511,7 +511,7 @@ fn expire_generic(
     {
         return Ok(Reply::Int(0));
     }
-    if when <= ctx.now_ms as i64 {
+    if when <= ctx.now_ms as i64 && !ctx.client.loading {
         ctx.delete(key);
         ctx.notify(notify::GENERIC, "del", key);
     } else {

@@ -440,12 +440,16 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             return Err(crate::config::set_error(name, reason.to_string()));
         }
     }
-    apply_persistence(ctx.srv, &applied).inspect_err(|_| restore(&applied))?;
+    apply_persistence(ctx.srv, &applied, ctx.client.in_exec).inspect_err(|_| restore(&applied))?;
     Ok(Reply::Ok)
 }
 
 /// CONFIG SET appendonly / appendfsync: start or stop the AOF, change the policy.
-fn apply_persistence(srv: &crate::server::Server, applied: &[(String, String)]) -> CmdResult<()> {
+fn apply_persistence(
+    srv: &crate::server::Server,
+    applied: &[(String, String)],
+    in_exec: bool,
+) -> CmdResult<()> {
     let changed = |name: &str| {
         applied
             .iter()
@@ -456,7 +460,15 @@ fn apply_persistence(srv: &crate::server::Server, applied: &[(String, String)]) 
         srv.aof.set_policy(crate::persist::aof::Fsync::parse(&v));
     }
     if changed("appendonly") {
-        if srv.config.get("appendonly").as_deref() == Some("yes") {
+        let busy = in_exec
+            || srv.persist.bgsave_in_progress.load(Ordering::Acquire)
+            || srv.aof.rewrite_in_progress.load(Ordering::Acquire);
+        if srv.config.get("appendonly").as_deref() == Some("yes") && busy {
+            // Inside EXEC every shard may be locked; a snapshot cannot be
+            // taken here. The cron starts it (as Redis, after its child).
+            srv.aof.rewrite_scheduled.store(true, Ordering::Release);
+            tracing::info!("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+        } else if srv.config.get("appendonly").as_deref() == Some("yes") {
             let started = srv
                 .arc()
                 .ok_or_else(|| "server is shutting down".to_string())
@@ -846,6 +858,11 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         "reload" => crate::persist::debug_reload(ctx, &a[2..]),
         // Run by `exec::run` once this command's shard locks are released:
         // replaying the AOF executes commands, which lock shards themselves.
+        "aof-flush-sleep" if a.len() == 3 => {
+            let us = int(&a[2])?.max(0) as u64;
+            ctx.srv.aof.flush_sleep_us.store(us, Ordering::Relaxed);
+            Ok(Reply::Ok)
+        }
         "loadaof" if a.len() == 2 => {
             ctx.client.debug_loadaof = true;
             Ok(Reply::Ok)
@@ -1081,7 +1098,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "stats" => {
             let _ = write!(
                 w,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\ninstantaneous_output_kbps:0.00\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:{}\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:0\r\ntotal_writes_processed:0\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 stats.connections_received.load(Ordering::Relaxed),
                 stats.sum(|h| &h.commands_processed),
                 stats.net_input_bytes.load(Ordering::Relaxed),
@@ -1097,6 +1114,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 srv.pubsub.channel_count(crate::pubsub::Kind::Channel),
                 srv.pubsub.numpat(),
                 srv.pubsub.channel_count(crate::pubsub::Kind::Shard),
+                srv.persist.forks.load(Ordering::Relaxed),
                 stats.error_replies.load(Ordering::Relaxed),
             );
         }

@@ -79,19 +79,25 @@ impl Manifest {
         let mut lines = 0;
         for line in text.lines() {
             lines += 1;
+            // Redis reads lines into a 1024-byte buffer (MANIFEST_MAX_LINE).
+            if line.len() >= 1024 {
+                return Err("The AOF manifest file contains too long line".into());
+            }
             if line.starts_with('#') {
                 continue;
             }
-            let parts: Vec<&str> = line.split_whitespace().collect();
+            let Some(parts) = split_args(line) else {
+                return Err("Invalid AOF manifest file format".into());
+            };
             if parts.len() < 6 || !parts.len().is_multiple_of(2) {
                 return Err("Invalid AOF manifest file format".into());
             }
             let (mut name, mut seq, mut kind) = (None, 0u64, 0u8);
             for kv in parts.chunks(2) {
                 match kv[0].to_ascii_lowercase().as_str() {
-                    "file" => name = Some(kv[1].trim_matches('"').to_string()),
+                    "file" => name = Some(kv[1].clone()),
                     "seq" => seq = kv[1].parse().unwrap_or(0),
-                    "type" => kind = kv[1].as_bytes()[0],
+                    "type" => kind = kv[1].bytes().next().unwrap_or(0),
                     _ => {}
                 }
             }
@@ -131,7 +137,9 @@ impl Manifest {
         for f in self.base.iter().chain(&self.history).chain(&self.incr) {
             s.push_str(&format!(
                 "file {} seq {} type {}\n",
-                f.name, f.seq, f.kind as char
+                repr_if_needed(&f.name),
+                f.seq,
+                f.kind as char
             ));
         }
         s
@@ -139,6 +147,83 @@ impl Manifest {
 
     fn next_incr_seq(&self) -> u64 {
         self.incr.last().map_or(0, |f| f.seq) + 1
+    }
+}
+
+/// A file name as Redis writes it in the manifest: quoted and escaped
+/// (`sdscatrepr`) when it has spaces, quotes or control characters.
+fn repr_if_needed(name: &str) -> String {
+    let needs = name
+        .bytes()
+        .any(|c| c <= b' ' || c == b'"' || c == b'\\' || c == b'\'' || c >= 0x7f);
+    if !needs {
+        return name.to_string();
+    }
+    let mut s = String::from("\"");
+    for c in name.bytes() {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            0x07 => s.push_str("\\a"),
+            0x08 => s.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
+            c => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// Splits a manifest line as Redis's `sdssplitargs`: words, or double-quoted
+/// strings with escapes. None on an unbalanced quote.
+fn split_args(line: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut it = line.chars().peekable();
+    loop {
+        while it.peek().is_some_and(|c| c.is_whitespace()) {
+            it.next();
+        }
+        let Some(&first) = it.peek() else {
+            return Some(out);
+        };
+        let mut word = String::new();
+        if first == '"' {
+            it.next();
+            loop {
+                match it.next()? {
+                    '"' => break,
+                    '\\' => match it.next()? {
+                        'n' => word.push('\n'),
+                        'r' => word.push('\r'),
+                        't' => word.push('\t'),
+                        'a' => word.push('\u{7}'),
+                        'b' => word.push('\u{8}'),
+                        'x' => {
+                            let hex: String = [it.next()?, it.next()?].iter().collect();
+                            word.push(u8::from_str_radix(&hex, 16).ok()? as char);
+                        }
+                        other => word.push(other),
+                    },
+                    c => word.push(c),
+                }
+            }
+            // A closing quote must end the word.
+            if it.peek().is_some_and(|c| !c.is_whitespace()) {
+                return None;
+            }
+        } else {
+            while let Some(&c) = it.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                it.next();
+            }
+        }
+        out.push(word);
     }
 }
 
@@ -208,6 +293,9 @@ pub struct Aof {
     size_at_rewrite: AtomicU64,
     current_size: AtomicU64,
     thread_started: AtomicBool,
+    /// DEBUG AOF-FLUSH-SLEEP: µs to sleep before each write (tests widen
+    /// the window between a write and its reply with it).
+    pub flush_sleep_us: AtomicU64,
 }
 
 impl Default for Aof {
@@ -242,6 +330,7 @@ impl Aof {
             size_at_rewrite: AtomicU64::new(0),
             current_size: AtomicU64::new(0),
             thread_started: AtomicBool::new(false),
+            flush_sleep_us: AtomicU64::new(0),
         }
     }
 
@@ -284,6 +373,10 @@ impl Aof {
         let Some(incr) = file.as_mut() else {
             return;
         };
+        let sleep = self.flush_sleep_us.load(Ordering::Relaxed);
+        if sleep > 0 {
+            std::thread::sleep(Duration::from_micros(sleep));
+        }
         match (&*incr.file).write_all(&bytes) {
             Ok(()) => {
                 self.written.fetch_max(upto, Ordering::AcqRel);
@@ -491,20 +584,36 @@ pub fn load_and_open_at_startup(srv: &Arc<Server>) -> Result<(), String> {
         for (i, f) in files.iter().enumerate() {
             let path = names.dir.join(&f.name);
             let last = i + 1 == files.len();
-            if !path.exists() {
-                return Err(format!("The AOF file {} doesn't exist", f.name));
+            if !path.exists() && Path::new(&f.name).exists() {
+                // An upgrade from a pre-7 single file was interrupted after
+                // its manifest was written: the file moves in now.
+                move_into_dir(&names, &f.name)?;
             }
             load_file(srv, &path, last)?;
             loaded_any = true;
         }
-    } else {
-        // Redis before 7: one file in the working directory. Loaded as it
-        // is; opening below turns it into the BASE of a new directory.
-        let legacy = PathBuf::from(&names.file);
-        if legacy.exists() {
-            load_file(srv, &legacy, true)?;
-            loaded_any = true;
-        }
+    } else if Path::new(&names.file).exists() {
+        // Redis before 7: one file in the working directory. As Redis's
+        // `aofUpgradePrepare`, it becomes the BASE of a new directory: the
+        // manifest first, then the move (a restart finishes an interrupted one).
+        std::fs::create_dir_all(&names.dir).map_err(|e| {
+            format!(
+                "Can't open or create append-only dir {}: {e}",
+                names.dir.display()
+            )
+        })?;
+        manifest.base = Some(AofFile {
+            name: names.file.clone(),
+            seq: 1,
+            kind: b'b',
+        });
+        srv.aof
+            .persist_manifest(&names, &manifest)
+            .map_err(|e| format!("Can't persist the AOF manifest: {e}"))?;
+        move_into_dir(&names, &names.file)?;
+        tracing::info!("Successfully migrated an old-style AOF into the AOF directory");
+        load_file(srv, &names.dir.join(&names.file), true)?;
+        loaded_any = true;
     }
     if loaded_any {
         tracing::info!(
@@ -513,6 +622,15 @@ pub fn load_and_open_at_startup(srv: &Arc<Server>) -> Result<(), String> {
         );
     }
     open_at_startup(srv, &names, manifest)
+}
+
+fn move_into_dir(names: &Names, file: &str) -> Result<(), String> {
+    std::fs::rename(file, names.dir.join(file)).map_err(|e| {
+        format!(
+            "Error moving the AOF file {file} into {}: {e}",
+            names.dir.display()
+        )
+    })
 }
 
 fn open_at_startup(srv: &Arc<Server>, names: &Names, mut manifest: Manifest) -> Result<(), String> {
@@ -596,6 +714,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn loading_client() -> Client {
     let mut c = Client::new(Arc::new(ClientHandle::new(0, "aof".into(), String::new())));
     c.repl.is_master = true;
+    c.loading = true;
     c
 }
 
@@ -611,20 +730,26 @@ fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<Loaded, Strin
     if data.is_empty() {
         return Ok(Loaded::Ok);
     }
+    let mut start = 0;
     if data.starts_with(b"REDIS") {
-        let loaded = rdb::decode(&data).map_err(|e| {
+        let (loaded, used) = rdb::decode_prefix(&data).map_err(|e| {
             format!("Error reading the RDB base file {name}, AOF loading aborted ({e})")
         })?;
         rdb::install(&srv.keyspace, loaded, false, unix_ms());
         tracing::info!("Reading RDB base file on AOF loading...");
-        return Ok(Loaded::Ok);
+        if used == data.len() {
+            return Ok(Loaded::Ok);
+        }
+        // A pre-7 AOF with an RDB preamble: its commands follow it.
+        start = used;
     }
     let mut client = loading_client();
     let mut parser = RequestParser::new(usize::MAX >> 1);
-    let mut buf = BytesMut::from(&data[..]);
+    // `buf` is always a suffix of `data`: offsets are `data.len() - buf.len()`.
+    let mut buf = BytesMut::from(&data[start..]);
     // The offset just past the last complete command outside MULTI: a file
     // cut inside a transaction is truncated back to before its MULTI.
-    let mut valid_up_to = 0usize;
+    let mut valid_up_to = start;
     loop {
         let consumed = data.len() - buf.len();
         if buf.is_empty() {
@@ -744,7 +869,10 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
             names.dir.display()
         ))
     })?;
-    let mut manifest = if enable && !aof.is_on() {
+    let on = aof.is_on();
+    // With the AOF off, BGREWRITEAOF writes a BASE only (no INCR to feed).
+    let opens_incr = on || enable;
+    let mut manifest = if !on {
         // Starting over: whatever the directory holds is replaced.
         let mut m = Manifest::default();
         if let Ok(text) = std::fs::read_to_string(names.manifest()) {
@@ -773,12 +901,16 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
         .unwrap_or(0)
         + 1;
     let incr_name = names.incr_name(incr_seq);
-    let new_file = open_append(&names.dir.join(&incr_name))
-        .map_err(|e| fail(format!("Can't open the append-only file {incr_name}: {e}")))?;
-    let new_file = Arc::new(new_file);
-    let mut dirty = 0;
+    let new_file = match opens_incr {
+        true => Some(Arc::new(open_append(&names.dir.join(&incr_name)).map_err(
+            |e| fail(format!("Can't open the append-only file {incr_name}: {e}")),
+        )?)),
+        false => None,
+    };
     let snap = rdb::capture(&srv.keyspace, || {
-        dirty = srv.dirty.load(Ordering::Relaxed);
+        let Some(new_file) = new_file else {
+            return;
+        };
         // Every shard is locked: no effect is being fed. What was fed goes to
         // the old INCR file; what comes next goes to the new one.
         let old = {
@@ -793,9 +925,7 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
                 aof.written
                     .fetch_max(aof.appended.load(Ordering::Acquire), Ordering::AcqRel);
             }
-            f.replace(Incr {
-                file: new_file.clone(),
-            })
+            f.replace(Incr { file: new_file })
         };
         if let Some(old) = old {
             let _ = old.file.sync_data();
@@ -809,14 +939,15 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
             srv.repl.aof_reselect();
         }
     });
-    let _ = dirty;
     aof.durable.notify_waiters();
-    manifest.incr.push(AofFile {
-        name: incr_name,
-        seq: incr_seq,
-        kind: b'i',
-    });
-    if !(enable && manifest.base.is_none()) {
+    if opens_incr {
+        manifest.incr.push(AofFile {
+            name: incr_name,
+            seq: incr_seq,
+            kind: b'i',
+        });
+    }
+    if opens_incr && manifest.base.is_some() {
         // The new INCR is listed at once, so a crash during the rewrite
         // still loads every write (old BASE + old INCRs + new INCR).
         if let Err(e) = aof.persist_manifest(&names, &manifest) {
@@ -829,6 +960,7 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
     ));
     aof.start_thread();
     aof.rewrite_started_ms.store(unix_ms(), Ordering::Relaxed);
+    srv.persist.forks.fetch_add(1, Ordering::Relaxed);
     tracing::info!("Background append only file rewriting started");
     let srv = srv.clone();
     std::thread::spawn(move || {
@@ -853,7 +985,8 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
             .store(start.elapsed().as_secs() as i64, Ordering::Relaxed);
         aof.rewrite_in_progress.store(false, Ordering::Release);
         if aof.rewrite_scheduled.swap(false, Ordering::AcqRel) {
-            if let Err(e) = start_rewrite(&srv, false) {
+            let enable = !aof.is_on() && srv.config.get("appendonly").as_deref() == Some("yes");
+            if let Err(e) = start_rewrite(&srv, enable) {
                 tracing::warn!("{e}");
             }
         }
@@ -905,6 +1038,14 @@ fn finish_rewrite(
             seq: base_seq,
             kind: b'b',
         });
+        if srv.config.get("aof-disable-auto-gc").as_deref() == Some("yes") {
+            // Kept on disk and listed as history until gc is on again.
+            m.history = gone
+                .into_iter()
+                .map(|f| AofFile { kind: b'h', ..f })
+                .collect();
+            gone = Vec::new();
+        }
         (m.clone(), gone)
     };
     aof.persist_manifest(names, &manifest)
@@ -946,7 +1087,9 @@ pub fn cron(srv: &Arc<Server>) {
         return;
     }
     if aof.rewrite_scheduled.swap(false, Ordering::AcqRel) {
-        if let Err(e) = start_rewrite(srv, false) {
+        // A scheduled CONFIG SET appendonly yes turns the AOF on with it.
+        let enable = !aof.is_on() && srv.config.get("appendonly").as_deref() == Some("yes");
+        if let Err(e) = start_rewrite(srv, enable) {
             tracing::warn!("{e}");
         }
         return;
@@ -1041,5 +1184,29 @@ mod tests {
             Manifest::parse("file a seq 1 type x\n").unwrap_err(),
             "Unknown AOF file type"
         );
+    }
+
+    #[test]
+    fn file_names_with_spaces_and_newlines_are_quoted_as_redis_does() {
+        let name = " file seq \n\n.aof .2.base.rdb";
+        let m = Manifest {
+            base: Some(AofFile {
+                name: name.into(),
+                seq: 2,
+                kind: b'b',
+            }),
+            ..Default::default()
+        };
+        let text = m.render();
+        assert_eq!(
+            text,
+            "file \" file seq \\n\\n.aof .2.base.rdb\" seq 2 type b\n"
+        );
+        assert_eq!(Manifest::parse(&text).unwrap(), m);
+        assert_eq!(
+            split_args("a \"b c\" d"),
+            Some(vec!["a".into(), "b c".into(), "d".into()])
+        );
+        assert_eq!(split_args("a \"b"), None);
     }
 }

@@ -32,6 +32,9 @@ pub struct Persist {
     pub saves: AtomicU64,
     pub keys_loaded: AtomicU64,
     pub keys_expired_on_load: AtomicU64,
+    /// Background snapshots started (BGSAVE, AOF rewrites): INFO's
+    /// `total_forks`, which clients read as "background jobs run".
+    pub forks: AtomicU64,
 }
 
 impl Persist {
@@ -116,6 +119,7 @@ pub fn bgsave(srv: &Server) -> bool {
     let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty.load(Ordering::Relaxed));
     let aux = aux(srv);
     let path = rdb_path(srv);
+    srv.persist.forks.fetch_add(1, Ordering::Relaxed);
     tracing::info!("Background saving started");
     std::thread::spawn(move || {
         let start = Instant::now();

@@ -950,6 +950,12 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
 /// Parses a whole RDB file. The checksum is verified unless it is zero
 /// (written by a server with `rdbchecksum no`).
 pub fn decode(data: &[u8]) -> Result<Loaded, RdbError> {
+    decode_prefix(data).map(|(loaded, _)| loaded)
+}
+
+/// Parses an RDB at the start of `data` and returns how many bytes it took:
+/// an AOF with an RDB preamble goes on with commands after it.
+pub fn decode_prefix(data: &[u8]) -> Result<(Loaded, usize), RdbError> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return err("Wrong signature trying to load DB from file");
     }
@@ -1024,7 +1030,7 @@ pub fn decode(data: &[u8]) -> Result<Loaded, RdbError> {
             return err("Wrong RDB checksum");
         }
     }
-    Ok(loaded)
+    Ok((loaded, r.pos))
 }
 
 #[cfg(test)]
