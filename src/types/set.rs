@@ -3,9 +3,9 @@
 //!
 //! API: `Set::for_first / add / remove / contains / len / iter / random /
 //! encoding_name / memory`, and `IntSet` for the RDB intset blob.
-//! - `Ints`: `IntSet`, sorted integers packed at the narrowest width that
-//!   holds them all (2, 4 or 8 bytes), exactly Redis's intset: binary search,
-//!   O(n) insert, members come back in ascending order. Used while every
+//! - `Ints`: `IntSet`, sorted integers packed like Redis's intset (binary
+//!   search, O(n) insert, members come back in ascending order), but as
+//!   offsets from the smallest value at the narrowest width (1 to 8 bytes). Used while every
 //!   member is a canonical integer (`parse_int`: Redis's `string2ll`) and
 //!   there are at most `set-max-intset-entries`.
 //! - `Table`: a `types::dict::Dict` with empty values (the hash family's
@@ -54,8 +54,8 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// The narrowest intset width (bytes) that holds `v`.
-fn width_of(v: i64) -> usize {
+/// The narrowest of Redis's intset widths (2, 4, 8 bytes) that holds `v`.
+fn redis_width_of(v: i64) -> usize {
     if i16::try_from(v).is_ok() {
         2
     } else if i32::try_from(v).is_ok() {
@@ -65,9 +65,30 @@ fn width_of(v: i64) -> usize {
     }
 }
 
-/// Sorted distinct integers in one exact-size allocation: `[width][v0][v1]…`,
-/// each value little-endian in `width` bytes (Redis's intset layout minus
-/// its 8-byte header: the length is implied by the allocation's size).
+/// The narrowest offset width (1, 2, 4 or 8 bytes) that holds `range`.
+fn width_of_range(range: u64) -> usize {
+    if range <= u8::MAX as u64 {
+        1
+    } else if range <= u16::MAX as u64 {
+        2
+    } else if range <= u32::MAX as u64 {
+        4
+    } else {
+        8
+    }
+}
+
+/// Bytes before the offsets: the width, then the base.
+const HEAD: usize = 9;
+
+/// Sorted distinct integers in one exact-size allocation, `[width][base:
+/// i64][off0][off1]…`: each value is stored as its unsigned offset from
+/// `base` (at most the smallest value) in `width` bytes, little-endian.
+/// Redis's intset keeps every value at the width of the widest one (2, 4
+/// or 8 bytes, plus an 8-byte header); offsets from a base make typical
+/// integer sets (IDs, counters, timestamps close together) 2 bytes per
+/// value where Redis needs 4 or 8, for the same binary search. The length
+/// is implied by the allocation's size.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IntSet(Box<[u8]>);
 
@@ -85,40 +106,52 @@ impl std::fmt::Debug for IntSet {
 
 impl IntSet {
     pub fn new() -> IntSet {
-        IntSet(Box::new([2]))
+        IntSet(Box::new([1, 0, 0, 0, 0, 0, 0, 0, 0]))
     }
 
-    /// Bytes per value: 2, 4 or 8.
+    /// Bytes per offset: 1, 2, 4 or 8.
     pub fn width(&self) -> usize {
         self.0[0] as usize
     }
 
+    fn base(&self) -> i64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.0[1..HEAD]);
+        i64::from_le_bytes(b)
+    }
+
     pub fn len(&self) -> usize {
-        (self.0.len() - 1) / self.width()
+        (self.0.len() - HEAD) / self.width()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.len() == 1
+        self.0.len() == HEAD
+    }
+
+    fn offset(&self, i: usize) -> u64 {
+        let w = self.width();
+        let at = HEAD + i * w;
+        let mut b = [0u8; 8];
+        b[..w].copy_from_slice(&self.0[at..at + w]);
+        u64::from_le_bytes(b)
     }
 
     /// The value at sorted position `i` (< len).
     pub fn get(&self, i: usize) -> i64 {
-        let w = self.width();
-        let at = 1 + i * w;
-        let b = &self.0[at..at + w];
-        match w {
-            2 => i16::from_le_bytes([b[0], b[1]]) as i64,
-            4 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64,
-            _ => i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-        }
+        (self.base() as u64).wrapping_add(self.offset(i)) as i64
     }
 
-    /// Binary search: Ok(position) if present, Err(insertion point).
-    fn search(&self, v: i64) -> Result<usize, usize> {
+    /// `v`'s offset from the base, if it is not below it.
+    fn offset_of(&self, v: i64) -> Option<u64> {
+        (v >= self.base()).then(|| (v as u64).wrapping_sub(self.base() as u64))
+    }
+
+    /// Binary search of an offset: Ok(position) if present, Err(insertion point).
+    fn search(&self, off: u64) -> Result<usize, usize> {
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match self.get(mid).cmp(&v) {
+            match self.offset(mid).cmp(&off) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Ok(mid),
@@ -128,61 +161,69 @@ impl IntSet {
     }
 
     pub fn contains(&self, v: i64) -> bool {
-        // A value wider than the encoding cannot be in it (Redis's shortcut).
-        width_of(v) <= self.width() && self.search(v).is_ok()
+        self.offset_of(v)
+            .is_some_and(|off| width_of_range(off) <= self.width() && self.search(off).is_ok())
     }
 
-    /// Inserts `v`; false if it was there. Widens every value when `v` needs
-    /// more bytes than the current encoding (Redis's intsetUpgradeAndAdd).
+    /// Rebuilds the buffer with `values` (sorted) at a new base and width.
+    fn rebuild(values: impl ExactSizeIterator<Item = i64>, base: i64, w: usize) -> IntSet {
+        let mut buf = Vec::with_capacity(HEAD + values.len() * w);
+        buf.push(w as u8);
+        buf.extend_from_slice(&base.to_le_bytes());
+        for v in values {
+            buf.extend_from_slice(&(v as u64).wrapping_sub(base as u64).to_le_bytes()[..w]);
+        }
+        IntSet(buf.into_boxed_slice())
+    }
+
+    /// Inserts `v`; false if it was there. A value below the base, or
+    /// beyond what the width can offset, re-encodes every value.
     pub fn insert(&mut self, v: i64) -> bool {
-        let need = width_of(v).max(self.width());
-        let pos = if need > self.width() {
-            // A wider value is beyond every current one: first or last.
-            if v < 0 {
-                0
-            } else {
-                self.len()
-            }
-        } else {
-            match self.search(v) {
-                Ok(_) => return false,
-                Err(p) => p,
-            }
-        };
-        let n = self.len();
-        let mut buf = Vec::with_capacity(1 + (n + 1) * need);
-        if need == self.width() {
-            // Same width: splice the bytes in (one copy, like Redis's memmove).
-            let at = 1 + pos * need;
-            buf.extend_from_slice(&self.0[..at]);
-            buf.extend_from_slice(&v.to_le_bytes()[..need]);
-            buf.extend_from_slice(&self.0[at..]);
-            self.0 = buf.into_boxed_slice();
+        if self.is_empty() {
+            *self = IntSet::rebuild(std::iter::once(v), v, 1);
             return true;
         }
-        buf.push(need as u8);
-        for i in 0..=n {
-            let x = match i.cmp(&pos) {
-                std::cmp::Ordering::Less => self.get(i),
-                std::cmp::Ordering::Equal => v,
-                std::cmp::Ordering::Greater => self.get(i - 1),
-            };
-            buf.extend_from_slice(&x.to_le_bytes()[..need]);
-        }
+        let fits = self
+            .offset_of(v)
+            .filter(|&off| width_of_range(off) <= self.width());
+        let Some(off) = fits else {
+            let (lo, hi) = (self.get(0).min(v), self.get(self.len() - 1).max(v));
+            let w = width_of_range((hi as u64).wrapping_sub(lo as u64)).max(self.width());
+            let mut values: Vec<i64> = self.iter().collect();
+            let at = values.partition_point(|&x| x < v);
+            values.insert(at, v);
+            *self = IntSet::rebuild(values.into_iter(), lo, w);
+            return true;
+        };
+        let pos = match self.search(off) {
+            Ok(_) => return false,
+            Err(p) => p,
+        };
+        // Same width and base: splice the bytes in (one copy, like Redis's memmove).
+        let w = self.width();
+        let at = HEAD + pos * w;
+        let mut buf = Vec::with_capacity(self.0.len() + w);
+        buf.extend_from_slice(&self.0[..at]);
+        buf.extend_from_slice(&off.to_le_bytes()[..w]);
+        buf.extend_from_slice(&self.0[at..]);
         self.0 = buf.into_boxed_slice();
         true
     }
 
-    /// Removes `v`; false if it was not there. The width never shrinks (as Redis).
+    /// Removes `v`; false if it was not there. Base and width stay (as
+    /// Redis's width never shrinks).
     pub fn remove(&mut self, v: i64) -> bool {
-        if width_of(v) > self.width() {
+        let Some(off) = self.offset_of(v) else {
+            return false;
+        };
+        if width_of_range(off) > self.width() {
             return false;
         }
-        let Ok(pos) = self.search(v) else {
+        let Ok(pos) = self.search(off) else {
             return false;
         };
         let w = self.width();
-        let at = 1 + pos * w;
+        let at = HEAD + pos * w;
         let mut buf = Vec::with_capacity(self.0.len() - w);
         buf.extend_from_slice(&self.0[..at]);
         buf.extend_from_slice(&self.0[at + w..]);
@@ -199,19 +240,25 @@ impl IntSet {
         self.0.len()
     }
 
-    /// Redis's intset blob (RDB_TYPE_SET_INTSET): u32 encoding, u32 length,
-    /// then the values little-endian.
+    /// Redis's intset blob (RDB_TYPE_SET_INTSET): u32 encoding (the width
+    /// of the widest value), u32 length, then the values little-endian.
     pub fn to_redis_blob(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + self.0.len() - 1);
-        out.extend_from_slice(&(self.width() as u32).to_le_bytes());
+        let w = match self.len() {
+            0 => 2,
+            n => redis_width_of(self.get(0)).max(redis_width_of(self.get(n - 1))),
+        };
+        let mut out = Vec::with_capacity(8 + self.len() * w);
+        out.extend_from_slice(&(w as u32).to_le_bytes());
         out.extend_from_slice(&(self.len() as u32).to_le_bytes());
-        out.extend_from_slice(&self.0[1..]);
+        for v in self.iter() {
+            out.extend_from_slice(&v.to_le_bytes()[..w]);
+        }
         out
     }
 }
 
 /// One member as a set holds it: an integer of an intset, or bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Member<'a> {
     Int(i64),
     Str(&'a [u8]),
@@ -458,33 +505,52 @@ mod tests {
     fn intset_widths_upgrade_and_stay_sorted() {
         let mut i = IntSet::new();
         assert!(i.insert(5) && i.insert(-3) && !i.insert(5));
-        assert_eq!(i.width(), 2);
+        // Offsets from -3 fit a byte.
+        assert_eq!(i.width(), 1);
         assert!(i.insert(70000));
         assert_eq!(i.width(), 4);
         assert!(i.insert(-(1 << 40)));
         assert_eq!(i.width(), 8);
         assert_eq!(i.iter().collect::<Vec<_>>(), [-(1 << 40), -3, 5, 70000]);
-        assert!(i.contains(70000) && !i.contains(6));
+        assert!(i.contains(70000) && !i.contains(6) && !i.contains(-(1 << 41)));
         assert!(i.remove(-(1 << 40)) && !i.remove(-(1 << 40)));
         // Width never shrinks.
         assert_eq!(i.width(), 8);
-        assert_eq!(i.memory(), 1 + 3 * 8);
+        assert_eq!(i.memory(), HEAD + 3 * 8);
+        // Redis's blob takes the width of the widest value: int32 here.
         assert_eq!(
             i.to_redis_blob(),
             [
-                &8u32.to_le_bytes()[..],
+                &4u32.to_le_bytes()[..],
                 &3u32.to_le_bytes(),
-                &(-3i64).to_le_bytes(),
-                &5i64.to_le_bytes(),
-                &70000i64.to_le_bytes()
+                &(-3i32).to_le_bytes(),
+                &5i32.to_le_bytes(),
+                &70000i32.to_le_bytes()
             ]
             .concat()
         );
         let mut small = IntSet::new();
         assert!(!small.contains(1 << 20) && !small.remove(1 << 40));
-        small.insert(i64::MIN);
         small.insert(i64::MAX);
-        assert_eq!(small.iter().collect::<Vec<_>>(), [i64::MIN, i64::MAX]);
+        small.insert(i64::MIN);
+        small.insert(0);
+        assert_eq!(small.iter().collect::<Vec<_>>(), [i64::MIN, 0, i64::MAX]);
+        assert!(small.contains(i64::MIN) && small.contains(i64::MAX));
+        assert_eq!(small.to_redis_blob()[..8], [8, 0, 0, 0, 3, 0, 0, 0]);
+    }
+
+    /// Clustered values take 2 bytes each whatever their magnitude.
+    #[test]
+    fn intset_offsets_are_narrow() {
+        let mut i = IntSet::new();
+        for k in (0..100).rev() {
+            assert!(i.insert(1_700_000_000 + k * 7));
+        }
+        assert_eq!(i.width(), 2);
+        assert_eq!(i.memory(), HEAD + 200);
+        assert_eq!(i.get(0), 1_700_000_000);
+        assert_eq!(i.get(99), 1_700_000_693);
+        assert!(i.contains(1_700_000_007) && !i.contains(1_700_000_008));
     }
 
     /// Random adds and removes against a BTreeSet model, across both
