@@ -1094,3 +1094,45 @@ async fn set_writes_replicate() {
     }
     r.expect(&["EXISTS", "i", "big"], b":0\r\n").await;
 }
+
+/// Changes counted as Redis counts them (`rdb_changes_since_last_save`):
+/// one per member added, removed or popped, one per key a STORE or SMOVE
+/// writes, none for a no-op.
+#[tokio::test]
+async fn dirty_counts_like_redis() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    async fn dirty(c: &mut Raw) -> i64 {
+        let info = c.val(&["INFO", "persistence"]).await;
+        info.as_str()
+            .lines()
+            .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("rdb_changes_since_last_save")
+    }
+    // (command, Redis 7.0.15's increment)
+    let steps: &[(&[&str], i64)] = &[
+        (&["SADD", "a", "1", "2", "3"], 3),
+        (&["SADD", "a", "3", "4"], 1),
+        (&["SADD", "a", "3"], 0),
+        (&["SREM", "a", "1", "9", "2"], 2),
+        (&["SADD", "b", "x", "y"], 2),
+        (&["SMOVE", "a", "b", "3"], 2),
+        (&["SMOVE", "a", "c", "4"], 2),
+        (&["SMOVE", "b", "b", "x"], 0),
+        (&["SINTERSTORE", "d", "b", "c"], 0),
+        (&["SUNIONSTORE", "d", "b", "c"], 1),
+        (&["SDIFFSTORE", "d", "b", "b"], 1),
+        (&["SDIFFSTORE", "d", "b", "b"], 0),
+        (&["SPOP", "b"], 1),
+        (&["SADD", "e", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"], 10),
+        (&["SPOP", "e", "3"], 3),
+        (&["SPOP", "e", "100"], 7),
+        (&["SPOP", "nokey", "2"], 0),
+    ];
+    for (cmd, want) in steps {
+        let before = dirty(&mut c).await;
+        c.cmd(cmd).await;
+        assert_eq!(dirty(&mut c).await - before, *want, "{cmd:?}");
+    }
+}
