@@ -477,6 +477,14 @@ mod tests {
         }
     }
 
+    /// A set lives unboxed in the keyspace's `Value` (which a `Bytes` string
+    /// already makes 40 bytes): it must not grow that enum.
+    #[test]
+    fn set_is_small() {
+        assert!(std::mem::size_of::<Set>() <= 24);
+        assert!(std::mem::size_of::<crate::keyspace::Value>() <= 40);
+    }
+
     #[test]
     fn parse_int_is_string2ll() {
         for (s, v) in [
