@@ -1145,3 +1145,26 @@ async fn dirty_counts_like_redis() {
         assert_eq!(dirty(&mut c).await - before, *want, "{cmd:?}");
     }
 }
+
+/// A STORE over a key a client is blocked on (BLPOP) replaces the list with
+/// a set: the client stays blocked (the key is not a list), and is served by
+/// the next push once the set is gone, as in Redis.
+#[tokio::test]
+async fn store_over_a_blocked_list_key() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    let mut blocked = srv.raw().await;
+    c.expect(&["SADD", "{k}s", "a"], b":1\r\n").await;
+    blocked.send_cmd(&["BLPOP", "{k}list", "0"]).await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["SUNIONSTORE", "{k}list", "{k}s"], b":1\r\n").await;
+    c.expect(&["TYPE", "{k}list"], b"+set\r\n").await;
+    srv.wait_for_blocked_clients(1).await;
+    c.expect(&["SPOP", "{k}list"], b"$1\r\na\r\n").await;
+    c.expect(&["RPUSH", "{k}list", "x"], b":1\r\n").await;
+    assert_bytes(
+        &blocked.read_frame().await,
+        b"*2\r\n$7\r\n{k}list\r\n$1\r\nx\r\n",
+        "BLPOP served after the set is gone",
+    );
+}
