@@ -871,6 +871,25 @@ async fn srandmember_distribution() {
 async fn dump_restore_reload_and_digest() {
     let srv = TestServer::start().await;
     let mut c = srv.raw().await;
+    // DEBUG RELOAD writes `dir/dbfilename`: a file of this test's own in the
+    // shared working directory, removed at the end.
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _file = (!srv.is_external()).then(|| {
+        Remove(format!(
+            "cinnabar-test-set-{}-{}.rdb",
+            std::process::id(),
+            srv.port
+        ))
+    });
+    if let Some(Remove(file)) = &_file {
+        c.expect(&["CONFIG", "SET", "dbfilename", file], b"+OK\r\n")
+            .await;
+    }
     let many: Vec<String> = (0..600).map(|i| (i * 1_000_003).to_string()).collect();
     c.expect(&["SADD", "ints", "7", "-70000", "3000000000"], b":3\r\n")
         .await;
@@ -1157,7 +1176,8 @@ async fn store_over_a_blocked_list_key() {
     c.expect(&["SADD", "{k}s", "a"], b":1\r\n").await;
     blocked.send_cmd(&["BLPOP", "{k}list", "0"]).await;
     srv.wait_for_blocked_clients(1).await;
-    c.expect(&["SUNIONSTORE", "{k}list", "{k}s"], b":1\r\n").await;
+    c.expect(&["SUNIONSTORE", "{k}list", "{k}s"], b":1\r\n")
+        .await;
     c.expect(&["TYPE", "{k}list"], b"+set\r\n").await;
     srv.wait_for_blocked_clients(1).await;
     c.expect(&["SPOP", "{k}list"], b"$1\r\na\r\n").await;
