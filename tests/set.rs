@@ -352,6 +352,35 @@ async fn sets_with_redis_crate() {
     assert_eq!(removed, 1);
     let popped: Option<String> = con.spop("typed").await.unwrap();
     assert!(matches!(popped.as_deref(), Some("x" | "z")));
+    // The algebra and SMOVE through the crate's typed API.
+    let _: i64 = con.sadd("{t}a", &[1, 2, 3]).await.unwrap();
+    let _: i64 = con.sadd("{t}b", &[2, 3, 4]).await.unwrap();
+    let inter: BTreeSet<i64> = con.sinter(&["{t}a", "{t}b"]).await.unwrap();
+    assert_eq!(inter, [2, 3].into());
+    let union: Vec<i64> = con.sunion(&["{t}a", "{t}b"]).await.unwrap();
+    assert_eq!(union, [1, 2, 3, 4], "an intset union comes back sorted");
+    let diff: BTreeSet<i64> = con.sdiff(&["{t}a", "{t}b"]).await.unwrap();
+    assert_eq!(diff, [1].into());
+    let n: i64 = con.sunionstore("{t}u", &["{t}a", "{t}b"]).await.unwrap();
+    assert_eq!(n, 4);
+    let n: i64 = con.sinterstore("{t}i", &["{t}a", "{t}b"]).await.unwrap();
+    assert_eq!(n, 2);
+    let n: i64 = con.sdiffstore("{t}d", &["{t}b", "{t}a"]).await.unwrap();
+    assert_eq!(n, 1);
+    let moved: bool = con.smove("{t}a", "{t}d", 1).await.unwrap();
+    assert!(moved);
+    let d: BTreeSet<i64> = con.smembers("{t}d").await.unwrap();
+    assert_eq!(d, [1, 4].into());
+    let card: i64 = redis::cmd("SINTERCARD")
+        .arg(2)
+        .arg("{t}u")
+        .arg("{t}b")
+        .arg("LIMIT")
+        .arg(2)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(card, 2);
 }
 
 async fn encoding(c: &mut Raw, key: &str) -> String {
