@@ -217,6 +217,12 @@ impl fmt::Display for ProtocolError {
 
 pub type CmdResult<T> = Result<T, CmdError>;
 
+/// Set error texts (Redis 7.0's t_set.c) beyond the shared ones, sent as
+/// `CmdError::custom`; SINTERCARD also uses `zset::NUMKEYS` / `zset::LIMIT_NEGATIVE`.
+pub mod set {
+    pub const NUMKEYS_OVER_ARGS: &str = "ERR Number of keys can't be greater than number of args";
+}
+
 /// Sorted-set error texts (Redis 7.0's t_zset.c), sent as `CmdError::custom`;
 /// pinned in `tests/errors.rs` with the other in-place texts.
 pub mod zset {

@@ -17,7 +17,7 @@
 //!   `maxmemory` eviction.
 //! - `family`: commands, one module per family, each with its `COMMANDS` table.
 //! - `types`: value representations (the chunked list, the packed/table hash,
-//!   the sorted set, the stream of compact nodes) and the emulated
+//!   the intset/table set, the sorted set, the stream of compact nodes) and the emulated
 //!   `long double` of INCRBYFLOAT/HINCRBYFLOAT.
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
 //! - `repl`: replication — the effect feed and backlog, the master side of a

@@ -365,6 +365,12 @@ fn cases() -> Vec<Case> {
             &["ZRANDMEMBER", "z", "-9223372036854775808"],
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         ),
+        custom(&["SINTERCARD", "0", "s"], "ERR numkeys should be greater than 0"),
+        custom(
+            &["SINTERCARD", "2", "s"],
+            "ERR Number of keys can't be greater than number of args",
+        ),
+        custom(&["SINTERCARD", "1", "s", "LIMIT", "x"], "ERR LIMIT can't be negative"),
     ]
 }
 

@@ -1179,3 +1179,87 @@ async fn zset_and_stream_effects_as_redis_writes_them() {
     m.val(&["XAUTOCLAIM", "s", "g", "carol", "0", "0"]).await;
     assert_eq!(f.effect().await, ["XACK", "s", "g", "6-1"]);
 }
+
+/// Sets of every encoding and integer width, for the RDB interop tests.
+async fn fill_sets(m: &mut Raw) {
+    m.expect(&["SADD", "ints", "1", "2", "-3"], b":3\r\n").await;
+    m.expect(
+        &[
+            "SADD",
+            "wide",
+            "-9223372036854775808",
+            "0",
+            "9223372036854775807",
+        ],
+        b":3\r\n",
+    )
+    .await;
+    m.expect(&["SADD", "strs", "a", "b", "12"], b":3\r\n").await;
+    let mut big = vec!["SADD".to_string(), "big".into()];
+    big.extend((0..600).map(|i| (i * 7).to_string()));
+    m.expect(&big, b":600\r\n").await;
+}
+
+/// The same sets (sorted members) and encodings on both servers.
+async fn same_sets(a: &mut Raw, b: &mut Raw) {
+    for key in ["ints", "wide", "strs", "big", "u", "moved"] {
+        let mut x = a.val(&["SMEMBERS", key]).await.strings();
+        let mut y = b.val(&["SMEMBERS", key]).await.strings();
+        x.sort();
+        y.sort();
+        assert_eq!(x, y, "{key}");
+        assert_eq!(
+            a.val(&["OBJECT", "ENCODING", key]).await,
+            b.val(&["OBJECT", "ENCODING", key]).await,
+            "{key}"
+        );
+    }
+}
+
+/// Our RDB sets (intsets as RDB_TYPE_SET_INTSET, tables as RDB_TYPE_SET)
+/// load in redis-server, and our set effects apply there.
+#[tokio::test]
+async fn real_redis_loads_cinnabar_sets() {
+    let Some(real) = real_redis().await else {
+        return;
+    };
+    let master = TestServer::start().await;
+    let mut m = master.raw().await;
+    fill_sets(&mut m).await;
+    let mut r = Raw::connect(real.port).await;
+    let port = master.port.to_string();
+    r.expect(&["REPLICAOF", "127.0.0.1", &port], b"+OK\r\n")
+        .await;
+    wait_link_up(&mut r).await;
+    m.expect(&["SUNIONSTORE", "u", "ints", "strs"], b":6\r\n")
+        .await;
+    m.expect(&["SMOVE", "ints", "moved", "2"], b":1\r\n").await;
+    m.val(&["SPOP", "big", "3"]).await;
+    sync(&mut m).await;
+    same_sets(&mut m, &mut r).await;
+}
+
+/// redis-server's RDB sets (intset and hashtable encodings) load here, with
+/// the same encodings, and its set commands apply here.
+#[tokio::test]
+async fn cinnabar_loads_real_redis_sets() {
+    let Some(real) = real_redis().await else {
+        return;
+    };
+    let mut m = Raw::connect(real.port).await;
+    fill_sets(&mut m).await;
+    let replica = TestServer::start().await;
+    let mut r = replica.raw().await;
+    r.expect(
+        &["REPLICAOF", "127.0.0.1", &real.port.to_string()],
+        b"+OK\r\n",
+    )
+    .await;
+    wait_link_up(&mut r).await;
+    m.expect(&["SUNIONSTORE", "u", "ints", "strs"], b":6\r\n")
+        .await;
+    m.expect(&["SMOVE", "ints", "moved", "2"], b":1\r\n").await;
+    m.val(&["SPOP", "big", "3"]).await;
+    m.expect(&["WAIT", "1", "5000"], b":1\r\n").await;
+    same_sets(&mut m, &mut r).await;
+}

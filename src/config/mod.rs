@@ -56,6 +56,7 @@ pub const HONOURED: &[&str] = &[
     "maxmemory",
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
+    "set-max-intset-entries",
 ];
 
 /// Parameters whose non-default values would promise something the server does not do.
@@ -196,6 +197,8 @@ pub struct Config {
     /// `zset-max-listpack-entries` / `-value`, read on every sorted-set insert.
     pub zset_max_listpack_entries: AtomicUsize,
     pub zset_max_listpack_value: AtomicUsize,
+    /// `set-max-intset-entries`, read on every set insert.
+    pub set_max_intset_entries: AtomicUsize,
 }
 
 /// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds>`.
@@ -257,6 +260,7 @@ impl Config {
             hash_max_listpack_value: AtomicUsize::new(64),
             zset_max_listpack_entries: AtomicUsize::new(128),
             zset_max_listpack_value: AtomicUsize::new(64),
+            set_max_intset_entries: AtomicUsize::new(512),
         };
         let snapshot: Vec<(String, String)> = cfg
             .values
@@ -436,6 +440,16 @@ impl Config {
             "maxmemory" => self
                 .maxmemory
                 .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "set-max-intset-entries" => {
+                let n = int()?;
+                if n < 0 {
+                    return Err(
+                        "argument must be between 0 and 9223372036854775807 inclusive".into(),
+                    );
+                }
+                self.set_max_intset_entries
+                    .store(n as usize, Ordering::Relaxed)
+            }
             "hash-max-listpack-entries" | "hash-max-listpack-value" => {
                 let n = int()?;
                 if n < 0 {

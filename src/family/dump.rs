@@ -21,6 +21,7 @@ use crate::notify;
 use crate::reply::Reply;
 use crate::types::hash::{Hash, Limits as HashLimits};
 use crate::types::list::List;
+use crate::types::set::{Set, DEFAULT_MAX_INTSET_ENTRIES};
 use crate::types::stream::{Consumer, Group, Nack, Stream, StreamId};
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -84,7 +85,7 @@ pub fn serialize(value: &Value) -> Bytes {
             out.put_u8(T_SET);
             out.put_u64_le(s.len() as u64);
             for m in s.iter() {
-                put_blob(&mut out, m);
+                m.with_bytes(|m| put_blob(&mut out, m));
             }
         }
         Value::Hash(h) => {
@@ -286,14 +287,15 @@ pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> 
         }
         T_SET => {
             let n = r.u64().ok_or_else(bad)?;
-            let mut s = HashSet::new();
+            // Encoded as SADD would; RESTORE applies the configured limit.
+            let mut s = Set::default();
             for _ in 0..n {
-                s.insert(Bytes::copy_from_slice(r.blob().ok_or_else(bad)?));
+                s.add(r.blob().ok_or_else(bad)?, DEFAULT_MAX_INTSET_ENTRIES);
             }
             if s.is_empty() {
                 return Err(bad());
             }
-            Value::Set(Box::new(s))
+            Value::Set(s)
         }
         T_HASH => {
             let n = r.u64().ok_or_else(bad)?;
@@ -380,7 +382,19 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if !replace && ctx.exists(key) {
         return Err(CmdError::custom("BUSYKEY Target key name already exists."));
     }
-    let value = match deserialize(&a[3], ctx.srv.config.hash_limits())? {
+    let mut value = deserialize(&a[3], ctx.srv.config.hash_limits())?;
+    if let Value::Set(s) = &mut value {
+        // Redis converts an intset past `set-max-intset-entries` on load.
+        let limit = ctx
+            .srv
+            .config
+            .set_max_intset_entries
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if s.len() > limit.min(1 << 30) {
+            s.convert();
+        }
+    }
+    let value = match value {
         // The encoding follows this server's limits, as Redis's RDB loading does.
         Value::Zset(z) => Value::Zset(crate::family::zset::reencode(ctx, &z)),
         v => v,

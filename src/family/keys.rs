@@ -594,16 +594,7 @@ pub fn encoding_of(value: &Value) -> &'static str {
         Value::Hash(h) => h.encoding_name(),
         Value::Stream(_) => "stream",
         Value::Zset(z) => z.encoding_name(),
-        Value::Set(s) => {
-            if s.len() <= 512
-                && s.iter()
-                    .all(|m| crate::conn::protocol::parse_i64(m).is_some())
-            {
-                "intset"
-            } else {
-                "hashtable"
-            }
-        }
+        Value::Set(s) => s.encoding_name(),
     }
 }
 

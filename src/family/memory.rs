@@ -57,7 +57,7 @@ pub fn value_size(v: &Value) -> usize {
     match v {
         Value::Str(b) => b.len(),
         Value::List(l) => l.iter().map(|e| e.len() + 1).sum::<usize>() + 64,
-        Value::Set(s) => s.iter().map(|m| m.len() + 48).sum::<usize>() + 48,
+        Value::Set(s) => s.memory(),
         Value::Hash(h) => h.memory() + 32,
         Value::Stream(st) => st.memory(),
         Value::Zset(z) => z.memory(),

@@ -123,7 +123,7 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
         None => Vec::new(),
         Some(e) => match &mut e.value {
             Value::List(l) => l.to_vec(),
-            Value::Set(s) => s.iter().cloned().collect(),
+            Value::Set(s) => s.iter().map(|m| m.to_bytes()).collect(),
             Value::Zset(z) => {
                 // Redis's SORT converts a listpack sorted set to a skiplist for
                 // good (visible in OBJECT ENCODING).

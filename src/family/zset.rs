@@ -1129,7 +1129,7 @@ fn load_source(ctx: &mut Ctx, key: &[u8], with_index: bool) -> CmdResult<Source>
                 .iter()
                 .map(|(s, m)| (Bytes::copy_from_slice(m), s))
                 .collect(),
-            Value::Set(s) => s.iter().map(|m| (m.clone(), 1.0)).collect(),
+            Value::Set(s) => s.iter().map(|m| (m.to_bytes(), 1.0)).collect(),
             _ => return Err(CmdError::WrongType),
         },
     };

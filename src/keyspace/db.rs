@@ -1,6 +1,6 @@
 //! One database's slice of one shard: the key map and its expiry index.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Weak;
 
@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::types::hash::Hash;
 use crate::types::list::List;
+use crate::types::set::Set;
 use crate::types::stream::Stream;
 use crate::types::zset::Zset;
 
@@ -16,7 +17,8 @@ use crate::types::zset::Zset;
 pub enum Value {
     Str(Bytes),
     List(Box<List>),
-    Set(Box<HashSet<Bytes>>),
+    // Unboxed: a `Set` is an intset pointer or a boxed table.
+    Set(Set),
     Hash(Box<Hash>),
     Stream(Box<Stream>),
     // Unboxed: a `Zset` is 16 bytes (a small set is one allocation, as in Redis).

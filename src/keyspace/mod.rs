@@ -166,6 +166,18 @@ impl<'a> Locked<'a> {
             .map(|(_, g)| &mut **g)
     }
 
+    /// Shared access to a locked shard, so that a command can read values
+    /// of several shards at once (SINTER and friends).
+    pub fn shard_ref(&self, idx: usize) -> Option<&Shard> {
+        if let Some((i, g)) = self.one.as_ref() {
+            return (*i == idx).then_some(&**g);
+        }
+        if self.all {
+            return self.many.get(idx).map(|(_, g)| &**g);
+        }
+        self.many.iter().find(|(i, _)| *i == idx).map(|(_, g)| &**g)
+    }
+
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
         self.one
             .iter_mut()

@@ -69,7 +69,7 @@ pub fn value_digest(value: &Value) -> Digest {
         Value::Set(s) => {
             d.mix(b"set");
             for m in s.iter() {
-                d.xor(&of(m));
+                m.with_bytes(|m| d.xor(&of(m)));
             }
         }
         Value::Hash(h) => {

@@ -23,6 +23,7 @@ use super::crc64::crc64;
 use crate::keyspace::{Keyspace, Locked, Value};
 use crate::types::hash::{Hash, Limits};
 use crate::types::list::List;
+use crate::types::set::{Set, DEFAULT_MAX_INTSET_ENTRIES as SET_MAX_INTSET_ENTRIES};
 use crate::types::stream::{Stream, StreamId};
 use crate::types::zset::{Limits as ZsetLimits, Zset};
 
@@ -463,12 +464,23 @@ fn write_list(out: &mut Vec<u8>, key: &[u8], l: &List) {
     }
 }
 
-fn write_set(out: &mut Vec<u8>, key: &[u8], s: &HashSet<Bytes>) {
-    out.push(TYPE_SET);
-    write_string(out, key);
-    write_len(out, s.len() as u64);
-    for m in s {
-        write_string(out, m);
+/// An intset as Redis writes it (RDB_TYPE_SET_INTSET, its blob as a
+/// string), a table as RDB_TYPE_SET.
+fn write_set(out: &mut Vec<u8>, key: &[u8], s: &Set) {
+    match s {
+        Set::Ints(i) => {
+            out.push(TYPE_SET_INTSET);
+            write_string(out, key);
+            write_string(out, &i.to_redis_blob());
+        }
+        Set::Table(_) => {
+            out.push(TYPE_SET);
+            write_string(out, key);
+            write_len(out, s.len() as u64);
+            for m in s.iter() {
+                m.with_bytes(|m| write_string(out, m));
+            }
+        }
     }
 }
 
@@ -823,8 +835,13 @@ fn hash_of(items: Vec<Bytes>) -> Result<Value, RdbError> {
     ))))
 }
 
+/// A set encoded as SADD would (intset while it can be, Redis's default
+/// limit: the loader does not see the config), as Redis's loader does.
 fn set_of(items: Vec<Bytes>) -> Value {
-    Value::Set(Box::new(items.into_iter().collect()))
+    Value::Set(Set::from_members(
+        items.iter().map(|m| m.as_ref()),
+        SET_MAX_INTSET_ENTRIES,
+    ))
 }
 
 fn list_of(items: Vec<Bytes>) -> Value {
@@ -1041,10 +1058,48 @@ mod tests {
         Bytes::copy_from_slice(s.as_bytes())
     }
 
+    fn members(s: &Set) -> std::collections::BTreeSet<Bytes> {
+        s.iter().map(|m| m.to_bytes()).collect()
+    }
+
+    /// An intset is written as Redis's RDB_TYPE_SET_INTSET blob and read
+    /// back as an intset; a big or non-integer set as RDB_TYPE_SET.
+    #[test]
+    fn sets_keep_their_encoding() {
+        let ints = Set::from_members(["3", "-70000", "12"].map(str::as_bytes), 512);
+        let many: Vec<String> = (0..600).map(|i| i.to_string()).collect();
+        let big = Set::from_members(many.iter().map(|m| m.as_bytes()), 512);
+        assert_eq!(big.encoding_name(), "hashtable");
+        let snap = Snapshot {
+            dbs: vec![vec![
+                (b("i"), Value::Set(ints.clone()), 0),
+                (b("big"), Value::Set(big.clone()), 0),
+            ]],
+        };
+        let bytes = encode(&snap, &[]);
+        // The intset blob: type 11, key, then encoding 4 (int32), length 3.
+        let at = bytes
+            .windows(3)
+            .position(|w| w == [TYPE_SET_INTSET, 1, b'i'])
+            .expect("intset record");
+        assert_eq!(&bytes[at + 4..at + 12], &[4, 0, 0, 0, 3, 0, 0, 0]);
+        let loaded = decode(&bytes).expect("decodes");
+        let items = &loaded.dbs[0].1;
+        for ((_, v, _), want) in items.iter().zip([&ints, &big]) {
+            match v {
+                Value::Set(s) => {
+                    assert_eq!(s.encoding_name(), want.encoding_name());
+                    assert_eq!(members(s), members(want));
+                }
+                _ => panic!("not a set"),
+            }
+        }
+    }
+
     #[test]
     fn round_trip_all_types() {
         let list = List::from_slices(["a", "12", "", "x".repeat(300).as_str()].map(str::as_bytes));
-        let set: HashSet<Bytes> = ["m1", "-5", "70000"].into_iter().map(b).collect();
+        let set = Set::from_members(["m1", "-5", "70000"].map(str::as_bytes), 512);
         let snap = Snapshot {
             dbs: vec![
                 vec![
@@ -1055,7 +1110,7 @@ mod tests {
                 vec![],
                 vec![
                     (b("l"), Value::List(Box::new(list)), 0),
-                    (b("set"), Value::Set(Box::new(set.clone())), 5),
+                    (b("set"), Value::Set(set.clone()), 5),
                     (
                         b("h"),
                         Value::Hash(Box::new(Hash::from_pairs(
@@ -1091,7 +1146,7 @@ mod tests {
             _ => panic!("not a list"),
         }
         match &items2[1] {
-            (_, Value::Set(s), 5) => assert_eq!(**s, set),
+            (_, Value::Set(s), 5) => assert_eq!(members(s), members(&set)),
             _ => panic!("not a set"),
         }
         match &items2[2].1 {

@@ -172,7 +172,7 @@ fn rebuild(ctx: &mut Ctx, db: usize, key: &Bytes, args: &[Bytes]) -> Vec<Vec<Byt
         }
         Value::Set(m) => {
             let mut c = vec![b("SADD"), key.clone()];
-            c.extend(m.iter().cloned());
+            c.extend(m.iter().map(|m| m.to_bytes()));
             c
         }
         Value::Hash(h) => {

@@ -325,10 +325,11 @@ async fn stream_loop(srv: &Arc<Server>, link: &mut Link, peer: &str, laddr: &str
     // the last link left it.
     client.db = srv.repl.state.lock().master_db;
     let mut parser = RequestParser::new(usize::MAX >> 1);
+    let mut carry = BytesMut::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut shutdown = srv.shutdown_rx.clone();
     loop {
-        apply(srv, link, &mut client, &mut parser).await?;
+        apply(srv, link, &mut client, &mut parser, &mut carry).await?;
         tokio::select! {
             r = link.rd.read_buf(&mut link.buf) => {
                 match r {
@@ -356,11 +357,15 @@ async fn stream_loop(srv: &Arc<Server>, link: &mut Link, peer: &str, laddr: &str
 
 /// Executes every complete command buffered, advancing the offset by the
 /// bytes each one took (the offset a GETACK reports excludes the GETACK).
+/// `carry` holds the bytes of a command split across reads that the parser
+/// already consumed: they count (and are relayed) with the rest of that
+/// command, or the offset would fall short of the master's by them.
 async fn apply(
     srv: &Arc<Server>,
     link: &mut Link,
     client: &mut Client,
     parser: &mut RequestParser,
+    carry: &mut BytesMut,
 ) -> IoResult<()> {
     // The bytes as received, to relay each command verbatim to our own
     // replicas (their offsets must be the master's).
@@ -372,8 +377,16 @@ async fn apply(
             .next(&mut link.buf)
             .map_err(|e| format!("protocol error from master: {e}"))?;
         let consumed = before - link.buf.len();
-        let bytes = raw.slice(pos..pos + consumed);
+        let mut bytes = raw.slice(pos..pos + consumed);
         pos += consumed;
+        if parsed.is_none() {
+            carry.extend_from_slice(&bytes);
+            return Ok(());
+        }
+        if !carry.is_empty() {
+            carry.extend_from_slice(&bytes);
+            bytes = carry.split().freeze();
+        }
         let args = match parsed {
             None => return Ok(()),
             Some(Parsed::Empty) => {

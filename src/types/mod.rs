@@ -4,5 +4,6 @@ pub mod dict;
 pub mod hash;
 pub mod ldouble;
 pub mod list;
+pub mod set;
 pub mod stream;
 pub mod zset;

@@ -148,6 +148,7 @@ async fn reset_external(port: u16, settings: &[(&str, &str)]) {
         ("timeout", "0"),
         ("hash-max-listpack-entries", "512"),
         ("hash-max-listpack-value", "64"),
+        ("set-max-intset-entries", "512"),
     ] {
         c.cmd(&["CONFIG", "SET", k, v]).await;
     }
