@@ -82,16 +82,29 @@ ping_ok() { # port
 }
 
 # start_server cinnabar|redis [io-threads]; sets SERVER_PID and PORT
+SERVER_EXTRA=()
+# Extra server arguments of the current workload (both servers), e.g. the
+# AOF settings; a workload with `--appendonly yes` gets a fresh directory.
+set_server_extra() { # words...
+    SERVER_EXTRA=("$@")
+    if [[ " $* " == *" --appendonly yes "* ]]; then
+        rm -rf "$OUT/aof-dir"
+        mkdir -p "$OUT/aof-dir"
+        SERVER_EXTRA+=(--dir "$ROOT/$OUT/aof-dir")
+    fi
+}
+
 start_server() {
     cleanup
+    [[ -d "$OUT/aof-dir" ]] && [[ ${#SERVER_EXTRA[@]} -gt 0 ]] && rm -rf "$OUT/aof-dir"/*
     if [[ $1 == cinnabar ]]; then
         PORT=$CPORT
         local extra=()
         [[ -n "${2:-}" ]] && extra=(--threads "$2")
-        "$CINNABAR" --port "$PORT" --bind 127.0.0.1 --save "" "${extra[@]}" > "$OUT/cinnabar.log" 2>&1 &
+        "$CINNABAR" --port "$PORT" --bind 127.0.0.1 --save "" "${extra[@]}" "${SERVER_EXTRA[@]}" > "$OUT/cinnabar.log" 2>&1 &
     else
         PORT=$RPORT
-        "$REDIS" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no > "$OUT/redis.log" 2>&1 &
+        "$REDIS" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no "${SERVER_EXTRA[@]}" > "$OUT/redis.log" 2>&1 &
     fi
     SERVER_PID=$!
     for _ in $(seq 50); do
@@ -154,6 +167,11 @@ WORKLOADS=(
     "queue_4x4|queue --producers 4 --consumers 4 $P"
     "queue_1x16|queue --producers 1 --consumers 16 $P"
     "memory_1m|memory --elements 1000000"
+    # Durability: every write in the append-only file (fresh directory per run).
+    "set_d1_aof_everysec|pipeline --cmd set --conns 50 --depth 1 $P|--appendonly yes --appendfsync everysec"
+    "set_d32_aof_everysec|pipeline --cmd set --conns 50 --depth 32 $P|--appendonly yes --appendfsync everysec"
+    "set_d1_aof_always|pipeline --cmd set --conns 50 --depth 1 $P|--appendonly yes --appendfsync always"
+    "set_d32_aof_always|pipeline --cmd set --conns 50 --depth 32 $P|--appendonly yes --appendfsync always"
 )
 
 T0=$(date +%s)
@@ -161,13 +179,21 @@ if [[ $ONLY != sweep ]]; then
 for round in $(seq "$ROUNDS"); do
     for w in "${WORKLOADS[@]}"; do
         name=${w%%|*}
-        read -r -a args <<< "${w#*|}"
+        rest=${w#*|}
+        read -r -a args <<< "${rest%%|*}"
+        if [[ $rest == *"|"* ]]; then
+            read -r -a extra <<< "${rest#*|}"
+            set_server_extra "${extra[@]}"
+        else
+            set_server_extra
+        fi
         run_one cinnabar "$name" "$round" "" "${args[@]}"
         run_one redis "$name" "$round" "" "${args[@]}"
         # Like for like with Redis's one thread: the load generator has the
         # other CPU to itself instead of sharing it with a second worker.
         [[ $name == memory_1m ]] || run_one cinnabar "$name" "$round" 1 "${args[@]}"
     done
+    set_server_extra
     # worker-thread scaling for SET depth 32
     for t in 1 2; do
         read -r -a args <<< "pipeline --cmd set --conns 50 --depth 32 $P"
@@ -260,7 +286,9 @@ P("\nNotes: `rpop_*` runs on a list prefilled with 4,000,000 elements; the `nils
   "already empty (nil replies are cheaper, so a run that drained the list is flattered). "
   "pubsub/psub figures are messages *delivered* per second (fan-out included); every run checks that no message was lost or duplicated "
   "and that per-publisher order held. queue figures are jobs consumed per second end to end (LPUSH → BRPOP), with an exactly-once check; "
-  "producers keep at most 100 jobs waiting, so queue latency includes up to that much queueing.\n")
+  "producers keep at most 100 jobs waiting, so queue latency includes up to that much queueing. "
+  "`*_aof_*` rows run both servers with `appendonly yes` and that `appendfsync`, each in a fresh directory on "
+  "the same disk: a write's reply leaves only once the write is in the file (and fsynced, for `always`).\n")
 P("Median `nils` per rpop run (C / R): " + ", ".join(
     f"{n}: {fmt(med(runs('cinnabar', n),'nils'))} / {fmt(med(runs('redis', n),'nils'))}" for n in names if n.startswith("rpop")) + "\n")
 

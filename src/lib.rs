@@ -24,7 +24,8 @@
 //!   replica link (`repl::master`), the replica's task (`repl::replica`),
 //!   effect rewriting (`repl::propagate`).
 //! - `persist`: RDB v10 encode/decode (`persist::rdb`), CRC-64, SAVE/BGSAVE,
-//!   DEBUG DIGEST.
+//!   DEBUG DIGEST, and the append-only file (`persist::aof`, Redis 7's
+//!   multi-part layout, fed by the replication feed).
 //! - `blocking`: blocked clients and their wake-up.
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
 //! - `alloc`, `clock`: the counting allocator (INFO memory, maxmemory) and the
@@ -43,7 +44,9 @@
 //!   per-command path writes a cache line another thread writes.
 //! - Effects reach the replication stream while the command that made them
 //!   still holds its shard locks: per key, stream order is effect order.
-//! - Deliberately absent (so far): the AOF, cluster bus, Lua.
+//! - No reply leaves before the effects fed ahead of it are in the AOF
+//!   (fsynced under `appendfsync always`): `conn` waits on `persist::aof`.
+//! - Deliberately absent (so far): cluster bus, Lua.
 
 pub mod alloc;
 pub mod blocking;

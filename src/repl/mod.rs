@@ -2,22 +2,19 @@
 //!
 //! API
 //! - `Replication::active()`: one relaxed atomic load; false until a replica
-//!   attaches, so a server without replicas pays nothing per command.
+//!   attaches or the AOF is turned on, so a server with neither pays nothing
+//!   per command.
 //! - `Replication::feed(cmds)`: appends commands (effects, already rewritten by
 //!   `propagate`) to the stream, in RESP, with a SELECT when the database
 //!   changes and MULTI/EXEC around a group. Called while the command that
 //!   produced them still holds its shard locks, so per key the stream order is
-//!   the order of the effects. The same feed is where an AOF writer would tap.
+//!   the order of the effects. The AOF (`persist::aof`) is fed here too,
+//!   with SELECTs of its own.
 //! - `master`: serving one attached replica (after SYNC/PSYNC).
 //! - `replica`: the task that follows a master (REPLICAOF host port).
 //!
-//! The AOF writer this feed is meant to serve attaches like a replica: a
-//! `ReplicaLink` whose outbox a file writer drains, attached with
-//! `attach_full` under all shard locks together with an `rdb::capture`
-//! snapshot (the RDB base of a Redis 7 AOF); the feed then SELECTs again
-//! and carries the same effects a replica gets.
-//!
-//! Lock order: shards, then `Replication::state`, then a link's outbox.
+//! Lock order: shards, then `Replication::state`, then a link's outbox or
+//! the AOF buffer.
 
 pub mod master;
 pub mod propagate;
