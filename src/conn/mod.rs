@@ -398,7 +398,13 @@ impl Conn<'_> {
         }
         if self.srv.aof.is_on() {
             // No reply (nor a value read) leaves before the writes fed so far
-            // are in the AOF, fsynced under `appendfsync always`.
+            // are in the AOF, fsynced under `appendfsync always`. Yielding
+            // first lets every connection that is ready now add its writes,
+            // so one write (and one fsync) serves them all, as Redis's
+            // `beforeSleep` does once per event-loop round.
+            if self.srv.aof.has_unwritten() {
+                tokio::task::yield_now().await;
+            }
             self.srv.aof.wait_durable().await;
         }
         // A client killed meanwhile (e.g. past its output limit because it does

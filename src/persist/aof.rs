@@ -258,6 +258,13 @@ impl Names {
     }
 }
 
+/// Fed bytes not yet written, and the database they last SELECTed.
+#[derive(Default)]
+struct Pending {
+    bytes: BytesMut,
+    db: Option<usize>,
+}
+
 /// The open INCR file.
 struct Incr {
     file: Arc<File>,
@@ -268,7 +275,7 @@ pub struct Aof {
     on: AtomicBool,
     policy: AtomicU8,
     /// Fed, not yet written (Redis's `aof_buf`).
-    buf: Mutex<BytesMut>,
+    buf: Mutex<Pending>,
     file: Mutex<Option<Incr>>,
     /// Byte counts since the process started: fed, written, fsynced.
     appended: AtomicU64,
@@ -309,7 +316,7 @@ impl Aof {
         Aof {
             on: AtomicBool::new(false),
             policy: AtomicU8::new(Fsync::EverySec as u8),
-            buf: Mutex::new(BytesMut::new()),
+            buf: Mutex::new(Pending::default()),
             file: Mutex::new(None),
             appended: AtomicU64::new(0),
             written: AtomicU64::new(0),
@@ -352,12 +359,49 @@ impl Aof {
         }
     }
 
-    /// Appends encoded commands (called by the replication feed, under its lock).
-    pub fn append(&self, bytes: &[u8]) {
-        let mut b = self.buf.lock();
-        b.extend_from_slice(bytes);
-        self.appended
-            .fetch_add(bytes.len() as u64, Ordering::Release);
+    /// Appends a command's effects (called by the replication feed, under
+    /// the command's shard locks). They are encoded before the lock is
+    /// taken: under it, only a SELECT when the database changes and a copy.
+    pub fn append_effects(&self, cmds: &[crate::repl::Prop]) {
+        let db = cmds[0].0;
+        let one_db = cmds.iter().all(|(d, _)| *d == db);
+        let body = one_db.then(|| crate::repl::encode_block(cmds, &mut Some(db)));
+        let mut p = self.buf.lock();
+        let before = p.bytes.len();
+        match body {
+            Some(body) => {
+                if p.db != Some(db) {
+                    crate::repl::encode_command(
+                        &mut p.bytes,
+                        &[
+                            bytes::Bytes::from_static(b"SELECT"),
+                            bytes::Bytes::from(db.to_string()),
+                        ],
+                    );
+                    p.db = Some(db);
+                }
+                p.bytes.extend_from_slice(&body);
+            }
+            None => {
+                let mut cur = p.db;
+                let out = crate::repl::encode_block(cmds, &mut cur);
+                p.db = cur;
+                p.bytes.extend_from_slice(&out);
+            }
+        }
+        let added = (p.bytes.len() - before) as u64;
+        self.appended.fetch_add(added, Ordering::Release);
+    }
+
+    /// The next command SELECTs (a new INCR file starts).
+    pub fn reselect(&self) {
+        self.buf.lock().db = None;
+    }
+
+    /// Whether fed bytes wait to be written.
+    #[inline]
+    pub fn has_unwritten(&self) -> bool {
+        self.written.load(Ordering::Acquire) < self.appended.load(Ordering::Acquire)
     }
 
     /// Writes the buffer to the INCR file, if another caller has not already.
@@ -365,7 +409,7 @@ impl Aof {
         let mut file = self.file.lock();
         let (bytes, upto) = {
             let mut b = self.buf.lock();
-            (b.split(), self.appended.load(Ordering::Acquire))
+            (b.bytes.split(), self.appended.load(Ordering::Acquire))
         };
         if bytes.is_empty() {
             return;
@@ -396,9 +440,9 @@ impl Aof {
                 }
                 // Kept for the next attempt, ahead of what came since.
                 let mut b = self.buf.lock();
-                let rest = b.split();
-                b.extend_from_slice(&bytes);
-                b.extend_from_slice(&rest);
+                let rest = b.bytes.split();
+                b.bytes.extend_from_slice(&bytes);
+                b.bytes.extend_from_slice(&rest);
             }
         }
     }
@@ -535,7 +579,7 @@ impl Aof {
                 self.current_size.load(Ordering::Relaxed),
                 self.base_size.load(Ordering::Relaxed),
                 self.rewrite_scheduled.load(Ordering::Relaxed) as u8,
-                self.buf.lock().len(),
+                self.buf.lock().bytes.len(),
             ));
         }
         s
@@ -915,7 +959,12 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
         // the old INCR file; what comes next goes to the new one.
         let old = {
             let mut f = aof.file.lock();
-            let bytes = aof.buf.lock().split();
+            let bytes = {
+                // The new file's first command SELECTs.
+                let mut b = aof.buf.lock();
+                b.db = None;
+                b.bytes.split()
+            };
             if let Some(incr) = f.as_ref() {
                 if !bytes.is_empty() && (&*incr.file).write_all(&bytes).is_ok() {
                     aof.written
@@ -935,8 +984,6 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
         if enable && !aof.is_on() {
             aof.on.store(true, Ordering::Release);
             srv.repl.attach_aof(aof.clone());
-        } else {
-            srv.repl.aof_reselect();
         }
     });
     aof.durable.notify_waiters();

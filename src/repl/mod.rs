@@ -92,6 +92,11 @@ pub async fn wait_acks(srv: &Replication, req: WaitRequest) -> usize {
 pub struct Replication {
     /// True while a backlog exists (a replica attached once): commands are fed.
     active: AtomicBool,
+    /// True while a master produces a stream (backlog, not a replica).
+    stream_on: AtomicBool,
+    /// True while effects go to the AOF.
+    aof_on: AtomicBool,
+    aof: std::sync::OnceLock<Arc<crate::persist::aof::Aof>>,
     /// True while this server follows a master (read by the dispatcher).
     replica: AtomicBool,
     /// True while the link to the master is up (replica-serve-stale-data).
@@ -143,14 +148,6 @@ pub struct State {
     /// On a replica: the database the master's stream is in (the master
     /// client's SELECT), sent as `repl-stream-db` to our own sub-replicas.
     pub master_db: usize,
-    /// The append-only file, when on: it gets every effect, with its own SELECTs.
-    aof: Option<AofSink>,
-}
-
-struct AofSink {
-    aof: Arc<crate::persist::aof::Aof>,
-    /// Database the file last SELECTed (None: the next command SELECTs).
-    db: Option<usize>,
 }
 
 /// The last `size` bytes of the stream, for partial resynchronisation.
@@ -199,7 +196,7 @@ impl ReplicaLink {
 /// `cmds` in RESP, SELECTing when the database differs from `*cur`; more than
 /// one is wrapped in MULTI/EXEC so they are applied atomically, as Redis
 /// propagates a transaction.
-fn encode_block(cmds: &[Prop], cur: &mut Option<usize>) -> BytesMut {
+pub fn encode_block(cmds: &[Prop], cur: &mut Option<usize>) -> BytesMut {
     let mut out = BytesMut::new();
     let mut select = |out: &mut BytesMut, db: usize| {
         if *cur != Some(db) {
@@ -224,19 +221,17 @@ fn encode_block(cmds: &[Prop], cur: &mut Option<usize>) -> BytesMut {
 
 /// Appends one command in RESP (what the stream and the AOF carry).
 pub fn encode_command(out: &mut BytesMut, args: &[Bytes]) {
-    let _ = write!(Fmt(out), "*{}\r\n", args.len());
+    let mut n = itoa::Buffer::new();
+    out.reserve(16 + args.iter().map(|a| a.len() + 16).sum::<usize>());
+    out.extend_from_slice(b"*");
+    out.extend_from_slice(n.format(args.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
     for a in args {
-        let _ = write!(Fmt(out), "${}\r\n", a.len());
+        out.extend_from_slice(b"$");
+        out.extend_from_slice(n.format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
-    }
-}
-
-struct Fmt<'a>(&'a mut BytesMut);
-impl std::fmt::Write for Fmt<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
     }
 }
 
@@ -260,8 +255,10 @@ impl Replication {
                 replicas: Vec::new(),
                 master: None,
                 master_db: 0,
-                aof: None,
             }),
+            stream_on: AtomicBool::new(false),
+            aof_on: AtomicBool::new(false),
+            aof: std::sync::OnceLock::new(),
             acks: Notify::new(),
             obuf_hard: AtomicU64::new(256 << 20),
             apply_lock: Mutex::new(()),
@@ -315,14 +312,21 @@ impl Replication {
     /// so a replica applies them atomically, as Redis propagates a transaction.
     /// Returns the offset after them.
     pub fn feed(&self, cmds: &[Prop]) -> u64 {
-        let mut st = self.state.lock();
         if cmds.is_empty() {
-            return st.offset;
+            return 0;
         }
-        if let Some(sink) = st.aof.as_mut() {
-            let out = encode_block(cmds, &mut sink.db);
-            sink.aof.append(&out);
+        // The AOF has a lock of its own, taken under the same shard locks:
+        // per key, the file's order is the effects' order too.
+        if self.aof_on.load(Ordering::Acquire) {
+            if let Some(aof) = self.aof.get() {
+                aof.append_effects(cmds);
+            }
         }
+        if !self.stream_on.load(Ordering::Acquire) {
+            // No stream: nothing a WAIT could wait for.
+            return 0;
+        }
+        let mut st = self.state.lock();
         // A replica relays its master's bytes as they came (`relay`): only a
         // master produces a stream of its own.
         if st.backlog.is_none() || self.is_replica() {
@@ -336,28 +340,29 @@ impl Replication {
     /// Effects are recorded while a master has a backlog or the AOF is on.
     fn refresh_active(&self, st: &State) {
         let stream = st.backlog.is_some() && !self.is_replica();
-        self.active
-            .store(stream || st.aof.is_some(), Ordering::Relaxed);
+        self.stream_on.store(stream, Ordering::Release);
+        self.active.store(
+            stream || self.aof_on.load(Ordering::Acquire),
+            Ordering::Relaxed,
+        );
     }
 
-    /// The AOF starts getting every effect (it SELECTs first).
+    /// The AOF starts getting every effect (it SELECTs first). A server has
+    /// one AOF for its lifetime; this turns feeding it on.
     pub fn attach_aof(&self, aof: Arc<crate::persist::aof::Aof>) {
-        let mut st = self.state.lock();
-        st.aof = Some(AofSink { aof, db: None });
+        let st = self.state.lock();
+        let _ = self.aof.set(aof.clone());
+        if let Some(a) = self.aof.get() {
+            a.reselect();
+        }
+        self.aof_on.store(true, Ordering::Release);
         self.refresh_active(&st);
     }
 
     pub fn detach_aof(&self) {
-        let mut st = self.state.lock();
-        st.aof = None;
+        let st = self.state.lock();
+        self.aof_on.store(false, Ordering::Release);
         self.refresh_active(&st);
-    }
-
-    /// A new INCR file starts: its first command SELECTs.
-    pub fn aof_reselect(&self) {
-        if let Some(sink) = self.state.lock().aof.as_mut() {
-            sink.db = None;
-        }
     }
 
     /// A master without replicas for `repl-backlog-ttl` seconds frees its
