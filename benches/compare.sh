@@ -194,6 +194,7 @@ for round in $(seq "$ROUNDS"); do
         [[ $name == memory_1m ]] || run_one cinnabar "$name" "$round" 1 "${args[@]}"
     done
     set_server_extra
+    rm -rf "$OUT/aof-dir"
     # worker-thread scaling for SET depth 32
     for t in 1 2; do
         read -r -a args <<< "pipeline --cmd set --conns 50 --depth 32 $P"

@@ -334,9 +334,10 @@ async fn bgrewriteaof_replaces_the_base_and_keeps_later_writes() {
     p.kill9().await;
 }
 
-#[tokio::test]
-async fn truncated_tail_is_cut_only_when_allowed() {
-    let dir = TempDir::new("truncated");
+/// An AOF holding `SET kept 1` (the server shut down cleanly), then `tail`
+/// appended to its last INCR file as a crash mid-write would leave it.
+async fn kept_key_then(name: &str, tail: &[u8]) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(name);
     let p = spawn(&dir.0, &["--appendonly", "yes"])
         .await
         .expect("starts");
@@ -345,10 +346,18 @@ async fn truncated_tail_is_cut_only_when_allowed() {
     drop(c);
     p.shutdown().await;
     let incr = dir.last_incr();
-    let good_len = std::fs::metadata(&incr).unwrap().len();
     let mut bytes = std::fs::read(&incr).unwrap();
-    bytes.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$1");
+    bytes.extend_from_slice(tail);
     std::fs::write(&incr, &bytes).unwrap();
+    (dir, incr)
+}
+
+#[tokio::test]
+async fn truncated_tail_is_cut_only_when_allowed() {
+    // A SET cut inside its last argument.
+    const TORN: &[u8] = b"*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$1";
+    let (dir, incr) = kept_key_then("truncated", TORN).await;
+    let good_len = std::fs::metadata(&incr).unwrap().len() - TORN.len() as u64;
 
     let (status, log) = match spawn(
         &dir.0,
@@ -383,18 +392,11 @@ async fn truncated_tail_is_cut_only_when_allowed() {
 
 #[tokio::test]
 async fn transaction_cut_short_is_reverted() {
-    let dir = TempDir::new("multi");
-    let p = spawn(&dir.0, &["--appendonly", "yes"])
-        .await
-        .expect("starts");
-    let mut c = p.raw().await;
-    c.expect(&["SET", "kept", "1"], b"+OK\r\n").await;
-    drop(c);
-    p.shutdown().await;
-    let incr = dir.last_incr();
-    let mut bytes = std::fs::read(&incr).unwrap();
-    bytes.extend_from_slice(b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$1\r\n1\r\n");
-    std::fs::write(&incr, &bytes).unwrap();
+    let (dir, _) = kept_key_then(
+        "multi",
+        b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$1\r\n1\r\n",
+    )
+    .await;
     let p = spawn(&dir.0, &["--appendonly", "yes"])
         .await
         .expect("loads");
