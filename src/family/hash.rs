@@ -414,18 +414,8 @@ fn hscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         // As Redis does for a listpack: everything in one reply, cursor 0.
         Hash::Pack { .. } => (0, h.iter().collect()),
         Hash::Table(t) => {
-            // Redis's loop: whole buckets until COUNT fields, at most 10×COUNT
-            // buckets, cursor 0 when the table has been covered.
             let mut out = Vec::new();
-            let mut cursor = cursor;
-            let mut budget = count.saturating_mul(10);
-            loop {
-                cursor = t.scan_bucket(cursor, &mut out);
-                budget = budget.saturating_sub(1);
-                if cursor == 0 || budget == 0 || out.len() >= count {
-                    break;
-                }
-            }
+            let cursor = t.scan(cursor, count, &mut out);
             (cursor, out)
         }
     };

@@ -402,18 +402,8 @@ fn sscan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         // As Redis does for an intset: everything in one reply, cursor 0.
         Set::Ints(_) => (0, s.iter().map(|m| m.to_bytes()).collect()),
         Set::Table(t) => {
-            // Redis's loop: whole buckets until COUNT members, at most
-            // 10×COUNT buckets, cursor 0 once the table has been covered.
             let mut out = Vec::new();
-            let mut cursor = cursor;
-            let mut budget = count.saturating_mul(10);
-            loop {
-                cursor = t.scan_bucket(cursor, &mut out);
-                budget = budget.saturating_sub(1);
-                if cursor == 0 || budget == 0 || out.len() >= count {
-                    break;
-                }
-            }
+            let cursor = t.scan(cursor, count, &mut out);
             (
                 cursor,
                 out.into_iter()

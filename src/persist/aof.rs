@@ -407,6 +407,11 @@ impl Aof {
     /// Writes the buffer to the INCR file, if another caller has not already.
     fn write_out(&self) {
         let mut file = self.file.lock();
+        // No file (the AOF is being turned off): the bytes stay for the
+        // snapshot that turns it on again to supersede.
+        let Some(incr) = file.as_mut() else {
+            return;
+        };
         let (bytes, upto) = {
             let mut b = self.buf.lock();
             (b.bytes.split(), self.appended.load(Ordering::Acquire))
@@ -414,9 +419,6 @@ impl Aof {
         if bytes.is_empty() {
             return;
         }
-        let Some(incr) = file.as_mut() else {
-            return;
-        };
         let sleep = self.flush_sleep_us.load(Ordering::Relaxed);
         if sleep > 0 {
             std::thread::sleep(Duration::from_micros(sleep));

@@ -339,6 +339,25 @@ impl Dict {
         }
     }
 
+    /// HSCAN/SSCAN over the table, as Redis's loop: whole buckets until
+    /// `count` entries, at most 10×`count` buckets; returns the next cursor,
+    /// 0 once the table has been covered.
+    pub fn scan<'a>(
+        &'a self,
+        mut cursor: u64,
+        count: usize,
+        out: &mut Vec<(&'a [u8], &'a [u8])>,
+    ) -> u64 {
+        let mut budget = count.saturating_mul(10);
+        loop {
+            cursor = self.scan_bucket(cursor, out);
+            budget = budget.saturating_sub(1);
+            if cursor == 0 || budget == 0 || out.len() >= count {
+                return cursor;
+            }
+        }
+    }
+
     /// One SCAN step: the nodes of bucket `cursor & mask`, and the next
     /// cursor (0 when done), by Redis's reverse-binary increment, which visits
     /// every bucket of a table that grows or shrinks between calls.

@@ -19,40 +19,9 @@ use super::dict::Dict;
 /// Redis 7.0's default `set-max-intset-entries`.
 pub const DEFAULT_MAX_INTSET_ENTRIES: usize = 512;
 
-/// Redis's `string2ll`: the canonical decimal form of an i64 only (no sign
-/// but `-`, no leading zeros, no `-0`, no spaces), so that the integer
-/// prints back to exactly the member that was stored.
-pub fn parse_int(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    if neg {
-        if v > i64::MAX as u64 + 1 {
-            return None;
-        }
-        Some((v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+/// Redis's `string2ll`: the canonical decimal form of an i64 only, so that
+/// the integer prints back to exactly the member that was stored.
+pub use crate::conn::protocol::parse_i64 as parse_int;
 
 /// The narrowest of Redis's intset widths (2, 4, 8 bytes) that holds `v`.
 fn redis_width_of(v: i64) -> usize {
