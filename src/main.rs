@@ -152,6 +152,15 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     });
     cinnabar::server::serve(srv.clone(), listeners).await;
     srv.aof.flush_all();
+    // SIGTERM/SIGINT: the final snapshot Redis takes when save points are set.
+    if !srv
+        .shutdown_saved
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        if let Err(e) = cinnabar::persist::save_on_shutdown(&srv, false, false) {
+            tracing::warn!("Error trying to save the DB: {e}");
+        }
+    }
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);
     }

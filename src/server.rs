@@ -53,6 +53,8 @@ pub struct Server {
     /// This server, for accept loops started from a handler.
     me: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
+    /// SHUTDOWN already took the final snapshot (or was told not to).
+    pub shutdown_saved: AtomicBool,
     pub shutdown_rx: watch::Receiver<bool>,
 }
 
@@ -340,6 +342,7 @@ impl Server {
             persist: crate::persist::Persist::new(),
             aof: Arc::new(crate::persist::aof::Aof::new()),
             shutdown_tx,
+            shutdown_saved: AtomicBool::new(false),
             shutdown_rx,
         })
     }
@@ -646,6 +649,7 @@ async fn background_cycle(srv: Arc<Server>) {
         crate::conn::check_timeouts(&srv);
         if ticks.is_multiple_of(hz) {
             crate::persist::aof::cron(&srv);
+            crate::persist::cron(&srv);
         }
     }
 }

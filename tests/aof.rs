@@ -528,3 +528,26 @@ async fn redis_server_loads_our_aof_and_we_load_its_writes() {
     assert_eq!(digest(&mut c).await, ours);
     p.kill9().await;
 }
+
+#[tokio::test]
+async fn sigterm_saves_the_rdb_when_save_points_are_set() {
+    let dir = TempDir::new("sigterm");
+    let p = spawn(&dir.0, &["--save", "3600 1"]).await.expect("starts");
+    let mut c = p.raw().await;
+    c.expect(&["SET", "k", "v"], b"+OK\r\n").await;
+    let pid = p.child.id().expect("pid").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut p = p;
+    assert!(p.child.wait().await.expect("exit").success());
+    assert!(dir.0.join("dump.rdb").exists());
+    let p = spawn(&dir.0, &["--save", "3600 1"])
+        .await
+        .expect("restarts");
+    let mut c = p.raw().await;
+    c.expect(&["GET", "k"], b"$1\r\nv\r\n").await;
+    p.kill9().await;
+}

@@ -198,3 +198,25 @@ async fn zsets_and_streams_survive_debug_reload() {
     assert_eq!(pending.items()[0], Resp::Int(5));
     drop(s);
 }
+
+#[tokio::test]
+async fn save_points_trigger_a_background_save() {
+    let (_s, mut c) = saving("savepoint").await;
+    // One change, more than a second after the last save: due (Redis's `>`).
+    c.expect(&["CONFIG", "SET", "save", "1 1"], b"+OK\r\n")
+        .await;
+    c.expect(&["SET", "k", "v"], b"+OK\r\n").await;
+    poll_until(
+        &mut c,
+        &["INFO", "persistence"],
+        500,
+        "a save point BGSAVE",
+        |r| r.as_str().contains("rdb_saves:1"),
+    )
+    .await;
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_changes_since_last_save").await,
+        0
+    );
+    assert!(info_field(&mut c, "stats", "total_forks").await >= 1);
+}

@@ -348,16 +348,19 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     tracing::warn!("User requested shutdown...");
-    // SAVE asks for a final snapshot (save points are not implemented, so
-    // without it nothing is saved).
-    if a[1..].iter().any(|o| eq(o, "save")) && !a[1..].iter().any(|o| eq(o, "nosave")) {
-        if let Err(e) = crate::persist::save(ctx.srv) {
-            tracing::warn!("Error trying to save the DB, can't exit: {e}");
+    let save = a[1..].iter().any(|o| eq(o, "save"));
+    let nosave = a[1..].iter().any(|o| eq(o, "nosave"));
+    let force = a[1..].iter().any(|o| eq(o, "force"));
+    if let Err(e) = crate::persist::save_on_shutdown(ctx.srv, save, nosave) {
+        tracing::warn!("Error trying to save the DB, can't exit: {e}");
+        if !force {
             return Err(CmdError::custom(
                 "ERR Errors trying to SHUTDOWN. Check logs.",
             ));
         }
     }
+    // Main's exit path must not save a second time.
+    ctx.srv.shutdown_saved.store(true, Ordering::Release);
     ctx.srv.shutdown();
     ctx.client.close_after_reply = true;
     // Redis closes the connection without a reply on success.

@@ -35,6 +35,8 @@ pub struct Persist {
     /// Background snapshots started (BGSAVE, AOF rewrites): INFO's
     /// `total_forks`, which clients read as "background jobs run".
     pub forks: AtomicU64,
+    /// Unix seconds of the last BGSAVE attempt (failed saves retry after 5 s).
+    pub last_bgsave_try: AtomicU64,
 }
 
 impl Persist {
@@ -120,6 +122,9 @@ pub fn bgsave(srv: &Server) -> bool {
     let aux = aux(srv);
     let path = rdb_path(srv);
     srv.persist.forks.fetch_add(1, Ordering::Relaxed);
+    srv.persist
+        .last_bgsave_try
+        .store(unix_ms() / 1000, Ordering::Relaxed);
     tracing::info!("Background saving started");
     std::thread::spawn(move || {
         let start = Instant::now();
@@ -145,6 +150,54 @@ pub fn bgsave(srv: &Server) -> bool {
         }
     });
     true
+}
+
+/// The `save` points: (seconds, changes) pairs.
+pub fn save_points(srv: &Server) -> Vec<(u64, u64)> {
+    let v = srv.config.get("save").unwrap_or_default();
+    let nums: Vec<u64> = v
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    nums.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+}
+
+/// Once a second: a BGSAVE when a `save` point is reached (Redis's
+/// serverCron: `changes` writes and more than `seconds` since the last
+/// save; after a failed save, retried every 5 seconds only).
+pub fn cron(srv: &Server) {
+    let p = &srv.persist;
+    if p.bgsave_in_progress.load(Ordering::Acquire)
+        || srv.aof.rewrite_in_progress.load(Ordering::Acquire)
+    {
+        return;
+    }
+    let dirty = srv.dirty.load(Ordering::Relaxed);
+    if dirty == 0 {
+        return;
+    }
+    let now = unix_ms() / 1000;
+    let since = now.saturating_sub(srv.last_save.load(Ordering::Relaxed));
+    let retry_ok = p.last_bgsave_ok.load(Ordering::Relaxed)
+        || now.saturating_sub(p.last_bgsave_try.load(Ordering::Relaxed)) > 5;
+    let due = save_points(srv)
+        .into_iter()
+        .find(|&(secs, changes)| dirty >= changes && since > secs);
+    if let (Some((secs, changes)), true) = (due, retry_ok) {
+        tracing::info!("{changes} changes in {secs} seconds. Saving...");
+        bgsave(srv);
+    }
+}
+
+/// SHUTDOWN (and SIGTERM): the final snapshot Redis takes when `save`
+/// points are configured, unless NOSAVE (SAVE forces one).
+pub fn save_on_shutdown(srv: &Server, force_save: bool, nosave: bool) -> std::io::Result<()> {
+    let wanted = force_save || !save_points(srv).is_empty();
+    if nosave || !wanted {
+        return Ok(());
+    }
+    tracing::info!("Saving the final RDB snapshot before exiting.");
+    save(srv)
 }
 
 /// Loads the RDB file at startup, if there is one (keys already expired are dropped).
