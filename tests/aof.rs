@@ -551,3 +551,55 @@ async fn sigterm_saves_the_rdb_when_save_points_are_set() {
     c.expect(&["GET", "k"], b"$1\r\nv\r\n").await;
     p.kill9().await;
 }
+
+#[tokio::test]
+async fn a_replica_keeps_the_synced_dataset_in_its_aof() {
+    let mdir = TempDir::new("repl-master");
+    let rdir = TempDir::new("repl-replica");
+    let master = spawn(&mdir.0, &[]).await.expect("master starts");
+    let mut m = master.raw().await;
+    for i in 0..100 {
+        m.expect(&["SET", &format!("k{i}"), "v"], b"+OK\r\n").await;
+    }
+    let port = master.port.to_string();
+    let replica = spawn(
+        &rdir.0,
+        &["--appendonly", "yes", "--replicaof", "127.0.0.1", &port],
+    )
+    .await
+    .expect("replica starts");
+    let mut r = replica.raw().await;
+    poll_until(
+        &mut r,
+        &["INFO", "replication"],
+        500,
+        "the full sync",
+        |v| v.as_str().contains("master_link_status:up"),
+    )
+    .await;
+    // A write after the sync reaches the replica through the stream.
+    m.expect(&["SET", "after", "sync"], b"+OK\r\n").await;
+    assert_eq!(m.int(&["WAIT", "1", "5000"]).await, 1);
+    // The loaded dataset is in the AOF too (a rewrite after the sync), not
+    // only the writes streamed since.
+    poll_until(
+        &mut r,
+        &["INFO", "persistence"],
+        500,
+        "the post-sync rewrite",
+        |v| {
+            v.as_str().contains("aof_rewrites:1")
+                && v.as_str().contains("aof_rewrite_in_progress:0")
+        },
+    )
+    .await;
+    replica.kill9().await;
+    let replica = spawn(&rdir.0, &["--appendonly", "yes"])
+        .await
+        .expect("restarts");
+    let mut r = replica.raw().await;
+    r.expect(&["DBSIZE"], b":101\r\n").await;
+    r.expect(&["GET", "after"], b"$4\r\nsync\r\n").await;
+    replica.kill9().await;
+    master.kill9().await;
+}

@@ -292,6 +292,15 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
             }
         }
         tracing::info!("MASTER <-> REPLICA sync: Finished with success ({n} keys)");
+        if srv.aof.is_on() {
+            // As Redis's restartAOFAfterSYNC: the loaded dataset never went
+            // through the feed, so the AOF needs a BASE that holds it.
+            match crate::persist::aof::start_rewrite(srv, false) {
+                Ok(true) => {}
+                Ok(false) => srv.aof.rewrite_scheduled.store(true, Ordering::Release),
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
     } else if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let id = rest.trim();
         let size = srv.config.get_int("repl-backlog-size").max(1) as usize;
