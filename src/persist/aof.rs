@@ -597,11 +597,10 @@ fn open_append(path: &Path) -> std::io::Result<File> {
 
 // ---- loading -------------------------------------------------------------
 
-/// What loading one file gave.
-enum Loaded {
-    Ok,
-    /// The last file ended mid-command and was truncated at this offset.
-    Truncated,
+fn bad_format(name: &str) -> String {
+    format!(
+        "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
+    )
 }
 
 /// Startup with `appendonly yes`: loads the AOF directory (or a pre-7 single
@@ -766,7 +765,7 @@ fn loading_client() -> Client {
 
 /// Loads one AOF or RDB file. `last`: a truncated tail may be cut off
 /// (`aof-load-truncated yes`), as only the last file can be mid-write.
-fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<Loaded, String> {
+fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<(), String> {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -774,7 +773,7 @@ fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<Loaded, Strin
         format!("Fatal error: can't open the append log file {name} for reading: {e}")
     })?;
     if data.is_empty() {
-        return Ok(Loaded::Ok);
+        return Ok(());
     }
     let mut start = 0;
     if data.starts_with(b"REDIS") {
@@ -784,7 +783,7 @@ fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<Loaded, Strin
         rdb::install(&srv.keyspace, loaded, false, unix_ms());
         tracing::info!("Reading RDB base file on AOF loading...");
         if used == data.len() {
-            return Ok(Loaded::Ok);
+            return Ok(());
         }
         // A pre-7 AOF with an RDB preamble: its commands follow it.
         start = used;
@@ -797,7 +796,6 @@ fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<Loaded, Strin
     // cut inside a transaction is truncated back to before its MULTI.
     let mut valid_up_to = start;
     loop {
-        let consumed = data.len() - buf.len();
         if buf.is_empty() {
             break;
         }
@@ -817,22 +815,15 @@ fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<Loaded, Strin
             }
         }
         if buf[0] != b'*' {
-            return Err(format!(
-                "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
-            ));
+            return Err(bad_format(&name));
         }
         let args = match parser.next(&mut buf) {
             Ok(Some(Parsed::Command(args))) => args,
             Ok(Some(Parsed::Empty)) => continue,
             Ok(None) => {
-                let _ = consumed;
                 return truncated(srv, path, &name, last, valid_up_to, client.multi.is_some());
             }
-            Err(_) => {
-                return Err(format!(
-                    "Bad file format reading the append only file {name}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>"
-                ))
-            }
+            Err(_) => return Err(bad_format(&name)),
         };
         let cmd = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
         if srv.commands.get(&args[0]).is_none() {
@@ -859,7 +850,7 @@ fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<Loaded, Strin
     if client.multi.is_some() {
         return truncated(srv, path, &name, last, valid_up_to, true);
     }
-    Ok(Loaded::Ok)
+    Ok(())
 }
 
 /// A file that ends mid-command (or mid-transaction).
@@ -870,7 +861,7 @@ fn truncated(
     last: bool,
     valid_up_to: usize,
     in_multi: bool,
-) -> Result<Loaded, String> {
+) -> Result<(), String> {
     let allowed = srv.config.get("aof-load-truncated").as_deref() != Some("no");
     if !last || !allowed {
         return Err(format!(
@@ -891,7 +882,7 @@ fn truncated(
         return Err(format!("Error truncating the AOF file {name}: {e}"));
     }
     tracing::warn!("AOF {name} loaded anyway because aof-load-truncated is enabled");
-    Ok(Loaded::Truncated)
+    Ok(())
 }
 
 // ---- rewriting -----------------------------------------------------------
