@@ -62,6 +62,10 @@ pub enum CmdError {
     NoReplicas,
     MasterDown,
     WaitOnReplica,
+    /// The last BGSAVE failed with save points set (stop-writes-on-bgsave-error).
+    MisconfRdb,
+    /// The AOF could not be written: the system's error text.
+    MisconfAof(String),
     /// Any other text, verbatim (must start with an error code such as `ERR`).
     Custom(String),
 }
@@ -137,6 +141,8 @@ impl fmt::Display for CmdError {
             NoReplicas => f.write_str("NOREPLICAS Not enough good replicas to write."),
             ReadOnlyReplica => f.write_str("READONLY You can't write against a read only replica."),
             WaitOnReplica => f.write_str("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."),
+            MisconfRdb => f.write_str("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."),
+            MisconfAof(why) => write!(f, "MISCONF Errors writing to the AOF file: {why}"),
             Custom(s) => f.write_str(s),
         }
     }

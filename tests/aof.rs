@@ -603,3 +603,34 @@ async fn a_replica_keeps_the_synced_dataset_in_its_aof() {
     replica.kill9().await;
     master.kill9().await;
 }
+
+#[tokio::test]
+async fn writes_are_refused_while_the_aof_cannot_be_written() {
+    let dir = TempDir::new("misconf");
+    let p = spawn(&dir.0, &["--appendonly", "yes"])
+        .await
+        .expect("starts");
+    let mut c = p.raw().await;
+    // The rewrite opens INCR file 2 by name: make it the full device.
+    std::os::unix::fs::symlink("/dev/full", dir.aof_dir().join("appendonly.aof.2.incr.aof"))
+        .expect("symlink");
+    c.expect(
+        &["BGREWRITEAOF"],
+        b"+Background append only file rewriting started\r\n",
+    )
+    .await;
+    poll_until(&mut c, &["INFO", "persistence"], 500, "the rewrite", |r| {
+        r.as_str().contains("aof_rewrite_in_progress:0")
+    })
+    .await;
+    // This write is the one that meets the error (Redis finds it when it
+    // writes the buffer too); from then on writes, and PING, are refused.
+    c.expect(&["SET", "k", "v"], b"+OK\r\n").await;
+    let refused = b"-MISCONF Errors writing to the AOF file: No space left on device\r\n";
+    c.expect(&["SET", "k2", "v"], refused).await;
+    c.expect(&["PING"], refused).await;
+    c.expect(&["GET", "k"], b"$1\r\nv\r\n").await;
+    let info = c.val(&["INFO", "persistence"]).await;
+    assert!(info.as_str().contains("aof_last_write_status:err\r\n"));
+    p.kill9().await;
+}

@@ -63,9 +63,11 @@ fn variant_of(e: &CmdError) -> usize {
         WaitOnReplica => 41,
         NoReplicas => 42,
         MasterDown => 43,
+        MisconfRdb => 44,
+        MisconfAof(_) => 45,
     }
 }
-const CMD_VARIANTS: usize = 44;
+const CMD_VARIANTS: usize = 46;
 
 fn protocol_variant_of(e: &ProtocolError) -> usize {
     use ProtocolError::*;
@@ -393,6 +395,9 @@ fn every_variant_has_a_golden_case() {
     covered[variant_of(&CmdError::WaitOnReplica)] = true;
     covered[variant_of(&CmdError::NoReplicas)] = true;
     covered[variant_of(&CmdError::MasterDown)] = true;
+    // In disk_error_texts (and tests/aof.rs for the AOF one on the wire):
+    covered[variant_of(&CmdError::MisconfRdb)] = true;
+    covered[variant_of(&CmdError::MisconfAof(String::new()))] = true;
     let missing: Vec<usize> = (0..CMD_VARIANTS).filter(|i| !covered[*i]).collect();
     assert!(
         missing.is_empty(),
@@ -676,4 +681,17 @@ async fn replication_errors_on_the_wire() {
     .await;
     c.expect(&["REPLICAOF", "NO", "ONE"], "+OK\r\n").await;
     c.expect(&["SET", "a", "c"], "+OK\r\n").await;
+}
+
+/// Redis's writeCommandsGetDiskErrorMessage texts (server.c, shared.bgsaveerr).
+#[test]
+fn disk_error_texts() {
+    assert_eq!(
+        CmdError::MisconfRdb.to_string(),
+        "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
+    );
+    assert_eq!(
+        CmdError::MisconfAof("No space left on device".into()).to_string(),
+        "MISCONF Errors writing to the AOF file: No space left on device"
+    );
 }

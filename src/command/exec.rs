@@ -104,6 +104,20 @@ fn execute_inner(
         srv.stats.reject(resolved.stat, "OOM");
         return Err(CmdError::Oom.into());
     }
+    if (spec.has(flags::WRITE) || spec.name == "ping") && !client.repl.is_master {
+        // Redis's writeCommandsDeniedByDiskError: the data set must not move
+        // ahead of what can be persisted.
+        let denied = if srv.persist.rdb_write_error(srv) {
+            Some(CmdError::MisconfRdb)
+        } else {
+            srv.aof.write_error().map(CmdError::MisconfAof)
+        };
+        if let Some(e) = denied {
+            flag_multi_error(client);
+            srv.stats.reject(resolved.stat, "MISCONF");
+            return Err(e.into());
+        }
+    }
     if spec.has(flags::WRITE) && !client.repl.is_master {
         // A read-only replica takes writes from its master only.
         if srv.repl.is_replica() && srv.config.replica_read_only.load(Ordering::Relaxed) {

@@ -303,6 +303,8 @@ pub struct Aof {
     /// DEBUG AOF-FLUSH-SLEEP: µs to sleep before each write (tests widen
     /// the window between a write and its reply with it).
     pub flush_sleep_us: AtomicU64,
+    /// The system's text for the last failed write or fsync (for -MISCONF).
+    last_write_err: Mutex<String>,
 }
 
 impl Default for Aof {
@@ -338,6 +340,7 @@ impl Aof {
             current_size: AtomicU64::new(0),
             thread_started: AtomicBool::new(false),
             flush_sleep_us: AtomicU64::new(0),
+            last_write_err: Mutex::new(String::new()),
         }
     }
 
@@ -398,6 +401,15 @@ impl Aof {
         self.buf.lock().db = None;
     }
 
+    /// Why writes are refused (`-MISCONF`): the AOF is on and its last
+    /// write or fsync failed, as Redis's `writeCommandsDeniedByDiskError`.
+    pub fn write_error(&self) -> Option<String> {
+        if self.is_on() && !self.last_write_ok.load(Ordering::Relaxed) {
+            return Some(self.last_write_err.lock().clone());
+        }
+        None
+    }
+
     /// Whether fed bytes wait to be written.
     #[inline]
     pub fn has_unwritten(&self) -> bool {
@@ -437,6 +449,7 @@ impl Aof {
                     tracing::error!("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting... ({e})");
                     std::process::exit(1);
                 }
+                *self.last_write_err.lock() = strerror(&e);
                 if self.last_write_ok.swap(false, Ordering::Relaxed) {
                     tracing::warn!("Error writing to the AOF file: {e}");
                 }
@@ -494,6 +507,8 @@ impl Aof {
         if let Some(file) = file {
             if let Err(e) = file.sync_data() {
                 tracing::warn!("Error syncing the AOF file: {e}");
+                *self.last_write_err.lock() = strerror(&e);
+                self.last_write_ok.store(false, Ordering::Relaxed);
                 return;
             }
         }
@@ -585,6 +600,15 @@ impl Aof {
             ));
         }
         s
+    }
+}
+
+/// The C library's text for an I/O error, as Redis prints `strerror(errno)`.
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
     }
 }
 

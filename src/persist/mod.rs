@@ -40,6 +40,14 @@ pub struct Persist {
 }
 
 impl Persist {
+    /// stop-writes-on-bgsave-error: save points are set and the last
+    /// background save failed (one relaxed load when it did not).
+    pub fn rdb_write_error(&self, srv: &Server) -> bool {
+        !self.last_bgsave_ok.load(Ordering::Relaxed)
+            && srv.config.get("stop-writes-on-bgsave-error").as_deref() != Some("no")
+            && !save_points(srv).is_empty()
+    }
+
     pub fn new() -> Persist {
         Persist {
             last_bgsave_ok: AtomicBool::new(true),
