@@ -159,21 +159,8 @@ fn repr_if_needed(name: &str) -> String {
     if !needs {
         return name.to_string();
     }
-    let mut s = String::from("\"");
-    for c in name.bytes() {
-        match c {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            0x07 => s.push_str("\\a"),
-            0x08 => s.push_str("\\b"),
-            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
-            c => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    s.push('"');
+    let mut s = String::new();
+    crate::server::repr_into(&mut s, name.as_bytes());
     s
 }
 
@@ -558,11 +545,8 @@ impl Aof {
     }
 
     fn persist_manifest(&self, names: &Names, m: &Manifest) -> std::io::Result<()> {
-        let tmp = names.dir.join(format!("temp-{}.manifest", names.file));
-        let mut f = File::create(&tmp)?;
-        f.write_all(m.render().as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, names.manifest())?;
+        super::write_file(&names.manifest(), m.render().as_bytes())?;
+        // The rename itself is durable once the directory is.
         if let Ok(d) = File::open(&names.dir) {
             let _ = d.sync_all();
         }
@@ -715,7 +699,7 @@ fn open_at_startup(srv: &Arc<Server>, names: &Names, mut manifest: Manifest) -> 
         let name = names.base_name(seq);
         let snap = rdb::capture(&srv.keyspace, || {});
         let bytes = rdb::encode(&snap, &[("aof-base", "1".to_string())]);
-        write_synced(&names.dir.join(&name), &bytes)
+        super::write_file(&names.dir.join(&name), &bytes)
             .map_err(|e| format!("Can't create the AOF base file {name}: {e}"))?;
         aof.base_size.store(bytes.len() as u64, Ordering::Relaxed);
         manifest.base = Some(AofFile {
@@ -770,12 +754,6 @@ fn open_at_startup(srv: &Arc<Server>, names: &Names, mut manifest: Manifest) -> 
     srv.repl.attach_aof(aof.clone());
     aof.start_thread();
     Ok(())
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = File::create(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 /// The client the AOF's commands run as: it applies whatever the memory
@@ -1080,13 +1058,8 @@ fn finish_rewrite(
     };
     let base_name = names.base_name(base_seq);
     let bytes = rdb::encode(&snap, &[("aof-base", "1".to_string())]);
-    let tmp = names
-        .dir
-        .join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-    write_synced(&tmp, &bytes).map_err(|e| format!("Error writing the rewritten AOF: {e}"))?;
-    std::fs::rename(&tmp, names.dir.join(&base_name)).map_err(|e| {
-        format!("Error trying to rename the temporary AOF base file {base_name}: {e}")
-    })?;
+    super::write_file(&names.dir.join(&base_name), &bytes)
+        .map_err(|e| format!("Error writing the rewritten AOF base file {base_name}: {e}"))?;
     let (manifest, gone) = {
         let mut m = aof.manifest.lock();
         let mut gone: Vec<AofFile> = m.history.drain(..).collect();

@@ -76,9 +76,9 @@ fn aux(srv: &Server) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Writes `bytes` to a temporary file and renames it over the RDB file, as
-/// Redis does, so a crash never leaves a half-written dump.rdb.
-fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to a temporary file and renames it over `path`, as Redis
+/// does, so a crash never leaves a half-written dump.rdb (or AOF file).
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     // Unique per save: a BGSAVE thread and a SAVE (or two servers in one
     // process, as in the tests) never share a temporary file.
