@@ -130,6 +130,10 @@ pub struct ClientHandle {
     pub id: u64,
     pub addr: String,
     pub laddr: String,
+    /// Connected from 127.0.0.1 or ::1, or an internal client (AOF loading,
+    /// a replica's link to its master): Redis's `islocalClient`, which
+    /// protected mode and the `local` setting of enable-* options trust.
+    pub is_local: bool,
     pub created: Instant,
     pub info: Mutex<ClientInfo>,
     /// Milliseconds since server start of the last command (CLIENT LIST idle).
@@ -181,6 +185,7 @@ impl ClientHandle {
             id,
             addr,
             laddr,
+            is_local: true,
             created: Instant::now(),
             info: Mutex::new(ClientInfo {
                 multi: -1,

@@ -50,6 +50,7 @@ pub enum CmdError {
         reason: String,
     },
     ConfigGetArity,
+    DebugNotAllowed,
     ClientNameSpaces,
     NoSuchClient,
     InvalidCursor,
@@ -126,6 +127,7 @@ impl fmt::Display for CmdError {
                 write!(f, "ERR CONFIG SET failed (possibly related to argument '{param}') - {reason}")
             }
             ConfigGetArity => f.write_str("ERR wrong number of arguments for 'config|get' command"),
+            DebugNotAllowed => f.write_str("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."),
             ClientNameSpaces => f.write_str(
                 "ERR Client names cannot contain spaces, newlines or special characters.",
             ),
@@ -188,6 +190,21 @@ pub fn truncate_lossy(b: &[u8], max: usize) -> String {
         .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
         .collect()
 }
+
+/// Sent, whole, to a client that protected mode turns away before it can send
+/// anything (Redis's clientAcceptHandler; the typos are Redis's).
+pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected \
+mode is enabled and no password is set for the default user. In this mode connections are only \
+accepted from the loopback interface. If you want to connect from external computers to Redis you \
+may adopt one of the following solutions: 1) Just disable protected mode sending the command \
+'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same \
+host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you \
+do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the \
+protected mode by editing the Redis configuration file, and setting the protected mode option to \
+'no', and then restarting the server. 3) If you started the server manually just for testing, \
+restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the \
+default user. NOTE: You only need to do one of the above things in order for the server to start \
+accepting connections from the outside.\r\n";
 
 /// Errors that end the connection after their reply (framing errors).
 #[derive(Debug, Clone, PartialEq)]

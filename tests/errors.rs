@@ -65,9 +65,10 @@ fn variant_of(e: &CmdError) -> usize {
         MasterDown => 43,
         MisconfRdb => 44,
         MisconfAof(_) => 45,
+        DebugNotAllowed => 46,
     }
 }
-const CMD_VARIANTS: usize = 46;
+const CMD_VARIANTS: usize = 47;
 
 fn protocol_variant_of(e: &ProtocolError) -> usize {
     use ProtocolError::*;
@@ -398,6 +399,8 @@ fn every_variant_has_a_golden_case() {
     // In disk_error_texts (and tests/aof.rs for the AOF one on the wire):
     covered[variant_of(&CmdError::MisconfRdb)] = true;
     covered[variant_of(&CmdError::MisconfAof(String::new()))] = true;
+    // In debug_disabled_error below (on the wire).
+    covered[variant_of(&CmdError::DebugNotAllowed)] = true;
     let missing: Vec<usize> = (0..CMD_VARIANTS).filter(|i| !covered[*i]).collect();
     assert!(
         missing.is_empty(),

@@ -26,6 +26,12 @@ use crate::error::CmdError;
 use crate::glob::glob_match;
 
 static DEFAULTS: &str = include_str!("redis7-defaults.tsv");
+/// Redis's range and parse rule for every numeric parameter (its config table).
+static BOUNDS: &str = include_str!("redis7-bounds.tsv");
+
+/// Parameters CONFIG SET refuses unless `enable-protected-configs` allows the
+/// client (Redis's PROTECTED_CONFIG): together they choose where SAVE writes.
+pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// Parameters the server acts on.
 pub const HONOURED: &[&str] = &[
@@ -176,7 +182,8 @@ pub struct Config {
     pub obuf_normal: ObufLimitAtomics,
     pub obuf_replica: ObufLimitAtomics,
     pub requirepass_set: AtomicBool,
-    pub debug_enabled: AtomicBool,
+    /// `protected-mode yes`: without a password, only loopback clients.
+    pub protected_mode: AtomicBool,
     pub lazyfree_lazy_user_del: AtomicBool,
     pub latency_tracking: AtomicBool,
     pub active_expire: AtomicBool,
@@ -245,7 +252,7 @@ impl Config {
             obuf_normal: ObufLimitAtomics::default(),
             obuf_replica: ObufLimitAtomics::default(),
             requirepass_set: AtomicBool::new(false),
-            debug_enabled: AtomicBool::new(true),
+            protected_mode: AtomicBool::new(true),
             lazyfree_lazy_user_del: AtomicBool::new(false),
             latency_tracking: AtomicBool::new(true),
             stream_node_max_entries: AtomicU64::new(100),
@@ -272,6 +279,17 @@ impl Config {
             let _ = cfg.apply_hot(&k, &v);
         }
         cfg
+    }
+
+    /// Redis's `allowProtectedAction`: whether `option` (enable-debug-command,
+    /// enable-protected-configs, enable-module-command; set at startup only)
+    /// lets this client act: `yes` everyone, `local` loopback clients only.
+    pub fn allows(&self, option: &str, client_is_local: bool) -> bool {
+        match self.get(option).as_deref() {
+            Some("yes") => true,
+            Some("local") => client_is_local,
+            _ => false,
+        }
     }
 
     /// The hash encoding thresholds in force.
@@ -417,53 +435,26 @@ impl Config {
             "maxclients" => self
                 .maxclients
                 .store(int()?.max(1) as usize, Ordering::Relaxed),
-            "proto-max-bulk-len" => {
-                let n = int()?;
-                if n < 1024 * 1024 {
-                    return Err(
-                        "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
-                    );
-                }
-                self.proto_max_bulk_len.store(n as usize, Ordering::Relaxed)
-            }
-            "client-query-buffer-limit" => {
-                let n = int()?;
-                if n < 1024 * 1024 {
-                    return Err(
-                        "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
-                    );
-                }
-                self.client_query_buffer_limit
-                    .store(n as usize, Ordering::Relaxed)
-            }
+            // Ranges were checked by `normalize` (Redis's table): store.
+            "proto-max-bulk-len" => self
+                .proto_max_bulk_len
+                .store(int()? as usize, Ordering::Relaxed),
+            "client-query-buffer-limit" => self
+                .client_query_buffer_limit
+                .store(int()? as usize, Ordering::Relaxed),
             "timeout" => self.timeout.store(int()?.max(0) as u64, Ordering::Relaxed),
             "maxmemory" => self
                 .maxmemory
-                .store(int()?.max(0) as u64, Ordering::Relaxed),
-            "set-max-intset-entries" => {
-                let n = int()?;
-                if n < 0 {
-                    return Err(
-                        "argument must be between 0 and 9223372036854775807 inclusive".into(),
-                    );
-                }
-                self.set_max_intset_entries
-                    .store(n as usize, Ordering::Relaxed)
-            }
-            "hash-max-listpack-entries" | "hash-max-listpack-value" => {
-                let n = int()?;
-                if n < 0 {
-                    return Err(
-                        "argument must be between 0 and 9223372036854775807 inclusive".into(),
-                    );
-                }
-                let target = if name == "hash-max-listpack-entries" {
-                    &self.hash_max_listpack_entries
-                } else {
-                    &self.hash_max_listpack_value
-                };
-                target.store(n as usize, Ordering::Relaxed)
-            }
+                .store(v.parse::<u64>().unwrap_or(0), Ordering::Relaxed),
+            "set-max-intset-entries" => self
+                .set_max_intset_entries
+                .store(int()? as usize, Ordering::Relaxed),
+            "hash-max-listpack-entries" => self
+                .hash_max_listpack_entries
+                .store(int()? as usize, Ordering::Relaxed),
+            "hash-max-listpack-value" => self
+                .hash_max_listpack_value
+                .store(int()? as usize, Ordering::Relaxed),
             "stream-node-max-entries" => self
                 .stream_node_max_entries
                 .store(int()?.max(0) as u64, Ordering::Relaxed),
@@ -479,7 +470,7 @@ impl Config {
                 self.notify_flags.store(flags, Ordering::Relaxed)
             }
             "requirepass" => self.requirepass_set.store(!v.is_empty(), Ordering::Relaxed),
-            "enable-debug-command" => self.debug_enabled.store(v != "no", Ordering::Relaxed),
+            "protected-mode" => self.protected_mode.store(v == "yes", Ordering::Relaxed),
             "lazyfree-lazy-user-del" => self
                 .lazyfree_lazy_user_del
                 .store(v == "yes", Ordering::Relaxed),
@@ -578,6 +569,11 @@ const IMMUTABLE: &[&str] = &[
     "threads",
 ];
 
+/// Whether CONFIG SET refuses `name` at runtime (its primary name).
+pub fn is_immutable(name: &str) -> bool {
+    IMMUTABLE.contains(&name)
+}
+
 /// The primary name of a parameter (`slave-priority` is `replica-priority`).
 pub fn canonical_name(name: &str) -> String {
     ALIASES
@@ -633,6 +629,9 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
         .unwrap_or("");
     if let Some((_, allowed)) = ENUMS.iter().find(|(n, _)| *n == name) {
         return one_of(value, allowed);
+    }
+    if let Some(rule) = NumericRule::of(name) {
+        return rule.normalize(value);
     }
     match kind_of(name, default) {
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
@@ -695,6 +694,139 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
     }
 }
 
+/// How Redis parses and bounds one numeric parameter (`redis7-bounds.tsv`).
+struct NumericRule {
+    /// numericBoundaryCheck's unsigned branch (the value is read as u64).
+    unsigned: bool,
+    lower: i128,
+    upper: i128,
+    parse: NumericParse,
+}
+
+#[derive(PartialEq)]
+enum NumericParse {
+    Integer,
+    Memory,
+    MemoryPercent,
+    Octal,
+}
+
+impl NumericRule {
+    fn of(name: &str) -> Option<NumericRule> {
+        let line = BOUNDS
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .find(|l| l.split('\t').next() == Some(name))?;
+        let f: Vec<&str> = line.split('\t').collect();
+        Some(NumericRule {
+            unsigned: *f.get(1)? == "unsigned",
+            lower: f.get(2)?.parse().ok()?,
+            upper: f.get(3)?.parse().ok()?,
+            parse: match *f.get(4)? {
+                "memory" => NumericParse::Memory,
+                "memory+percent" => NumericParse::MemoryPercent,
+                "octal" => NumericParse::Octal,
+                _ => NumericParse::Integer,
+            },
+        })
+    }
+
+    /// Redis's numericParseString then numericBoundaryCheck, with their
+    /// messages; the value as CONFIG GET reports it.
+    fn normalize(&self, value: &str) -> Result<String, String> {
+        let ll = self.parse(value)?;
+        let percent = self.parse == NumericParse::MemoryPercent && ll < 0;
+        if self.unsigned {
+            let (v, lo, hi) = (ll as u64 as i128, self.lower, self.upper);
+            if v < lo || v > hi {
+                return Err(if self.parse == NumericParse::Octal {
+                    format!("argument must be between {lo:o} and {hi:o} inclusive")
+                } else {
+                    format!("argument must be between {lo} and {hi} inclusive")
+                });
+            }
+        } else if percent {
+            if (ll as i128) < self.lower {
+                return Err(format!(
+                    "percentage argument must be less or equal to {}",
+                    -self.lower
+                ));
+            }
+        } else if (ll as i128) < self.lower || (ll as i128) > self.upper {
+            return Err(format!(
+                "argument must be between {} and {} inclusive",
+                self.lower, self.upper
+            ));
+        }
+        Ok(if percent {
+            format!("{}%", -(ll as i128))
+        } else if self.parse == NumericParse::Octal {
+            format!("{ll:o}")
+        } else if self.unsigned {
+            (ll as u64).to_string()
+        } else {
+            ll.to_string()
+        })
+    }
+
+    fn parse(&self, value: &str) -> Result<i64, String> {
+        use crate::conn::protocol::parse_i64;
+        match self.parse {
+            NumericParse::Integer => parse_i64(value.as_bytes())
+                .ok_or_else(|| "argument couldn't be parsed into an integer".into()),
+            NumericParse::Octal => i64::from_str_radix(value, 8)
+                .ok()
+                .filter(|_| !value.is_empty() && !value.starts_with('+'))
+                .ok_or_else(|| "argument couldn't be parsed as an octal number".into()),
+            NumericParse::Memory => parse_memory(value)
+                .map(|v| v as i64)
+                .ok_or_else(|| "argument must be a memory value".into()),
+            NumericParse::MemoryPercent => {
+                if let Some(v) = parse_memory(value) {
+                    return Ok(v as i64);
+                }
+                value
+                    .strip_suffix('%')
+                    .filter(|p| !p.is_empty())
+                    .and_then(|p| parse_i64(p.as_bytes()))
+                    .filter(|p| *p >= 0)
+                    .map(|p| -p)
+                    .ok_or_else(|| "argument must be a memory or percent value".into())
+            }
+        }
+    }
+}
+
+/// Redis's `memtoull`: digits then an optional unit (b, k, kb, m, mb, g,
+/// gb, any case; k = 1000, kb = 1024); no sign. Overflow wraps as in C
+/// (strtoull saturates, the multiplication wraps).
+pub fn parse_memory(s: &str) -> Option<u64> {
+    if s.starts_with('-') {
+        return None;
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if digits.len() >= 128 {
+        return None;
+    }
+    let val = digits.bytes().fold(0u64, |v, d| {
+        v.checked_mul(10)
+            .and_then(|v| v.checked_add((d - b'0') as u64))
+            .unwrap_or(u64::MAX)
+    });
+    Some(val.wrapping_mul(mul))
+}
+
 /// `shutdown-on-sig*`: bit flags, reported in Redis's table order
 /// (`configEnumGetName`), `default` when none is set.
 fn normalize_shutdown_flags(value: &str) -> Result<String, String> {
@@ -745,30 +877,6 @@ fn one_of(value: &str, allowed: &[&str]) -> Result<String, String> {
             allowed.join(", ")
         ))
     }
-}
-
-/// Parses `100`, `1k`, `1kb`, `2mb`, `1gb` (k = 1000, kb = 1024, as Redis's `memtoull`).
-pub fn parse_memory(s: &str) -> Option<u64> {
-    let lower = s.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !c.is_ascii_digit() && c != '-')
-        .unwrap_or(lower.len());
-    let (num, unit) = lower.split_at(split);
-    let n: i64 = num.parse().ok()?;
-    if n < 0 {
-        return None;
-    }
-    let mul: u64 = match unit {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    (n as u64).checked_mul(mul)
 }
 
 /// `client-output-buffer-limit`: the classes given replace theirs in `current`.

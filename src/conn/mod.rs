@@ -46,11 +46,20 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
             .await;
         return;
     }
-    let handle = Arc::new(ClientHandle::new(
-        srv.clients.next_id(),
-        peer.to_string(),
-        laddr,
-    ));
+    let is_local = is_local_peer(&peer);
+    if !is_local
+        && srv.config.protected_mode.load(Ordering::Relaxed)
+        && !srv.config.requirepass_set.load(Ordering::Relaxed)
+    {
+        srv.stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        deny(stream, crate::error::PROTECTED_MODE_DENIED.as_bytes()).await;
+        return;
+    }
+    let mut handle = ClientHandle::new(srv.clients.next_id(), peer.to_string(), laddr);
+    handle.is_local = is_local;
+    let handle = Arc::new(handle);
     handle.last_active_ms.store(
         unix_ms().saturating_sub(srv.start_unix_ms),
         Ordering::Relaxed,
@@ -72,6 +81,36 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     };
     let _ = conn.serve(&mut client).await;
     cleanup(&srv, &mut client);
+}
+
+/// Sends a refusal and closes so that the client reads it: a close with
+/// its first request still unread would reset the connection, and the reset
+/// can discard the refusal before the client reads it. What the client sends
+/// meanwhile is read and dropped (at most 64 KiB, for at most a second).
+async fn deny(mut stream: TcpStream, refusal: &[u8]) {
+    if stream.write_all(refusal).await.is_err() || stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut sink = [0u8; 4096];
+    let mut left: usize = 64 * 1024;
+    let drain = async {
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+}
+
+/// Redis's `islocalClient` for TCP: the peer is exactly 127.0.0.1 or ::1
+/// (127.0.0.2 is not; an IPv4-mapped 127.0.0.1 is).
+pub fn is_local_peer(peer: &SocketAddr) -> bool {
+    match peer.ip().to_canonical() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+    }
 }
 
 /// Releases everything a leaving client held: subscriptions, registry entry.

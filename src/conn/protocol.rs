@@ -12,6 +12,10 @@ use crate::error::ProtocolError;
 pub const INLINE_MAX: usize = 64 * 1024;
 /// Arguments this large get their buffer sized up front (Redis's PROTO_MBULK_BIG_ARG).
 pub const BIG_ARG: usize = 32 * 1024;
+/// Most read-buffer room reserved for a big argument before its bytes arrive:
+/// past it the buffer grows (doubling) as they do, so a header alone never
+/// makes the server reserve what it claims (Redis reserves the whole claim).
+const BIG_ARG_UPFRONT: usize = 2 * BIG_ARG;
 /// Arguments preallocated at most, whatever `*N` says.
 const PREALLOC_ARGS: usize = 1024;
 
@@ -96,9 +100,11 @@ impl RequestParser {
                     buf.advance(line_end + 2);
                     let len = len as usize;
                     self.bulk_len = Some(len);
-                    // Large payloads: make room once rather than regrowing per read.
-                    if len >= BIG_ARG && buf.capacity() < len + 2 {
-                        buf.reserve(len + 2 - buf.len());
+                    // Large payloads: room for the first part at once, the
+                    // rest as it arrives (`BIG_ARG_UPFRONT`).
+                    let upfront = (len + 2).min(BIG_ARG_UPFRONT);
+                    if len >= BIG_ARG && buf.capacity() < upfront {
+                        buf.reserve(upfront - buf.len());
                     }
                     len
                 }
@@ -130,17 +136,14 @@ impl RequestParser {
 }
 
 fn find_crlf(buf: &[u8]) -> Option<usize> {
-    // Redis looks for '\r' and then requires the '\n' to be buffered too.
-    let r = memchr(b'\r', buf)?;
-    if r + 1 < buf.len() {
+    // Redis looks for '\r' with `strchr` (a NUL before it: not found yet)
+    // and then requires the '\n' to be buffered too.
+    let r = buf.iter().position(|&b| b == b'\r' || b == 0)?;
+    if buf[r] == b'\r' && r + 1 < buf.len() {
         Some(r)
     } else {
         None
     }
-}
-
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
 }
 
 /// Redis's `string2ll`: optional '-', digits only, no '+', no spaces, no overflow.
@@ -179,7 +182,15 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 }
 
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Parsed>, ProtocolError> {
-    let Some(nl) = memchr(b'\n', buf) else {
+    // Redis finds the end of an inline line with `strchr`, which stops at a
+    // NUL: a NUL before the newline leaves the line incomplete, and it stays
+    // so (more bytes land after the NUL) until the buffer passes the inline
+    // limit. Cinnabar answers the same: nothing, then the limit's error.
+    let Some(nl) = buf
+        .iter()
+        .position(|&b| b == b'\n' || b == 0)
+        .filter(|&i| buf[i] == b'\n')
+    else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError::TooBigInline);
         }
@@ -199,15 +210,26 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Parsed>, ProtocolError> {
     )))
 }
 
+/// C's `isspace` (Redis splits on it): space, \t, \n, \v, \f, \r.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// Redis's `sdssplitargs`: whitespace-separated words, "double quotes" with
 /// C escapes (`\n`, `\xHH`…), 'single quotes' with only `\'`. `None` on unbalanced quotes
 /// or a closing quote not followed by a space.
+///
+/// Redis runs it on C strings, so a NUL never reaches it; here the line is a
+/// byte slice (inline requests stop before a NUL, config and manifest lines
+/// may hold one) and NUL is an ordinary byte of a word. Every turn of the
+/// outer loop consumes at least one byte: whatever ends a word is a space
+/// the next turn skips.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_c_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -241,7 +263,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -258,7 +280,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -271,7 +293,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => cur.push(c),
@@ -377,5 +399,63 @@ mod tests {
     fn inline_escapes() {
         let a = split_args(br#"a "\x41\n" 'it\'s'"#).unwrap();
         assert_eq!(a, vec![b"a".to_vec(), b"A\n".to_vec(), b"it's".to_vec()]);
+    }
+
+    #[test]
+    fn nul_leaves_an_inline_line_incomplete_as_redis_strchr() {
+        // The 9-byte request that once looped forever pushing empty words.
+        let mut p = RequestParser::new(1 << 20);
+        let mut buf = BytesMut::from(&b"PING\x00\r\n"[..]);
+        assert!(p.next(&mut buf).unwrap().is_none());
+        assert_eq!(&buf[..], b"PING\x00\r\n", "nothing consumed");
+        buf.extend_from_slice(b"PING\r\n");
+        assert!(
+            p.next(&mut buf).unwrap().is_none(),
+            "still one unfinished line"
+        );
+        buf.extend_from_slice(&vec![b'x'; INLINE_MAX]);
+        assert_eq!(p.next(&mut buf).err(), Some(ProtocolError::TooBigInline));
+        // The same in a multibulk header line.
+        let mut buf = BytesMut::from(&b"*1\x00\r\n$4\r\nPING\r\n"[..]);
+        assert!(RequestParser::new(1 << 20)
+            .next(&mut buf)
+            .unwrap()
+            .is_none());
+        // In a bulk payload a NUL is data.
+        let cmds = parse_all(b"*2\r\n$4\r\nECHO\r\n$3\r\na\x00b\r\n").unwrap();
+        assert_eq!(cmds[0][1], Bytes::from_static(b"a\x00b"));
+    }
+
+    #[test]
+    fn split_args_takes_nul_as_a_byte_and_always_ends() {
+        assert_eq!(split_args(b"\x00").unwrap(), vec![b"\x00".to_vec()]);
+        assert_eq!(
+            split_args(b"PING\x00 a\x00b").unwrap(),
+            vec![b"PING\x00".to_vec(), b"a\x00b".to_vec()]
+        );
+        assert_eq!(
+            split_args(b"\"x\x00\" '\x00'").unwrap(),
+            vec![b"x\x00".to_vec(), b"\x00".to_vec()]
+        );
+        // C's isspace separates words at the start and after a quote.
+        assert_eq!(
+            split_args(b"\x0b\x0ca\x0bb \"q\"\x0c").unwrap(),
+            vec![b"a\x0bb".to_vec(), b"q".to_vec()]
+        );
+        // Every byte value, alone and repeated: the splitter returns.
+        for b in 0..=255u8 {
+            let line = vec![b; 64];
+            if let Some(words) = split_args(&line) {
+                assert!(words.len() <= line.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_big_bulk_header_reserves_only_the_first_part() {
+        let mut p = RequestParser::new(512 << 20);
+        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nSET\r\n$536870912\r\n"[..]);
+        assert!(p.next(&mut buf).unwrap().is_none());
+        assert!(buf.capacity() <= 2 * BIG_ARG_UPFRONT, "{}", buf.capacity());
     }
 }

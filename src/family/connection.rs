@@ -183,13 +183,33 @@ fn echo(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Bulk(a[1].clone()))
 }
 
+/// Password comparison whose running time depends only on the length of
+/// what the client sent: every byte of `given` is compared (against the
+/// secret repeated), never stopping at the first difference, so timing tells
+/// neither how much of a guess matched nor the secret's length. Redis gets
+/// the same from comparing fixed-length SHA-256 digests
+/// (`time_independent_strcmp`).
+fn secret_eq(given: &[u8], secret: &[u8]) -> bool {
+    let mut diff = u8::from(given.len() != secret.len());
+    for (i, &g) in given.iter().enumerate() {
+        let s = if secret.is_empty() {
+            0
+        } else {
+            secret[i % secret.len()]
+        };
+        // black_box: the optimizer may not turn the loop into an early exit.
+        diff = std::hint::black_box(diff | (g ^ s));
+    }
+    diff == 0
+}
+
 fn check_password(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<()> {
     let configured = ctx.srv.config.get("requirepass").unwrap_or_default();
     let user_ok = user.is_none_or(|u| u == b"default");
     if user.is_none() && configured.is_empty() {
         return Err(CmdError::custom("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     }
-    if user_ok && (configured.is_empty() || configured.as_bytes() == pass) {
+    if user_ok && (configured.is_empty() || secret_eq(pass, configured.as_bytes())) {
         ctx.client.authenticated = true;
         Ok(())
     } else {
@@ -778,4 +798,26 @@ fn client_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             "    Will not touch LRU/LFU stats when this mode is on.",
         ],
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_eq_is_equality() {
+        assert!(secret_eq(b"foobar", b"foobar"));
+        assert!(!secret_eq(b"foobaz", b"foobar"));
+        assert!(
+            !secret_eq(b"foo", b"foobar"),
+            "a prefix is not the password"
+        );
+        assert!(
+            !secret_eq(b"foobarfoobar", b"foobar"),
+            "nor the password repeated"
+        );
+        assert!(!secret_eq(b"", b"foobar"));
+        assert!(!secret_eq(b"x", b""));
+        assert!(secret_eq(b"", b""));
+    }
 }

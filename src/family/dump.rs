@@ -226,28 +226,31 @@ fn get_stream(r: &mut Reader) -> Option<Stream> {
         for _ in 0..nc {
             let cname = Bytes::copy_from_slice(r.blob()?);
             let seen_time = r.u64()?;
-            g.consumers.insert(
-                cname,
-                Consumer {
-                    seen_time,
-                    pel: Default::default(),
-                },
-            );
+            let consumer = Consumer {
+                seen_time,
+                pel: Default::default(),
+            };
+            if g.consumers.insert(cname, consumer).is_some() {
+                return None;
+            }
         }
         for (id, consumer, time, count) in pel {
             g.consumers.get_mut(&consumer)?.pel.insert(id);
-            g.pel.insert(
-                id,
-                Nack {
-                    consumer,
-                    delivery_time: time,
-                    delivery_count: count,
-                },
-            );
+            let nack = Nack {
+                consumer,
+                delivery_time: time,
+                delivery_count: count,
+            };
+            if g.pel.insert(id, nack).is_some() {
+                // One pending entry listed twice (for one consumer or two).
+                return None;
+            }
         }
-        st.groups.insert(name, g);
+        if st.groups.insert(name, g).is_some() {
+            return None;
+        }
     }
-    Some(st)
+    st.is_consistent().then_some(st)
 }
 
 /// Checks the frame and decodes the body; lengths are bounded by the payload.
@@ -341,6 +344,18 @@ pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> 
         return Err(bad());
     }
     Ok(value)
+}
+
+/// A payload without its checksum, sealed with each format's checksum (ours,
+/// then Redis's CRC64): lets the fuzz harness (`fuzz/`) reach the decoders
+/// with mutated bodies that would otherwise stop at the checksum test.
+#[doc(hidden)]
+pub fn seal_for_fuzzing(body_and_version: &[u8]) -> [Vec<u8>; 2] {
+    let mut ours = body_and_version.to_vec();
+    ours.extend_from_slice(&checksum(body_and_version).to_le_bytes());
+    let mut redis = body_and_version.to_vec();
+    redis.extend_from_slice(&rdb::crc64(body_and_version).to_le_bytes());
+    [ours, redis]
 }
 
 fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {

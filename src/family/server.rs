@@ -383,11 +383,28 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::Syntax);
     }
     let cfg = &ctx.srv.config;
+    // Redis's first pass over every name, before any value is set: the first
+    // unknown, immutable, protected or repeated parameter fails the command.
     let mut seen: Vec<String> = Vec::new();
     for pair in a[2..].chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-        if seen.contains(&name) {
-            return Err(CmdError::custom(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter")));
+        let given = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let name = crate::config::canonical_name(&given);
+        if !cfg.is_known(&name) {
+            return Err(CmdError::ConfigUnknownParam(given));
+        }
+        let why = if crate::config::is_immutable(&name) {
+            Some("can't set immutable config")
+        } else if crate::config::PROTECTED.contains(&name.as_str())
+            && !cfg.allows("enable-protected-configs", ctx.client.handle.is_local)
+        {
+            Some("can't set protected config")
+        } else if seen.contains(&name) {
+            Some("duplicate parameter")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(crate::config::set_error(&given, why.to_string()));
         }
         seen.push(name);
     }
@@ -800,8 +817,12 @@ fn command_help(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 // ---- DEBUG ---------------------------------------------------------------
 
 fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if !ctx.srv.config.debug_enabled.load(Ordering::Relaxed) {
-        return Err(CmdError::custom("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
+    if !ctx
+        .srv
+        .config
+        .allows("enable-debug-command", ctx.client.handle.is_local)
+    {
+        return Err(CmdError::DebugNotAllowed);
     }
     let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
     match sub.as_str() {

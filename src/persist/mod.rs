@@ -9,6 +9,7 @@
 pub mod aof;
 pub mod crc64;
 pub mod digest;
+pub mod lzf;
 pub mod rdb;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};

@@ -28,6 +28,9 @@ use crate::types::stream::{Stream, StreamId};
 use crate::types::zset::{Limits as ZsetLimits, Zset};
 
 pub const RDB_VERSION: u32 = 10;
+/// Elements preallocated at most for a collection, whatever its length says
+/// (the length is also capped by the bytes left): larger ones grow as loaded.
+const PREALLOC_MAX: usize = 1 << 16;
 
 // Value types (rdb.h).
 const TYPE_STRING: u8 = 0;
@@ -609,59 +612,13 @@ impl<'a> Reader<'a> {
                 let clen = self.len()? as usize;
                 let ulen = self.len()? as usize;
                 let comp = self.take(clen)?;
-                // A real decompression never expands more than this; refuse
-                // an absurd claimed size before allocating it.
-                if ulen > clen.saturating_mul(256).max(64) {
-                    return err("LZF length mismatch");
-                }
-                lzf_decompress(comp, ulen).map(Bytes::from)
+                super::lzf::decompress(comp, ulen)
+                    .map(Bytes::from)
+                    .ok_or_else(|| RdbError("Invalid LZF compressed string".into()))
             }
             Len::Enc(e) => err(format!("Unknown RDB string encoding type {e}")),
         }
     }
-}
-
-/// LZF decompression (liblzf's `lzf_decompress`, as Redis uses it).
-fn lzf_decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, RdbError> {
-    let mut out = Vec::with_capacity(out_len);
-    let mut i = 0;
-    while i < input.len() {
-        let ctrl = input[i] as usize;
-        i += 1;
-        if ctrl < 32 {
-            let n = ctrl + 1;
-            if i + n > input.len() {
-                return err("Invalid LZF compressed string");
-            }
-            out.extend_from_slice(&input[i..i + n]);
-            i += n;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                len += *input.get(i).ok_or(RdbError("Invalid LZF".into()))? as usize;
-                i += 1;
-            }
-            let lo = *input.get(i).ok_or(RdbError("Invalid LZF".into()))? as usize;
-            i += 1;
-            let back = ((ctrl & 0x1f) << 8) + lo + 1;
-            if back > out.len() {
-                return err("Invalid LZF compressed string");
-            }
-            let start = out.len() - back;
-            // Byte by byte: the copy may overlap what it produces.
-            for k in 0..len + 2 {
-                let b = out[start + k];
-                out.push(b);
-            }
-        }
-        if out.len() > out_len {
-            return err("Invalid LZF compressed string");
-        }
-    }
-    if out.len() != out_len {
-        return err("Invalid LZF compressed string");
-    }
-    Ok(out)
 }
 
 /// Elements of a listpack blob (Redis 7's compact encoding).
@@ -892,7 +849,7 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
     Ok(match ty {
         TYPE_ZSET_2 => {
             let n = r.count()?;
-            let mut entries = Vec::with_capacity(n);
+            let mut entries = Vec::with_capacity(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 let member = r.string()?;
                 let s = r.take(8)?;
@@ -917,7 +874,7 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
         TYPE_STRING => Value::Str(r.string()?),
         TYPE_LIST | TYPE_SET => {
             let n = r.count()?;
-            let mut items = Vec::with_capacity(n);
+            let mut items = Vec::with_capacity(n.min(PREALLOC_MAX));
             for _ in 0..n {
                 items.push(r.string()?);
             }
@@ -929,7 +886,7 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
         }
         TYPE_HASH => {
             let n = r.count()?;
-            let mut items = Vec::with_capacity(n.saturating_mul(2));
+            let mut items = Vec::with_capacity(n.saturating_mul(2).min(PREALLOC_MAX));
             for _ in 0..n.saturating_mul(2) {
                 items.push(r.string()?);
             }
@@ -1211,9 +1168,6 @@ mod tests {
         is.extend_from_slice(&(-2i16).to_le_bytes());
         is.extend_from_slice(&(9i16).to_le_bytes());
         assert_eq!(intset_items(&is).expect("intset"), vec![b("-2"), b("9")]);
-        // LZF: a literal run then a back reference.
-        let comp = [2, b'a', b'b', b'c', 0x20, 2];
-        assert_eq!(lzf_decompress(&comp, 6).expect("lzf"), b"abcabc");
     }
 }
 

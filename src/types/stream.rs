@@ -435,6 +435,37 @@ impl Stream {
         self.length == 0
     }
 
+    /// Whether the metadata and the groups agree with each other and with
+    /// the entries: what a payload from RESTORE or a file must satisfy before
+    /// it becomes a key (Redis's `sanitize-dump-payload` checks, and the
+    /// invariants its commands keep):
+    /// - entries-added is at least the length, the max-deleted ID is not past
+    ///   the last ID, and no entry is past the last ID (XSETID refuses each);
+    /// - a group's entries-read is -1 (unknown) or not negative;
+    /// - every pending entry is owned by exactly one consumer, the one its
+    ///   NACK names, and every consumer's pending entries are in the group's.
+    ///
+    /// A group's last-delivered ID past the stream's last ID is allowed: Redis
+    /// 7.0's XGROUP CREATE and SETID accept one.
+    pub fn is_consistent(&self) -> bool {
+        if self.entries_added < self.length || self.max_deleted_id > self.last_id {
+            return false;
+        }
+        if self.last_valid_id().is_some_and(|id| id > self.last_id) {
+            return false;
+        }
+        self.groups.values().all(|g| {
+            let owned: usize = g.consumers.values().map(|c| c.pel.len()).sum();
+            g.entries_read >= INVALID_ENTRIES_READ
+                && owned == g.pel.len()
+                && g.consumers.iter().all(|(name, c)| {
+                    c.pel
+                        .iter()
+                        .all(|id| g.pel.get(id).is_some_and(|n| n.consumer == *name))
+                })
+        })
+    }
+
     /// Radix-tree keys as XINFO reports them: our nodes.
     pub fn node_count(&self) -> usize {
         self.nodes.len()

@@ -20,6 +20,8 @@
 
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +59,8 @@ impl TestServer {
         config.set("port", "0", true).unwrap();
         config.set("bind", "127.0.0.1", true).unwrap();
         config.set("enable-debug-command", "yes", true).unwrap();
+        // As Redis's own test config: tests point `dir` and `dbfilename` at their files.
+        config.set("enable-protected-configs", "yes", true).unwrap();
         for (k, v) in settings {
             config
                 .set(k, v, true)

@@ -19,18 +19,7 @@ const RDB_VERSION: u16 = 10;
 
 /// Redis's crc64 (Jones polynomial, reflected, no final xor).
 pub fn crc64(data: &[u8]) -> u64 {
-    let mut crc = 0u64;
-    for &b in data {
-        crc ^= b as u64;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
+    crate::persist::crc64::crc64(0, data)
 }
 
 /// Whether `payload` is framed as a Redis DUMP (version and CRC64 check out).
@@ -130,7 +119,10 @@ pub fn load_stream(kind: u8, data: &[u8]) -> Option<(Stream, usize)> {
             for _ in 0..n {
                 let id = raw_id(r.take(16)?)?;
                 let &(time, count) = pel.get(&id)?;
-                c.pel.insert(id);
+                if !c.pel.insert(id) {
+                    // Redis: "Duplicated consumer PEL entry".
+                    return None;
+                }
                 g.pel.insert(
                     id,
                     Nack {
@@ -140,15 +132,21 @@ pub fn load_stream(kind: u8, data: &[u8]) -> Option<(Stream, usize)> {
                     },
                 );
             }
-            g.consumers.insert(cname, c);
+            if g.consumers.insert(cname, c).is_some() {
+                // Redis: "Duplicate stream consumer detected."
+                return None;
+            }
         }
         // Every pending entry must belong to a consumer.
         if g.pel.len() != pel.len() {
             return None;
         }
-        st.groups.insert(name, g);
+        if st.groups.insert(name, g).is_some() {
+            // Redis: "Duplicated consumer group name".
+            return None;
+        }
     }
-    Some((st, r.p))
+    st.is_consistent().then_some((st, r.p))
 }
 
 /// A stream ID as Redis stores it in radix-tree keys: two big-endian u64s.
@@ -228,47 +226,11 @@ impl<'a> Reader<'a> {
                 let clen = usize::try_from(self.len()?).ok()?;
                 let ulen = usize::try_from(self.len()?).ok()?;
                 let data = self.take(clen)?;
-                lzf_decompress(data, ulen)
+                crate::persist::lzf::decompress(data, ulen)
             }
             _ => None,
         }
     }
-}
-
-/// LZF decompression (Redis's lzf_d.c); None unless exactly `ulen` bytes come out.
-fn lzf_decompress(input: &[u8], ulen: usize) -> Option<Vec<u8>> {
-    // The output is bounded by the input (at most 264 bytes per 2 input bytes).
-    if ulen > input.len().saturating_mul(132).saturating_add(64) {
-        return None;
-    }
-    let mut out: Vec<u8> = Vec::with_capacity(ulen);
-    let mut i = 0;
-    while i < input.len() {
-        let ctrl = input[i] as usize;
-        i += 1;
-        if ctrl < 32 {
-            let run = input.get(i..i + ctrl + 1)?;
-            out.extend_from_slice(run);
-            i += ctrl + 1;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                len += *input.get(i)? as usize;
-                i += 1;
-            }
-            let back = ((ctrl & 0x1f) << 8) + *input.get(i)? as usize + 1;
-            i += 1;
-            let start = out.len().checked_sub(back)?;
-            for k in 0..len + 2 {
-                let b = out[start + k];
-                out.push(b);
-            }
-        }
-        if out.len() > ulen {
-            return None;
-        }
-    }
-    (out.len() == ulen).then_some(out)
 }
 
 /// One listpack element.
@@ -411,14 +373,5 @@ mod tests {
     fn crc64_matches_redis() {
         // Redis's crc64 self-test value.
         assert_eq!(crc64(b"123456789"), 0xe9c6d914c4b8d9ca);
-    }
-
-    #[test]
-    fn lzf_roundtrip_of_a_known_block() {
-        // "aaaaaaaaaa": one literal then a back reference of 8.
-        let compressed = [0x00, b'a', 0xc0, 0x00];
-        assert_eq!(lzf_decompress(&compressed, 9).unwrap(), b"aaaaaaaaa");
-        assert!(lzf_decompress(&compressed, 10).is_none());
-        assert!(lzf_decompress(&[0x20, 0x05], 3).is_none());
     }
 }

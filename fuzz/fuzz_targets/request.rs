@@ -1,0 +1,47 @@
+//! Request framing: whatever bytes a client sends, in whatever pieces, the
+//! parser returns commands, asks for more, or fails with a protocol error —
+//! it never panics, loops or allocates far beyond what it was given.
+#![no_main]
+
+use bytes::BytesMut;
+use cinnabar::conn::protocol::{split_args, Parsed, RequestParser};
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common/alloc_guard.rs"]
+mod alloc_guard;
+
+fuzz_target!(|data: &[u8]| {
+    alloc_guard::arm(data.len(), 64 << 10);
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    // The low bits pick the read size the bytes arrive in; one bit limits
+    // lengths as for a client that has not authenticated.
+    let chunk = 1 + (mode & 0x3f) as usize;
+    let mut parser = RequestParser::new(1 << 20);
+    parser.unauthenticated = mode & 0x40 != 0;
+    let mut buf = BytesMut::new();
+    'feed: for piece in rest.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        loop {
+            let before = buf.len();
+            match parser.next(&mut buf) {
+                Ok(Some(Parsed::Command(args))) => {
+                    assert!(!args.is_empty());
+                    assert!(buf.len() < before, "a command consumed no input");
+                }
+                Ok(Some(Parsed::Empty)) => {
+                    assert!(buf.len() < before, "an empty request consumed no input");
+                }
+                Ok(None) => break,
+                Err(_) => break 'feed,
+            }
+        }
+        // A partial request is held, never multiplied.
+        assert!(buf.capacity() <= (2 << 20) + 4 * rest.len());
+    }
+    // The inline splitter is also the config-file and manifest splitter.
+    if let Some(words) = split_args(rest) {
+        assert!(words.len() <= rest.len());
+    }
+});
