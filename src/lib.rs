@@ -23,7 +23,7 @@
 //! - `repl`: replication — the effect feed and backlog, the master side of a
 //!   replica link (`repl::master`), the replica's task (`repl::replica`),
 //!   effect rewriting (`repl::propagate`).
-//! - `persist`: RDB v10 encode/decode (`persist::rdb`), CRC-64, SAVE/BGSAVE,
+//! - `persist`: RDB v10 encode/decode (`persist::rdb`), CRC-64, LZF, SAVE/BGSAVE,
 //!   DEBUG DIGEST, and the append-only file (`persist::aof`, Redis 7's
 //!   multi-part layout, fed by the replication feed).
 //! - `blocking`: blocked clients and their wake-up.
@@ -39,7 +39,14 @@
 //!   takes a shard lock while holding a pub/sub or blocking lock. The
 //!   replication state is taken under shard locks and takes only a replica
 //!   link's outbox; a replica's `apply_lock` comes before any shard.
-//! - Nothing a client sends panics the server; lengths are capped before allocation.
+//! - Nothing a client, a payload or a file holds panics the server or makes it
+//!   allocate out of proportion to the bytes actually received: every length
+//!   read from input is checked against what the input can hold before it sizes
+//!   an allocation (request framing, `persist::lzf`, the RDB and DUMP readers),
+//!   and `fuzz/` checks this by machine.
+//! - Untrusted clients are told apart by `ClientHandle::is_local` (127.0.0.1,
+//!   ::1): protected mode and the `local` setting of enable-debug-command /
+//!   enable-protected-configs rely on it; the refusals are Redis's own.
 //! - Hot per-command counters are striped per worker thread; nothing on the
 //!   per-command path writes a cache line another thread writes.
 //! - Effects reach the replication stream while the command that made them
