@@ -26,18 +26,25 @@
 //! - `persist`: RDB v10 encode/decode (`persist::rdb`), CRC-64, LZF, SAVE/BGSAVE,
 //!   DEBUG DIGEST, and the append-only file (`persist::aof`, Redis 7's
 //!   multi-part layout, fed by the replication feed).
-//! - `blocking`: blocked clients and their wake-up.
+//! - `blocking`: blocked clients (queued in the shards of their keys) and
+//!   their wake-up.
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
 //! - `alloc`, `clock`: the counting allocator (INFO memory, maxmemory) and the
 //!   tick clock for per-command timing.
 //!
 //! # Architecture invariants
-//! - A single-key command takes exactly one shard lock and never hops threads;
-//!   multi-key commands lock shards in ascending order via `Keyspace::lock`.
+//! - A single-key command takes exactly one shard lock and never hops threads
+//!   (a write takes more only when a client blocked on its key needs another
+//!   shard to be served: a BLMOVE destination); multi-key commands lock shards
+//!   in ascending order via `Keyspace::lock`.
 //! - No lock is held across `.await`: handlers never await; only `conn` does.
-//! - Lock order: shards, then the blocking registry, then pub/sub. Nothing
-//!   takes a shard lock while holding a pub/sub or blocking lock. The
-//!   replication state is taken under shard locks and takes only a replica
+//! - Lock order: shards (ascending), then pub/sub. Nothing takes a shard lock
+//!   while holding a pub/sub lock. Blocked clients are queued in the shard of
+//!   each key they wait on, under that shard's lock.
+//! - A command that readies a key serves the clients blocked on it, oldest
+//!   first, before it releases its shards (Redis: before any other command
+//!   runs); the dispatcher locks up front every shard those clients need.
+//! - The replication state is taken under shard locks and takes only a replica
 //!   link's outbox; a replica's `apply_lock` comes before any shard.
 //! - Nothing a client, a payload or a file holds panics the server or makes it
 //!   allocate out of proportion to the bytes actually received: every length

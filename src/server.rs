@@ -705,7 +705,9 @@ pub fn active_expire(srv: &Server) {
         }
     });
     if !ready.is_empty() {
-        crate::blocking::serve_ready(srv, ready, &mut events);
+        // No shard is held here: the waiters' shards are locked to serve them.
+        let left = crate::blocking::Leftover::ready_keys(ready);
+        crate::blocking::serve_ready_unlocked(srv, left, &mut events);
     }
     if !events.is_empty() {
         srv.pubsub.publish_key_events(srv, &events);

@@ -178,13 +178,13 @@ fn flag_multi_error(client: &mut Client) {
 /// Locks what the command needs, calls it, then serves blocked clients and
 /// publishes notifications after the locks are released.
 fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms: u64) -> Outcome {
-    let locks = lock_for(srv, r, &args);
+    let locks = lock_for(srv, r, &args, client.db);
     let mut ctx = Ctx::new(srv, client, locks, now_ms);
     let reply = call(&mut ctx, r, &args);
     let waiter = ctx
         .block
         .take()
-        .map(|req| blocking::register(srv, ctx.client, req, r, args));
+        .map(|req| blocking::register(srv, &mut ctx.locks, ctx.client, req, r, args));
     if !ctx.prop.is_empty() {
         // Still under the command's shard locks: per key, the stream order is
         // the order of the effects.
@@ -192,6 +192,13 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
     }
     let ready = std::mem::take(&mut ctx.ready_keys);
     let mut events = std::mem::take(&mut ctx.events);
+    // Clients blocked on keys the command readied are served before its
+    // locks go: no other command runs on those keys in between.
+    let mut leftover = blocking::Leftover::default();
+    if !ready.is_empty() {
+        let mut locks = std::mem::replace(&mut ctx.locks, crate::keyspace::Locked::none());
+        leftover = blocking::serve_ready(srv, &mut locks, ready, &mut events);
+    }
     drop(ctx);
     if std::mem::take(&mut client.debug_loadaof) {
         if let Some(Err(e)) = srv.arc().map(|me| crate::persist::aof::debug_loadaof(&me)) {
@@ -202,8 +209,8 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
         }
         tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
     }
-    if !ready.is_empty() {
-        blocking::serve_ready(srv, ready, &mut events);
+    if !leftover.is_empty() {
+        blocking::serve_ready_unlocked(srv, leftover, &mut events);
     }
     if !events.is_empty() {
         srv.pubsub.publish_key_events(srv, &events);
@@ -214,29 +221,60 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
     }
 }
 
-fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes]) -> Locked<'a> {
+/// The shards a command needs: those of its keys, and those the clients
+/// blocked on its keys need to be served (`blocking::shards_to_serve`), so
+/// that the clients a write unblocks are served under its locks.
+fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes], db: usize) -> Locked<'a> {
     let spec = r.spec;
     if spec.has(flags::ALL_SHARDS) || r.parent.is_some_and(|p| p.has(flags::ALL_SHARDS)) {
         return srv.keyspace.lock_all();
     }
-    // Single-key commands: one shard, nothing allocated.
+    // Single-key commands: one shard, nothing allocated (unless clients are
+    // blocked on the key and one of them needs another shard).
     if let Keys::Range(first, last, _) = spec.keys {
         if first > 0 && first == last && (first as usize) < args.len() {
-            return srv
-                .keyspace
-                .lock_one(srv.keyspace.shard_of(&args[first as usize]));
+            let key = &args[first as usize];
+            let mut locks = srv.keyspace.lock_one(srv.keyspace.shard_of(key));
+            if spec.has(flags::WRITE) {
+                let extra = blocking::shards_to_serve(srv, &mut locks, db, &[key]);
+                if !extra.is_empty() {
+                    drop(locks);
+                    return lock_with_waiters(srv, vec![srv.keyspace.shard_of(key)], &[key], db);
+                }
+            }
+            return locks;
         }
     }
     let positions = spec.key_positions(args);
     if positions.is_empty() {
         return Locked::none();
     }
-    srv.keyspace.lock(
-        positions
-            .into_iter()
-            .map(|i| srv.keyspace.shard_of(&args[i]))
-            .collect(),
-    )
+    let keys: Vec<&Bytes> = positions.iter().map(|&i| &args[i]).collect();
+    let shards = keys.iter().map(|k| srv.keyspace.shard_of(k)).collect();
+    if !spec.has(flags::WRITE) {
+        return srv.keyspace.lock(shards);
+    }
+    lock_with_waiters(srv, shards, &keys, db)
+}
+
+/// Locks `shards`, plus whatever the clients blocked on `keys` need, growing
+/// the set until it holds all of it (a waiter that blocks meanwhile can only
+/// add to what is needed, and nothing ran yet).
+fn lock_with_waiters<'a>(
+    srv: &'a Server,
+    mut shards: Vec<usize>,
+    keys: &[&Bytes],
+    db: usize,
+) -> Locked<'a> {
+    loop {
+        let mut locks = srv.keyspace.lock(shards.clone());
+        let extra = blocking::shards_to_serve(srv, &mut locks, db, keys);
+        if extra.is_empty() {
+            return locks;
+        }
+        drop(locks);
+        shards.extend(extra);
+    }
 }
 
 /// Calls the handler with statistics; used directly by EXEC for queued commands.

@@ -326,8 +326,8 @@ fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             std::mem::swap(&mut dx.expires, &mut dy.expires);
         }
         // Waiters on either database see their keys' new values.
-        let mut waited = ctx.srv.blocking.waited_keys(Some(x));
-        waited.extend(ctx.srv.blocking.waited_keys(Some(y)));
+        let mut waited = crate::blocking::waited_keys(&mut ctx.locks, Some(x));
+        waited.extend(crate::blocking::waited_keys(&mut ctx.locks, Some(y)));
         ctx.ready_keys.extend(waited);
         ctx.mark_dirty(1);
     }
@@ -744,7 +744,7 @@ fn client_unblock(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Int(0));
     };
     Ok(Reply::Int(
-        crate::blocking::unblock(ctx.srv, &c, with_error) as i64,
+        crate::blocking::unblock(ctx.srv, &mut ctx.locks, &c, with_error) as i64,
     ))
 }
 

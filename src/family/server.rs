@@ -244,7 +244,7 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         s.dbs[db].clear();
     });
     // Blocked XREADGROUP clients learn their stream is gone.
-    let waited = ctx.srv.blocking.waited_keys(Some(db));
+    let waited = crate::blocking::waited_keys(&mut ctx.locks, Some(db));
     ctx.ready_keys.extend(waited);
     ctx.mark_dirty(n as u64 + 1);
     Ok(Reply::Ok)
@@ -260,7 +260,7 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             db.clear();
         }
     });
-    let waited = ctx.srv.blocking.waited_keys(None);
+    let waited = crate::blocking::waited_keys(&mut ctx.locks, None);
     ctx.ready_keys.extend(waited);
     ctx.mark_dirty(n as u64 + 1);
     Ok(Reply::Ok)

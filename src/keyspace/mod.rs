@@ -9,6 +9,9 @@
 //!   commands take one lock and never hop threads.
 //! - Commands without fixed keys (KEYS, SCAN, FLUSHALL, SWAPDB…) and EXEC lock
 //!   every shard, which makes MULTI/EXEC atomic across shards.
+//! - Blocked clients are queued in the shard of each key they wait on; a
+//!   command that readies a key serves them before its locks go, holding from
+//!   the start every shard their commands need (`blocking::shards_to_serve`).
 //! - No guard is ever held across `.await`: handlers are synchronous and only the
 //!   connection task awaits.
 
@@ -23,22 +26,40 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::keyspace::slot::key_slot;
 
 pub struct Keyspace {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[PaddedShard]>,
     databases: usize,
 }
 
-/// One shard: its slice of every database, and the WATCH registrations of its keys.
+/// A shard's lock on cache lines of its own: workers locking neighbouring
+/// shards do not invalidate each other's line.
+#[repr(align(128))]
+struct PaddedShard(Mutex<Shard>);
+
+impl std::ops::Deref for PaddedShard {
+    type Target = Mutex<Shard>;
+    fn deref(&self) -> &Mutex<Shard> {
+        &self.0
+    }
+}
+
+/// One shard: its slice of every database (with the WATCH registrations of
+/// its keys), and the clients blocked on its keys.
 pub struct Shard {
     pub dbs: Vec<Db>,
+    /// Blocked clients, FIFO per (db, key): read and changed only under this
+    /// shard's lock, so a command that readies a key serves them before any
+    /// other command can touch the key.
+    pub waiters: crate::blocking::Queues,
 }
 
 impl Keyspace {
     pub fn new(shards: usize, databases: usize) -> Keyspace {
         let shards = (0..shards.max(1))
             .map(|_| {
-                Mutex::new(Shard {
+                PaddedShard(Mutex::new(Shard {
                     dbs: (0..databases).map(|_| Db::default()).collect(),
-                })
+                    waiters: Default::default(),
+                }))
             })
             .collect();
         Keyspace { shards, databases }
@@ -132,6 +153,20 @@ impl<'a> Locked<'a> {
 
     pub fn count(&self) -> usize {
         self.one.is_some() as usize + self.many.len()
+    }
+
+    /// Whether shard `idx` is among the locked ones.
+    pub fn holds(&self, idx: usize) -> bool {
+        self.shard_ref(idx).is_some()
+    }
+
+    /// Indices of the locked shards, ascending.
+    pub fn indices(&self) -> Vec<usize> {
+        self.one
+            .iter()
+            .map(|(i, _)| *i)
+            .chain(self.many.iter().map(|(i, _)| *i))
+            .collect()
     }
 
     /// Index of the first (lowest) locked shard; 0 when none is held.
