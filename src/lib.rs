@@ -69,6 +69,7 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod conn;
+pub mod contention;
 pub mod error;
 pub mod family;
 pub mod glob;

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,6 +33,10 @@ pub struct PubSub {
     channels: Box<[RwLock<HashMap<Bytes, Subscribers>>]>,
     shard_channels: Box<[RwLock<HashMap<Bytes, Subscribers>>]>,
     patterns: RwLock<PatternIndex>,
+    /// Distinct patterns subscribed (the index's count, kept outside its
+    /// lock): PUBLISH reads it first and takes the patterns lock only when
+    /// there is a pattern to match, so publishers share no written line.
+    pattern_count: AtomicUsize,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -64,6 +68,7 @@ impl PubSub {
             channels: mk(),
             shard_channels: mk(),
             patterns: RwLock::new(PatternIndex::default()),
+            pattern_count: AtomicUsize::new(0),
             hasher: std::collections::hash_map::RandomState::new(),
         }
     }
@@ -94,6 +99,7 @@ impl PubSub {
                 }
                 if fresh_pattern {
                     idx.count += 1;
+                    self.pattern_count.store(idx.count, Ordering::Release);
                 }
             }
             _ => {
@@ -135,6 +141,7 @@ impl PubSub {
                 }
                 if pattern_gone {
                     idx.count -= 1;
+                    self.pattern_count.store(idx.count, Ordering::Release);
                 }
             }
             _ => {
@@ -162,8 +169,9 @@ impl PubSub {
                 delivered += 1;
             }
         }
-        let idx = self.patterns.read();
-        if idx.count > 0 {
+        if self.pattern_count.load(Ordering::Acquire) > 0 {
+            crate::contention::global_lock("pubsub patterns");
+            let idx = self.patterns.read();
             for (&plen, _) in idx.prefix_lens.range(..=channel.len()) {
                 let Some(bucket) = idx.by_prefix.get(&channel[..plen]) else {
                     continue;
@@ -243,7 +251,7 @@ impl PubSub {
     }
 
     pub fn numpat(&self) -> usize {
-        self.patterns.read().count
+        self.pattern_count.load(Ordering::Acquire)
     }
 
     pub fn channel_count(&self, kind: Kind) -> usize {

@@ -33,8 +33,8 @@ pub struct Server {
     pub executable: String,
     /// Port actually bound (differs from the config when it says 0).
     pub port: AtomicU64,
-    /// Changes since the last save (INFO rdb_changes_since_last_save).
-    pub dirty: AtomicU64,
+    /// Changes counted as saved: `dirty_total` is the striped count less this.
+    pub dirty_saved: AtomicU64,
     pub last_save: AtomicU64,
     /// CLIENT PAUSE deadline in unix ms (0 = not paused) and whether only writes pause.
     pub pause_until: AtomicU64,
@@ -65,6 +65,8 @@ pub struct CommandStat {
     pub ticks: AtomicU64,
     pub rejected: AtomicU64,
     pub failed: AtomicU64,
+    /// Process-wide locks taken while running (`contention`).
+    pub global_locks: AtomicU64,
 }
 
 /// Counters bumped on every command. They are striped by worker thread so two
@@ -72,6 +74,10 @@ pub struct CommandStat {
 #[derive(Default)]
 pub struct HotStats {
     pub commands_processed: AtomicU64,
+    /// Changes made (Redis's `server.dirty`), summed by `Server::dirty_total`.
+    pub dirty: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
     pub per_command: Box<[CommandStat]>,
@@ -102,8 +108,6 @@ pub struct Stats {
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
     pub evicted_keys: AtomicU64,
-    pub net_input_bytes: AtomicU64,
-    pub net_output_bytes: AtomicU64,
     pub error_replies: AtomicU64,
     /// Full and partial resynchronisations served (INFO sync_full…).
     pub sync_full: AtomicU64,
@@ -128,8 +132,6 @@ impl Stats {
             rejected_connections: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
             evicted_keys: AtomicU64::new(0),
-            net_input_bytes: AtomicU64::new(0),
-            net_output_bytes: AtomicU64::new(0),
             error_replies: AtomicU64::new(0),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
@@ -151,6 +153,14 @@ impl Stats {
             .sum()
     }
 
+    /// Process-wide locks one command took, over all stripes (`contention`).
+    pub fn command_global_locks(&self, stat: usize) -> u64 {
+        self.hot
+            .iter()
+            .map(|h| h.0.per_command[stat].global_locks.load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// (calls, usec, rejected, failed) of one command over all stripes.
     pub fn command_totals(&self, stat: usize) -> (u64, u64, u64, u64) {
         let (calls, ticks, rejected, failed) = self.hot.iter().fold((0, 0, 0, 0), |acc, h| {
@@ -165,7 +175,22 @@ impl Stats {
         (calls, crate::clock::ticks_to_usec(ticks), rejected, failed)
     }
 
+    /// Bytes read from clients (this worker's stripe).
+    pub fn add_net_input(&self, n: usize) {
+        self.hot()
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes written to clients (this worker's stripe).
+    pub fn add_net_output(&self, n: usize) {
+        self.hot()
+            .net_output_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     pub fn record_error(&self, text: &str) {
+        crate::contention::global_lock("errorstats");
         self.error_replies.fetch_add(1, Ordering::Relaxed);
         let code = text.split(' ').next().unwrap_or("ERR").to_string();
         *self.errors_by_code.lock().entry(code).or_insert(0) += 1;
@@ -196,7 +221,13 @@ impl Stats {
                 s.rejected.store(0, Ordering::Relaxed);
                 s.failed.store(0, Ordering::Relaxed);
             }
-            for a in [&h.commands_processed, &h.keyspace_hits, &h.keyspace_misses] {
+            for a in [
+                &h.commands_processed,
+                &h.keyspace_hits,
+                &h.keyspace_misses,
+                &h.net_input_bytes,
+                &h.net_output_bytes,
+            ] {
                 a.store(0, Ordering::Relaxed);
             }
         }
@@ -205,8 +236,6 @@ impl Stats {
             &self.rejected_connections,
             &self.expired_keys,
             &self.evicted_keys,
-            &self.net_input_bytes,
-            &self.net_output_bytes,
             &self.error_replies,
         ] {
             a.store(0, Ordering::Relaxed);
@@ -331,7 +360,7 @@ impl Server {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             port: AtomicU64::new(0),
-            dirty: AtomicU64::new(0),
+            dirty_saved: AtomicU64::new(0),
             last_save: AtomicU64::new(unix_ms() / 1000),
             pause_until: AtomicU64::new(0),
             pause_writes_only: AtomicBool::new(false),
@@ -357,8 +386,17 @@ impl Server {
         self.started.elapsed().as_secs() as u32
     }
 
+    /// Counts `n` changes (striped per worker: no line shared by writers).
     pub fn dirty(&self, n: u64) {
-        self.dirty.fetch_add(n, Ordering::Relaxed);
+        self.stats.hot().dirty.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Changes since start (INFO rdb_changes_since_last_save subtracts the
+    /// count at the last save).
+    pub fn dirty_total(&self) -> u64 {
+        self.stats
+            .sum(|h| &h.dirty)
+            .saturating_sub(self.dirty_saved.load(Ordering::Relaxed))
     }
 
     /// Sends one executed command to MONITOR clients, in Redis's line format.

@@ -178,6 +178,7 @@ fn flag_multi_error(client: &mut Client) {
 /// Locks what the command needs, calls it, then serves blocked clients and
 /// publishes notifications after the locks are released.
 fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms: u64) -> Outcome {
+    let global_locks_before = crate::contention::taken_by_this_thread();
     let locks = lock_for(srv, r, &args, client.db);
     let mut ctx = Ctx::new(srv, client, locks, now_ms);
     let reply = call(&mut ctx, r, &args);
@@ -214,6 +215,13 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
     }
     if !events.is_empty() {
         srv.pubsub.publish_key_events(srv, &events);
+    }
+    // The contention audit: what the whole command took, locking included.
+    let global_locks = crate::contention::taken_by_this_thread() - global_locks_before;
+    if global_locks > 0 {
+        srv.stats.hot().per_command[r.stat]
+            .global_locks
+            .fetch_add(global_locks, Ordering::Relaxed);
     }
     match waiter {
         Some(w) => Outcome::Block(w),

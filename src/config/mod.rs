@@ -301,6 +301,7 @@ impl Config {
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
+        crate::contention::global_lock("config table");
         self.values.read().get(name).cloned()
     }
 

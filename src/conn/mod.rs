@@ -212,7 +212,7 @@ impl Conn<'_> {
                     match n {
                         Ok(0) => return Err(Closed::Eof),
                         Ok(n) => {
-                            self.srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                            self.srv.stats.add_net_input(n);
                             self.qbuf_peak = self.qbuf_peak.max(self.inbuf.len());
                         }
                         Err(_) => return Err(Closed::Io),
@@ -453,10 +453,7 @@ impl Conn<'_> {
             r = self.wr.write_all(&self.out) => r.map_err(|_| Closed::Io)?,
             _ = self.handle.kill_wake.notified() => return Err(Closed::Killed),
         }
-        self.srv
-            .stats
-            .net_output_bytes
-            .fetch_add(self.out.len() as u64, Ordering::Relaxed);
+        self.srv.stats.add_net_output(self.out.len());
         if self.out.capacity() > 1 << 20 {
             self.out = BytesMut::with_capacity(READ_CHUNK);
         } else {
@@ -506,7 +503,7 @@ impl Conn<'_> {
                 n = self.rd.read_buf(&mut self.inbuf) => {
                     match n {
                         Ok(n) if n > 0 => {
-                            self.srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                            self.srv.stats.add_net_input(n);
                             self.reserve_read();
                         }
                         _ => {

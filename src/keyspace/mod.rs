@@ -106,6 +106,7 @@ impl Keyspace {
     }
 
     pub fn lock_all(&self) -> Locked<'_> {
+        crate::contention::global_lock("whole keyspace");
         self.lock((0..self.shards.len()).collect())
     }
 

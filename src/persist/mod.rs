@@ -94,11 +94,8 @@ pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Resul
 
 /// After a successful save: counters as Redis's `rdbSave` leaves them.
 fn saved(srv: &Server, dirty_at_snapshot: u64) {
-    let _ = srv
-        .dirty
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-            Some(d.saturating_sub(dirty_at_snapshot))
-        });
+    srv.dirty_saved
+        .fetch_add(dirty_at_snapshot, Ordering::Relaxed);
     srv.last_save.store(unix_ms() / 1000, Ordering::Relaxed);
     srv.persist.saves.fetch_add(1, Ordering::Relaxed);
 }
@@ -106,7 +103,7 @@ fn saved(srv: &Server, dirty_at_snapshot: u64) {
 /// SAVE: snapshot, serialize and write in the caller (Redis blocks too).
 pub fn save(srv: &Server) -> std::io::Result<()> {
     let mut dirty = 0;
-    let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty.load(Ordering::Relaxed));
+    let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty_total());
     let bytes = rdb::encode(&snap, &aux(srv));
     write_file(&rdb_path(srv), &bytes)?;
     saved(srv, dirty);
@@ -127,7 +124,7 @@ pub fn bgsave(srv: &Server) -> bool {
         return false;
     };
     let mut dirty = 0;
-    let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty.load(Ordering::Relaxed));
+    let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty_total());
     let aux = aux(srv);
     let path = rdb_path(srv);
     srv.persist.forks.fetch_add(1, Ordering::Relaxed);
@@ -181,7 +178,7 @@ pub fn cron(srv: &Server) {
     {
         return;
     }
-    let dirty = srv.dirty.load(Ordering::Relaxed);
+    let dirty = srv.dirty_total();
     if dirty == 0 {
         return;
     }
@@ -258,7 +255,7 @@ pub fn debug_reload(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult<Reply> {
     let srv = ctx.srv;
     let path = rdb_path(srv);
     if !nosave {
-        let dirty = srv.dirty.load(Ordering::Relaxed);
+        let dirty = srv.dirty_total();
         let snap = rdb::capture_locked(&mut ctx.locks, srv.keyspace.databases());
         let bytes = rdb::encode(&snap, &aux(srv));
         if write_file(&path, &bytes).is_err() {

@@ -91,9 +91,7 @@ async fn serve_inner(
         wr.write_all(format!("${}\r\n", payload.len()).as_bytes())
             .await?;
         wr.write_all(&payload).await?;
-        srv.stats
-            .net_output_bytes
-            .fetch_add(payload.len() as u64, Ordering::Relaxed);
+        srv.stats.add_net_output(payload.len());
         tracing::info!(
             "Synchronization with replica {}:{} succeeded",
             link.ip,

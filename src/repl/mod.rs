@@ -319,6 +319,7 @@ impl Replication {
         // per key, the file's order is the effects' order too.
         if self.aof_on.load(Ordering::Acquire) {
             if let Some(aof) = self.aof.get() {
+                crate::contention::global_lock("aof buffer");
                 aof.append_effects(cmds);
             }
         }
@@ -326,6 +327,7 @@ impl Replication {
             // No stream: nothing a WAIT could wait for.
             return 0;
         }
+        crate::contention::global_lock("replication feed");
         let mut st = self.state.lock();
         // A replica relays its master's bytes as they came (`relay`): only a
         // master produces a stream of its own.

@@ -94,10 +94,7 @@ impl Link {
         if n == 0 {
             return Err("connection closed by the master".into());
         }
-        self.srv
-            .stats
-            .net_input_bytes
-            .fetch_add(n as u64, Ordering::Relaxed);
+        self.srv.stats.add_net_input(n);
         self.touch();
         Ok(())
     }
@@ -344,7 +341,7 @@ async fn stream_loop(srv: &Arc<Server>, link: &mut Link, peer: &str, laddr: &str
                 match r {
                     Ok(0) => return Err("connection closed by the master".into()),
                     Ok(n) => {
-                        srv.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        srv.stats.add_net_input(n);
                         link.touch();
                     }
                     Err(e) => return Err(e.to_string()),
