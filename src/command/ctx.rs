@@ -214,6 +214,39 @@ impl<'a, 'c> Ctx<'a, 'c> {
         existed
     }
 
+    /// Changes the string at `key` in place: its buffer is taken out of the
+    /// entry, made unique (copied only while a reply or snapshot still shares
+    /// it), changed by `f` and put back, so that APPEND is amortized O(1) and
+    /// SETBIT / SETRANGE touch only what they change. A missing key starts
+    /// empty and is created when `f` succeeds (TTL kept for an existing key,
+    /// as Redis's in-place updates keep it). Returns `f`'s result and whether
+    /// the key existed; WRONGTYPE if it holds another type.
+    pub fn mutate_string<R>(
+        &mut self,
+        key: &Bytes,
+        f: impl FnOnce(&mut bytes::BytesMut) -> crate::error::CmdResult<R>,
+    ) -> crate::error::CmdResult<(R, bool)> {
+        let Some(entry) = self.lookup(key) else {
+            let mut buf = bytes::BytesMut::new();
+            let out = f(&mut buf)?;
+            self.set_value(key, Value::Str(buf.freeze()), false);
+            return Ok((out, false));
+        };
+        let Value::Str(stored) = &mut entry.value else {
+            return Err(crate::error::CmdError::WrongType);
+        };
+        let mut buf = std::mem::take(stored)
+            .try_into_mut()
+            .unwrap_or_else(|shared| bytes::BytesMut::from(&shared[..]));
+        let out = f(&mut buf);
+        *stored = buf.freeze();
+        let out = out?;
+        let db = self.client.db;
+        self.db_of(db, key).touch_watched(key);
+        self.mark_dirty(1);
+        Ok((out, true))
+    }
+
     /// Deletes `key` if it exists; returns whether it did.
     pub fn delete(&mut self, key: &[u8]) -> bool {
         let db = self.client.db;

@@ -1,6 +1,6 @@
 //! Strings: GET SET and friends, counters, ranges.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::command::args::{eq, int};
 use crate::command::flags::*;
@@ -353,20 +353,15 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
-    let old = get_string(ctx, key)?;
-    let existed = old.is_some();
-    let new = match old {
-        Some(old) => {
-            check_size(ctx, old.len() + a[2].len())?;
-            let mut b = BytesMut::with_capacity(old.len() + a[2].len());
-            b.extend_from_slice(&old);
-            b.extend_from_slice(&a[2]);
-            b.freeze()
+    let max = max_string(ctx);
+    let (len, existed) = ctx.mutate_string(key, |buf| {
+        if buf.len() + a[2].len() > max {
+            return Err(CmdError::StringTooLong);
         }
-        None => a[2].clone(),
-    };
-    let len = new.len();
-    ctx.set_value(key, Value::Str(new), true);
+        // BytesMut grows by doubling: amortized O(1) per APPEND.
+        buf.extend_from_slice(&a[2]);
+        Ok(buf.len())
+    })?;
     if !existed {
         ctx.notify(notify::NEW, "new", key);
     }
@@ -374,13 +369,16 @@ fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(len as i64))
 }
 
-fn check_size(ctx: &Ctx, len: usize) -> CmdResult<()> {
-    let max = ctx
-        .srv
+/// `proto-max-bulk-len`: the longest string a command may build.
+fn max_string(ctx: &Ctx) -> usize {
+    ctx.srv
         .config
         .proto_max_bulk_len
-        .load(std::sync::atomic::Ordering::Relaxed);
-    if len > max {
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn check_size(ctx: &Ctx, len: usize) -> CmdResult<()> {
+    if len > max_string(ctx) {
         return Err(CmdError::StringTooLong);
     }
     Ok(())
@@ -426,25 +424,24 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::OffsetOutOfRange);
     }
     let value = &a[3];
-    let old = get_string(ctx, key)?;
-    let existed = old.is_some();
-    let old = old.unwrap_or_default();
+    // The type first, as Redis (WRONGTYPE before any length error).
+    let current_len = get_string(ctx, key)?.map(|s| s.len());
     if value.is_empty() {
-        return Ok(Reply::Int(old.len() as i64));
+        // Nothing written, nothing created: the current length.
+        return Ok(Reply::Int(current_len.unwrap_or(0) as i64));
     }
     let offset = offset as usize;
     let needed = offset
         .checked_add(value.len())
         .ok_or(CmdError::StringTooLong)?;
     check_size(ctx, needed)?;
-    let mut b = BytesMut::with_capacity(needed.max(old.len()));
-    b.extend_from_slice(&old);
-    if b.len() < needed {
-        b.resize(needed, 0);
-    }
-    b[offset..needed].copy_from_slice(value);
-    let len = b.len();
-    ctx.set_value(key, Value::Str(b.freeze()), true);
+    let (len, existed) = ctx.mutate_string(key, |buf| {
+        if buf.len() < needed {
+            buf.resize(needed, 0);
+        }
+        buf[offset..needed].copy_from_slice(value);
+        Ok(buf.len())
+    })?;
     if !existed {
         ctx.notify(notify::NEW, "new", key);
     }
@@ -474,21 +471,20 @@ fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     };
     let key = &a[1];
-    let old = get_string(ctx, key)?;
-    let existed = old.is_some();
     let byte = offset >> 3;
-    let mut b = BytesMut::from(old.unwrap_or_default().as_ref());
-    if b.len() <= byte {
-        b.resize(byte + 1, 0);
-    }
     let mask = 1u8 << (7 - (offset & 7));
-    let was = b[byte] & mask != 0;
-    if on {
-        b[byte] |= mask;
-    } else {
-        b[byte] &= !mask;
-    }
-    ctx.set_value(key, Value::Str(b.freeze()), true);
+    let (was, existed) = ctx.mutate_string(key, |buf| {
+        if buf.len() <= byte {
+            buf.resize(byte + 1, 0);
+        }
+        let was = buf[byte] & mask != 0;
+        if on {
+            buf[byte] |= mask;
+        } else {
+            buf[byte] &= !mask;
+        }
+        Ok(was)
+    })?;
     if !existed {
         ctx.notify(notify::NEW, "new", key);
     }
