@@ -239,7 +239,7 @@ pub fn unblock(srv: &Server, locks: &mut Locked, client: &ClientHandle, with_err
         unregister(srv, &w);
     }
     *w.reply.lock() = Some(if with_error {
-        Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into())
+        Reply::Error(crate::error::msg::UNBLOCKED_CLIENT_UNBLOCKED_VIA_CLIENT_UNBLOCK.into())
     } else {
         w.timeout_reply.clone()
     });

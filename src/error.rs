@@ -191,6 +191,9 @@ pub fn truncate_lossy(b: &[u8], max: usize) -> String {
         .collect()
 }
 
+/// Sent, whole, to a client past `maxclients`, before it is disconnected.
+pub const MAX_CLIENTS_REACHED: &str = "-ERR max number of clients reached\r\n";
+
 /// Sent, whole, to a client that protected mode turns away before it can send
 /// anything (Redis's clientAcceptHandler; the typos are Redis's).
 pub const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected \
@@ -269,5 +272,227 @@ pub mod zset {
     /// ZUNION/ZINTER/ZDIFF[STORE]/ZINTERCARD with numkeys below 1.
     pub fn at_least_one_key(cmd: &str) -> String {
         format!("ERR at least 1 input key is needed for '{cmd}' command")
+    }
+}
+
+/// The texts of error replies that carry no argument, by what they say.
+pub mod msg {
+    pub const UNBLOCKED_CLIENT_UNBLOCKED_VIA_CLIENT_UNBLOCK: &str =
+        "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+    pub const DEBUG_RELOAD_ONLY_SUPPORTS_THE_MERGE: &str =
+        "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
+    pub const ERROR_TRYING_TO_LOAD_THE_RDB: &str =
+        "ERR Error trying to load the RDB dump, check server logs.";
+    pub const BACKGROUND_SAVE_ALREADY_IN_PROGRESS: &str = "ERR Background save already in progress";
+    pub const BGSAVE_IN_PROGRESS_USE_SCHEDULE: &str = "ERR Background save already in progress. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.";
+    pub const REPLICA_CAN_T_INTERACT_WITH_THE: &str =
+        "ERR Replica can't interact with the keyspace";
+    pub const TIMEOUT_IS_OUT_OF_RANGE: &str = "ERR timeout is out of range";
+    pub const DUMP_PAYLOAD_VERSION_OR_CHECKSUM_ARE: &str =
+        "ERR DUMP payload version or checksum are wrong";
+    pub const BAD_DATA_FORMAT: &str = "ERR Bad data format";
+    pub const INVALID_IDLETIME_VALUE_MUST_BE_0: &str = "ERR Invalid IDLETIME value, must be >= 0";
+    pub const INVALID_FREQ_VALUE_MUST_BE_0: &str =
+        "ERR Invalid FREQ value, must be >= 0 and <= 255";
+    pub const INVALID_TTL_VALUE_MUST_BE_0: &str = "ERR Invalid TTL value, must be >= 0";
+    pub const BUSYKEY_TARGET_KEY_NAME_ALREADY_EXISTS: &str =
+        "BUSYKEY Target key name already exists.";
+    pub const ONE_OR_MORE_SCORES_CAN_T: &str =
+        "ERR One or more scores can't be converted into double";
+    pub const BACKGROUND_APPEND_ONLY_FILE_REWRITING_ALREADY: &str =
+        "ERR Background append only file rewriting already in progress";
+    pub const CAN_T_EXECUTE_AN_AOF_BACKGROUND: &str = "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.";
+    pub const MONITOR_ISN_T_ALLOWED_FOR_DENY: &str =
+        "ERR MONITOR isn't allowed for DENY BLOCKING client";
+    pub const NO_SHUTDOWN_IN_PROGRESS: &str = "ERR No shutdown in progress.";
+    pub const ERRORS_TRYING_TO_SHUTDOWN_CHECK_LOGS: &str =
+        "ERR Errors trying to SHUTDOWN. Check logs.";
+    pub const THE_SERVER_IS_RUNNING_WITHOUT_A: &str =
+        "ERR The server is running without a config file";
+    pub const INVALID_COMMAND_SPECIFIED: &str = "ERR Invalid command specified";
+    pub const INVALID_NUMBER_OF_ARGUMENTS_SPECIFIED_FOR: &str =
+        "ERR Invalid number of arguments specified for command";
+    pub const THE_COMMAND_HAS_NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
+    pub const WRONG_PROTOCOL_TYPE_NAME_PLEASE_USE: &str = "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false";
+    pub const AN_LFU_MAXMEMORY_POLICY_IS_NOT: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+    pub const AUTH_PASSWORD_CALLED_WITHOUT_ANY_PASSWORD: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+    pub const WRONGPASS_INVALID_USERNAME_PASSWORD_PAIR_OR_USER: &str =
+        "WRONGPASS invalid username-password pair or user is disabled.";
+    pub const PROTOCOL_VERSION_IS_NOT_AN_INTEGER: &str =
+        "ERR Protocol version is not an integer or out of range";
+    pub const NOAUTH_HELLO_MUST_BE_CALLED_WITH_THE: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
+    pub const INVALID_FIRST_DB_INDEX: &str = "ERR invalid first DB index";
+    pub const INVALID_SECOND_DB_INDEX: &str = "ERR invalid second DB index";
+    pub const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
+    pub const CLIENT_ID_SHOULD_BE_GREATER_THAN: &str = "ERR client-id should be greater than 0";
+    pub const TIMEOUT_IS_NOT_AN_INTEGER_OR: &str = "ERR timeout is not an integer or out of range";
+    pub const TIMEOUT_IS_NEGATIVE: &str = "ERR timeout is negative";
+    pub const CLIENT_PAUSE_MODE_MUST_BE_WRITE: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL";
+    pub const CLIENT_UNBLOCK_REASON_SHOULD_BE_TIMEOUT: &str =
+        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+    pub const CLIENT_SIDE_CACHING_CLIENT_TRACKING_IS: &str =
+        "ERR client-side caching (CLIENT TRACKING) is not supported by this server";
+    pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
+    pub const RANK_CAN_T_BE_ZERO_USE: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+    pub const COUNT_CAN_T_BE_NEGATIVE: &str = "ERR COUNT can't be negative";
+    pub const MAXLEN_CAN_T_BE_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+    pub const NUMKEYS_SHOULD_BE_GREATER_THAN_0: &str = "ERR numkeys should be greater than 0";
+    pub const COUNT_SHOULD_BE_GREATER_THAN_0: &str = "ERR count should be greater than 0";
+    pub const DECREMENT_WOULD_OVERFLOW: &str = "ERR decrement would overflow";
+    pub const BIT_OFFSET_IS_NOT_AN_INTEGER: &str =
+        "ERR bit offset is not an integer or out of range";
+    pub const BIT_IS_NOT_AN_INTEGER_OR: &str = "ERR bit is not an integer or out of range";
+    pub const THE_SPECIFIED_KEYS_MUST_CONTAIN_STRING: &str =
+        "ERR The specified keys must contain string values";
+    pub const IF_YOU_WANT_BOTH_THE_LENGTH: &str =
+        "ERR If you want both the length and indexes, please just use IDX.";
+    pub const INSUFFICIENT_MEMORY_TRANSIENT_MEMORY_FOR_LCS: &str =
+        "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+    pub const INVALID_MASTER_PORT: &str = "ERR Invalid master port";
+    pub const SERVER_IS_SHUTTING_DOWN: &str = "ERR server is shutting down";
+    pub const INVALID_STREAM_ID_SPECIFIED_AS_STREAM: &str =
+        "ERR Invalid stream ID specified as stream command argument";
+    pub const INVALID_START_ID_FOR_THE_INTERVAL: &str = "ERR invalid start ID for the interval";
+    pub const INVALID_END_ID_FOR_THE_INTERVAL: &str = "ERR invalid end ID for the interval";
+    pub const SYNTAX_ERROR_MAXLEN_AND_MINID_OPTIONS: &str =
+        "ERR syntax error, MAXLEN and MINID options at the same time are not compatible";
+    pub const THE_MAXLEN_ARGUMENT_MUST_BE_0: &str = "ERR The MAXLEN argument must be >= 0.";
+    pub const THE_LIMIT_ARGUMENT_MUST_BE_0: &str = "ERR The LIMIT argument must be >= 0.";
+    pub const LIMIT_WITHOUT_TRIMMING_STRATEGY: &str =
+        "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy";
+    pub const SYNTAX_ERROR_XTRIM_MUST_BE_CALLED: &str =
+        "ERR syntax error, XTRIM must be called with a trimming strategy";
+    pub const LIMIT_WITHOUT_APPROX: &str =
+        "ERR syntax error, LIMIT cannot be used without the special ~ option";
+    pub const XADD_ID_MUST_BE_ABOVE_ZERO: &str =
+        "ERR The ID specified in XADD must be greater than 0-0";
+    pub const THE_STREAM_HAS_EXHAUSTED_THE_LAST: &str =
+        "ERR The stream has exhausted the last possible ID, unable to add more items";
+    pub const XADD_ID_NOT_ABOVE_TOP: &str =
+        "ERR The ID specified in XADD is equal or smaller than the target stream top item";
+    pub const UNBALANCED_XREAD_LIST_OF_STREAMS_FOR: &str =
+        "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.";
+    pub const THE_GROUP_OPTION_IS_ONLY_SUPPORTED: &str =
+        "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
+    pub const THE_NOACK_OPTION_IS_ONLY_SUPPORTED: &str =
+        "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
+    pub const MISSING_GROUP_OPTION_FOR_XREADGROUP: &str = "ERR Missing GROUP option for XREADGROUP";
+    pub const XREADGROUP_DOLLAR_MEANINGLESS: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
+    pub const XREAD_GT_ONLY_WITH_GROUP: &str = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
+    pub const UNBLOCKED_THE_STREAM_KEY_NO_LONGER_EXISTS: &str =
+        "UNBLOCKED the stream key no longer exists";
+    pub const NOGROUP_THE_CONSUMER_GROUP_THIS_CLIENT_WAS: &str =
+        "NOGROUP the consumer group this client was blocked on no longer exists";
+    pub const COUNT_MUST_BE_POSITIVE: &str = "ERR COUNT must be > 0";
+    pub const INSUFFICIENT_MEMORY_FAILED_ALLOCATING_TRANSIENT_MEMORY: &str =
+        "ERR Insufficient memory, failed allocating transient memory, COUNT too high.";
+    pub const ENTRIES_ADDED_MUST_BE_POSITIVE: &str = "ERR entries_added must be positive";
+    pub const XSETID_ID_BELOW_MAX_DELETED: &str =
+        "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
+    pub const XSETID_ID_BELOW_TOP: &str =
+        "ERR The ID specified in XSETID is smaller than the target stream top item";
+    pub const THE_ENTRIES_ADDED_SPECIFIED_IN_XSETID: &str =
+        "ERR The entries_added specified in XSETID is smaller than the target stream length";
+    pub const VALUE_FOR_ENTRIESREAD_MUST_BE_POSITIVE: &str =
+        "ERR value for ENTRIESREAD must be positive or -1";
+    pub const THE_XGROUP_SUBCOMMAND_REQUIRES_THE_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+    pub const BUSYGROUP_CONSUMER_GROUP_NAME_ALREADY_EXISTS: &str =
+        "BUSYGROUP Consumer Group name already exists";
+    pub const SSUBSCRIBE_ISN_T_ALLOWED_FOR_A: &str =
+        "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client";
+    pub const HASH_VALUE_IS_NOT_AN_INTEGER: &str = "ERR hash value is not an integer";
+    pub const VALUE_IS_NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+    pub const HASH_VALUE_IS_NOT_A_FLOAT: &str = "ERR hash value is not a float";
+    pub const VALUE_OUT_OF_RANGE_I64_BOUNDS: &str = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+    pub const VALUE_IS_OUT_OF_RANGE: &str = "ERR value is out of range";
+    /// Redis's `shared.err`: a failure it gives no reason for (SAVE).
+    pub const ERR_BARE: &str = "ERR";
+    pub const XCLAIM_INVALID_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XCLAIM";
+    pub const XCLAIM_INVALID_IDLE: &str = "ERR Invalid IDLE option argument for XCLAIM";
+    pub const XCLAIM_INVALID_TIME: &str = "ERR Invalid TIME option argument for XCLAIM";
+    pub const XCLAIM_INVALID_RETRYCOUNT: &str = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
+    pub const XAUTOCLAIM_INVALID_MIN_IDLE: &str =
+        "ERR Invalid min-idle-time argument for XAUTOCLAIM";
+    /// What a master answers a replica's PING with while it is protected
+    /// (the replica then authenticates).
+    pub const MASTER_PING_NOT_PERMITTED: &str = "-ERR operation not permitted";
+
+    use super::CmdError;
+
+    fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(b)
+    }
+
+    /// A subcommand that is unknown or has the wrong number of arguments.
+    pub fn subcommand_syntax(sub: &str, cmd: &str) -> CmdError {
+        CmdError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."
+        ))
+    }
+
+    pub fn rewriting_config_file(e: &str) -> CmdError {
+        CmdError::custom(format!("ERR Rewriting config file: {e}"))
+    }
+
+    pub fn config_rewrite_force_all_failed(e: &dyn std::fmt::Display) -> CmdError {
+        CmdError::custom(format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {e}"))
+    }
+
+    pub fn unsupported_option(opt: &[u8]) -> CmdError {
+        CmdError::custom(format!("ERR Unsupported option {}", lossy(opt)))
+    }
+
+    pub fn hello_option_syntax(opt: &[u8]) -> CmdError {
+        CmdError::custom(format!("ERR Syntax error in HELLO option '{}'", lossy(opt)))
+    }
+
+    /// CLIENT SETNAME / SETINFO: `what` is the attribute's name as given.
+    pub fn cannot_contain_spaces(what: &[u8]) -> CmdError {
+        CmdError::custom(format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            lossy(what).to_ascii_lowercase()
+        ))
+    }
+
+    pub fn unrecognized_option(opt: &[u8]) -> CmdError {
+        CmdError::custom(format!("ERR Unrecognized option '{}'", lossy(opt)))
+    }
+
+    pub fn unknown_client_type(t: &[u8]) -> CmdError {
+        CmdError::custom(format!("ERR Unknown client type '{}'", lossy(t)))
+    }
+
+    pub fn no_such_user(user: &str) -> CmdError {
+        CmdError::custom(format!("ERR No such user '{user}'"))
+    }
+
+    pub fn replconf_unrecognized(opt: &[u8]) -> CmdError {
+        CmdError::custom(format!("ERR Unrecognized REPLCONF option: {}", lossy(opt)))
+    }
+
+    pub fn xclaim_unrecognized(opt: &[u8]) -> CmdError {
+        CmdError::custom(format!("ERR Unrecognized XCLAIM option '{}'", lossy(opt)))
+    }
+
+    /// NOGROUP for a missing key or group; `context` follows the text as is.
+    pub fn nogroup_key_or_group(key: &[u8], group: &[u8], context: &str) -> CmdError {
+        CmdError::custom(format!(
+            "NOGROUP No such key '{}' or consumer group '{}'{context}",
+            lossy(key),
+            lossy(group)
+        ))
+    }
+
+    pub fn nogroup_for_key(group: &[u8], key: &[u8]) -> CmdError {
+        CmdError::custom(format!(
+            "NOGROUP No such consumer group '{}' for key name '{}'",
+            lossy(group),
+            lossy(key)
+        ))
+    }
+
+    /// EXEC refused because of an error found when it was called.
+    pub fn exec_abort_because(e: &CmdError) -> String {
+        format!("EXECABORT Transaction discarded because of: {e}")
     }
 }

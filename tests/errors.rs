@@ -698,3 +698,71 @@ fn disk_error_texts() {
         "MISCONF Errors writing to the AOF file: No space left on device"
     );
 }
+
+/// Every error reply's text lives in src/error.rs: no other source file holds
+/// a string literal that reads as one (an error code and its message), nor
+/// builds an error reply from a literal or a format string.
+#[test]
+fn no_error_string_outside_error_rs() {
+    const CODES: &[&str] = &[
+        "ERR",
+        "WRONGTYPE",
+        "BUSYKEY",
+        "NOAUTH",
+        "WRONGPASS",
+        "NOGROUP",
+        "BUSYGROUP",
+        "UNBLOCKED",
+        "NOPERM",
+        "DENIED",
+        "OOM",
+        "EXECABORT",
+        "READONLY",
+        "MISCONF",
+        "NOREPLICAS",
+        "MASTERDOWN",
+        "LOADING",
+        "BUSY",
+        "NOSCRIPT",
+        "NOPROTO",
+        "UNKILLABLE",
+        "NOTBUSY",
+    ];
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut found = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(root)];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("src/error.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("source");
+            for (n, line) in text.lines().enumerate() {
+                let code_literal = CODES.iter().any(|c| {
+                    line.contains(&format!("\"{c} ")) || line.contains(&format!("\"-{c} "))
+                });
+                let built_here = [
+                    "custom(\"",
+                    "custom(format!",
+                    "Reply::Error(\"",
+                    "Reply::Error(format!",
+                ]
+                .iter()
+                .any(|p| line.contains(p));
+                if code_literal || built_here {
+                    found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "error strings outside src/error.rs:\n{}",
+        found.join("\n")
+    );
+}

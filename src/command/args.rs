@@ -60,7 +60,7 @@ pub fn eq(arg: &[u8], word: &str) -> bool {
 pub fn timeout_secs(arg: &[u8]) -> CmdResult<u64> {
     let v = parse_float(arg).ok_or(CmdError::TimeoutNotFloat)?;
     if v.is_infinite() && v > 0.0 {
-        return Err(CmdError::custom("ERR timeout is out of range"));
+        return Err(CmdError::custom(crate::error::msg::TIMEOUT_IS_OUT_OF_RANGE));
     }
     // Redis truncates seconds*1000 to whole milliseconds before the sign check.
     let ms = (v * 1000.0).trunc();
@@ -68,7 +68,7 @@ pub fn timeout_secs(arg: &[u8]) -> CmdResult<u64> {
         return Err(CmdError::TimeoutNegative);
     }
     if ms > (i64::MAX / 2) as f64 {
-        return Err(CmdError::custom("ERR timeout is out of range"));
+        return Err(CmdError::custom(crate::error::msg::TIMEOUT_IS_OUT_OF_RANGE));
     }
     Ok(ms as u64)
 }
@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(timeout_secs(b"abc"), Err(CmdError::TimeoutNotFloat));
         assert_eq!(
             timeout_secs(b"inf"),
-            Err(CmdError::custom("ERR timeout is out of range"))
+            Err(CmdError::custom(crate::error::msg::TIMEOUT_IS_OUT_OF_RANGE))
         );
     }
 }

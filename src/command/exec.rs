@@ -69,7 +69,7 @@ fn execute_inner(
         flag_multi_error(client);
         srv.stats.reject(resolved.stat, "ERR");
         return Err(Reply::Error(
-            "ERR Replica can't interact with the keyspace".into(),
+            crate::error::msg::REPLICA_CAN_T_INTERACT_WITH_THE.into(),
         ));
     }
     if client.in_resp2_pubsub() && !spec.has(flags::SUBSCRIBED_OK) {
@@ -92,9 +92,8 @@ fn execute_inner(
         if srv.monitoring.load(Ordering::Relaxed) {
             srv.feed_monitors(client.db, &client.handle.addr, &args);
         }
-        return Err(Reply::Error(format!(
-            "EXECABORT Transaction discarded because of: {}",
-            CmdError::Oom
+        return Err(Reply::Error(crate::error::msg::exec_abort_because(
+            &CmdError::Oom,
         )));
     }
     // The master's writes are applied whatever the replica's memory (Redis's

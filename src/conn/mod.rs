@@ -42,7 +42,7 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
             .rejected_connections
             .fetch_add(1, Ordering::Relaxed);
         let _ = stream
-            .write_all(b"-ERR max number of clients reached\r\n")
+            .write_all(crate::error::MAX_CLIENTS_REACHED.as_bytes())
             .await;
         return;
     }

@@ -207,14 +207,16 @@ fn check_password(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<
     let configured = ctx.srv.config.get("requirepass").unwrap_or_default();
     let user_ok = user.is_none_or(|u| u == b"default");
     if user.is_none() && configured.is_empty() {
-        return Err(CmdError::custom("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+        return Err(CmdError::custom(
+            crate::error::msg::AUTH_PASSWORD_CALLED_WITHOUT_ANY_PASSWORD,
+        ));
     }
     if user_ok && (configured.is_empty() || secret_eq(pass, configured.as_bytes())) {
         ctx.client.authenticated = true;
         Ok(())
     } else {
         Err(CmdError::custom(
-            "WRONGPASS invalid username-password pair or user is disabled.",
+            crate::error::msg::WRONGPASS_INVALID_USERNAME_PASSWORD_PAIR_OR_USER,
         ))
     }
 }
@@ -235,9 +237,8 @@ fn valid_name(name: &[u8]) -> bool {
 fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut proto = ctx.client.resp;
     if a.len() >= 2 {
-        let v = int(&a[1]).map_err(|_| {
-            CmdError::custom("ERR Protocol version is not an integer or out of range")
-        })?;
+        let v = int(&a[1])
+            .map_err(|_| CmdError::custom(crate::error::msg::PROTOCOL_VERSION_IS_NOT_AN_INTEGER))?;
         if !(2..=3).contains(&v) {
             return Err(CmdError::NoProto);
         }
@@ -257,14 +258,13 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             name = Some(a[i + 1].clone());
             i += 2;
         } else {
-            return Err(CmdError::custom(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(&a[i])
-            )));
+            return Err(crate::error::msg::hello_option_syntax(&a[i]));
         }
     }
     if !ctx.client.authenticated {
-        return Err(CmdError::custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::custom(
+            crate::error::msg::NOAUTH_HELLO_MUST_BE_CALLED_WITH_THE,
+        ));
     }
     if let Some(n) = name {
         ctx.client.handle.info.lock().name = if n.is_empty() { None } else { Some(n) };
@@ -303,8 +303,10 @@ fn select(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn swapdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let first = int(&a[1]).map_err(|_| CmdError::custom("ERR invalid first DB index"))?;
-    let second = int(&a[2]).map_err(|_| CmdError::custom("ERR invalid second DB index"))?;
+    let first =
+        int(&a[1]).map_err(|_| CmdError::custom(crate::error::msg::INVALID_FIRST_DB_INDEX))?;
+    let second =
+        int(&a[2]).map_err(|_| CmdError::custom(crate::error::msg::INVALID_SECOND_DB_INDEX))?;
     let dbs = ctx.srv.keyspace.databases() as i64;
     if first < 0 || first >= dbs || second < 0 || second >= dbs {
         return Err(CmdError::DbIndexOutOfRange);
@@ -387,10 +389,7 @@ fn client_getname(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 fn client_setinfo(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let value = &a[3];
     if !valid_name(value) {
-        return Err(CmdError::custom(format!(
-            "ERR {} cannot contain spaces, newlines or special characters.",
-            String::from_utf8_lossy(&a[2]).to_ascii_lowercase()
-        )));
+        return Err(crate::error::msg::cannot_contain_spaces(&a[2]));
     }
     let mut info = ctx.client.handle.info.lock();
     if eq(&a[2], "lib-name") {
@@ -398,10 +397,7 @@ fn client_setinfo(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     } else if eq(&a[2], "lib-ver") {
         info.lib_ver = Some(value.clone());
     } else {
-        return Err(CmdError::custom(format!(
-            "ERR Unrecognized option '{}'",
-            String::from_utf8_lossy(&a[2])
-        )));
+        return Err(crate::error::msg::unrecognized_option(&a[2]));
     }
     Ok(Reply::Ok)
 }
@@ -483,10 +479,7 @@ fn client_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 t.as_str(),
                 "normal" | "master" | "replica" | "slave" | "pubsub"
             ) {
-                return Err(CmdError::custom(format!(
-                    "ERR Unknown client type '{}'",
-                    String::from_utf8_lossy(&a[i + 1])
-                )));
+                return Err(crate::error::msg::unknown_client_type(&a[i + 1]));
             }
             filter_type = Some(t);
             i += 2;
@@ -496,7 +489,7 @@ fn client_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 let n = int(arg)
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or_else(|| CmdError::custom("ERR Invalid client ID"))?;
+                    .ok_or_else(|| CmdError::custom(crate::error::msg::INVALID_CLIENT_ID))?;
                 ids.push(n as u64);
             }
             filter_ids = Some(ids);
@@ -562,13 +555,9 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     while i + 1 < a.len() {
         let v = &a[i + 1];
         if eq(&a[i], "id") {
-            id = Some(
-                int(v)
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| CmdError::custom("ERR client-id should be greater than 0"))?
-                    as u64,
-            );
+            id = Some(int(v).ok().filter(|n| *n > 0).ok_or_else(|| {
+                CmdError::custom(crate::error::msg::CLIENT_ID_SHOULD_BE_GREATER_THAN)
+            })? as u64);
         } else if eq(&a[i], "addr") {
             addr = Some(String::from_utf8_lossy(v).into_owned());
         } else if eq(&a[i], "laddr") {
@@ -579,17 +568,14 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 t.as_str(),
                 "normal" | "master" | "replica" | "slave" | "pubsub"
             ) {
-                return Err(CmdError::custom(format!(
-                    "ERR Unknown client type '{}'",
-                    String::from_utf8_lossy(v)
-                )));
+                return Err(crate::error::msg::unknown_client_type(v));
             }
             ctype = Some(t);
         } else if eq(&a[i], "user") {
             let u = String::from_utf8_lossy(v).into_owned();
             // `default` is the only user there is.
             if u != "default" {
-                return Err(CmdError::custom(format!("ERR No such user '{u}'")));
+                return Err(crate::error::msg::no_such_user(&u));
             }
             user = Some(u);
         } else if eq(&a[i], "skipme") {
@@ -695,15 +681,15 @@ fn client_no_touch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn client_pause(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() > 4 {
-        return Err(CmdError::custom(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(&a[1])
-        )));
+        return Err(crate::error::msg::subcommand_syntax(
+            &String::from_utf8_lossy(&a[1]),
+            "CLIENT",
+        ));
     }
     let ms = int(&a[2])
-        .map_err(|_| CmdError::custom("ERR timeout is not an integer or out of range"))?;
+        .map_err(|_| CmdError::custom(crate::error::msg::TIMEOUT_IS_NOT_AN_INTEGER_OR))?;
     if ms < 0 {
-        return Err(CmdError::custom("ERR timeout is negative"));
+        return Err(CmdError::custom(crate::error::msg::TIMEOUT_IS_NEGATIVE));
     }
     let writes_only = match a.get(3) {
         None => false,
@@ -711,7 +697,7 @@ fn client_pause(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         Some(m) if eq(m, "all") => false,
         Some(_) => {
             return Err(CmdError::custom(
-                "ERR CLIENT PAUSE mode must be WRITE or ALL",
+                crate::error::msg::CLIENT_PAUSE_MODE_MUST_BE_WRITE,
             ))
         }
     };
@@ -736,7 +722,7 @@ fn client_unblock(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         Some(m) if eq(m, "error") => true,
         Some(_) => {
             return Err(CmdError::custom(
-                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                crate::error::msg::CLIENT_UNBLOCK_REASON_SHOULD_BE_TIMEOUT,
             ))
         }
     };
@@ -757,7 +743,7 @@ fn client_tracking(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Ok);
     }
     Err(CmdError::custom(
-        "ERR client-side caching (CLIENT TRACKING) is not supported by this server",
+        crate::error::msg::CLIENT_SIDE_CACHING_CLIENT_TRACKING_IS,
     ))
 }
 

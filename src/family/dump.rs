@@ -256,7 +256,7 @@ fn get_stream(r: &mut Reader) -> Option<Stream> {
 /// Checks the frame and decodes the body; lengths are bounded by the payload.
 /// A hash is encoded as `hash_limits` say (Redis converts at RESTORE too).
 pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
-    let bad_frame = || CmdError::custom("ERR DUMP payload version or checksum are wrong");
+    let bad_frame = || CmdError::custom(crate::error::msg::DUMP_PAYLOAD_VERSION_OR_CHECKSUM_ARE);
     if payload.len() < 11 {
         return Err(bad_frame());
     }
@@ -268,12 +268,12 @@ pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> 
         if rdb::is_redis_frame(payload) {
             return rdb::load(payload)
                 .map(|st| Value::Stream(Box::new(st)))
-                .ok_or_else(|| CmdError::custom("ERR Bad data format"));
+                .ok_or_else(|| CmdError::custom(crate::error::msg::BAD_DATA_FORMAT));
         }
         return Err(bad_frame());
     }
     let body = &body_ver[..body_ver.len() - 2];
-    let bad = || CmdError::custom("ERR Bad data format");
+    let bad = || CmdError::custom(crate::error::msg::BAD_DATA_FORMAT);
     let mut r = Reader { data: body, pos: 0 };
     let value = match r.u8().ok_or_else(bad)? {
         T_STRING => Value::Str(Bytes::copy_from_slice(r.blob().ok_or_else(bad)?)),
@@ -379,9 +379,9 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             let n = int(&a[i + 1])?;
             if n < 0 {
                 return Err(CmdError::custom(if eq(&a[i], "idletime") {
-                    "ERR Invalid IDLETIME value, must be >= 0"
+                    crate::error::msg::INVALID_IDLETIME_VALUE_MUST_BE_0
                 } else {
-                    "ERR Invalid FREQ value, must be >= 0 and <= 255"
+                    crate::error::msg::INVALID_FREQ_VALUE_MUST_BE_0
                 }));
             }
             i += 1;
@@ -392,10 +392,14 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let ttl = int(&a[2])?;
     if ttl < 0 {
-        return Err(CmdError::custom("ERR Invalid TTL value, must be >= 0"));
+        return Err(CmdError::custom(
+            crate::error::msg::INVALID_TTL_VALUE_MUST_BE_0,
+        ));
     }
     if !replace && ctx.exists(key) {
-        return Err(CmdError::custom("BUSYKEY Target key name already exists."));
+        return Err(CmdError::custom(
+            crate::error::msg::BUSYKEY_TARGET_KEY_NAME_ALREADY_EXISTS,
+        ));
     }
     let mut value = deserialize(&a[3], ctx.srv.config.hash_limits())?;
     if let Value::Set(s) = &mut value {

@@ -182,7 +182,7 @@ fn hincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let h = hash_or_create(ctx, key)?;
     let old = match h.get(&a[2]) {
         Some(v) => crate::conn::protocol::parse_i64(v)
-            .ok_or_else(|| CmdError::custom("ERR hash value is not an integer"))?,
+            .ok_or_else(|| CmdError::custom(crate::error::msg::HASH_VALUE_IS_NOT_AN_INTEGER))?,
         None => 0,
     };
     let new = old.checked_add(incr).ok_or(CmdError::Overflow)?;
@@ -199,7 +199,11 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     // Redis computes in `long double` and prints `%.17Lf`: so does `ldouble`.
     let incr = match ldouble::parse(&a[3]) {
         None => return Err(CmdError::NotFloat),
-        Some(Parsed::Inf) => return Err(CmdError::custom("ERR value is NaN or Infinity")),
+        Some(Parsed::Inf) => {
+            return Err(CmdError::custom(
+                crate::error::msg::VALUE_IS_NAN_OR_INFINITY,
+            ))
+        }
         Some(Parsed::Num(v)) => v,
     };
     let limits = ctx.srv.config.hash_limits();
@@ -209,7 +213,11 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         Some(Some(Parsed::Num(v))) => v,
         // An infinite value plus a finite increment stays infinite.
         Some(Some(Parsed::Inf)) => return Err(CmdError::IncrNanOrInf),
-        Some(None) => return Err(CmdError::custom("ERR hash value is not a float")),
+        Some(None) => {
+            return Err(CmdError::custom(
+                crate::error::msg::HASH_VALUE_IS_NOT_A_FLOAT,
+            ))
+        }
     };
     let new = ldouble::add(old, incr).ok_or(CmdError::IncrNanOrInf)?;
     let text = Bytes::from(ldouble::human(new));
@@ -288,7 +296,7 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if l == i64::MIN {
         // -LONG_MAX..LONG_MAX: the absolute value must fit.
         return Err(CmdError::custom(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            crate::error::msg::VALUE_OUT_OF_RANGE_I64_BOUNDS,
         ));
     }
     if a.len() > 4 || (a.len() == 4 && !eq(&a[3], "withvalues")) {
@@ -296,7 +304,7 @@ fn hrandfield(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let withvalues = a.len() == 4;
     if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
-        return Err(CmdError::custom("ERR value is out of range"));
+        return Err(CmdError::custom(crate::error::msg::VALUE_IS_OUT_OF_RANGE));
     }
     let Some(h) = hash_read(ctx, &a[1])? else {
         return Ok(Reply::Array(vec![]));

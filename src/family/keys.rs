@@ -474,10 +474,7 @@ fn expire_generic(
         } else if eq(opt, "lt") {
             f.lt = true;
         } else {
-            return Err(CmdError::custom(format!(
-                "ERR Unsupported option {}",
-                String::from_utf8_lossy(opt)
-            )));
+            return Err(crate::error::msg::unsupported_option(opt));
         }
     }
     if f.nx && (f.xx || f.gt || f.lt) {
@@ -633,7 +630,9 @@ fn object_freq(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.lookup(&a[2]).is_none() {
         return Ok(Reply::Nil);
     }
-    Err(CmdError::custom("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."))
+    Err(CmdError::custom(
+        crate::error::msg::AN_LFU_MAXMEMORY_POLICY_IS_NOT,
+    ))
 }
 
 fn object_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {

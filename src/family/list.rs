@@ -249,7 +249,7 @@ fn lset(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Err(CmdError::NoSuchKey);
     };
     let Some(pos) = l.normalize(idx) else {
-        return Err(CmdError::custom("ERR index out of range"));
+        return Err(CmdError::custom(crate::error::msg::INDEX_OUT_OF_RANGE));
     };
     let mut items = l.to_vec();
     items[pos] = a[3].clone();
@@ -366,7 +366,7 @@ fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         if eq(&a[i], "rank") && more > 0 {
             rank = int(&a[i + 1])?;
             if rank == 0 {
-                return Err(CmdError::custom("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
+                return Err(CmdError::custom(crate::error::msg::RANK_CAN_T_BE_ZERO_USE));
             }
             if rank == i64::MIN {
                 return Err(CmdError::NotInteger);
@@ -374,13 +374,15 @@ fn lpos(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         } else if eq(&a[i], "count") && more > 0 {
             let c = int(&a[i + 1])?;
             if c < 0 {
-                return Err(CmdError::custom("ERR COUNT can't be negative"));
+                return Err(CmdError::custom(crate::error::msg::COUNT_CAN_T_BE_NEGATIVE));
             }
             count = Some(c);
         } else if eq(&a[i], "maxlen") && more > 0 {
             maxlen = int(&a[i + 1])?;
             if maxlen < 0 {
-                return Err(CmdError::custom("ERR MAXLEN can't be negative"));
+                return Err(CmdError::custom(
+                    crate::error::msg::MAXLEN_CAN_T_BE_NEGATIVE,
+                ));
             }
         } else {
             return Err(CmdError::Syntax);
@@ -498,9 +500,12 @@ fn rpoplpush(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 /// Parses `numkeys key… LEFT|RIGHT [COUNT n]` starting at `at` (numkeys).
 fn parse_mpop(a: &[Bytes], at: usize) -> CmdResult<(Vec<Bytes>, End, usize)> {
-    let n = int(&a[at]).map_err(|_| CmdError::custom("ERR numkeys should be greater than 0"))?;
+    let n = int(&a[at])
+        .map_err(|_| CmdError::custom(crate::error::msg::NUMKEYS_SHOULD_BE_GREATER_THAN_0))?;
     if n <= 0 {
-        return Err(CmdError::custom("ERR numkeys should be greater than 0"));
+        return Err(CmdError::custom(
+            crate::error::msg::NUMKEYS_SHOULD_BE_GREATER_THAN_0,
+        ));
     }
     let where_idx = (at as u64).saturating_add(n as u64).saturating_add(1);
     if where_idx >= a.len() as u64 {
@@ -513,9 +518,11 @@ fn parse_mpop(a: &[Bytes], at: usize) -> CmdResult<(Vec<Bytes>, End, usize)> {
     while j < a.len() {
         if count.is_none() && eq(&a[j], "count") && j + 1 < a.len() {
             let c = int(&a[j + 1])
-                .map_err(|_| CmdError::custom("ERR count should be greater than 0"))?;
+                .map_err(|_| CmdError::custom(crate::error::msg::COUNT_SHOULD_BE_GREATER_THAN_0))?;
             if c <= 0 {
-                return Err(CmdError::custom("ERR count should be greater than 0"));
+                return Err(CmdError::custom(
+                    crate::error::msg::COUNT_SHOULD_BE_GREATER_THAN_0,
+                ));
             }
             count = Some(c as usize);
             j += 2;

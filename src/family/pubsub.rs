@@ -157,7 +157,7 @@ fn punsubscribe(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn ssubscribe(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.client.in_exec {
         return Err(CmdError::custom(
-            "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+            crate::error::msg::SSUBSCRIBE_ISN_T_ALLOWED_FOR_A,
         ));
     }
     subscribe_generic(ctx, a, Kind::Shard, "ssubscribe")
@@ -181,10 +181,10 @@ fn spublish(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn pubsub_channels(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() > 3 {
-        return Err(CmdError::custom(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-            String::from_utf8_lossy(&a[1])
-        )));
+        return Err(crate::error::msg::subcommand_syntax(
+            &String::from_utf8_lossy(&a[1]),
+            "PUBSUB",
+        ));
     }
     Ok(Reply::bulks(ctx.srv.pubsub.channel_names(
         Kind::Channel,
@@ -194,10 +194,10 @@ fn pubsub_channels(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 fn pubsub_shardchannels(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() > 3 {
-        return Err(CmdError::custom(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-            String::from_utf8_lossy(&a[1])
-        )));
+        return Err(crate::error::msg::subcommand_syntax(
+            &String::from_utf8_lossy(&a[1]),
+            "PUBSUB",
+        ));
     }
     Ok(Reply::bulks(
         ctx.srv

@@ -68,7 +68,7 @@ fn replicaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let port = match int(&a[2]) {
         Ok(p) if (0..=65535).contains(&p) => p as u16,
-        _ => return Err(CmdError::custom("ERR Invalid master port")),
+        _ => return Err(CmdError::custom(crate::error::msg::INVALID_MASTER_PORT)),
     };
     let host = String::from_utf8_lossy(&a[1]).into_owned();
     {
@@ -82,7 +82,7 @@ fn replicaof(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     let Some(me) = srv.arc() else {
-        return Err(CmdError::custom("ERR server is shutting down"));
+        return Err(CmdError::custom(crate::error::msg::SERVER_IS_SHUTTING_DOWN));
     };
     crate::repl::replica::start(&me, host.clone(), port);
     tracing::info!(
@@ -139,10 +139,7 @@ fn replconf(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             // Only meaningful on a replication link (handled there); silent here.
             return Ok(Reply::Raw(Bytes::new()));
         } else {
-            return Err(CmdError::custom(format!(
-                "ERR Unrecognized REPLCONF option: {}",
-                String::from_utf8_lossy(opt)
-            )));
+            return Err(crate::error::msg::replconf_unrecognized(opt));
         }
     }
     Ok(Reply::Ok)
@@ -155,7 +152,7 @@ fn wait(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let replicas = int(&a[1])?;
     let timeout = int(&a[2])
-        .map_err(|_| CmdError::custom("ERR timeout is not an integer or out of range"))?;
+        .map_err(|_| CmdError::custom(crate::error::msg::TIMEOUT_IS_NOT_AN_INTEGER_OR))?;
     if timeout < 0 {
         return Err(CmdError::TimeoutNegative);
     }

@@ -282,7 +282,7 @@ fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     let srv = ctx.srv;
     if srv.aof.rewrite_in_progress.load(Ordering::Acquire) {
         return Err(CmdError::custom(
-            "ERR Background append only file rewriting already in progress",
+            crate::error::msg::BACKGROUND_APPEND_ONLY_FILE_REWRITING_ALREADY,
         ));
     }
     // Redis runs one child at a time: after a BGSAVE (or an EXEC) it waits.
@@ -301,11 +301,13 @@ fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
             "Background append only file rewriting started",
         )),
         Ok(false) => Err(CmdError::custom(
-            "ERR Background append only file rewriting already in progress",
+            crate::error::msg::BACKGROUND_APPEND_ONLY_FILE_REWRITING_ALREADY,
         )),
         Err(e) => {
             tracing::warn!("{e}");
-            Err(CmdError::custom("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."))
+            Err(CmdError::custom(
+                crate::error::msg::CAN_T_EXECUTE_AN_AOF_BACKGROUND,
+            ))
         }
     }
 }
@@ -313,7 +315,7 @@ fn bgrewriteaof(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 fn monitor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.client.in_exec {
         return Err(CmdError::custom(
-            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+            crate::error::msg::MONITOR_ISN_T_ALLOWED_FOR_DENY,
         ));
     }
     if ctx.client.monitor {
@@ -344,7 +346,7 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             return Err(CmdError::Syntax);
         }
         if eq(opt, "abort") {
-            return Err(CmdError::custom("ERR No shutdown in progress."));
+            return Err(CmdError::custom(crate::error::msg::NO_SHUTDOWN_IN_PROGRESS));
         }
     }
     tracing::warn!("User requested shutdown...");
@@ -355,7 +357,7 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         tracing::warn!("Error trying to save the DB, can't exit: {e}");
         if !force {
             return Err(CmdError::custom(
-                "ERR Errors trying to SHUTDOWN. Check logs.",
+                crate::error::msg::ERRORS_TRYING_TO_SHUTDOWN_CHECK_LOGS,
             ));
         }
     }
@@ -519,7 +521,7 @@ fn config_resetstat(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 fn config_rewrite(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     let Some(path) = ctx.srv.config_file.as_deref() else {
         return Err(CmdError::custom(
-            "ERR The server is running without a config file",
+            crate::error::msg::THE_SERVER_IS_RUNNING_WITHOUT_A,
         ));
     };
     match crate::config::rewrite(&ctx.srv.config, path, false) {
@@ -530,7 +532,7 @@ fn config_rewrite(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
         Err(e) => {
             let e = crate::config::strerror(&e);
             tracing::warn!("CONFIG REWRITE failed: {e}");
-            Err(CmdError::custom(format!("ERR Rewriting config file: {e}")))
+            Err(crate::error::msg::rewriting_config_file(&e))
         }
     }
 }
@@ -776,16 +778,20 @@ fn command_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn command_getkeys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let args = &a[2..];
     let Some(r) = ctx.srv.commands.resolve(args) else {
-        return Err(CmdError::custom("ERR Invalid command specified"));
+        return Err(CmdError::custom(
+            crate::error::msg::INVALID_COMMAND_SPECIFIED,
+        ));
     };
     if !r.spec.arity_ok(args.len()) {
         return Err(CmdError::custom(
-            "ERR Invalid number of arguments specified for command",
+            crate::error::msg::INVALID_NUMBER_OF_ARGUMENTS_SPECIFIED_FOR,
         ));
     }
     let keys = r.spec.key_positions(args);
     if keys.is_empty() {
-        return Err(CmdError::custom("ERR The command has no key arguments"));
+        return Err(CmdError::custom(
+            crate::error::msg::THE_COMMAND_HAS_NO_KEY_ARGUMENTS,
+        ));
     }
     Ok(Reply::Array(
         keys.into_iter()
@@ -900,9 +906,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             };
             match result {
                 Ok(()) => Ok(Reply::Ok),
-                Err(e) => Err(CmdError::custom(format!(
-                    "ERR CONFIG-REWRITE-FORCE-ALL failed: {e}"
-                ))),
+                Err(e) => Err(crate::error::msg::config_rewrite_force_all_failed(&e)),
             }
         }
         "log" if a.len() == 3 => {
@@ -924,10 +928,10 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 "    Write <message> to the server log.",
             ],
         )),
-        _ => Err(CmdError::custom(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(&a[1])
-        ))),
+        _ => Err(crate::error::msg::subcommand_syntax(
+            &String::from_utf8_lossy(&a[1]),
+            "DEBUG",
+        )),
     }
 }
 
@@ -958,14 +962,20 @@ fn debug_protocol(kind: &[u8], resp: u8) -> CmdResult<Reply> {
         "null" => Reply::Nil,
         "array" => Reply::Array((0..3).map(Reply::Int).collect()),
         "set" => Reply::Set((0..3).map(Reply::Int).collect()),
-        "map" => Reply::Map((0..3).map(|i| (Reply::Int(i), Reply::Bool(i == 1))).collect()),
+        "map" => Reply::Map(
+            (0..3)
+                .map(|i| (Reply::Int(i), Reply::Bool(i == 1)))
+                .collect(),
+        ),
         // Attributes and pushes are not replies: a real reply follows them.
         "attrib" => {
             let reply = Reply::bulk_str("Some real reply following the attribute");
             if resp < 3 {
                 reply
             } else {
-                let attr = Bytes::from_static(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n");
+                let attr = Bytes::from_static(
+                    b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n",
+                );
                 Reply::Many(vec![Reply::Raw(attr), reply])
             }
         }
@@ -976,7 +986,11 @@ fn debug_protocol(kind: &[u8], resp: u8) -> CmdResult<Reply> {
         "true" => Reply::Bool(true),
         "false" => Reply::Bool(false),
         "verbatim" => Reply::Verbatim("txt", Bytes::from_static(b"This is a verbatim\nstring")),
-        _ => return Err(CmdError::custom("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")),
+        _ => {
+            return Err(CmdError::custom(
+                crate::error::msg::WRONG_PROTOCOL_TYPE_NAME_PLEASE_USE,
+            ))
+        }
     })
 }
 

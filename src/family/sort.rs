@@ -164,7 +164,7 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
                     // strtod reads "" as 0 with nothing left over: Redis accepts it.
                     Some(v) if v.is_empty() => 0.0,
                     Some(v) => parse_float(v).ok_or_else(|| {
-                        CmdError::custom("ERR One or more scores can't be converted into double")
+                        CmdError::custom(crate::error::msg::ONE_OR_MORE_SCORES_CAN_T)
                     })?,
                     None => 0.0,
                 }

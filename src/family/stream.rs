@@ -118,15 +118,14 @@ fn owned(b: &Bytes) -> Bytes {
 }
 
 fn invalid_id() -> CmdError {
-    CmdError::custom("ERR Invalid stream ID specified as stream command argument")
+    CmdError::custom(crate::error::msg::INVALID_STREAM_ID_SPECIFIED_AS_STREAM)
 }
 
 fn subcommand_syntax(a: &[Bytes]) -> CmdError {
-    CmdError::custom(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        crate::error::truncate_lossy(&a[1], 128),
-        String::from_utf8_lossy(&a[0]).to_ascii_uppercase()
-    ))
+    crate::error::msg::subcommand_syntax(
+        &crate::error::truncate_lossy(&a[1], 128),
+        &String::from_utf8_lossy(&a[0]).to_ascii_uppercase(),
+    )
 }
 
 /// Redis's string2ull: a plain unsigned decimal.
@@ -196,7 +195,7 @@ fn parse_start(arg: &[u8]) -> CmdResult<StreamId> {
     let (id, ex) = parse_interval(arg, 0)?;
     if ex {
         id.incr()
-            .ok_or_else(|| CmdError::custom("ERR invalid start ID for the interval"))
+            .ok_or_else(|| CmdError::custom(crate::error::msg::INVALID_START_ID_FOR_THE_INTERVAL))
     } else {
         Ok(id)
     }
@@ -206,26 +205,18 @@ fn parse_end(arg: &[u8]) -> CmdResult<StreamId> {
     let (id, ex) = parse_interval(arg, u64::MAX)?;
     if ex {
         id.decr()
-            .ok_or_else(|| CmdError::custom("ERR invalid end ID for the interval"))
+            .ok_or_else(|| CmdError::custom(crate::error::msg::INVALID_END_ID_FOR_THE_INTERVAL))
     } else {
         Ok(id)
     }
 }
 
 fn nogroup_key(key: &[u8], group: &[u8]) -> CmdError {
-    CmdError::custom(format!(
-        "NOGROUP No such key '{}' or consumer group '{}'",
-        String::from_utf8_lossy(key),
-        String::from_utf8_lossy(group)
-    ))
+    crate::error::msg::nogroup_key_or_group(key, group, "")
 }
 
 fn nogroup_for_key(group: &[u8], key: &[u8]) -> CmdError {
-    CmdError::custom(format!(
-        "NOGROUP No such consumer group '{}' for key name '{}'",
-        String::from_utf8_lossy(group),
-        String::from_utf8_lossy(key)
-    ))
+    crate::error::msg::nogroup_for_key(group, key)
 }
 
 /// The stream at `key`: `Ok(None)` if absent, WRONGTYPE for another type.
@@ -308,7 +299,9 @@ fn parse_add_trim(ctx: &Ctx, a: &[Bytes], xadd: bool) -> CmdResult<AddTrimArgs> 
             break;
         } else if (eq(opt, "maxlen") || eq(opt, "minid")) && more > 0 {
             if r.trim != Trim::None {
-                return Err(CmdError::custom("ERR syntax error, MAXLEN and MINID options at the same time are not compatible"));
+                return Err(CmdError::custom(
+                    crate::error::msg::SYNTAX_ERROR_MAXLEN_AND_MINID_OPTIONS,
+                ));
             }
             r.approx = false;
             let next = &a[i + 1];
@@ -321,7 +314,9 @@ fn parse_add_trim(ctx: &Ctx, a: &[Bytes], xadd: bool) -> CmdResult<AddTrimArgs> 
             if eq(opt, "maxlen") {
                 let n = int(&a[i + 1])?;
                 if n < 0 {
-                    return Err(CmdError::custom("ERR The MAXLEN argument must be >= 0."));
+                    return Err(CmdError::custom(
+                        crate::error::msg::THE_MAXLEN_ARGUMENT_MUST_BE_0,
+                    ));
                 }
                 r.trim = Trim::MaxLen(n as u64);
             } else {
@@ -331,7 +326,9 @@ fn parse_add_trim(ctx: &Ctx, a: &[Bytes], xadd: bool) -> CmdResult<AddTrimArgs> 
         } else if eq(opt, "limit") && more > 0 {
             let n = int(&a[i + 1])?;
             if n < 0 {
-                return Err(CmdError::custom("ERR The LIMIT argument must be >= 0."));
+                return Err(CmdError::custom(
+                    crate::error::msg::THE_LIMIT_ARGUMENT_MUST_BE_0,
+                ));
             }
             r.limit = n as u64;
             limit_given = true;
@@ -349,19 +346,17 @@ fn parse_add_trim(ctx: &Ctx, a: &[Bytes], xadd: bool) -> CmdResult<AddTrimArgs> 
     r.idpos = i;
     if r.limit != 0 && r.trim == Trim::None {
         return Err(CmdError::custom(
-            "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
+            crate::error::msg::LIMIT_WITHOUT_TRIMMING_STRATEGY,
         ));
     }
     if !xadd && r.trim == Trim::None {
         return Err(CmdError::custom(
-            "ERR syntax error, XTRIM must be called with a trimming strategy",
+            crate::error::msg::SYNTAX_ERROR_XTRIM_MUST_BE_CALLED,
         ));
     }
     if limit_given {
         if !r.approx {
-            return Err(CmdError::custom(
-                "ERR syntax error, LIMIT cannot be used without the special ~ option",
-            ));
+            return Err(CmdError::custom(crate::error::msg::LIMIT_WITHOUT_APPROX));
         }
     } else if r.approx {
         let per_node = ctx
@@ -391,7 +386,7 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if let Some((id, true)) = args.id {
         if id.is_zero() {
             return Err(CmdError::custom(
-                "ERR The ID specified in XADD must be greater than 0-0",
+                crate::error::msg::XADD_ID_MUST_BE_ABOVE_ZERO,
             ));
         }
     }
@@ -407,14 +402,10 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     };
     if s.last_id == StreamId::MAX {
         return Err(CmdError::custom(
-            "ERR The stream has exhausted the last possible ID, unable to add more items",
+            crate::error::msg::THE_STREAM_HAS_EXHAUSTED_THE_LAST,
         ));
     }
-    let too_small = || {
-        CmdError::custom(
-            "ERR The ID specified in XADD is equal or smaller than the target stream top item",
-        )
-    };
+    let too_small = || CmdError::custom(crate::error::msg::XADD_ID_NOT_ABOVE_TOP);
     let id = match args.id {
         Some((id, true)) => id,
         Some((id, false)) => {
@@ -586,7 +577,7 @@ fn parse_read(a: &[Bytes], xreadgroup: bool) -> CmdResult<ReadArgs> {
         if eq(o, "block") && more > 0 {
             i += 1;
             let t = int(&a[i])
-                .map_err(|_| CmdError::custom("ERR timeout is not an integer or out of range"))?;
+                .map_err(|_| CmdError::custom(crate::error::msg::TIMEOUT_IS_NOT_AN_INTEGER_OR))?;
             if t < 0 {
                 return Err(CmdError::TimeoutNegative);
             }
@@ -598,19 +589,25 @@ fn parse_read(a: &[Bytes], xreadgroup: bool) -> CmdResult<ReadArgs> {
             r.streams_at = i + 1;
             let n = a.len() - r.streams_at;
             if !n.is_multiple_of(2) {
-                return Err(CmdError::custom("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."));
+                return Err(CmdError::custom(
+                    crate::error::msg::UNBALANCED_XREAD_LIST_OF_STREAMS_FOR,
+                ));
             }
             r.nstreams = n / 2;
             break;
         } else if eq(o, "group") && more >= 2 {
             if !xreadgroup {
-                return Err(CmdError::custom("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."));
+                return Err(CmdError::custom(
+                    crate::error::msg::THE_GROUP_OPTION_IS_ONLY_SUPPORTED,
+                ));
             }
             r.group = Some((a[i + 1].clone(), a[i + 2].clone()));
             i += 2;
         } else if eq(o, "noack") {
             if !xreadgroup {
-                return Err(CmdError::custom("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."));
+                return Err(CmdError::custom(
+                    crate::error::msg::THE_NOACK_OPTION_IS_ONLY_SUPPORTED,
+                ));
             }
             r.noack = true;
         } else {
@@ -622,7 +619,9 @@ fn parse_read(a: &[Bytes], xreadgroup: bool) -> CmdResult<ReadArgs> {
         return Err(CmdError::Syntax);
     }
     if xreadgroup && r.group.is_none() {
-        return Err(CmdError::custom("ERR Missing GROUP option for XREADGROUP"));
+        return Err(CmdError::custom(
+            crate::error::msg::MISSING_GROUP_OPTION_FOR_XREADGROUP,
+        ));
     }
     Ok(r)
 }
@@ -666,21 +665,25 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool, serving: bool) ->
         };
         if let Some((gname, _)) = &r.group {
             if !s.as_ref().is_some_and(|s| s.groups.contains_key(gname)) {
-                return Err(CmdError::custom(format!(
-                    "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
-                    String::from_utf8_lossy(key),
-                    String::from_utf8_lossy(gname)
-                )));
+                return Err(crate::error::msg::nogroup_key_or_group(
+                    key,
+                    gname,
+                    " in XREADGROUP with GROUP option",
+                ));
             }
         }
         if id_arg.as_ref() == b"$" {
             if xreadgroup {
-                return Err(CmdError::custom("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set."));
+                return Err(CmdError::custom(
+                    crate::error::msg::XREADGROUP_DOLLAR_MEANINGLESS,
+                ));
             }
             from.push(ReadFrom::After(s.map_or(StreamId::MIN, |s| s.last_id)));
         } else if id_arg.as_ref() == b">" {
             if !xreadgroup {
-                return Err(CmdError::custom("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."));
+                return Err(CmdError::custom(
+                    crate::error::msg::XREAD_GT_ONLY_WITH_GROUP,
+                ));
             }
             from.push(ReadFrom::New);
         } else {
@@ -883,12 +886,12 @@ pub fn serving(value: Option<&Value>, args: &[Bytes], key: &Bytes, resp: u8) -> 
     if let Some((gname, cname)) = &r.group {
         let Some(s) = stream else {
             return Serving::Reply(Reply::Error(
-                "UNBLOCKED the stream key no longer exists".into(),
+                crate::error::msg::UNBLOCKED_THE_STREAM_KEY_NO_LONGER_EXISTS.into(),
             ));
         };
         let Some(g) = s.groups.get(gname) else {
             return Serving::Reply(Reply::Error(
-                "NOGROUP the consumer group this client was blocked on no longer exists".into(),
+                crate::error::msg::NOGROUP_THE_CONSUMER_GROUP_THIS_CLIENT_WAS.into(),
             ));
         };
         if s.last_id <= g.last_id {
@@ -1064,8 +1067,8 @@ fn xpending(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Array(out))
 }
 
-fn int_or(arg: &[u8], msg: &str) -> CmdResult<i64> {
-    int(arg).map_err(|_| CmdError::custom(format!("ERR {msg}")))
+fn int_or(arg: &[u8], msg: &'static str) -> CmdResult<i64> {
+    int(arg).map_err(|_| CmdError::custom(msg))
 }
 
 fn xclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -1079,7 +1082,7 @@ fn xclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if !has_group {
         return Err(nogroup_key(key, gname));
     }
-    let minidle = int_or(&a[4], "Invalid min-idle-time argument for XCLAIM")?.max(0);
+    let minidle = int_or(&a[4], crate::error::msg::XCLAIM_INVALID_MIN_IDLE)?.max(0);
     let mut ids = Vec::new();
     let mut j = 5;
     while j < a.len() {
@@ -1104,21 +1107,18 @@ fn xclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             justid = true;
         } else if eq(opt, "idle") && more > 0 {
             j += 1;
-            deliverytime = now - int_or(&a[j], "Invalid IDLE option argument for XCLAIM")?;
+            deliverytime = now - int_or(&a[j], crate::error::msg::XCLAIM_INVALID_IDLE)?;
         } else if eq(opt, "time") && more > 0 {
             j += 1;
-            deliverytime = int_or(&a[j], "Invalid TIME option argument for XCLAIM")?;
+            deliverytime = int_or(&a[j], crate::error::msg::XCLAIM_INVALID_TIME)?;
         } else if eq(opt, "retrycount") && more > 0 {
             j += 1;
-            retrycount = int_or(&a[j], "Invalid RETRYCOUNT option argument for XCLAIM")?;
+            retrycount = int_or(&a[j], crate::error::msg::XCLAIM_INVALID_RETRYCOUNT)?;
         } else if eq(opt, "lastid") && more > 0 {
             j += 1;
             last_id = parse_strict_id(&a[j], 0)?;
         } else {
-            return Err(CmdError::custom(format!(
-                "ERR Unrecognized XCLAIM option '{}'",
-                String::from_utf8_lossy(opt)
-            )));
+            return Err(crate::error::msg::xclaim_unrecognized(opt));
         }
         j += 1;
     }
@@ -1200,7 +1200,7 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let gname = &a[2];
     let cname = &a[3];
-    let minidle = int_or(&a[4], "Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
+    let minidle = int_or(&a[4], crate::error::msg::XAUTOCLAIM_INVALID_MIN_IDLE)?.max(0);
     let start = parse_start(&a[5])?;
     let mut count: i64 = 100;
     let mut justid = false;
@@ -1211,7 +1211,7 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             let max = i64::MAX / 16;
             count = match int(&a[j + 1]) {
                 Ok(n) if (1..=max).contains(&n) => n,
-                _ => return Err(CmdError::custom("ERR COUNT must be > 0")),
+                _ => return Err(CmdError::custom(crate::error::msg::COUNT_MUST_BE_POSITIVE)),
             };
             j += 1;
         } else if eq(&a[j], "justid") {
@@ -1233,7 +1233,7 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     // counts (over a terabyte of IDs) explicitly.
     if count > (1i64 << 36) {
         return Err(CmdError::custom(
-            "ERR Insufficient memory, failed allocating transient memory, COUNT too high.",
+            crate::error::msg::INSUFFICIENT_MEMORY_FAILED_ALLOCATING_TRANSIENT_MEMORY,
         ));
     }
     let Some((gkey, mut g)) = s.groups.remove_entry(gname) else {
@@ -1327,13 +1327,17 @@ fn xsetid(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         if eq(&a[i], "entriesadded") && more > 0 {
             entries_added = int(&a[i + 1])?;
             if entries_added < 0 {
-                return Err(CmdError::custom("ERR entries_added must be positive"));
+                return Err(CmdError::custom(
+                    crate::error::msg::ENTRIES_ADDED_MUST_BE_POSITIVE,
+                ));
             }
             i += 2;
         } else if eq(&a[i], "maxdeletedid") && more > 0 {
             max_xdel = parse_strict_id(&a[i + 1], 0)?;
             if id < max_xdel {
-                return Err(CmdError::custom("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"));
+                return Err(CmdError::custom(
+                    crate::error::msg::XSETID_ID_BELOW_MAX_DELETED,
+                ));
             }
             i += 2;
         } else {
@@ -1346,12 +1350,12 @@ fn xsetid(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     };
     if !s.is_empty() {
         if s.last_valid_id().is_some_and(|m| id < m) {
-            return Err(CmdError::custom(
-                "ERR The ID specified in XSETID is smaller than the target stream top item",
-            ));
+            return Err(CmdError::custom(crate::error::msg::XSETID_ID_BELOW_TOP));
         }
         if entries_added != -1 && s.len() > entries_added as u64 {
-            return Err(CmdError::custom("ERR The entries_added specified in XSETID is smaller than the target stream length"));
+            return Err(CmdError::custom(
+                crate::error::msg::THE_ENTRIES_ADDED_SPECIFIED_IN_XSETID,
+            ));
         }
     }
     s.last_id = id;
@@ -1382,7 +1386,7 @@ fn xgroup_prologue(ctx: &mut Ctx, a: &[Bytes], needs_group: bool) -> CmdResult<(
             entries_read = int(&a[i + 1])?;
             if entries_read < 0 && entries_read != INVALID_ENTRIES_READ {
                 return Err(CmdError::custom(
-                    "ERR value for ENTRIESREAD must be positive or -1",
+                    crate::error::msg::VALUE_FOR_ENTRIESREAD_MUST_BE_POSITIVE,
                 ));
             }
             i += 2;
@@ -1401,7 +1405,9 @@ fn xgroup_prologue(ctx: &mut Ctx, a: &[Bytes], needs_group: bool) -> CmdResult<(
         None => false,
     };
     if !exists && !mkstream {
-        return Err(CmdError::custom("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically."));
+        return Err(CmdError::custom(
+            crate::error::msg::THE_XGROUP_SUBCOMMAND_REQUIRES_THE_KEY,
+        ));
     }
     Ok((exists, entries_read))
 }
@@ -1429,7 +1435,7 @@ fn xgroup_create(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     };
     if s.groups.contains_key(&a[3]) {
         return Err(CmdError::custom(
-            "BUSYGROUP Consumer Group name already exists",
+            crate::error::msg::BUSYGROUP_CONSUMER_GROUP_NAME_ALREADY_EXISTS,
         ));
     }
     s.groups.insert(owned(&a[3]), Group::new(id, entries_read));

@@ -323,7 +323,9 @@ fn incrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn decrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let d = int(&a[2])?;
     if d == i64::MIN {
-        return Err(CmdError::custom("ERR decrement would overflow"));
+        return Err(CmdError::custom(
+            crate::error::msg::DECREMENT_WOULD_OVERFLOW,
+        ));
     }
     incr_by(ctx, &a[1], -d)
 }
@@ -451,7 +453,7 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 /// A bit offset: 0 ..= 2^32-1 (512 MB strings), Redis's `getBitOffsetFromArgument`.
 fn bit_offset(arg: &[u8]) -> CmdResult<usize> {
-    let err = || CmdError::custom("ERR bit offset is not an integer or out of range");
+    let err = || CmdError::custom(crate::error::msg::BIT_OFFSET_IS_NOT_AN_INTEGER);
     let n = crate::conn::protocol::parse_i64(arg).ok_or_else(err)?;
     if !(0..(512i64 << 23)).contains(&n) {
         return Err(err());
@@ -466,7 +468,7 @@ fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         b"0" => false,
         _ => {
             return Err(CmdError::custom(
-                "ERR bit is not an integer or out of range",
+                crate::error::msg::BIT_IS_NOT_AN_INTEGER_OR,
             ))
         }
     };
@@ -511,7 +513,7 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             Some(e) => match &e.value {
                 Value::Str(b) => Ok(b.clone()),
                 _ => Err(CmdError::custom(
-                    "ERR The specified keys must contain string values",
+                    crate::error::msg::THE_SPECIFIED_KEYS_MUST_CONTAIN_STRING,
                 )),
             },
         }
@@ -538,7 +540,7 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     if getlen && getidx {
         return Err(CmdError::custom(
-            "ERR If you want both the length and indexes, please just use IDX.",
+            crate::error::msg::IF_YOU_WANT_BOTH_THE_LENGTH,
         ));
     }
     let (alen, blen) = (x.len(), y.len());
@@ -550,7 +552,7 @@ fn lcs(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         .load(std::sync::atomic::Ordering::Relaxed);
     if cells.saturating_mul(4) > max {
         return Err(CmdError::custom(
-            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+            crate::error::msg::INSUFFICIENT_MEMORY_TRANSIENT_MEMORY_FOR_LCS,
         ));
     }
     let w = blen + 1;

@@ -248,7 +248,7 @@ pub fn debug_reload(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult<Reply> {
             nosave = true;
         } else {
             return Err(CmdError::custom(
-                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                crate::error::msg::DEBUG_RELOAD_ONLY_SUPPORTS_THE_MERGE,
             ));
         }
     }
@@ -259,16 +259,14 @@ pub fn debug_reload(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult<Reply> {
         let snap = rdb::capture_locked(&mut ctx.locks, srv.keyspace.databases());
         let bytes = rdb::encode(&snap, &aux(srv));
         if write_file(&path, &bytes).is_err() {
-            return Err(CmdError::custom("ERR"));
+            return Err(CmdError::custom(crate::error::msg::ERR_BARE));
         }
         saved(srv, dirty);
     }
-    let data = std::fs::read(&path).map_err(|_| {
-        CmdError::custom("ERR Error trying to load the RDB dump, check server logs.")
-    })?;
-    let loaded = rdb::decode(&data).map_err(|_| {
-        CmdError::custom("ERR Error trying to load the RDB dump, check server logs.")
-    })?;
+    let data = std::fs::read(&path)
+        .map_err(|_| CmdError::custom(crate::error::msg::ERROR_TRYING_TO_LOAD_THE_RDB))?;
+    let loaded = rdb::decode(&data)
+        .map_err(|_| CmdError::custom(crate::error::msg::ERROR_TRYING_TO_LOAD_THE_RDB))?;
     if merge || noflush {
         // Keys already present are replaced by the file's (Redis's MERGE
         // keeps the loaded value for duplicates too).
@@ -298,13 +296,15 @@ pub fn save_command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let srv = ctx.srv;
     if a[0].eq_ignore_ascii_case(b"save") {
         if srv.persist.bgsave_in_progress.load(Ordering::Acquire) {
-            return Err(CmdError::custom("ERR Background save already in progress"));
+            return Err(CmdError::custom(
+                crate::error::msg::BACKGROUND_SAVE_ALREADY_IN_PROGRESS,
+            ));
         }
         return match save(srv) {
             Ok(()) => Ok(Reply::Ok),
             Err(e) => {
                 tracing::warn!("Failed saving the DB: {e}");
-                Err(CmdError::custom("ERR"))
+                Err(CmdError::custom(crate::error::msg::ERR_BARE))
             }
         };
     }
@@ -321,6 +321,6 @@ pub fn save_command(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         return Ok(Reply::Status("Background saving scheduled"));
     }
     Err(CmdError::custom(
-        "ERR Background save already in progress. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        crate::error::msg::BGSAVE_IN_PROGRESS_USE_SCHEDULE,
     ))
 }

@@ -221,7 +221,7 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
     if pong.starts_with('-')
         && !pong.starts_with("-NOAUTH")
         && !pong.starts_with("-NOPERM")
-        && !pong.starts_with("-ERR operation not permitted")
+        && !pong.starts_with(crate::error::msg::MASTER_PING_NOT_PERMITTED)
     {
         return Err(format!("Error reply to PING from master: '{pong}'"));
     }
