@@ -12,7 +12,9 @@
 //! - `config`: redis.conf / command line / CONFIG GET SET / CONFIG REWRITE.
 //! - `server`: shared state, accept loop, active expiry, shutdown.
 //! - `conn`: per-connection task; `conn::protocol` request framing.
-//! - `command`: the table, dispatch, `Ctx`, argument parsing, COMMAND DOCS data.
+//! - `command`: the table, dispatch (`command::pipeline`: the named checks
+//!   every command passes, in Redis's order), `Ctx`, argument parsing,
+//!   COMMAND DOCS data.
 //! - `keyspace`: hash-slot shards of databases, expiry index, WATCH registry,
 //!   `maxmemory` eviction.
 //! - `family`: commands, one module per family, each with its `COMMANDS` table.
@@ -29,6 +31,7 @@
 //! - `blocking`: blocked clients (queued in the shards of their keys) and
 //!   their wake-up.
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
+//! - `contention`: the audit of process-wide locks taken per command.
 //! - `alloc`, `clock`: the counting allocator (INFO memory, maxmemory) and the
 //!   tick clock for per-command timing.
 //!

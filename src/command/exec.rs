@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::{flags, Ctx, Keys, Resolved};
+use super::{flags, pipeline, Ctx, Keys, Resolved};
 use std::sync::Arc;
 
 use crate::blocking::{self, Waiter};
@@ -41,137 +41,22 @@ fn execute_inner(
     args: Vec<Bytes>,
     now_ms: u64,
 ) -> Result<Outcome, Reply> {
-    let resolved = match srv.commands.resolve(&args) {
-        Some(r) => r,
-        None => {
-            flag_multi_error(client);
-            srv.stats.record_error("ERR");
-            return Err(CmdError::unknown_command(&args[0], &args[1..]).into());
-        }
+    let Some(resolved) = srv.commands.resolve(&args) else {
+        pipeline::flag_multi_error(client);
+        srv.stats.record_error("ERR");
+        return Err(CmdError::unknown_command(&args[0], &args[1..]).into());
     };
-    let spec = resolved.spec;
     client
         .handle
         .last_cmd
         .store(resolved.stat, Ordering::Relaxed);
-    if !spec.arity_ok(args.len()) {
-        flag_multi_error(client);
-        srv.stats.reject(resolved.stat, "ERR");
-        return Err(CmdError::WrongArity(resolved.full_name()).into());
-    }
-    if !client.authenticated && !spec.has(flags::NO_AUTH) {
-        flag_multi_error(client);
-        srv.stats.reject(resolved.stat, "NOAUTH");
-        return Err(CmdError::NoAuth.into());
-    }
-    // A MONITOR client is a replica to Redis: no keyspace access.
-    if client.monitor && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
-        flag_multi_error(client);
-        srv.stats.reject(resolved.stat, "ERR");
-        return Err(Reply::Error(
-            crate::error::msg::REPLICA_CAN_T_INTERACT_WITH_THE.into(),
-        ));
-    }
-    if client.in_resp2_pubsub() && !spec.has(flags::SUBSCRIBED_OK) {
-        srv.stats.reject(resolved.stat, "ERR");
-        return Err(CmdError::SubscribedContext {
-            cmd: resolved.full_name(),
-        }
-        .into());
-    }
-    if resolved.parent.is_none()
-        && spec.name == "exec"
-        && client.multi.as_ref().is_some_and(|m| m.may_grow)
-        && !client.repl.is_master
-        && over_maxmemory(srv)
-    {
-        client.multi = None;
-        client.unwatch();
-        client.handle.info.lock().multi = -1;
-        srv.stats.reject(resolved.stat, "EXECABORT");
-        if srv.monitoring.load(Ordering::Relaxed) {
-            srv.feed_monitors(client.db, &client.handle.addr, &args);
-        }
-        return Err(Reply::Error(crate::error::msg::exec_abort_because(
-            &CmdError::Oom,
-        )));
-    }
-    // The master's writes are applied whatever the replica's memory (Redis's
-    // replica-ignore-maxmemory): refusing one would make the replica diverge.
-    if spec.has(flags::DENYOOM) && !client.repl.is_master && over_maxmemory(srv) {
-        flag_multi_error(client);
-        srv.stats.reject(resolved.stat, "OOM");
-        return Err(CmdError::Oom.into());
-    }
-    // Redis's writeCommandsDeniedByDiskError: the data set must not move
-    // ahead of what can be persisted. Two relaxed loads while the disk is fine.
-    let denied = if srv.persist.rdb_write_error(srv) {
-        Some(CmdError::MisconfRdb)
-    } else {
-        srv.aof.write_error().map(CmdError::MisconfAof)
-    };
-    if let Some(e) = denied {
-        if (spec.has(flags::WRITE) || spec.name == "ping") && !client.repl.is_master {
-            flag_multi_error(client);
-            srv.stats.reject(resolved.stat, "MISCONF");
-            return Err(e.into());
-        }
-    }
-    if spec.has(flags::WRITE) && !client.repl.is_master {
-        // A read-only replica takes writes from its master only.
-        if srv.repl.is_replica() && srv.config.replica_read_only.load(Ordering::Relaxed) {
-            flag_multi_error(client);
-            srv.stats.reject(resolved.stat, "READONLY");
-            return Err(CmdError::ReadOnlyReplica.into());
-        }
-        if !srv.repl.enough_good_replicas(&srv.config) {
-            flag_multi_error(client);
-            srv.stats.reject(resolved.stat, "NOREPLICAS");
-            return Err(CmdError::NoReplicas.into());
-        }
-    }
-    // A replica cut off from its master serves only `stale` commands (INFO,
-    // REPLICAOF…) when replica-serve-stale-data is no.
-    if srv.repl.is_stale_replica()
-        && !spec.has(flags::STALE)
-        && srv.config.get("replica-serve-stale-data").as_deref() == Some("no")
-    {
-        flag_multi_error(client);
-        srv.stats.reject(resolved.stat, "MASTERDOWN");
-        return Err(CmdError::MasterDown.into());
-    }
-    if let Some(multi) = client.multi.as_mut() {
-        let name = spec.name;
-        let transaction_control = resolved.parent.is_none()
-            && matches!(
-                name,
-                "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-            );
-        if !transaction_control {
-            if spec.has(flags::NO_MULTI) {
-                multi.aborted = true;
-                srv.stats.reject(resolved.stat, "ERR");
-                return Err(CmdError::NotAllowedInMulti.into());
-            }
-            multi.may_grow |= spec.has(flags::DENYOOM);
-            multi.queued.push(args);
-            // CLIENT LIST's multi= is the number of queued commands.
-            client.handle.info.lock().multi = multi.queued.len() as i64;
-            return Ok(Reply::Status("QUEUED").into());
-        }
-    }
+    pipeline::admit(&mut pipeline::Gate {
+        srv,
+        client,
+        cmd: resolved,
+        args: &args,
+    })?;
     Ok(run(srv, client, resolved, args, now_ms))
-}
-
-/// Past `maxmemory` after evicting what the policy allows (no locks are held here).
-fn over_maxmemory(srv: &Server) -> bool {
-    !crate::keyspace::evict::evict(srv)
-}
-
-fn flag_multi_error(client: &mut Client) {
-    if let Some(m) = client.multi.as_mut() {
-        m.aborted = true;
-    }
 }
 
 /// Locks what the command needs, calls it, then serves blocked clients and

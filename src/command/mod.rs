@@ -10,6 +10,7 @@ pub mod args;
 mod ctx;
 pub mod docs;
 mod exec;
+pub mod pipeline;
 
 pub use ctx::Ctx;
 pub use exec::{call, execute, run_queued, Outcome};

@@ -1,0 +1,244 @@
+//! The dispatcher's pipeline: the checks a resolved command passes, in
+//! Redis's order (`processCommand`), before it runs.
+//!
+//! Each check is a named function that lets the command through or answers
+//! for it: a refusal (counted as rejected, and marking an open MULTI as
+//! failed, as Redis's `rejectCommand` does) or, last, the QUEUED of a
+//! transaction. `execute` runs the whole list; anything else that runs
+//! commands (EXEC, a script's `redis.call`, the AOF loader, a replica
+//! applying its master's stream) picks the checks that apply to it by name
+//! rather than copying them.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+
+use super::{flags, Resolved};
+use crate::client::Client;
+use crate::error::CmdError;
+use crate::reply::Reply;
+use crate::server::Server;
+
+/// What a check sees.
+pub struct Gate<'a> {
+    pub srv: &'a Server,
+    pub client: &'a mut Client,
+    pub cmd: Resolved,
+    pub args: &'a [Bytes],
+}
+
+/// Lets the command through (`Ok`), or answers for it.
+pub type Check = fn(&mut Gate) -> Result<(), Reply>;
+
+/// Every check, in order. The names are what other callers select by.
+pub const PIPELINE: &[(&str, Check)] = &[
+    ("arity", arity),
+    ("auth", authenticated),
+    ("monitor", monitor_context),
+    ("pubsub-context", pubsub_context),
+    ("exec-oom", exec_oom),
+    ("oom", oom),
+    ("misconf", misconf),
+    ("readonly-replica", readonly_replica),
+    ("min-replicas", min_replicas),
+    ("stale-replica", stale_replica),
+    ("multi-queue", queue_in_multi),
+];
+
+/// Runs every check; the first answer stops the command.
+pub fn admit(gate: &mut Gate) -> Result<(), Reply> {
+    PIPELINE.iter().try_for_each(|(_, check)| check(gate))
+}
+
+impl Gate<'_> {
+    /// Redis's `rejectCommand`: counted, an open MULTI fails at EXEC.
+    fn reject(&mut self, code: &str, e: impl Into<Reply>) -> Result<(), Reply> {
+        flag_multi_error(self.client);
+        self.srv.stats.reject(self.cmd.stat, code);
+        Err(e.into())
+    }
+
+    fn has(&self, flag: u32) -> bool {
+        self.cmd.spec.has(flag)
+    }
+
+    /// Commands from the master are applied whatever this server's state.
+    fn sent_by_master(&self) -> bool {
+        self.client.repl.is_master
+    }
+}
+
+pub fn flag_multi_error(client: &mut Client) {
+    if let Some(m) = client.multi.as_mut() {
+        m.aborted = true;
+    }
+}
+
+fn arity(g: &mut Gate) -> Result<(), Reply> {
+    if g.cmd.spec.arity_ok(g.args.len()) {
+        return Ok(());
+    }
+    let name = g.cmd.full_name();
+    g.reject("ERR", CmdError::WrongArity(name))
+}
+
+/// Where ACL's command and key permissions will hook in.
+fn authenticated(g: &mut Gate) -> Result<(), Reply> {
+    if g.client.authenticated || g.has(flags::NO_AUTH) {
+        return Ok(());
+    }
+    g.reject("NOAUTH", CmdError::NoAuth)
+}
+
+/// A MONITOR client is a replica to Redis: no keyspace access.
+fn monitor_context(g: &mut Gate) -> Result<(), Reply> {
+    if g.client.monitor && g.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
+        return g.reject(
+            "ERR",
+            Reply::Error(crate::error::msg::REPLICA_CAN_T_INTERACT_WITH_THE.into()),
+        );
+    }
+    Ok(())
+}
+
+/// RESP2 subscribers may only (un)subscribe, PING, RESET and QUIT.
+fn pubsub_context(g: &mut Gate) -> Result<(), Reply> {
+    if !g.client.in_resp2_pubsub() || g.has(flags::SUBSCRIBED_OK) {
+        return Ok(());
+    }
+    // Not a MULTI error in Redis: only counted.
+    g.srv.stats.reject(g.cmd.stat, "ERR");
+    Err(CmdError::SubscribedContext {
+        cmd: g.cmd.full_name(),
+    }
+    .into())
+}
+
+/// EXEC of a transaction that may grow memory, past `maxmemory`: the whole
+/// transaction is discarded.
+fn exec_oom(g: &mut Gate) -> Result<(), Reply> {
+    let is_exec = g.cmd.parent.is_none() && g.cmd.spec.name == "exec";
+    if !is_exec
+        || !g.client.multi.as_ref().is_some_and(|m| m.may_grow)
+        || g.sent_by_master()
+        || !over_maxmemory(g.srv)
+    {
+        return Ok(());
+    }
+    g.client.multi = None;
+    g.client.unwatch();
+    g.client.handle.info.lock().multi = -1;
+    g.srv.stats.reject(g.cmd.stat, "EXECABORT");
+    if g.srv.monitoring.load(Ordering::Relaxed) {
+        g.srv
+            .feed_monitors(g.client.db, &g.client.handle.addr, g.args);
+    }
+    Err(Reply::Error(crate::error::msg::exec_abort_because(
+        &CmdError::Oom,
+    )))
+}
+
+/// Past `maxmemory` after evicting what the policy allows. The master's
+/// writes are applied whatever the replica's memory (Redis's
+/// replica-ignore-maxmemory): refusing one would make the replica diverge.
+fn oom(g: &mut Gate) -> Result<(), Reply> {
+    if g.has(flags::DENYOOM) && !g.sent_by_master() && over_maxmemory(g.srv) {
+        return g.reject("OOM", CmdError::Oom);
+    }
+    Ok(())
+}
+
+/// Evicts what the policy allows; true when still past `maxmemory` (no
+/// locks are held here).
+fn over_maxmemory(srv: &Server) -> bool {
+    !crate::keyspace::evict::evict(srv)
+}
+
+/// Redis's writeCommandsDeniedByDiskError: the data set must not move
+/// ahead of what can be persisted. Two relaxed loads while the disk is fine.
+fn misconf(g: &mut Gate) -> Result<(), Reply> {
+    let denied = if g.srv.persist.rdb_write_error(g.srv) {
+        Some(CmdError::MisconfRdb)
+    } else {
+        g.srv.aof.write_error().map(CmdError::MisconfAof)
+    };
+    match denied {
+        Some(e) if (g.has(flags::WRITE) || g.cmd.spec.name == "ping") && !g.sent_by_master() => {
+            g.reject("MISCONF", e)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A read-only replica takes writes from its master only.
+fn readonly_replica(g: &mut Gate) -> Result<(), Reply> {
+    if g.has(flags::WRITE)
+        && !g.sent_by_master()
+        && g.srv.repl.is_replica()
+        && g.srv.config.replica_read_only.load(Ordering::Relaxed)
+    {
+        return g.reject("READONLY", CmdError::ReadOnlyReplica);
+    }
+    Ok(())
+}
+
+/// min-replicas-to-write / min-replicas-max-lag.
+fn min_replicas(g: &mut Gate) -> Result<(), Reply> {
+    if g.has(flags::WRITE) && !g.sent_by_master() && !g.srv.repl.enough_good_replicas(&g.srv.config) {
+        return g.reject("NOREPLICAS", CmdError::NoReplicas);
+    }
+    Ok(())
+}
+
+/// A replica cut off from its master serves only `stale` commands (INFO,
+/// REPLICAOF…) when replica-serve-stale-data is no.
+fn stale_replica(g: &mut Gate) -> Result<(), Reply> {
+    if g.srv.repl.is_stale_replica()
+        && !g.has(flags::STALE)
+        && g.srv.config.get("replica-serve-stale-data").as_deref() == Some("no")
+    {
+        return g.reject("MASTERDOWN", CmdError::MasterDown);
+    }
+    Ok(())
+}
+
+/// Inside MULTI every command but the transaction's own is queued.
+fn queue_in_multi(g: &mut Gate) -> Result<(), Reply> {
+    let Some(multi) = g.client.multi.as_mut() else {
+        return Ok(());
+    };
+    let transaction_control = g.cmd.parent.is_none()
+        && matches!(
+            g.cmd.spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        );
+    if transaction_control {
+        return Ok(());
+    }
+    if g.cmd.spec.has(flags::NO_MULTI) {
+        multi.aborted = true;
+        g.srv.stats.reject(g.cmd.stat, "ERR");
+        return Err(CmdError::NotAllowedInMulti.into());
+    }
+    multi.may_grow |= g.cmd.spec.has(flags::DENYOOM);
+    multi.queued.push(g.args.to_vec());
+    // CLIENT LIST's multi= is the number of queued commands.
+    g.client.handle.info.lock().multi = multi.queued.len() as i64;
+    Err(Reply::Status("QUEUED"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_have_distinct_names_and_queueing_comes_last() {
+        let names: Vec<&str> = PIPELINE.iter().map(|(n, _)| *n).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        // A refused command is never queued: every refusal comes before.
+        assert_eq!(names.last(), Some(&"multi-queue"));
+    }
+}
