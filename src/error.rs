@@ -405,6 +405,10 @@ pub mod msg {
     pub const HASH_VALUE_IS_NOT_A_FLOAT: &str = "ERR hash value is not a float";
     pub const VALUE_OUT_OF_RANGE_I64_BOUNDS: &str = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
     pub const VALUE_IS_OUT_OF_RANGE: &str = "ERR value is out of range";
+    /// A command reached a key it did not declare whose shard another
+    /// command held (Cinnabar's own: Redis has one keyspace).
+    pub const UNDECLARED_KEY: &str =
+        "ERR the command accessed a key it did not declare while another command held it; retry";
     /// Redis's `shared.err`: a failure it gives no reason for (SAVE).
     pub const ERR_BARE: &str = "ERR";
     pub const XCLAIM_INVALID_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XCLAIM";

@@ -38,6 +38,16 @@ pub struct Ctx<'a, 'c> {
     /// Effects to append to the replication stream before the locks go
     /// (filled only while `srv.repl.active()`).
     pub prop: Vec<crate::repl::Prop>,
+    /// Set when a key's shard was neither locked by the dispatcher nor
+    /// lockable without risking a deadlock: the command answers an error
+    /// (see `db_of`) instead of touching data it does not hold.
+    pub undeclared_key: bool,
+    /// What such a key reads as: an empty database, written to in vain.
+    scratch: Option<Box<Db>>,
+    /// The handler touches only the keys its table entry declares, so with
+    /// one shard locked every key is in it and `db_of` skips hashing. A
+    /// caller that cannot vouch for its keys (a script) sets this false.
+    pub keys_declared: bool,
 }
 
 impl<'a, 'c> Ctx<'a, 'c> {
@@ -58,6 +68,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
             block: None,
             dirty: 0,
             prop: Vec::new(),
+            undeclared_key: false,
+            scratch: None,
+            keys_declared: true,
         }
     }
 
@@ -69,7 +82,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
     pub fn db_of(&mut self, db: usize, key: &[u8]) -> &mut Db {
         // One shard locked: it is the key's (the dispatcher locked it for this
         // key), so skip hashing the key again on the single-key hot path.
-        let shard = if self.locks.count() == 1 {
+        let shard = if self.keys_declared && self.locks.count() == 1 {
             debug_assert_eq!(
                 Some(self.srv.keyspace.shard_of(key)),
                 self.locks.single().map(|s| s.0)
@@ -78,7 +91,29 @@ impl<'a, 'c> Ctx<'a, 'c> {
         } else {
             self.srv.keyspace.shard_of(key)
         };
+        if !self.locks.holds(shard) && !self.reach_undeclared(shard) {
+            self.undeclared_key = true;
+            return self.scratch.get_or_insert_with(Default::default).as_mut();
+        }
         &mut self.locks.shard(shard).dbs[db]
+    }
+
+    /// A key the command did not declare (a script's, or a command-table
+    /// bug): its shard is locked now if that cannot deadlock — it is free, or
+    /// above every shard held (the ascending order) — and false otherwise.
+    fn reach_undeclared(&mut self, shard: usize) -> bool {
+        let keyspace = &self.srv.keyspace;
+        let guard = match self.locks.max_index() {
+            Some(top) if shard < top => keyspace.try_lock_shard(shard),
+            _ => Some(keyspace.lock_shard(shard)),
+        };
+        match guard {
+            Some(g) => {
+                self.locks.add(shard, g);
+                true
+            }
+            None => false,
+        }
     }
 
     fn db(&mut self, key: &[u8]) -> &mut Db {
@@ -328,5 +363,79 @@ impl<'a, 'c> Ctx<'a, 'c> {
     pub fn signal_ready(&mut self, key: &Bytes) {
         let db = self.client.db;
         self.ready_keys.push((db, key.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Three keys on three shards, in ascending shard order.
+    fn keys_on_three_shards(srv: &Server) -> [Bytes; 3] {
+        let mut keys: Vec<Bytes> = Vec::new();
+        for i in 0.. {
+            let k = Bytes::from(format!("k{i}"));
+            if keys
+                .iter()
+                .all(|o| srv.keyspace.shard_of(o) != srv.keyspace.shard_of(&k))
+            {
+                keys.push(k);
+            }
+            if keys.len() == 3 {
+                break;
+            }
+        }
+        keys.sort_by_key(|k| srv.keyspace.shard_of(k));
+        [keys[0].clone(), keys[1].clone(), keys[2].clone()]
+    }
+
+    #[test]
+    fn an_undeclared_key_is_locked_when_safe_and_refused_when_not() {
+        let srv = Server::new(crate::config::Config::new(), None);
+        let [low, mid, high] = keys_on_three_shards(&srv);
+        let shard = |k: &Bytes| srv.keyspace.shard_of(k);
+        let handle = Arc::new(crate::client::ClientHandle::new(
+            1,
+            String::new(),
+            String::new(),
+        ));
+        let mut client = Client::new(handle);
+        // Declared: low and mid. High is above both: locked, in order.
+        let locks = srv.keyspace.lock(vec![shard(&low), shard(&mid)]);
+        let mut ctx = Ctx::new(&srv, &mut client, locks, 0);
+        ctx.set_value(&high, Value::Str(Bytes::from_static(b"v")), false);
+        assert!(!ctx.undeclared_key);
+        assert!(ctx.locks.holds(shard(&high)));
+        drop(ctx);
+        // Declared: mid and high; low is below them and held elsewhere:
+        // waiting for it could deadlock, so the command gets an error and
+        // its write lands nowhere.
+        let elsewhere = srv.keyspace.lock_one(shard(&low));
+        let locks = srv.keyspace.lock(vec![shard(&mid), shard(&high)]);
+        let mut ctx = Ctx::new(&srv, &mut client, locks, 0);
+        ctx.set_value(&low, Value::Str(Bytes::from_static(b"lost")), false);
+        assert!(ctx.undeclared_key);
+        assert!(!ctx.locks.holds(shard(&low)));
+        drop(ctx);
+        drop(elsewhere);
+        let mut locks = srv.keyspace.lock_one(shard(&low));
+        assert!(locks.shard(shard(&low)).dbs[0].get(&low).is_none());
+        // Free, even below: taken without waiting.
+        drop(locks);
+        let locks = srv.keyspace.lock(vec![shard(&mid), shard(&high)]);
+        let mut ctx = Ctx::new(&srv, &mut client, locks, 0);
+        ctx.set_value(&low, Value::Str(Bytes::from_static(b"kept")), false);
+        assert!(!ctx.undeclared_key);
+        // A caller that cannot vouch for its keys is checked with one lock too.
+        drop(ctx);
+        let locks = srv.keyspace.lock_one(shard(&mid));
+        let elsewhere = srv.keyspace.lock_one(shard(&low));
+        let mut ctx = Ctx::new(&srv, &mut client, locks, 0);
+        ctx.keys_declared = false;
+        assert!(ctx.lookup(&low).is_none());
+        assert!(ctx.undeclared_key);
+        drop(ctx);
+        drop(elsewhere);
     }
 }

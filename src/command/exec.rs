@@ -176,7 +176,10 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     if ctx.srv.repl.is_replica() {
         ctx.client.repl.write_cmd = r.spec.has(flags::WRITE);
     }
-    let result = (r.spec.handler)(ctx, args);
+    let mut result = (r.spec.handler)(ctx, args);
+    if std::mem::take(&mut ctx.undeclared_key) {
+        result = Err(CmdError::custom(crate::error::msg::UNDECLARED_KEY));
+    }
     // Write subcommands (XGROUP CREATE/SETID/…) propagate like commands.
     if ctx.srv.repl.active() && (r.parent.is_none() || r.spec.has(flags::WRITE)) {
         if let Ok(reply) = &result {

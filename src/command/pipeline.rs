@@ -184,7 +184,8 @@ fn readonly_replica(g: &mut Gate) -> Result<(), Reply> {
 
 /// min-replicas-to-write / min-replicas-max-lag.
 fn min_replicas(g: &mut Gate) -> Result<(), Reply> {
-    if g.has(flags::WRITE) && !g.sent_by_master() && !g.srv.repl.enough_good_replicas(&g.srv.config) {
+    if g.has(flags::WRITE) && !g.sent_by_master() && !g.srv.repl.enough_good_replicas(&g.srv.config)
+    {
         return g.reject("NOREPLICAS", CmdError::NoReplicas);
     }
     Ok(())

@@ -105,6 +105,18 @@ impl Keyspace {
         }
     }
 
+    /// Shard `idx` if nobody holds it now (never waits: safe whatever the
+    /// caller already holds).
+    pub fn try_lock_shard(&self, idx: usize) -> Option<MutexGuard<'_, Shard>> {
+        self.shards[idx].try_lock()
+    }
+
+    /// Shard `idx`, waiting for it: only for a caller whose locked shards
+    /// all have lower indices (the ascending lock order).
+    pub fn lock_shard(&self, idx: usize) -> MutexGuard<'_, Shard> {
+        self.shards[idx].lock()
+    }
+
     pub fn lock_all(&self) -> Locked<'_> {
         crate::contention::global_lock("whole keyspace");
         self.lock((0..self.shards.len()).collect())
@@ -144,9 +156,10 @@ impl<'a> Locked<'a> {
         self.all
     }
 
-    /// The locked shard `idx`. Panics if the command did not declare the key it
-    /// touches: a bug in the command table, never reachable from client input
-    /// because key positions come from the same table.
+    /// The locked shard `idx`; panics if it is not held. Handlers reach
+    /// shards through `Ctx::db_of`, which locks an undeclared key's shard
+    /// when it safely can and answers an error otherwise; this is for code
+    /// that locked `idx` itself.
     pub fn shard(&mut self, idx: usize) -> &mut Shard {
         self.try_shard(idx)
             .expect("shard not locked: command table key spec is wrong")
@@ -154,6 +167,20 @@ impl<'a> Locked<'a> {
 
     pub fn count(&self) -> usize {
         self.one.is_some() as usize + self.many.len()
+    }
+
+    /// Adds a shard locked after the others (`Ctx::db_of` reaching a key the
+    /// command did not declare).
+    pub fn add(&mut self, idx: usize, guard: MutexGuard<'a, Shard>) {
+        if let Some(one) = self.one.take() {
+            self.many.push(one);
+        }
+        self.many.push((idx, guard));
+    }
+
+    /// The highest locked index, if any shard is held.
+    pub fn max_index(&self) -> Option<usize> {
+        self.indices().into_iter().max()
     }
 
     /// Whether shard `idx` is among the locked ones.
