@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::blocking::{self, Waiter};
@@ -57,7 +56,26 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
         deny(stream, crate::error::PROTECTED_MODE_DENIED.as_bytes()).await;
         return;
     }
-    let mut handle = ClientHandle::new(srv.clients.next_id(), peer.to_string(), laddr);
+    let (rd, wr) = stream.split();
+    serve_connection(&srv, rd, wr, peer.to_string(), laddr, is_local).await;
+}
+
+/// Serves one client over any transport (TCP today; TLS and unix sockets
+/// plug in here): the read and write halves of its stream, its address as
+/// CLIENT LIST shows it, and whether it counts as local. Admission
+/// (maxclients, protected mode) is the caller's, on its own transport.
+pub async fn serve_connection<R, W>(
+    srv: &Arc<Server>,
+    rd: R,
+    wr: W,
+    addr: String,
+    laddr: String,
+    is_local: bool,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut handle = ClientHandle::new(srv.clients.next_id(), addr, laddr);
     handle.is_local = is_local;
     let handle = Arc::new(handle);
     handle.last_active_ms.store(
@@ -67,9 +85,8 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     srv.clients.register(handle.clone());
     let mut client = Client::new(handle.clone());
     client.authenticated = !srv.config.requirepass_set.load(Ordering::Relaxed);
-    let (rd, wr) = stream.split();
     let mut conn = Conn {
-        srv: &srv,
+        srv,
         handle: handle.clone(),
         rd,
         wr,
@@ -80,7 +97,7 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
         last_resize: std::time::Instant::now(),
     };
     let _ = conn.serve(&mut client).await;
-    cleanup(&srv, &mut client);
+    cleanup(srv, &mut client);
 }
 
 /// Sends a refusal and closes so that the client reads it: a close with
@@ -124,11 +141,11 @@ fn cleanup(srv: &Server, client: &mut Client) {
     srv.clients.unregister(client.id());
 }
 
-struct Conn<'a> {
+struct Conn<'a, R, W> {
     srv: &'a Server,
     handle: Arc<ClientHandle>,
-    rd: ReadHalf<'a>,
-    wr: WriteHalf<'a>,
+    rd: R,
+    wr: W,
     inbuf: BytesMut,
     out: BytesMut,
     parser: RequestParser,
@@ -144,7 +161,7 @@ enum Closed {
     Killed,
 }
 
-impl Conn<'_> {
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
     async fn serve(&mut self, client: &mut Client) -> Result<(), Closed> {
         let mut shutdown = self.srv.shutdown_rx.clone();
         let mut idle_freed = false;

@@ -10,8 +10,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{ReadHalf, WriteHalf};
 
 use super::ReplicaLink;
 use crate::conn::protocol::{Parsed, RequestParser};
@@ -41,11 +41,11 @@ impl Handoff {
 }
 
 /// Serves the replica until it disconnects, is killed, or the server stops.
-pub async fn serve_replica(
+pub async fn serve_replica<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     srv: &Server,
     handle: &crate::client::ClientHandle,
-    rd: &mut ReadHalf<'_>,
-    wr: &mut WriteHalf<'_>,
+    rd: &mut R,
+    wr: &mut W,
     inbuf: &mut BytesMut,
     handoff: Handoff,
 ) {
@@ -61,11 +61,11 @@ pub async fn serve_replica(
     srv.repl.detach(link.client_id);
 }
 
-async fn serve_inner(
+async fn serve_inner<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     srv: &Server,
     handle: &crate::client::ClientHandle,
-    rd: &mut ReadHalf<'_>,
-    wr: &mut WriteHalf<'_>,
+    rd: &mut R,
+    wr: &mut W,
     inbuf: &mut BytesMut,
     handoff: Handoff,
     link: &Arc<ReplicaLink>,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
@@ -76,16 +76,17 @@ async fn run(srv: Arc<Server>, host: String, port: u16) {
     }
 }
 
-/// The bytes from the master, with line and exact-length reads.
-struct Link {
-    rd: OwnedReadHalf,
-    wr: OwnedWriteHalf,
+/// The bytes from the master, with line and exact-length reads, over any
+/// transport (TCP today: `session` connects; TLS would wrap the stream).
+struct Link<R = OwnedReadHalf, W = OwnedWriteHalf> {
+    rd: R,
+    wr: W,
     buf: BytesMut,
     srv: Arc<Server>,
     timeout: Duration,
 }
 
-impl Link {
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Link<R, W> {
     async fn fill(&mut self) -> IoResult<()> {
         let n = tokio::time::timeout(self.timeout, self.rd.read_buf(&mut self.buf))
             .await
@@ -318,7 +319,12 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
 }
 
 /// Applies the master's stream until the link fails.
-async fn stream_loop(srv: &Arc<Server>, link: &mut Link, peer: &str, laddr: &str) -> IoResult<()> {
+async fn stream_loop<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    srv: &Arc<Server>,
+    link: &mut Link<R, W>,
+    peer: &str,
+    laddr: &str,
+) -> IoResult<()> {
     let handle = Arc::new(ClientHandle::new(
         srv.clients.next_id(),
         peer.to_string(),
@@ -366,9 +372,9 @@ async fn stream_loop(srv: &Arc<Server>, link: &mut Link, peer: &str, laddr: &str
 /// `carry` holds the bytes of a command split across reads that the parser
 /// already consumed: they count (and are relayed) with the rest of that
 /// command, or the offset would fall short of the master's by them.
-async fn apply(
+async fn apply<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     srv: &Arc<Server>,
-    link: &mut Link,
+    link: &mut Link<R, W>,
     client: &mut Client,
     parser: &mut RequestParser,
     carry: &mut BytesMut,
