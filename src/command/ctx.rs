@@ -116,6 +116,23 @@ impl<'a, 'c> Ctx<'a, 'c> {
         }
     }
 
+    /// Visits every shard: the ones held when the command holds them all
+    /// (EXEC, FLUSHALL), otherwise each locked in turn and released before
+    /// the next (KEYS, DBSIZE: no command waits for the whole keyspace). The
+    /// caller holds no shard in the second case.
+    pub fn each_shard(&mut self, mut f: impl FnMut(&mut crate::keyspace::Shard)) {
+        if self.locks.holds_all() {
+            self.locks.iter_mut().for_each(f);
+        } else {
+            debug_assert_eq!(
+                self.locks.count(),
+                0,
+                "partial locks and a whole-keyspace walk"
+            );
+            self.srv.keyspace.for_each_shard(|_, s| f(s));
+        }
+    }
+
     fn db(&mut self, key: &[u8]) -> &mut Db {
         let db = self.client.db;
         self.db_of(db, key)

@@ -23,7 +23,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("exists", -2, READONLY | FAST, KALL, exists).doc("generic", "1.0.0", "Determines whether one or more keys exist."),
     CommandSpec::new("touch", -2, READONLY | FAST, KALL, touch).doc("generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed."),
     CommandSpec::new("type", 2, READONLY | FAST, K1, type_cmd).doc("generic", "1.0.0", "Determines the type of value stored at a key."),
-    CommandSpec::new("keys", 2, READONLY | ALL_SHARDS, Keys::None, keys).doc("generic", "1.0.0", "Returns all key names that match a pattern."),
+    CommandSpec::new("keys", 2, READONLY, Keys::None, keys).doc("generic", "1.0.0", "Returns all key names that match a pattern."),
     CommandSpec::new("scan", -2, READONLY | ALL_SHARDS, Keys::None, scan).doc("generic", "2.8.0", "Iterates over the key names in the database."),
     CommandSpec::new("randomkey", 1, READONLY | ALL_SHARDS, Keys::None, randomkey).doc("generic", "1.0.0", "Returns a random key name from the database."),
     CommandSpec::new("rename", 3, WRITE, K12, rename).doc("generic", "1.0.0", "Renames a key and overwrites the destination."),
@@ -122,26 +122,19 @@ fn type_cmd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     ))
 }
 
-/// Visits every live key of the selected database (the command holds every shard).
-fn for_each_key(ctx: &mut Ctx, mut f: impl FnMut(&Bytes, &Entry)) {
-    let db = ctx.client.db;
-    let now = ctx.now_ms;
-    for shard in ctx.locks.iter_mut() {
-        for (k, e) in shard.dbs[db].map.iter() {
-            if e.expire_at == 0 || e.expire_at > now {
-                f(k, e);
-            }
-        }
-    }
-}
-
+/// Shard by shard: no other command waits for the whole walk (a key renamed
+/// across shards meanwhile may show twice or not at all, as with SCAN).
 fn keys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let pattern = &a[1];
     let all = pattern.as_ref() == b"*";
+    let (db, now) = (ctx.client.db, ctx.now_ms);
     let mut out = Vec::new();
-    for_each_key(ctx, |k, _| {
-        if all || glob_match(pattern, k, false) {
-            out.push(Reply::Bulk(k.clone()));
+    ctx.each_shard(|shard| {
+        for (k, e) in shard.dbs[db].map.iter() {
+            let live = e.expire_at == 0 || e.expire_at > now;
+            if live && (all || glob_match(pattern, k, false)) {
+                out.push(Reply::Bulk(k.clone()));
+            }
         }
     });
     Ok(Reply::Array(out))

@@ -11,7 +11,6 @@ use crate::command::flags::{self, *};
 use crate::command::{CommandSpec, Ctx, Keys};
 use crate::error::{CmdError, CmdResult};
 use crate::family::keys::{encoding_of, help_reply};
-use crate::keyspace::Shard;
 use crate::reply::Reply;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -34,14 +33,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Returns detailed information about all commands.",
         )
         .subs(COMMAND_SUBS),
-    CommandSpec::new(
-        "dbsize",
-        1,
-        READONLY | FAST | ALL_SHARDS,
-        Keys::None,
-        dbsize,
-    )
-    .doc(
+    CommandSpec::new("dbsize", 1, READONLY | FAST, Keys::None, dbsize).doc(
         "server",
         "1.0.0",
         "Returns the number of keys in the database.",
@@ -207,22 +199,11 @@ static COMMAND_SUBS: &[CommandSpec] = &[
     ),
 ];
 
-/// Runs `f` on every shard: through the command's own guards when it holds them
-/// all (inside EXEC, or an ALL_SHARDS command), else one lock at a time.
-fn each_shard(ctx: &mut Ctx, mut f: impl FnMut(&mut Shard)) {
-    if ctx.locks.holds_all() {
-        for s in ctx.locks.iter_mut() {
-            f(s);
-        }
-    } else {
-        ctx.srv.keyspace.for_each_shard(|_, s| f(s));
-    }
-}
-
+/// Shard by shard (`Ctx::each_shard`): no command waits for the count.
 fn dbsize(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.client.db;
     let mut n = 0;
-    each_shard(ctx, |s| n += s.dbs[db].len());
+    ctx.each_shard(|s| n += s.dbs[db].len());
     Ok(Reply::Int(n as i64))
 }
 
@@ -238,7 +219,7 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     flush_mode(a)?;
     let db = ctx.client.db;
     let mut n = 0;
-    each_shard(ctx, |s| {
+    ctx.each_shard(|s| {
         n += s.dbs[db].len();
         s.dbs[db].touch_all_watched(None);
         s.dbs[db].clear();
@@ -253,7 +234,7 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     flush_mode(a)?;
     let mut n = 0;
-    each_shard(ctx, |s| {
+    ctx.each_shard(|s| {
         for db in s.dbs.iter_mut() {
             n += db.len();
             db.touch_all_watched(None);
@@ -1203,7 +1184,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             w.push_str("# Keyspace\r\n");
             let dbs = srv.keyspace.databases();
             let mut counts = vec![(0usize, 0usize); dbs];
-            each_shard(ctx, |s| {
+            ctx.each_shard(|s| {
                 for (i, db) in s.dbs.iter().enumerate() {
                     counts[i].0 += db.len();
                     counts[i].1 += db.expires_len();
