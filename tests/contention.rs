@@ -43,7 +43,9 @@ async fn hot_write_commands_and_publish_take_no_global_lock() {
         c.cmd(&["KEYS", "*"]).await;
         c.cmd(&["DBSIZE"]).await;
     }
-    for cmd in ["lpush", "rpush", "xadd", "zadd", "publish", "set", "get", "keys", "dbsize"] {
+    for cmd in [
+        "lpush", "rpush", "xadd", "zadd", "publish", "set", "get", "keys", "dbsize",
+    ] {
         assert_eq!(global_locks(&srv, cmd), 0, "{cmd} took a process-wide lock");
     }
     // Positive control: with a pattern subscribed, PUBLISH reads the pattern

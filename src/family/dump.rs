@@ -295,7 +295,8 @@ pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> 
             for _ in 0..n {
                 s.add(r.blob().ok_or_else(bad)?, DEFAULT_MAX_INTSET_ENTRIES);
             }
-            if s.is_empty() {
+            // A repeated member: the payload was not made by DUMP.
+            if s.is_empty() || s.len() as u64 != n {
                 return Err(bad());
             }
             Value::Set(s)
@@ -448,6 +449,30 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_set_members_or_hash_fields_are_bad_data() {
+        let blob = |out: &mut Vec<u8>, b: &[u8]| {
+            out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+            out.extend_from_slice(b);
+        };
+        let mut set = vec![T_SET];
+        set.extend_from_slice(&2u64.to_le_bytes());
+        blob(&mut set, b"a");
+        blob(&mut set, b"a");
+        let mut hash = vec![T_HASH];
+        hash.extend_from_slice(&2u64.to_le_bytes());
+        for _ in 0..2 {
+            blob(&mut hash, b"f");
+            blob(&mut hash, b"v");
+        }
+        for mut body in [set, hash] {
+            body.extend_from_slice(&VERSION.to_le_bytes());
+            let [sealed, _] = seal_for_fuzzing(&body);
+            let err = deserialize(&sealed, HashLimits::default()).unwrap_err();
+            assert_eq!(err.to_string(), crate::error::msg::BAD_DATA_FORMAT);
+        }
+    }
 
     #[test]
     fn roundtrip_and_rejects_corruption() {

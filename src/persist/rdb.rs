@@ -786,19 +786,21 @@ fn hash_of(items: Vec<Bytes>) -> Result<Value, RdbError> {
         return err("hash with an odd number of items");
     }
     let pairs = items.chunks(2).map(|p| (p[0].as_ref(), p[1].as_ref()));
-    Ok(Value::Hash(Box::new(Hash::from_pairs(
-        pairs,
-        Limits::default(),
-    ))))
+    let h = Hash::from_pairs(pairs, Limits::default());
+    if h.len() != items.len() / 2 {
+        return err("Duplicate hash fields detected");
+    }
+    Ok(Value::Hash(Box::new(h)))
 }
 
 /// A set encoded as SADD would (intset while it can be, Redis's default
 /// limit: the loader does not see the config), as Redis's loader does.
-fn set_of(items: Vec<Bytes>) -> Value {
-    Value::Set(Set::from_members(
-        items.iter().map(|m| m.as_ref()),
-        SET_MAX_INTSET_ENTRIES,
-    ))
+fn set_of(items: Vec<Bytes>) -> Result<Value, RdbError> {
+    let s = Set::from_members(items.iter().map(|m| m.as_ref()), SET_MAX_INTSET_ENTRIES);
+    if s.len() != items.len() {
+        return err("Duplicate set members detected");
+    }
+    Ok(Value::Set(s))
 }
 
 fn list_of(items: Vec<Bytes>) -> Value {
@@ -881,7 +883,7 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
             if ty == TYPE_LIST {
                 list_of(items)
             } else {
-                set_of(items)
+                set_of(items)?
             }
         }
         TYPE_HASH => {
@@ -894,8 +896,8 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
         }
         TYPE_HASH_ZIPLIST => hash_of(ziplist_items(&r.string()?)?)?,
         TYPE_HASH_LISTPACK => hash_of(listpack_items(&r.string()?)?)?,
-        TYPE_SET_INTSET => set_of(intset_items(&r.string()?)?),
-        TYPE_SET_LISTPACK => set_of(listpack_items(&r.string()?)?),
+        TYPE_SET_INTSET => set_of(intset_items(&r.string()?)?)?,
+        TYPE_SET_LISTPACK => set_of(listpack_items(&r.string()?)?)?,
         TYPE_LIST_ZIPLIST => list_of(ziplist_items(&r.string()?)?),
         TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
             let nodes = r.count()?;
