@@ -368,18 +368,34 @@ impl<'a, 'c> Ctx<'a, 'c> {
     }
 
     /// A key was deleted or overwritten: blocked XREADGROUP clients on it end
-    /// with an error (Redis signals such keys as ready). Only checked when
-    /// someone is blocked, so the common path pays one atomic load.
+    /// with an error (Redis signals such keys as ready).
     fn signal_replaced(&mut self, db: usize, key: &[u8]) {
-        if self.srv.blocking.blocked_clients() > 0 {
+        if self.anyone_waits_in_shard_of(key) {
             self.ready_keys.push((db, Bytes::copy_from_slice(key)));
         }
     }
 
-    /// A list or stream at `key` gained elements: blocked clients may be served.
+    /// A list, sorted set or stream at `key` gained elements: blocked
+    /// clients may be served.
     pub fn signal_ready(&mut self, key: &Bytes) {
-        let db = self.client.db;
-        self.ready_keys.push((db, key.clone()));
+        if self.anyone_waits_in_shard_of(key) {
+            let db = self.client.db;
+            self.ready_keys.push((db, key.clone()));
+        }
+    }
+
+    /// Whether any client waits on a key of `key`'s shard. Waiters are
+    /// queued under the shard's lock, which the command holds: an empty queue
+    /// map means nobody to serve, and the write touches nothing more.
+    fn anyone_waits_in_shard_of(&mut self, key: &[u8]) -> bool {
+        let shard = if self.keys_declared && self.locks.count() == 1 {
+            self.locks.first_index()
+        } else {
+            self.srv.keyspace.shard_of(key)
+        };
+        self.locks
+            .try_shard(shard)
+            .is_some_and(|s| !s.waiters.is_empty())
     }
 }
 

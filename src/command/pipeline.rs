@@ -30,24 +30,35 @@ pub struct Gate<'a> {
 /// Lets the command through (`Ok`), or answers for it.
 pub type Check = fn(&mut Gate) -> Result<(), Reply>;
 
-/// Every check, in order. The names are what other callers select by.
-pub const PIPELINE: &[(&str, Check)] = &[
-    ("arity", arity),
-    ("auth", authenticated),
-    ("monitor", monitor_context),
-    ("pubsub-context", pubsub_context),
-    ("exec-oom", exec_oom),
-    ("oom", oom),
-    ("misconf", misconf),
-    ("readonly-replica", readonly_replica),
-    ("min-replicas", min_replicas),
-    ("stale-replica", stale_replica),
-    ("multi-queue", queue_in_multi),
-];
+/// Declares the checks once: `PIPELINE` (names, for callers that select
+/// checks) and `admit`, which calls them in the same order directly (no
+/// indirect calls on the per-command path).
+macro_rules! pipeline {
+    ($($name:literal => $check:ident),* $(,)?) => {
+        /// Every check, in order. The names are what other callers select by.
+        pub const PIPELINE: &[(&str, Check)] = &[$(($name, $check)),*];
 
-/// Runs every check; the first answer stops the command.
-pub fn admit(gate: &mut Gate) -> Result<(), Reply> {
-    PIPELINE.iter().try_for_each(|(_, check)| check(gate))
+        /// Runs every check; the first answer stops the command.
+        #[inline]
+        pub fn admit(gate: &mut Gate) -> Result<(), Reply> {
+            $($check(gate)?;)*
+            Ok(())
+        }
+    };
+}
+
+pipeline! {
+    "arity" => arity,
+    "auth" => authenticated,
+    "monitor" => monitor_context,
+    "pubsub-context" => pubsub_context,
+    "exec-oom" => exec_oom,
+    "oom" => oom,
+    "misconf" => misconf,
+    "readonly-replica" => readonly_replica,
+    "min-replicas" => min_replicas,
+    "stale-replica" => stale_replica,
+    "multi-queue" => queue_in_multi,
 }
 
 impl Gate<'_> {

@@ -137,9 +137,10 @@ impl RequestParser {
 
 fn find_crlf(buf: &[u8]) -> Option<usize> {
     // Redis looks for '\r' with `strchr` (a NUL before it: not found yet)
-    // and then requires the '\n' to be buffered too.
-    let r = buf.iter().position(|&b| b == b'\r' || b == 0)?;
-    if buf[r] == b'\r' && r + 1 < buf.len() {
+    // and then requires the '\n' to be buffered too. The NUL test runs on
+    // the (short) header line only, once its '\r' is found.
+    let r = buf.iter().position(|&b| b == b'\r')?;
+    if r + 1 < buf.len() && !buf[..r].contains(&0) {
         Some(r)
     } else {
         None
