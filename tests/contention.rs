@@ -38,7 +38,7 @@ async fn hot_write_commands_and_publish_take_no_global_lock() {
         c.cmd(&["SET", "k", &n]).await;
         c.cmd(&["GET", "k"]).await;
     }
-    // KEYS and DBSIZE walk the shards one at a time: no whole-keyspace lock.
+    // KEYS, DBSIZE and SCAN walk the shards one at a time: no whole-keyspace lock.
     for _ in 0..10 {
         c.cmd(&["KEYS", "*"]).await;
         c.cmd(&["DBSIZE"]).await;

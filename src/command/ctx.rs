@@ -133,6 +133,21 @@ impl<'a, 'c> Ctx<'a, 'c> {
         }
     }
 
+    /// Runs `f` on shard `idx`: through the command's own guard when it holds
+    /// it (inside EXEC), else with the shard locked for this call alone (SCAN
+    /// walks one shard per call; the caller holds no shard).
+    pub fn with_shard<R>(
+        &mut self,
+        idx: usize,
+        f: impl FnOnce(&mut crate::keyspace::Shard) -> R,
+    ) -> R {
+        if let Some(s) = self.locks.try_shard(idx) {
+            return f(s);
+        }
+        debug_assert_eq!(self.locks.count(), 0, "partial locks and an unlocked shard");
+        f(&mut self.srv.keyspace.lock_shard(idx))
+    }
+
     fn db(&mut self, key: &[u8]) -> &mut Db {
         let db = self.client.db;
         self.db_of(db, key)

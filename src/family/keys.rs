@@ -24,7 +24,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("touch", -2, READONLY | FAST, KALL, touch).doc("generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed."),
     CommandSpec::new("type", 2, READONLY | FAST, K1, type_cmd).doc("generic", "1.0.0", "Determines the type of value stored at a key."),
     CommandSpec::new("keys", 2, READONLY, Keys::None, keys).doc("generic", "1.0.0", "Returns all key names that match a pattern."),
-    CommandSpec::new("scan", -2, READONLY | ALL_SHARDS, Keys::None, scan).doc("generic", "2.8.0", "Iterates over the key names in the database."),
+    CommandSpec::new("scan", -2, READONLY, Keys::None, scan).doc("generic", "2.8.0", "Iterates over the key names in the database."),
     CommandSpec::new("randomkey", 1, READONLY | ALL_SHARDS, Keys::None, randomkey).doc("generic", "1.0.0", "Returns a random key name from the database."),
     CommandSpec::new("rename", 3, WRITE, K12, rename).doc("generic", "1.0.0", "Renames a key and overwrites the destination."),
     CommandSpec::new("renamenx", 3, WRITE | FAST, K12, renamenx).doc("generic", "1.0.0", "Renames a key only when the target key name doesn't exist."),
@@ -241,14 +241,16 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let mut found: Vec<(u64, Bytes, &'static str)> = Vec::new();
     let mut next_cursor = 0u64;
     while shard < shards {
-        let s = ctx.locks.shard(shard as usize);
-        let mut batch: Vec<(u64, Bytes, &'static str)> = s.dbs[db]
-            .map
-            .iter()
-            .filter(|(_, e)| e.expire_at == 0 || e.expire_at > now)
-            .map(|(k, e)| (scan_hash(k), k.clone(), e.value.type_name()))
-            .filter(|(h, _, _)| *h >= pos)
-            .collect();
+        // One shard at a time: no command waits for the whole walk.
+        let mut batch: Vec<(u64, Bytes, &'static str)> = ctx.with_shard(shard as usize, |s| {
+            s.dbs[db]
+                .map
+                .iter()
+                .filter(|(_, e)| e.expire_at == 0 || e.expire_at > now)
+                .map(|(k, e)| (scan_hash(k), k.clone(), e.value.type_name()))
+                .filter(|(h, _, _)| *h >= pos)
+                .collect()
+        });
         batch.sort_unstable_by_key(|(h, _, _)| *h);
         let want = count.saturating_sub(found.len());
         if batch.len() > want {

@@ -8,8 +8,8 @@
 //!   [`Keyspace::lock`], and releases them when its `Ctx` is dropped: single-key
 //!   commands take one lock and never hop threads.
 //! - EXEC and commands that change or sample the whole keyspace (FLUSHALL,
-//!   SWAPDB, SCAN, RANDOMKEY…) lock every shard, which makes MULTI/EXEC atomic
-//!   across shards; KEYS and DBSIZE walk the shards one at a time.
+//!   SWAPDB, RANDOMKEY…) lock every shard, which makes MULTI/EXEC atomic
+//!   across shards; KEYS, DBSIZE and SCAN walk the shards one at a time.
 //! - Blocked clients are queued in the shard of each key they wait on; a
 //!   command that readies a key serves them before its locks go, holding from
 //!   the start every shard their commands need (`blocking::shards_to_serve`).
