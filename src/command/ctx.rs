@@ -286,16 +286,17 @@ impl<'a, 'c> Ctx<'a, 'c> {
     /// it), changed by `f` and put back, so that APPEND is amortized O(1) and
     /// SETBIT / SETRANGE touch only what they change. A missing key starts
     /// empty and is created when `f` succeeds (TTL kept for an existing key,
-    /// as Redis's in-place updates keep it). Returns `f`'s result and whether
-    /// the key existed; WRONGTYPE if it holds another type.
+    /// as Redis's in-place updates keep it). `f` is told whether the key
+    /// existed. Returns `f`'s result and whether the key existed; WRONGTYPE if
+    /// it holds another type.
     pub fn mutate_string<R>(
         &mut self,
         key: &Bytes,
-        f: impl FnOnce(&mut bytes::BytesMut) -> crate::error::CmdResult<R>,
+        f: impl FnOnce(&mut bytes::BytesMut, bool) -> crate::error::CmdResult<R>,
     ) -> crate::error::CmdResult<(R, bool)> {
         let Some(entry) = self.lookup(key) else {
             let mut buf = bytes::BytesMut::new();
-            let out = f(&mut buf)?;
+            let out = f(&mut buf, false)?;
             self.set_value(key, Value::Str(buf.freeze()), false);
             return Ok((out, false));
         };
@@ -305,7 +306,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let mut buf = std::mem::take(stored)
             .try_into_mut()
             .unwrap_or_else(|shared| bytes::BytesMut::from(&shared[..]));
-        let out = f(&mut buf);
+        let out = f(&mut buf, true);
         *stored = buf.freeze();
         let out = out?;
         let db = self.client.db;

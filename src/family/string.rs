@@ -287,19 +287,16 @@ fn stored_int(b: &[u8]) -> CmdResult<i64> {
     crate::conn::protocol::parse_i64(b).ok_or(CmdError::NotInteger)
 }
 
+/// INCR and friends rewrite the digits in the string's own buffer (no
+/// allocation once the key holds a buffer of its own).
 fn incr_by(ctx: &mut Ctx, key: &Bytes, delta: i64) -> CmdResult<Reply> {
-    let current = match get_string(ctx, key)? {
-        Some(b) => stored_int(&b)?,
-        None => 0,
-    };
-    let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
-    let mut buf = itoa::Buffer::new();
-    let existed = ctx.exists(key);
-    ctx.set_value(
-        key,
-        Value::Str(Bytes::copy_from_slice(buf.format(new).as_bytes())),
-        true,
-    );
+    let (new, existed) = ctx.mutate_string(key, |buf, existed| {
+        let current = if existed { stored_int(buf)? } else { 0 };
+        let new = current.checked_add(delta).ok_or(CmdError::Overflow)?;
+        buf.clear();
+        buf.extend_from_slice(itoa::Buffer::new().format(new).as_bytes());
+        Ok(new)
+    })?;
     if !existed {
         ctx.notify(notify::NEW, "new", key);
     }
@@ -356,7 +353,7 @@ fn incrbyfloat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 fn append(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let max = max_string(ctx);
-    let (len, existed) = ctx.mutate_string(key, |buf| {
+    let (len, existed) = ctx.mutate_string(key, |buf, _| {
         if buf.len() + a[2].len() > max {
             return Err(CmdError::StringTooLong);
         }
@@ -437,7 +434,7 @@ fn setrange(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         .checked_add(value.len())
         .ok_or(CmdError::StringTooLong)?;
     check_size(ctx, needed)?;
-    let (len, existed) = ctx.mutate_string(key, |buf| {
+    let (len, existed) = ctx.mutate_string(key, |buf, _| {
         if buf.len() < needed {
             buf.resize(needed, 0);
         }
@@ -475,7 +472,7 @@ fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let byte = offset >> 3;
     let mask = 1u8 << (7 - (offset & 7));
-    let (was, existed) = ctx.mutate_string(key, |buf| {
+    let (was, existed) = ctx.mutate_string(key, |buf, _| {
         if buf.len() <= byte {
             buf.resize(byte + 1, 0);
         }
