@@ -59,6 +59,8 @@ pub struct Waiter {
     pub args: Vec<Bytes>,
     pub cmd: Resolved,
     pub keys: Vec<Bytes>,
+    /// What it writes besides `keys` (`destinations`).
+    dests: Vec<Bytes>,
     pub wants: &'static str,
     pub deadline_ms: Option<u64>,
     pub claimed: AtomicBool,
@@ -102,15 +104,19 @@ impl Waiter {
     /// The keys its command writes besides the ones it waits on (BLMOVE's
     /// destination): serving it needs their shards too.
     fn destinations(&self) -> impl Iterator<Item = &Bytes> {
-        self.cmd
-            .spec
-            .key_positions(&self.args)
-            .into_iter()
-            .map(|p| &self.args[p])
-            .filter(|k| !self.keys.contains(k))
-            .collect::<Vec<_>>()
-            .into_iter()
+        self.dests.iter()
     }
+}
+
+/// The keys a blocked command writes besides those it waits on, worked out
+/// once when it blocks (checked on every push to its keys).
+fn destinations_of(cmd: &Resolved, args: &[Bytes], waits_on: &[Bytes]) -> Vec<Bytes> {
+    cmd.spec
+        .key_positions(args)
+        .into_iter()
+        .map(|p| args[p].clone())
+        .filter(|k| !waits_on.contains(k))
+        .collect()
 }
 
 /// Removes a waiter from the queues of the locked shards.
@@ -191,6 +197,7 @@ pub fn register(
     let mut keys = req.keys;
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));
+    let dests = destinations_of(&cmd, &args, &keys);
     let w = Arc::new(Waiter {
         client: client.handle.clone(),
         db: client.db,
@@ -198,6 +205,7 @@ pub fn register(
         args,
         cmd,
         keys,
+        dests,
         wants: req.wants,
         deadline_ms: req.deadline_ms,
         claimed: AtomicBool::new(false),
