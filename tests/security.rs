@@ -461,6 +461,65 @@ async fn config_set_ranges_as_redis() {
     .await;
 }
 
+/// CONFIG SET's first pass names the parameter as the client spelled it, and
+/// takes a name and its alias as two parameters (checked on redis-server 7.0.15).
+#[tokio::test]
+async fn config_set_name_checks_as_redis() {
+    let srv = TestServer::start_with(&[("enable-protected-configs", "no")]).await;
+    let mut c = srv.raw().await;
+    c.expect(
+        &["CONFIG", "SET", "NoSuch", "1"],
+        b"-ERR Unknown option or number of arguments for CONFIG SET - 'NoSuch'\r\n",
+    )
+    .await;
+    for (param, reason) in [
+        ("Daemonize", "can't set immutable config"),
+        ("DIR", "can't set protected config"),
+    ] {
+        let got = c.cmd(&["CONFIG", "SET", param, "yes"]).await;
+        common::assert_bytes(&got, &set_failed(param, reason), param);
+    }
+    let got = c
+        .cmd(&[
+            "CONFIG",
+            "SET",
+            "replica-priority",
+            "1",
+            "REPLICA-PRIORITY",
+            "2",
+        ])
+        .await;
+    common::assert_bytes(
+        &got,
+        &set_failed("REPLICA-PRIORITY", "duplicate parameter"),
+        "same name twice",
+    );
+    c.expect(
+        &[
+            "CONFIG",
+            "SET",
+            "slave-priority",
+            "1",
+            "replica-priority",
+            "2",
+        ],
+        b"+OK\r\n",
+    )
+    .await;
+    c.expect(
+        &["CONFIG", "GET", "replica-priority"],
+        b"*2\r\n$16\r\nreplica-priority\r\n$1\r\n2\r\n",
+    )
+    .await;
+    // Value errors name the parameter as the table does.
+    let got = c.cmd(&["CONFIG", "SET", "MAXMEMORY", "abc"]).await;
+    common::assert_bytes(
+        &got,
+        &set_failed("maxmemory", "argument must be a memory value"),
+        "value error",
+    );
+}
+
 /// AUTH with a guess sharing the password's prefix, or the password plus a
 /// tail, is refused; the password itself is accepted. (The comparison's
 /// running time no longer depends on the matching prefix: see

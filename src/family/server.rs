@@ -367,13 +367,16 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     }
     let cfg = &ctx.srv.config;
     // Redis's first pass over every name, before any value is set: the first
-    // unknown, immutable, protected or repeated parameter fails the command.
+    // unknown, immutable, protected or repeated parameter fails the command,
+    // named as the client spelled it. A name and its alias are two entries of
+    // Redis's table, not a repeat (`slave-priority 1 replica-priority 2` is OK).
     let mut seen: Vec<String> = Vec::new();
     for pair in a[2..].chunks(2) {
-        let given = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let spelled = String::from_utf8_lossy(&pair[0]).into_owned();
+        let given = spelled.to_ascii_lowercase();
         let name = crate::config::canonical_name(&given);
         if !cfg.is_known(&name) {
-            return Err(CmdError::ConfigUnknownParam(given));
+            return Err(CmdError::ConfigUnknownParam(spelled));
         }
         let why = if crate::config::is_immutable(&name) {
             Some("can't set immutable config")
@@ -381,15 +384,15 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             && !cfg.allows("enable-protected-configs", ctx.client.handle.is_local)
         {
             Some("can't set protected config")
-        } else if seen.contains(&name) {
+        } else if seen.contains(&given) {
             Some("duplicate parameter")
         } else {
             None
         };
         if let Some(why) = why {
-            return Err(crate::config::set_error(&given, why.to_string()));
+            return Err(crate::config::set_error(&spelled, why.to_string()));
         }
-        seen.push(name);
+        seen.push(given);
     }
     // One CONFIG SET at a time, so that set, apply and rollback of one are not
     // interleaved with another's (Redis runs them on its single thread).
