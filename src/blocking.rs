@@ -119,10 +119,13 @@ fn destinations_of(cmd: &Resolved, args: &[Bytes], waits_on: &[Bytes]) -> Vec<By
         .collect()
 }
 
-/// Removes a waiter from the queues of the locked shards.
-fn remove_from(srv: &Server, locks: &mut Locked, w: &Arc<Waiter>) {
+/// Removes a waiter from the queues of the locked shards; false if it is
+/// also queued in shards not held (`remove_everywhere` finishes the job).
+fn remove_from(srv: &Server, locks: &mut Locked, w: &Arc<Waiter>) -> bool {
+    let mut everywhere = true;
     for key in &w.keys {
         let Some(shard) = locks.try_shard(srv.keyspace.shard_of(key)) else {
+            everywhere = false;
             continue;
         };
         let k = (w.db, key.clone());
@@ -133,6 +136,14 @@ fn remove_from(srv: &Server, locks: &mut Locked, w: &Arc<Waiter>) {
             }
         }
     }
+    everywhere
+}
+
+/// Removes a waiter from the queues of all its keys, locking their shards
+/// (the caller holds none).
+fn remove_everywhere(srv: &Server, w: &Arc<Waiter>) {
+    let shards = w.keys.iter().map(|k| srv.keyspace.shard_of(k)).collect();
+    remove_from(srv, &mut srv.keyspace.lock(shards), w);
 }
 
 /// Every key someone waits on, in `db` or in all databases, among the locked
@@ -240,12 +251,12 @@ pub fn unblock(srv: &Server, locks: &mut Locked, client: &ClientHandle, with_err
     if !w.claim() {
         return false;
     }
-    if locks.holds_all() {
-        remove_from(srv, locks, &w);
-        release(srv, &w);
+    if !locks.holds_all() {
+        remove_everywhere(srv, &w);
     } else {
-        unregister(srv, &w);
+        remove_from(srv, locks, &w);
     }
+    release(srv, &w);
     *w.reply.lock() = Some(if with_error {
         Reply::Error(crate::error::msg::UNBLOCKED_CLIENT_UNBLOCKED_VIA_CLIENT_UNBLOCK.into())
     } else {
@@ -443,11 +454,7 @@ fn serve_one<'a>(
 /// now, as Redis: the next command of the client that readied the key
 /// already sees it gone from the counts.
 fn finish(srv: &Server, locks: &mut Locked, w: &Arc<Waiter>, reply: Reply, left: &mut Leftover) {
-    remove_from(srv, locks, w);
-    if w.keys
-        .iter()
-        .any(|k| !locks.holds(srv.keyspace.shard_of(k)))
-    {
+    if !remove_from(srv, locks, w) {
         left.removals.push(w.clone());
     }
     release(srv, w);
@@ -461,8 +468,7 @@ fn finish(srv: &Server, locks: &mut Locked, w: &Arc<Waiter>, reply: Reply, left:
 pub fn serve_ready_unlocked(srv: &Server, mut left: Leftover, events: &mut Vec<KeyEvent>) {
     loop {
         for w in std::mem::take(&mut left.removals) {
-            let shards = w.keys.iter().map(|k| srv.keyspace.shard_of(k)).collect();
-            remove_from(srv, &mut srv.keyspace.lock(shards), &w);
+            remove_everywhere(srv, &w);
         }
         if left.keys.is_empty() {
             return;
@@ -518,9 +524,6 @@ pub fn abandon(srv: &Server, w: &Arc<Waiter>) {
 /// disconnect): off the queues of its keys' shards (locked here: the caller
 /// holds none), out of the counts.
 pub fn unregister(srv: &Server, w: &Arc<Waiter>) {
-    let shards = w.keys.iter().map(|k| srv.keyspace.shard_of(k)).collect();
-    let mut locks = srv.keyspace.lock(shards);
-    remove_from(srv, &mut locks, w);
-    drop(locks);
+    remove_everywhere(srv, w);
     release(srv, w);
 }

@@ -80,22 +80,24 @@ impl<'a, 'c> Ctx<'a, 'c> {
 
     /// The locked slice of database `db` that holds `key`.
     pub fn db_of(&mut self, db: usize, key: &[u8]) -> &mut Db {
-        // One shard locked: it is the key's (the dispatcher locked it for this
-        // key), so skip hashing the key again on the single-key hot path.
-        let shard = if self.keys_declared && self.locks.count() == 1 {
-            debug_assert_eq!(
-                Some(self.srv.keyspace.shard_of(key)),
-                self.locks.single().map(|s| s.0)
-            );
-            self.locks.first_index()
-        } else {
-            self.srv.keyspace.shard_of(key)
-        };
+        let shard = self.shard_index_of(key);
         if !self.locks.holds(shard) && !self.reach_undeclared(shard) {
             self.undeclared_key = true;
             return self.scratch.get_or_insert_with(Default::default).as_mut();
         }
         &mut self.locks.shard(shard).dbs[db]
+    }
+
+    /// The shard of `key`. With one shard locked and the keys declared it is
+    /// the locked one (the dispatcher locked it for this key): the single-key
+    /// hot path skips hashing the key again.
+    fn shard_index_of(&self, key: &[u8]) -> usize {
+        if self.keys_declared && self.locks.count() == 1 {
+            debug_assert_eq!(self.srv.keyspace.shard_of(key), self.locks.first_index());
+            self.locks.first_index()
+        } else {
+            self.srv.keyspace.shard_of(key)
+        }
     }
 
     /// A key the command did not declare (a script's, or a command-table
@@ -404,11 +406,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
     /// queued under the shard's lock, which the command holds: an empty queue
     /// map means nobody to serve, and the write touches nothing more.
     fn anyone_waits_in_shard_of(&mut self, key: &[u8]) -> bool {
-        let shard = if self.keys_declared && self.locks.count() == 1 {
-            self.locks.first_index()
-        } else {
-            self.srv.keyspace.shard_of(key)
-        };
+        let shard = self.shard_index_of(key);
         self.locks
             .try_shard(shard)
             .is_some_and(|s| !s.waiters.is_empty())

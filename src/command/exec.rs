@@ -126,15 +126,11 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes], db: usize) -> Lock
     if let Keys::Range(first, last, _) = spec.keys {
         if first > 0 && first == last && (first as usize) < args.len() {
             let key = &args[first as usize];
-            let mut locks = srv.keyspace.lock_one(srv.keyspace.shard_of(key));
-            if spec.has(flags::WRITE) {
-                let extra = blocking::shards_to_serve(srv, &mut locks, db, &[key]);
-                if !extra.is_empty() {
-                    drop(locks);
-                    return lock_with_waiters(srv, vec![srv.keyspace.shard_of(key)], &[key], db);
-                }
+            let locks = srv.keyspace.lock_one(srv.keyspace.shard_of(key));
+            if !spec.has(flags::WRITE) {
+                return locks;
             }
-            return locks;
+            return with_waiter_shards(srv, locks, &[key], db);
         }
     }
     let positions = spec.key_positions(args);
@@ -142,30 +138,33 @@ fn lock_for<'a>(srv: &'a Server, r: Resolved, args: &[Bytes], db: usize) -> Lock
         return Locked::none();
     }
     let keys: Vec<&Bytes> = positions.iter().map(|&i| &args[i]).collect();
-    let shards = keys.iter().map(|k| srv.keyspace.shard_of(k)).collect();
+    let locks = srv
+        .keyspace
+        .lock(keys.iter().map(|k| srv.keyspace.shard_of(k)).collect());
     if !spec.has(flags::WRITE) {
-        return srv.keyspace.lock(shards);
+        return locks;
     }
-    lock_with_waiters(srv, shards, &keys, db)
+    with_waiter_shards(srv, locks, &keys, db)
 }
 
-/// Locks `shards`, plus whatever the clients blocked on `keys` need, growing
-/// the set until it holds all of it (a waiter that blocks meanwhile can only
-/// add to what is needed, and nothing ran yet).
-fn lock_with_waiters<'a>(
+/// `locks` grown by whatever the clients blocked on `keys` need, relocking
+/// (in ascending order) until it holds all of it: a waiter that blocks in
+/// between can only add to what is needed, and nothing has run yet.
+fn with_waiter_shards<'a>(
     srv: &'a Server,
-    mut shards: Vec<usize>,
+    mut locks: Locked<'a>,
     keys: &[&Bytes],
     db: usize,
 ) -> Locked<'a> {
     loop {
-        let mut locks = srv.keyspace.lock(shards.clone());
         let extra = blocking::shards_to_serve(srv, &mut locks, db, keys);
         if extra.is_empty() {
             return locks;
         }
-        drop(locks);
+        let mut shards = locks.indices();
         shards.extend(extra);
+        drop(locks);
+        locks = srv.keyspace.lock(shards);
     }
 }
 

@@ -135,16 +135,17 @@ impl RequestParser {
     }
 }
 
+/// Redis's `strchr(buf, c)` on its NUL-terminated query buffer: where `c`
+/// is, unless a NUL comes first (then the line is not complete, whatever
+/// follows). One-byte search, then the NUL test on the (short) line only.
+fn strchr(buf: &[u8], c: u8) -> Option<usize> {
+    let at = buf.iter().position(|&b| b == c)?;
+    (!buf[..at].contains(&0)).then_some(at)
+}
+
 fn find_crlf(buf: &[u8]) -> Option<usize> {
-    // Redis looks for '\r' with `strchr` (a NUL before it: not found yet)
-    // and then requires the '\n' to be buffered too. The NUL test runs on
-    // the (short) header line only, once its '\r' is found.
-    let r = buf.iter().position(|&b| b == b'\r')?;
-    if r + 1 < buf.len() && !buf[..r].contains(&0) {
-        Some(r)
-    } else {
-        None
-    }
+    // Redis then requires the '\n' to be buffered too.
+    strchr(buf, b'\r').filter(|&r| r + 1 < buf.len())
 }
 
 /// Redis's `string2ll`: optional '-', digits only, no '+', no spaces, no overflow.
@@ -183,15 +184,10 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 }
 
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Parsed>, ProtocolError> {
-    // Redis finds the end of an inline line with `strchr`, which stops at a
-    // NUL: a NUL before the newline leaves the line incomplete, and it stays
-    // so (more bytes land after the NUL) until the buffer passes the inline
-    // limit. Cinnabar answers the same: nothing, then the limit's error.
-    let Some(nl) = buf
-        .iter()
-        .position(|&b| b == b'\n' || b == 0)
-        .filter(|&i| buf[i] == b'\n')
-    else {
+    // A NUL before the newline leaves the line incomplete, and it stays so
+    // (more bytes land after the NUL) until the buffer passes the inline
+    // limit, as in Redis: nothing, then the limit's error.
+    let Some(nl) = strchr(buf, b'\n') else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError::TooBigInline);
         }

@@ -355,7 +355,7 @@ pub fn seal_for_fuzzing(body_and_version: &[u8]) -> [Vec<u8>; 2] {
     let mut ours = body_and_version.to_vec();
     ours.extend_from_slice(&checksum(body_and_version).to_le_bytes());
     let mut redis = body_and_version.to_vec();
-    redis.extend_from_slice(&rdb::crc64(body_and_version).to_le_bytes());
+    redis.extend_from_slice(&crate::persist::crc64::crc64(0, body_and_version).to_le_bytes());
     [ours, redis]
 }
 

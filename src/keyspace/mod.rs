@@ -206,17 +206,6 @@ impl<'a> Locked<'a> {
         }
     }
 
-    /// The only locked shard, with its index, when exactly one is held.
-    pub fn single(&mut self) -> Option<(usize, &mut Shard)> {
-        if let Some((i, g)) = self.one.as_mut() {
-            return Some((*i, &mut **g));
-        }
-        match self.many.as_mut_slice() {
-            [(i, g)] => Some((*i, &mut **g)),
-            _ => None,
-        }
-    }
-
     pub fn try_shard(&mut self, idx: usize) -> Option<&mut Shard> {
         if let Some((i, g)) = self.one.as_mut() {
             return (*i == idx).then_some(&mut **g);
