@@ -41,7 +41,8 @@ async fn blocked_clients(c: &mut Raw) -> i64 {
     common::info_field(c, "clients", "blocked_clients").await
 }
 
-async fn run(w: Workload) {
+/// Runs `rounds` rounds of `w`; the server, for checks after.
+async fn run(w: Workload, rounds: usize) -> TestServer {
     let srv = TestServer::start().await;
     let mut a = srv.raw().await;
     let mut b = srv.raw().await;
@@ -71,14 +72,14 @@ async fn run(w: Workload) {
         }
         batches
     });
-    for i in 0..ROUNDS {
+    for i in 0..rounds {
         a.send_cmd(w.block).await;
         while blocked_clients(&mut b).await == 0 {}
         b.val(&(w.push)(i)).await;
         let reply = tokio::select! {
             r = a.read_value() => r,
             _ = theft.changed() => panic!(
-                "round {i} of {ROUNDS}: the element pushed while a client was blocked went \
+                "round {i} of {rounds}: the element pushed while a client was blocked went \
                  to the competing client instead: {:?}",
                 theft.borrow().clone()
             ),
@@ -98,6 +99,7 @@ async fn run(w: Workload) {
         "the competing client got {:?}",
         theft.borrow()
     );
+    srv
 }
 
 fn nth_bulk(r: &Resp, path: &[usize]) -> String {
@@ -110,69 +112,114 @@ fn nth_bulk(r: &Resp, path: &[usize]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn blpop_gets_every_push_while_lpop_competes() {
-    run(Workload {
-        setup: &[],
-        block: &["BLPOP", "q", "0"],
-        push: |i| vec!["LPUSH".into(), "q".into(), i.to_string()],
-        element_of: |r| nth_bulk(r, &[1]),
-        steal: &["LPOP", "q"],
-        got_one: |r| !matches!(r, Resp::NilBulk | Resp::Null),
-    })
+    run(
+        Workload {
+            setup: &[],
+            block: &["BLPOP", "q", "0"],
+            push: |i| vec!["LPUSH".into(), "q".into(), i.to_string()],
+            element_of: |r| nth_bulk(r, &[1]),
+            steal: &["LPOP", "q"],
+            got_one: |r| !matches!(r, Resp::NilBulk | Resp::Null),
+        },
+        ROUNDS,
+    )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn xreadgroup_gets_every_xadd_while_another_consumer_reads() {
-    run(Workload {
-        setup: &[&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]],
-        block: &[
-            "XREADGROUP",
-            "GROUP",
-            "g",
-            "a",
-            "BLOCK",
-            "0",
-            "STREAMS",
-            "s",
-            ">",
-        ],
-        push: |i| {
-            ["XADD", "s", "*", "n", &i.to_string()]
-                .map(String::from)
-                .to_vec()
+    run(
+        Workload {
+            setup: &[&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]],
+            block: &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "a",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+            push: |i| {
+                ["XADD", "s", "*", "n", &i.to_string()]
+                    .map(String::from)
+                    .to_vec()
+            },
+            // [[s, [[id, [n, i]]]]]
+            element_of: |r| nth_bulk(r, &[0, 1, 0, 1, 1]),
+            steal: &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c",
+                "COUNT",
+                "10",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+            got_one: |r| !matches!(r, Resp::Null | Resp::NilArray),
         },
-        // [[s, [[id, [n, i]]]]]
-        element_of: |r| nth_bulk(r, &[0, 1, 0, 1, 1]),
-        steal: &[
-            "XREADGROUP",
-            "GROUP",
-            "g",
-            "c",
-            "COUNT",
-            "10",
-            "STREAMS",
-            "s",
-            ">",
-        ],
-        got_one: |r| !matches!(r, Resp::Null | Resp::NilArray),
-    })
+        ROUNDS,
+    )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bzpopmin_gets_every_zadd_while_zpopmin_competes() {
-    run(Workload {
-        setup: &[],
-        block: &["BZPOPMIN", "z", "0"],
-        push: |i| {
-            ["ZADD", "z", "1", &i.to_string()]
-                .map(String::from)
-                .to_vec()
+    run(
+        Workload {
+            setup: &[],
+            block: &["BZPOPMIN", "z", "0"],
+            push: |i| {
+                ["ZADD", "z", "1", &i.to_string()]
+                    .map(String::from)
+                    .to_vec()
+            },
+            // [key, member, score]
+            element_of: |r| nth_bulk(r, &[1]),
+            steal: &["ZPOPMIN", "z"],
+            got_one: |r| !r.items().is_empty(),
         },
-        // [key, member, score]
-        element_of: |r| nth_bulk(r, &[1]),
-        steal: &["ZPOPMIN", "z"],
-        got_one: |r| !r.items().is_empty(),
-    })
+        ROUNDS,
+    )
     .await;
+}
+
+/// BLMOVE whose destination is on another shard: the pusher's command locks
+/// that shard too before it runs (the waiter needs it), so the element goes
+/// from the source to the destination with no other command in between.
+/// 20,000 rounds (the cross-shard lock path; the three above do 100,000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn blmove_to_another_shard_gets_every_push_while_lpop_competes() {
+    const MOVES: usize = 20_000;
+    let probe = cinnabar::server::Server::new(cinnabar::config::Config::new(), None);
+    let dst: &'static str = (0..)
+        .map(|i| format!("dst{i}"))
+        .find(|d| probe.keyspace.shard_of(d.as_bytes()) != probe.keyspace.shard_of(b"src"))
+        .map(|d| &*Box::leak(d.into_boxed_str()))
+        .expect("a key on another shard");
+    let block: &'static [&'static str] =
+        Box::leak(vec!["BLMOVE", "src", dst, "LEFT", "RIGHT", "0"].into_boxed_slice());
+    let srv = run(
+        Workload {
+            setup: &[],
+            block,
+            push: |i| vec!["LPUSH".into(), "src".into(), i.to_string()],
+            element_of: |r| r.as_str().to_string(),
+            steal: &["LPOP", "src"],
+            got_one: |r| !matches!(r, Resp::NilBulk | Resp::Null),
+        },
+        MOVES,
+    )
+    .await;
+    let mut c = srv.raw().await;
+    assert_eq!(
+        c.int(&["LLEN", dst]).await,
+        MOVES as i64,
+        "every element moved"
+    );
+    assert_eq!(c.int(&["LLEN", "src"]).await, 0);
 }
