@@ -33,7 +33,8 @@
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
 //! - `contention`: the audit of process-wide locks taken per command.
 //! - `alloc`, `clock`: the counting allocator (INFO memory, maxmemory) and the
-//!   tick clock for per-command timing.
+//!   tick clock for per-command timing. `long_step`: long synchronous steps
+//!   that must not starve the other connections of a worker.
 //!
 //! # Architecture invariants
 //! - A single-key command takes exactly one shard lock and never hops threads
@@ -59,6 +60,14 @@
 //!   enable-protected-configs rely on it; the refusals are Redis's own.
 //! - Hot per-command counters are striped per worker thread; nothing on the
 //!   per-command path writes a cache line another thread writes.
+//! - Snapshots (BGSAVE, full sync, AOF rewrite) hold every shard lock only to
+//!   mark the shards pending (`keyspace::capture`); each shard is copied by
+//!   whoever locks it next, before anything in it changes, so a copy is one
+//!   point in time and no command waits for more than one shard's copy. Large
+//!   values are shared with the copy and copied on write (`Value`'s `Arc`s).
+//! - A synchronous step known to take milliseconds (copying a large shared
+//!   value, a shard for a snapshot) runs through `long_step::run`, which hands
+//!   the worker's queue and the I/O driver to another thread first.
 //! - Effects reach the replication stream while the command that made them
 //!   still holds its shard locks: per key, stream order is effect order.
 //! - No reply leaves before the effects fed ahead of it are in the AOF
@@ -77,6 +86,7 @@ pub mod error;
 pub mod family;
 pub mod glob;
 pub mod keyspace;
+pub mod long_step;
 pub mod notify;
 pub mod persist;
 pub mod pubsub;

@@ -239,8 +239,9 @@ async fn protected_mode_turns_away_non_local_clients() {
 /// Restores a stream built here (any state, consistent or not) through
 /// Cinnabar's own DUMP format.
 async fn restore_stream(c: &mut Raw, st: Stream) -> Vec<u8> {
-    let payload =
-        cinnabar::family::dump::serialize(&cinnabar::keyspace::Value::Stream(Box::new(st)));
+    let payload = cinnabar::family::dump::serialize(&cinnabar::keyspace::Value::Stream(
+        std::sync::Arc::new(st),
+    ));
     c.cmd(&[&b"RESTORE"[..], b"st", b"0", &payload, b"REPLACE"])
         .await
 }
@@ -312,9 +313,9 @@ async fn restore_refuses_self_contradicting_streams() {
     // pending entry once with its owner, so the payload is patched: bob's
     // entry 2-0 (its last occurrence: the PEL comes after the entries)
     // becomes 1-0, which alice owns.
-    let payload = cinnabar::family::dump::serialize(&cinnabar::keyspace::Value::Stream(Box::new(
-        stream_with_group(),
-    )));
+    let payload = cinnabar::family::dump::serialize(&cinnabar::keyspace::Value::Stream(
+        std::sync::Arc::new(stream_with_group()),
+    ));
     let mut body = payload[..payload.len() - 8].to_vec();
     let id = |ms: u64| [ms.to_le_bytes(), 0u64.to_le_bytes()].concat();
     let at = (0..body.len() - 16)

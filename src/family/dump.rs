@@ -267,7 +267,7 @@ pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> 
         // A payload DUMPed by Redis itself: streams are understood.
         if rdb::is_redis_frame(payload) {
             return rdb::load(payload)
-                .map(|st| Value::Stream(Box::new(st)))
+                .map(|st| Value::Stream(std::sync::Arc::new(st)))
                 .ok_or_else(|| CmdError::custom(crate::error::msg::BAD_DATA_FORMAT));
         }
         return Err(bad_frame());
@@ -286,7 +286,7 @@ pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> 
             if l.is_empty() {
                 return Err(bad());
             }
-            Value::List(Box::new(l))
+            Value::List(std::sync::Arc::new(l))
         }
         T_SET => {
             let n = r.u64().ok_or_else(bad)?;
@@ -315,9 +315,9 @@ pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> 
             if h.is_empty() {
                 return Err(bad());
             }
-            Value::Hash(Box::new(h))
+            Value::Hash(std::sync::Arc::new(h))
         }
-        T_STREAM => Value::Stream(Box::new(get_stream(&mut r).ok_or_else(bad)?)),
+        T_STREAM => Value::Stream(std::sync::Arc::new(get_stream(&mut r).ok_or_else(bad)?)),
         T_ZSET => {
             let n = r.u64().ok_or_else(bad)?;
             let mut items = Vec::new();
@@ -477,7 +477,7 @@ mod tests {
     #[test]
     fn roundtrip_and_rejects_corruption() {
         let l = List::from_slices([&b"a"[..], &b"bb"[..], &[0u8; 70000][..]]);
-        let payload = serialize(&Value::List(Box::new(l)));
+        let payload = serialize(&Value::List(std::sync::Arc::new(l)));
         let Value::List(back) = deserialize(&payload, HashLimits::default()).unwrap() else {
             panic!()
         };
@@ -494,7 +494,7 @@ mod tests {
         for i in 0..10 {
             h.set(format!("f{i}").as_bytes(), b"v", HashLimits::default());
         }
-        let payload = serialize(&Value::Hash(Box::new(h)));
+        let payload = serialize(&Value::Hash(std::sync::Arc::new(h)));
         let Value::Hash(back) = deserialize(&payload, HashLimits::default()).unwrap() else {
             panic!()
         };
@@ -524,7 +524,7 @@ mod tests {
         g.assign(StreamId::new(2, 0), &Bytes::from_static(b"alice"), 42)
             .delivery_count = 5;
         st.groups.insert(Bytes::from_static(b"g"), g);
-        let payload = serialize(&Value::Stream(Box::new(st)));
+        let payload = serialize(&Value::Stream(std::sync::Arc::new(st)));
         let Value::Stream(back) = deserialize(&payload, HashLimits::default()).unwrap() else {
             panic!("not a stream")
         };

@@ -46,7 +46,10 @@ fn hash_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut Hash>>
     match ctx.lookup(key) {
         None => Ok(None),
         Some(e) => match &mut e.value {
-            Value::Hash(h) => Ok(Some(h)),
+            Value::Hash(h) => {
+                let n = h.len();
+                Ok(Some(crate::long_step::make_mut(h, n)))
+            }
             _ => Err(CmdError::WrongType),
         },
     }
@@ -67,7 +70,7 @@ fn hash_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c Hash>> {
 /// Redis's `hashTypeLookupWriteOrCreate`.
 fn hash_or_create<'c>(ctx: &'c mut Ctx, key: &Bytes) -> CmdResult<&'c mut Hash> {
     if hash_mut(ctx, key)?.is_none() {
-        ctx.set_value(key, Value::Hash(Box::default()), false);
+        ctx.set_value(key, Value::Hash(std::sync::Arc::default()), false);
         ctx.notify(notify::NEW, "new", key);
     }
     hash_mut(ctx, key)?.ok_or(CmdError::NoSuchKey)

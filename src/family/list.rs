@@ -71,7 +71,10 @@ fn list_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut List>>
     match ctx.lookup(key) {
         None => Ok(None),
         Some(e) => match &mut e.value {
-            Value::List(l) => Ok(Some(l)),
+            Value::List(l) => {
+                let n = l.len();
+                Ok(Some(crate::long_step::make_mut(l, n)))
+            }
             _ => Err(CmdError::WrongType),
         },
     }
@@ -101,7 +104,7 @@ fn push_generic(ctx: &mut Ctx, a: &[Bytes], end: End, only_if_exists: bool) -> C
                 }
             }
             let n = l.len();
-            ctx.set_value(key, Value::List(Box::new(l)), false);
+            ctx.set_value(key, Value::List(std::sync::Arc::new(l)), false);
             ctx.notify(notify::NEW, "new", key);
             n
         }

@@ -218,7 +218,7 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
                 }
             } else {
                 let list = List::from_slices(rows.iter().map(|r| r.as_deref().unwrap_or(b"")));
-                ctx.set_value(&dst, Value::List(Box::new(list)), false);
+                ctx.set_value(&dst, Value::List(std::sync::Arc::new(list)), false);
                 ctx.notify(notify::LIST, "sortstore", &dst);
                 ctx.signal_ready(&dst);
             }

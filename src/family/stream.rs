@@ -219,28 +219,41 @@ fn nogroup_for_key(group: &[u8], key: &[u8]) -> CmdError {
     crate::error::msg::nogroup_for_key(group, key)
 }
 
+/// The stream in `entry`, to change: copied first if a snapshot still
+/// shares it. `Ok(None)` if absent, WRONGTYPE for another type.
+fn writable(entry: Option<&mut crate::keyspace::Entry>) -> CmdResult<Option<&mut Stream>> {
+    match entry.map(|e| &mut e.value) {
+        None => Ok(None),
+        Some(Value::Stream(s)) => {
+            let n = s.len() as usize;
+            Ok(Some(crate::long_step::make_mut(s, n)))
+        }
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
 /// The stream at `key`: `Ok(None)` if absent, WRONGTYPE for another type.
 fn stream_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut Stream>> {
-    match ctx.lookup(key) {
+    writable(ctx.lookup(key))
+}
+
+/// `stream_mut` for the lookups Redis makes with lookupKeyRead: they count
+/// keyspace hits and misses (XRANGE, XLEN, XREAD, XPENDING, XACK, XCLAIM,
+/// XAUTOCLAIM, XINFO), once per lookup Redis makes.
+fn stream_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c Stream>> {
+    match ctx.lookup_read(key) {
         None => Ok(None),
-        Some(e) => match &mut e.value {
+        Some(e) => match &e.value {
             Value::Stream(s) => Ok(Some(s)),
             _ => Err(CmdError::WrongType),
         },
     }
 }
 
-/// `stream_mut` for the lookups Redis makes with lookupKeyRead: they count
-/// keyspace hits and misses (XRANGE, XLEN, XREAD, XPENDING, XACK, XCLAIM,
-/// XAUTOCLAIM, XINFO), once per lookup Redis makes.
-fn stream_read<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut Stream>> {
-    match ctx.lookup_read(key) {
-        None => Ok(None),
-        Some(e) => match &mut e.value {
-            Value::Stream(s) => Ok(Some(s)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+/// `stream_read` for the commands that then change the stream (XACK,
+/// XCLAIM, XREADGROUP …): copied first if a snapshot still shares it.
+fn stream_read_mut<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<Option<&'c mut Stream>> {
+    writable(ctx.lookup_read(key))
 }
 
 fn id_reply(id: StreamId) -> Reply {
@@ -433,7 +446,7 @@ fn xadd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let trimmed = s.trim(args.trim, args.approx, args.limit);
     match fresh {
         Some(st) => {
-            ctx.set_value(key, Value::Stream(Box::new(st)), false);
+            ctx.set_value(key, Value::Stream(std::sync::Arc::new(st)), false);
             ctx.notify(notify::NEW, "new", key);
         }
         None => ctx.modified(key),
@@ -661,7 +674,7 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool, serving: bool) ->
         let s = if serving {
             stream_mut(ctx, key)?
         } else {
-            stream_read(ctx, key)?
+            stream_read_mut(ctx, key)?
         };
         if let Some((gname, _)) = &r.group {
             if !s.as_ref().is_some_and(|s| s.groups.contains_key(gname)) {
@@ -697,7 +710,7 @@ fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool, serving: bool) ->
         let looked = if serving {
             stream_mut(ctx, key)?
         } else {
-            stream_read(ctx, key)?
+            stream_read_mut(ctx, key)?
         };
         let Some(s) = looked else {
             continue;
@@ -1222,7 +1235,7 @@ fn xautoclaim(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         j += 1;
     }
     let now = ctx.now_ms;
-    let Some(s) = stream_read(ctx, key)? else {
+    let Some(s) = stream_read_mut(ctx, key)? else {
         return Err(nogroup_key(key, gname));
     };
     if !s.groups.contains_key(gname) {
@@ -1427,7 +1440,11 @@ fn xgroup_create(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         parse_strict_id(&a[4], 0)?
     };
     if !exists {
-        ctx.set_value(key, Value::Stream(Box::new(Stream::new())), false);
+        ctx.set_value(
+            key,
+            Value::Stream(std::sync::Arc::new(Stream::new())),
+            false,
+        );
         ctx.notify(notify::NEW, "new", key);
     }
     let Some(s) = stream_mut(ctx, key)? else {
@@ -1566,7 +1583,7 @@ fn xinfo_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     ))
 }
 
-fn xinfo_stream_of<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<&'c mut Stream> {
+fn xinfo_stream_of<'c>(ctx: &'c mut Ctx, key: &[u8]) -> CmdResult<&'c Stream> {
     stream_read(ctx, key)?.ok_or(CmdError::NoSuchKey)
 }
 

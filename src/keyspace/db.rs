@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 
@@ -13,14 +13,20 @@ use crate::types::stream::Stream;
 use crate::types::zset::Zset;
 
 /// A stored value. One variant per data-type family.
+///
+/// Cloning a value is cheap whatever its size (a reference count, or a copy
+/// of a small packed encoding): large collections sit behind an `Arc` and are
+/// copied on write (`Arc::make_mut`) only while a snapshot still shares them.
+/// That is what lets BGSAVE, a full sync and an AOF rewrite take their
+/// point-in-time copy without stalling the server (see `persist::rdb::capture`).
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(Bytes),
-    List(Box<List>),
-    // Unboxed: a `Set` is an intset pointer or a boxed table.
+    List(Arc<List>),
+    // Unboxed: a `Set` is an intset pointer or a shared table.
     Set(Set),
-    Hash(Box<Hash>),
-    Stream(Box<Stream>),
+    Hash(Arc<Hash>),
+    Stream(Arc<Stream>),
     // Unboxed: a `Zset` is 16 bytes (a small set is one allocation, as in Redis).
     Zset(Zset),
 }

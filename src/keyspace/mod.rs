@@ -13,9 +13,13 @@
 //! - Blocked clients are queued in the shard of each key they wait on; a
 //!   command that readies a key serves them before its locks go, holding from
 //!   the start every shard their commands need (`blocking::shards_to_serve`).
+//! - Every shard lock goes through `Keyspace::guard` / `try_lock_shard`,
+//!   which first copies the shard for any pending point-in-time snapshot
+//!   (`capture`): nothing can change a shard a snapshot still needs as it was.
 //! - No guard is ever held across `.await`: handlers are synchronous and only the
 //!   connection task awaits.
 
+pub mod capture;
 mod db;
 pub mod evict;
 pub mod slot;
@@ -51,6 +55,9 @@ pub struct Shard {
     /// shard's lock, so a command that readies a key serves them before any
     /// other command can touch the key.
     pub waiters: crate::blocking::Queues,
+    /// Point-in-time copies waiting for this shard (see `capture`): made by
+    /// whoever locks the shard next, before anything in it changes.
+    captures: Vec<std::sync::Weak<capture::Capture>>,
 }
 
 impl Keyspace {
@@ -60,6 +67,7 @@ impl Keyspace {
                 PaddedShard(Mutex::new(Shard {
                     dbs: (0..databases).map(|_| Db::default()).collect(),
                     waiters: Default::default(),
+                    captures: Vec::new(),
                 }))
             })
             .collect();
@@ -89,10 +97,7 @@ impl Keyspace {
         let all = indices.len() == self.shards.len();
         Locked {
             one: None,
-            many: indices
-                .into_iter()
-                .map(|i| (i, self.shards[i].lock()))
-                .collect(),
+            many: indices.into_iter().map(|i| (i, self.guard(i))).collect(),
             all,
         }
     }
@@ -100,7 +105,7 @@ impl Keyspace {
     /// Locks one shard: the single-key hot path, without allocating.
     pub fn lock_one(&self, idx: usize) -> Locked<'_> {
         Locked {
-            one: Some((idx, self.shards[idx].lock())),
+            one: Some((idx, self.guard(idx))),
             many: Vec::new(),
             all: self.shards.len() == 1,
         }
@@ -109,13 +114,27 @@ impl Keyspace {
     /// Shard `idx` if nobody holds it now (never waits: safe whatever the
     /// caller already holds).
     pub fn try_lock_shard(&self, idx: usize) -> Option<MutexGuard<'_, Shard>> {
-        self.shards[idx].try_lock()
+        self.shards[idx].try_lock().map(|g| Self::ready(idx, g))
     }
 
     /// Shard `idx`, waiting for it: only for a caller whose locked shards
     /// all have lower indices (the ascending lock order).
     pub fn lock_shard(&self, idx: usize) -> MutexGuard<'_, Shard> {
-        self.shards[idx].lock()
+        self.guard(idx)
+    }
+
+    /// Every shard lock is taken here (or in `try_lock_shard`): the one
+    /// place a pending point-in-time copy is made before the holder can
+    /// change the shard.
+    fn guard(&self, idx: usize) -> MutexGuard<'_, Shard> {
+        Self::ready(idx, self.shards[idx].lock())
+    }
+
+    fn ready(idx: usize, mut guard: MutexGuard<'_, Shard>) -> MutexGuard<'_, Shard> {
+        if !guard.captures.is_empty() {
+            guard.deliver_captures(idx);
+        }
+        guard
     }
 
     pub fn lock_all(&self) -> Locked<'_> {
@@ -125,13 +144,13 @@ impl Keyspace {
 
     /// Runs `f` on one shard under its lock.
     pub fn for_shard(&self, idx: usize, f: impl FnOnce(&mut Shard)) {
-        f(&mut self.shards[idx].lock());
+        f(&mut self.guard(idx));
     }
 
     /// Runs `f` on each shard in turn, one lock at a time (INFO keyspace, active expiry).
     pub fn for_each_shard(&self, mut f: impl FnMut(usize, &mut Shard)) {
-        for (i, shard) in self.shards.iter().enumerate() {
-            f(i, &mut shard.lock());
+        for i in 0..self.shards.len() {
+            f(i, &mut self.guard(i));
         }
     }
 }

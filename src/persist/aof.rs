@@ -698,7 +698,10 @@ fn open_at_startup(srv: &Arc<Server>, names: &Names, mut manifest: Manifest) -> 
         let seq = manifest.history.iter().map(|f| f.seq).max().unwrap_or(0) + 1;
         let name = names.base_name(seq);
         let snap = rdb::capture(&srv.keyspace, || {});
-        let bytes = rdb::encode(&snap, &[("aof-base", "1".to_string())]);
+        let bytes = rdb::encode(
+            &snap.finish(&srv.keyspace),
+            &[("aof-base", "1".to_string())],
+        );
         super::write_file(&names.dir.join(&name), &bytes)
             .map_err(|e| format!("Can't create the AOF base file {name}: {e}"))?;
         aof.base_size.store(bytes.len() as u64, Ordering::Relaxed);
@@ -1007,7 +1010,7 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
     let srv = srv.clone();
     std::thread::spawn(move || {
         let start = Instant::now();
-        let result = finish_rewrite(&srv, &names, snap, incr_seq);
+        let result = finish_rewrite(&srv, &names, snap.finish(&srv.keyspace), incr_seq);
         let aof = &srv.aof;
         match &result {
             Ok(()) => {

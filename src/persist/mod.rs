@@ -1,9 +1,10 @@
 //! Persistence: the RDB snapshot (`rdb`) and its checksum (`crc64`), and the
 //! append-only file (`aof`, Redis 7's multi-part layout).
 //!
-//! API: `rdb::capture` takes a point-in-time copy of the keyspace (all shards
-//! locked once, values cloned), `rdb::encode` turns it into Redis RDB v10
-//! bytes off the hot path, `rdb::decode` parses RDB bytes (ours or a real
+//! API: `rdb::capture` begins a point-in-time copy of the keyspace (all
+//! shards locked only to mark them pending; `PendingSnapshot::finish`
+//! completes it shard by shard, see `keyspace::capture`), `rdb::encode` turns
+//! it into Redis RDB v10 bytes off the hot path, `rdb::decode` parses RDB bytes (ours or a real
 //! redis-server's) and `rdb::install` replaces the dataset with them.
 
 pub mod aof;
@@ -104,15 +105,15 @@ fn saved(srv: &Server, dirty_at_snapshot: u64) {
 pub fn save(srv: &Server) -> std::io::Result<()> {
     let mut dirty = 0;
     let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty_total());
-    let bytes = rdb::encode(&snap, &aux(srv));
+    let bytes = rdb::encode(&snap.finish(&srv.keyspace), &aux(srv));
     write_file(&rdb_path(srv), &bytes)?;
     saved(srv, dirty);
     tracing::info!("DB saved on disk");
     Ok(())
 }
 
-/// BGSAVE: the snapshot is taken now (all shards locked briefly); encoding
-/// and writing run on a thread of their own.
+/// BGSAVE: the snapshot's instant is now (all shards locked briefly to mark
+/// them); copying, encoding and writing run on a thread of their own.
 pub fn bgsave(srv: &Server) -> bool {
     if srv.persist.bgsave_in_progress.swap(true, Ordering::AcqRel) {
         return false;
@@ -134,7 +135,7 @@ pub fn bgsave(srv: &Server) -> bool {
     tracing::info!("Background saving started");
     std::thread::spawn(move || {
         let start = Instant::now();
-        let bytes = rdb::encode(&snap, &aux);
+        let bytes = rdb::encode(&snap.finish(&me.keyspace), &aux);
         let ok = match write_file(&path, &bytes) {
             Ok(()) => {
                 saved(&me, dirty);

@@ -73,13 +73,36 @@ const ENC_LZF: u8 = 3;
 
 const QUICKLIST_NODE_PLAIN: u64 = 1;
 
-/// One key of a snapshot: key, value, absolute expiry in unix ms (0: none).
-pub type Item = (Bytes, Value, u64);
+pub use crate::keyspace::capture::Item;
+use crate::keyspace::capture::{Capture, ShardCopy};
 
 /// A point-in-time copy of the dataset: `dbs[i]` holds database i's keys.
 #[derive(Default)]
 pub struct Snapshot {
     pub dbs: Vec<Vec<Item>>,
+}
+
+impl Snapshot {
+    fn from_shards(parts: Vec<ShardCopy>, databases: usize) -> Snapshot {
+        let mut dbs: Vec<Vec<Item>> = (0..databases).map(|_| Vec::new()).collect();
+        for part in parts {
+            for (db, items) in dbs.iter_mut().zip(part) {
+                db.extend(items);
+            }
+        }
+        Snapshot { dbs }
+    }
+}
+
+/// A snapshot begun at one instant and completed shard by shard
+/// (`keyspace::capture`): `finish` it on the thread that will encode it.
+pub struct PendingSnapshot(std::sync::Arc<Capture>);
+
+impl PendingSnapshot {
+    /// Locks each shard in turn (never all at once) and gathers the copies.
+    pub fn finish(self, ks: &Keyspace) -> Snapshot {
+        Snapshot::from_shards(ks.finish_capture(&self.0), ks.databases())
+    }
 }
 
 /// What `decode` found: the keys by database and the AUX fields.
@@ -102,31 +125,20 @@ fn err<T>(msg: impl Into<String>) -> Result<T, RdbError> {
     Err(RdbError(msg.into()))
 }
 
-/// Copies every key of every database. Takes all shard locks at once so the
-/// copy is one point in time; `under_lock` runs while they are held (the
-/// master notes its replication offset and attaches the replica there, so the
-/// stream that follows starts exactly after this snapshot).
-pub fn capture(ks: &Keyspace, under_lock: impl FnOnce()) -> Snapshot {
-    let mut locks = ks.lock_all();
-    let snap = capture_locked(&mut locks, ks.databases());
-    under_lock();
-    drop(locks);
-    snap
+/// Begins a copy of every key of every database as it is now. Every shard
+/// lock is held only to mark the shards pending (no data is copied then);
+/// `under_lock` runs while they are held (the master notes its replication
+/// offset and attaches the replica there, so the stream that follows starts
+/// exactly after this snapshot).
+pub fn capture(ks: &Keyspace, under_lock: impl FnOnce()) -> PendingSnapshot {
+    PendingSnapshot(ks.begin_capture(under_lock))
 }
 
-/// `capture` for a caller that already holds every shard (DEBUG RELOAD).
+/// A snapshot taken at once by a caller that already holds every shard
+/// (DEBUG RELOAD).
 pub fn capture_locked(locks: &mut Locked, databases: usize) -> Snapshot {
-    let mut dbs: Vec<Vec<Item>> = (0..databases).map(|_| Vec::new()).collect();
-    for shard in locks.iter_mut() {
-        for (i, db) in shard.dbs.iter().enumerate() {
-            dbs[i].extend(
-                db.map
-                    .iter()
-                    .map(|(k, e)| (k.clone(), e.value.clone(), e.expire_at)),
-            );
-        }
-    }
-    Snapshot { dbs }
+    let parts = locks.iter_mut().map(|shard| shard.copy()).collect();
+    Snapshot::from_shards(parts, databases)
 }
 
 /// Replaces the whole dataset with `loaded` (replica full sync, startup load).
@@ -790,7 +802,7 @@ fn hash_of(items: Vec<Bytes>) -> Result<Value, RdbError> {
     if h.len() != items.len() / 2 {
         return err("Duplicate hash fields detected");
     }
-    Ok(Value::Hash(Box::new(h)))
+    Ok(Value::Hash(std::sync::Arc::new(h)))
 }
 
 /// A set encoded as SADD would (intset while it can be, Redis's default
@@ -804,7 +816,7 @@ fn set_of(items: Vec<Bytes>) -> Result<Value, RdbError> {
 }
 
 fn list_of(items: Vec<Bytes>) -> Value {
-    Value::List(Box::new(List::rebuild(items)))
+    Value::List(std::sync::Arc::new(List::rebuild(items)))
 }
 
 /// A sorted set from alternating member, score items (listpack / ziplist
@@ -871,7 +883,7 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
             let (st, used) = crate::family::dump::rdb::load_stream(ty, &r.data[r.pos..])
                 .ok_or(RdbError("Stream integrity check failed".into()))?;
             r.pos += used;
-            Value::Stream(Box::new(st))
+            Value::Stream(std::sync::Arc::new(st))
         }
         TYPE_STRING => Value::Str(r.string()?),
         TYPE_LIST | TYPE_SET => {
@@ -1068,11 +1080,11 @@ mod tests {
                 ],
                 vec![],
                 vec![
-                    (b("l"), Value::List(Box::new(list)), 0),
+                    (b("l"), Value::List(std::sync::Arc::new(list)), 0),
                     (b("set"), Value::Set(set.clone()), 5),
                     (
                         b("h"),
-                        Value::Hash(Box::new(Hash::from_pairs(
+                        Value::Hash(std::sync::Arc::new(Hash::from_pairs(
                             [(&b"f"[..], &b"1"[..]), (b"g", b"two")],
                             Limits::default(),
                         ))),
@@ -1242,7 +1254,7 @@ mod zset_stream_tests {
     #[test]
     fn stream_round_trip() {
         let st = sample_stream();
-        match one(Value::Stream(Box::new(st.clone()))) {
+        match one(Value::Stream(std::sync::Arc::new(st.clone()))) {
             Value::Stream(got) => {
                 assert_eq!(got.all_entries(), st.all_entries());
                 assert_eq!(got.len(), st.len());
@@ -1266,7 +1278,11 @@ mod zset_stream_tests {
         let snap = Snapshot {
             dbs: vec![vec![
                 (b("z"), Value::Zset(z), 0),
-                (b("s"), Value::Stream(Box::new(sample_stream())), 0),
+                (
+                    b("s"),
+                    Value::Stream(std::sync::Arc::new(sample_stream())),
+                    0,
+                ),
             ]],
         };
         let good = encode(&snap, &[]);

@@ -15,13 +15,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::ReplicaLink;
 use crate::conn::protocol::{Parsed, RequestParser};
-use crate::persist::rdb::{self, Snapshot};
+use crate::persist::rdb::{self, PendingSnapshot};
 use crate::server::{unix_ms, Server};
 
 pub enum Handoff {
     /// Send this snapshot (as `$<len>` + RDB) before the stream.
     Full {
-        snapshot: Snapshot,
+        snapshot: PendingSnapshot,
         link: Arc<ReplicaLink>,
         replid: String,
         offset: u64,
@@ -85,9 +85,13 @@ async fn serve_inner<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
             ("aof-base", "0".to_string()),
         ];
         // Serializing is CPU work proportional to the dataset: not on a runtime thread.
-        let payload = tokio::task::spawn_blocking(move || rdb::encode(&snapshot, &aux))
-            .await
-            .map_err(std::io::Error::other)?;
+        let me = srv
+            .arc()
+            .ok_or_else(|| std::io::Error::other("server shutting down"))?;
+        let payload =
+            tokio::task::spawn_blocking(move || rdb::encode(&snapshot.finish(&me.keyspace), &aux))
+                .await
+                .map_err(std::io::Error::other)?;
         wr.write_all(format!("${}\r\n", payload.len()).as_bytes())
             .await?;
         wr.write_all(&payload).await?;

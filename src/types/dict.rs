@@ -71,6 +71,21 @@ impl Node {
         }
     }
 
+    /// A copy of this node's field and value, unlinked.
+    fn copy_alone(&self) -> Node {
+        let payload = self.payload();
+        let layout = Node::layout(payload.len());
+        // SAFETY: as in `new`: the link is written, then the payload bytes.
+        unsafe {
+            let Some(p) = NonNull::new(alloc(layout)) else {
+                handle_alloc_error(layout);
+            };
+            std::ptr::write(p.as_ptr() as *mut Link, None);
+            std::ptr::copy_nonoverlapping(payload.as_ptr(), p.as_ptr().add(LINK), payload.len());
+            Node(p)
+        }
+    }
+
     fn link(&self) -> &Link {
         // SAFETY: the first LINK bytes are an initialised, aligned `Link`.
         unsafe { &*(self.0.as_ptr() as *const Link) }
@@ -160,12 +175,33 @@ impl Default for Dict {
 }
 
 impl Clone for Dict {
+    /// A structural copy: same hash keys and bucket layout, each node's bytes
+    /// copied as they are, so nothing is rehashed (this is the copy a write
+    /// pays when a snapshot still shares the table).
     fn clone(&self) -> Dict {
-        let mut d = Dict::with_capacity(self.len);
-        for (f, v) in self.iter() {
-            d.insert(f, v);
+        let buckets = self
+            .buckets
+            .iter()
+            .map(|head| {
+                let mut copies = Vec::new();
+                let mut at = head.as_ref();
+                while let Some(node) = at {
+                    copies.push(node.copy_alone());
+                    at = node.link().as_ref();
+                }
+                // Relink in the original order, last node first.
+                copies.into_iter().rev().fold(None, |next, mut node| {
+                    *node.link_mut() = next;
+                    Some(node)
+                })
+            })
+            .collect();
+        Dict {
+            buckets,
+            len: self.len,
+            max_chain: self.max_chain,
+            keys: self.keys.clone(),
         }
-        d
     }
 }
 
@@ -416,6 +452,32 @@ mod tests {
             assert_eq!(n.field(), f);
             assert_eq!(n.value(), v);
         }
+    }
+
+    #[test]
+    fn a_clone_is_the_same_table_and_independent() {
+        let mut d = Dict::new();
+        for i in 0..5000 {
+            d.insert(format!("f{i}").as_bytes(), format!("v{i}").as_bytes());
+        }
+        let mut c = d.clone();
+        let order = |d: &Dict| {
+            d.iter()
+                .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                .collect::<Vec<_>>()
+        };
+        // Same buckets and chains: same iteration (and so SCAN) order.
+        assert_eq!(order(&c), order(&d));
+        assert_eq!(c.len(), 5000);
+        c.insert(b"f1", b"changed");
+        c.remove(b"f2");
+        c.insert(b"new", b"x");
+        assert_eq!(d.get(b"f1"), Some(&b"v1"[..]));
+        assert_eq!(d.get(b"f2"), Some(&b"v2"[..]));
+        assert_eq!(d.get(b"new"), None);
+        assert_eq!(c.get(b"f1"), Some(&b"changed"[..]));
+        assert_eq!(c.get(b"f2"), None);
+        assert_eq!(c.len(), 5000);
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //!
 //! As in Redis a set only converts from `Ints` to `Table`, never back.
 
+use std::sync::Arc;
+
 use super::dict::Dict;
 
 /// Redis 7.0's default `set-max-intset-entries`.
@@ -256,7 +258,7 @@ impl Member<'_> {
 #[derive(Clone, Debug)]
 pub enum Set {
     Ints(IntSet),
-    Table(Box<Dict>),
+    Table(Arc<Dict>),
 }
 
 impl Default for Set {
@@ -272,7 +274,7 @@ impl Set {
         if parse_int(member).is_some() {
             Set::Ints(IntSet::new())
         } else {
-            Set::Table(Box::default())
+            Set::Table(Arc::default())
         }
     }
 
@@ -346,7 +348,11 @@ impl Set {
                 if d.get(m).is_some() {
                     return false;
                 }
-                d.insert(m, b"")
+                {
+                    let n = d.len();
+                    crate::long_step::make_mut(d, n)
+                }
+                .insert(m, b"")
             }
             Set::Ints(_) => false,
         }
@@ -361,7 +367,10 @@ impl Set {
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match self {
             Set::Ints(i) => parse_int(m).is_some_and(|v| i.remove(v)),
-            Set::Table(d) => d.remove(m),
+            Set::Table(d) => {
+                let n = d.len();
+                crate::long_step::make_mut(d, n).remove(m)
+            }
         }
     }
 
@@ -380,7 +389,7 @@ impl Set {
             for v in i.iter() {
                 d.insert(buf.format(v).as_bytes(), b"");
             }
-            *self = Set::Table(Box::new(d));
+            *self = Set::Table(Arc::new(d));
         }
     }
 

@@ -31,6 +31,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -617,7 +618,7 @@ impl Tree {
 #[derive(Debug, Clone)]
 enum Enc {
     Pack(Pack),
-    Tree(Box<Tree>),
+    Tree(Arc<Tree>),
 }
 
 /// A sorted set.
@@ -648,7 +649,7 @@ impl Zset {
     pub fn new(limits: Limits, first_len: usize) -> Zset {
         if limits.entries == 0 || first_len > limits.value {
             Zset {
-                enc: Enc::Tree(Box::default()),
+                enc: Enc::Tree(Arc::default()),
             }
         } else {
             Zset {
@@ -690,7 +691,7 @@ impl Zset {
         }
         t.rebuild_index();
         Zset {
-            enc: Enc::Tree(Box::new(t)),
+            enc: Enc::Tree(Arc::new(t)),
         }
     }
 
@@ -773,7 +774,10 @@ impl Zset {
             // A Redis listpack stores -0 as 0 (adding 0 turns -0 into 0 and
             // leaves every other value alone); its skiplist keeps -0.
             Enc::Pack(p) => p.insert(member, score + 0.0),
-            Enc::Tree(t) => t.insert(member, score),
+            Enc::Tree(t) => {
+                let n = t.len();
+                crate::long_step::make_mut(t, n).insert(member, score)
+            }
         }
         old.is_none()
     }
@@ -782,7 +786,10 @@ impl Zset {
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         match &mut self.enc {
             Enc::Pack(p) => p.remove(member),
-            Enc::Tree(t) => t.remove(member),
+            Enc::Tree(t) => {
+                let n = t.len();
+                crate::long_step::make_mut(t, n).remove(member)
+            }
         }
     }
 

@@ -581,7 +581,7 @@ pub async fn make_list(srv: &TestServer, c: &mut Raw, key: &str) {
     let mut locked = srv.keyspace.lock(vec![shard]);
     locked.shard(shard).dbs[0].insert(
         &bytes::Bytes::copy_from_slice(key.as_bytes()),
-        cinnabar::keyspace::Value::List(Box::default()),
+        cinnabar::keyspace::Value::List(Default::default()),
         false,
         0,
     );
