@@ -277,6 +277,33 @@ pub mod zset {
 
 /// The texts of error replies that carry no argument, by what they say.
 pub mod msg {
+    // Scripting (Redis 7.0's eval.c / script.c / script_lua.c).
+    pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+    pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+    pub const NUMKEYS_TOO_BIG: &str = "ERR Number of keys can't be greater than number of args";
+    pub const NUMKEYS_NEGATIVE: &str = "ERR Number of keys can't be negative";
+    pub const LUA_STACK_LIMIT: &str = "ERR reached lua stack limit";
+    pub const SCRIPT_UNKNOWN_COMMAND: &str = "ERR Unknown Redis command called from script";
+    pub const SCRIPT_WRONG_ARITY: &str =
+        "ERR Wrong number of args calling Redis command from script";
+    pub const SCRIPT_NOT_ALLOWED: &str = "ERR This Redis command is not allowed from script";
+    pub const SCRIPT_WRITE_IN_READ_ONLY: &str =
+        "ERR Write commands are not allowed from read-only scripts.";
+    pub const SCRIPT_NO_ARGUMENTS: &str =
+        "ERR Please specify at least one argument for this redis lib call";
+    pub const SCRIPT_BAD_ARGUMENT: &str =
+        "ERR Lua redis lib command arguments must be strings or integers";
+    pub const SCRIPT_FLUSH_SYNTAX: &str = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
+    pub const SCRIPT_READONLY_TABLE: &str = "Attempt to modify a readonly table";
+    pub fn script_compile(e: &str) -> String {
+        format!("ERR Error compiling script (new function): {e}")
+    }
+    pub fn script_failed(e: &str) -> String {
+        format!("ERR Error running script {e}")
+    }
+    /// Followed by the variable's name in quotes (the Lua side appends it).
+    pub const SCRIPT_NONEXISTENT_GLOBAL: &str =
+        "Script attempted to access nonexistent global variable ";
     pub const UNBLOCKED_CLIENT_UNBLOCKED_VIA_CLIENT_UNBLOCK: &str =
         "UNBLOCKED client unblocked via CLIENT UNBLOCK";
     pub const DEBUG_RELOAD_ONLY_SUPPORTS_THE_MERGE: &str =

@@ -22,6 +22,9 @@
 //!   the intset/table set, the sorted set, the stream of compact nodes) and the emulated
 //!   `long double` of INCRBYFLOAT/HINCRBYFLOAT.
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
+//! - `scripting`: EVAL's Lua engine (per-thread Lua 5.1 states, the shared
+//!   script cache, Lua ⇄ reply conversions); its commands are in
+//!   `family::scripting`.
 //! - `repl`: replication — the effect feed and backlog, the master side of a
 //!   replica link (`repl::master`), the replica's task (`repl::replica`),
 //!   effect rewriting (`repl::propagate`).
@@ -72,7 +75,10 @@
 //!   still holds its shard locks: per key, stream order is effect order.
 //! - No reply leaves before the effects fed ahead of it are in the AOF
 //!   (fsynced under `appendfsync always`): `conn` waits on `persist::aof`.
-//! - Deliberately absent (so far): cluster bus, Lua.
+//! - A Lua script runs under every shard lock (EVAL is `ALL_SHARDS`): atomic
+//!   against every client, whatever keys it reaches; each thread has its own
+//!   Lua state, the script cache is shared (`scripting`).
+//! - Deliberately absent (so far): cluster bus, Lua functions (FUNCTION).
 
 pub mod alloc;
 pub mod blocking;
@@ -92,6 +98,7 @@ pub mod persist;
 pub mod pubsub;
 pub mod repl;
 pub mod reply;
+pub mod scripting;
 pub mod server;
 pub mod types;
 

@@ -20,6 +20,8 @@ use crate::pubsub::PubSub;
 pub struct Server {
     pub config: Config,
     pub keyspace: Keyspace,
+    /// EVAL's script cache (`scripting`).
+    pub scripts: crate::scripting::Scripts,
     pub commands: CommandTable,
     pub clients: Clients,
     pub pubsub: PubSub,
@@ -346,6 +348,7 @@ impl Server {
         Arc::new_cyclic(|me| Server {
             me: me.clone(),
             keyspace: Keyspace::new(shards, databases),
+            scripts: Default::default(),
             config,
             commands,
             clients: Clients::new(),

@@ -9,7 +9,7 @@
 pub mod args;
 mod ctx;
 pub mod docs;
-mod exec;
+pub mod exec;
 pub mod pipeline;
 
 pub use ctx::Ctx;

@@ -10,6 +10,7 @@ pub mod list;
 pub mod memory;
 pub mod pubsub;
 pub mod repl;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -37,4 +38,5 @@ pub static ALL: &[&[CommandSpec]] = &[
     transaction::COMMANDS,
     pubsub::COMMANDS,
     repl::COMMANDS,
+    scripting::COMMANDS,
 ];

@@ -1,0 +1,164 @@
+//! Lua values ⇄ replies, as Redis 7.0's script_lua.c converts them (RESP2).
+//!
+//! Reply → Lua: integer → number; bulk → string; nil → false; status →
+//! `{ok = s}`; error → `{err = s}`; array → table (nil elements → false).
+//! RESP3-only shapes are seen as their RESP2 form (maps flattened, doubles
+//! and big numbers as strings, booleans as 1 / 0).
+//!
+//! Lua → reply: string → bulk; number → integer (truncated); true → 1,
+//! false and nil → nil; a table with `err` → error, with `ok` → status, else
+//! an array of its elements 1..n up to the first nil.
+
+use bytes::Bytes;
+use mlua::{Lua, Table, Value};
+
+use crate::reply::Reply;
+
+/// Nesting beyond which a reply or a returned table is not followed (Redis
+/// gives up at the Lua stack limit, "reached lua stack limit").
+const MAX_DEPTH: usize = 1000;
+
+pub fn status_table(lua: &Lua, text: &str) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set("ok", text)?;
+    Ok(t)
+}
+
+pub fn error_table(lua: &Lua, text: &str) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set("err", text.trim_end_matches(['\r', '\n']))?;
+    Ok(t)
+}
+
+fn array(lua: &Lua, items: impl IntoIterator<Item = Reply>, depth: usize) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    for (i, r) in items.into_iter().enumerate() {
+        t.raw_set(i + 1, to_lua(lua, r, depth + 1)?)?;
+    }
+    Ok(Value::Table(t))
+}
+
+/// A command's reply as the script sees it.
+pub fn to_lua(lua: &Lua, reply: Reply, depth: usize) -> mlua::Result<Value> {
+    if depth > MAX_DEPTH {
+        return Ok(Value::Boolean(false));
+    }
+    Ok(match reply {
+        Reply::Ok => Value::Table(status_table(lua, "OK")?),
+        Reply::Status(s) => Value::Table(status_table(lua, s)?),
+        Reply::StatusOwned(s) => Value::Table(status_table(lua, &s)?),
+        Reply::Error(e) => Value::Table(error_table(lua, &e)?),
+        Reply::Int(n) => Value::Number(n as f64),
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => Value::String(lua.create_string(&b)?),
+        Reply::Nil | Reply::NilArray => Value::Boolean(false),
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Many(items) => {
+            array(lua, items, depth)?
+        }
+        Reply::Map(pairs) | Reply::Pairs(pairs) => {
+            array(lua, pairs.into_iter().flat_map(|(k, v)| [k, v]), depth)?
+        }
+        Reply::Double(d) => {
+            Value::String(lua.create_string(crate::reply::format_double(d).as_bytes())?)
+        }
+        Reply::Bool(b) => Value::Number(b as i64 as f64),
+        Reply::BigNumber(n) => Value::String(lua.create_string(n.as_bytes())?),
+        // Pre-encoded bytes: what the client would have read, as one string.
+        Reply::Raw(b) => Value::String(lua.create_string(&b)?),
+    })
+}
+
+/// The script's return value as the client's reply.
+pub fn from_lua(value: Value, depth: usize) -> Reply {
+    match value {
+        Value::Nil => Reply::Nil,
+        Value::Boolean(true) => Reply::Int(1),
+        Value::Boolean(false) => Reply::Nil,
+        Value::Integer(n) => Reply::Int(n),
+        Value::Number(n) => Reply::Int(number_to_int(n)),
+        Value::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
+        Value::Table(t) if depth < MAX_DEPTH => table_reply(t, depth),
+        Value::Table(_) => Reply::Error(crate::error::msg::LUA_STACK_LIMIT.to_string()),
+        // Functions, userdata, threads: Redis answers nil.
+        _ => Reply::Nil,
+    }
+}
+
+/// C's `(long long)` cast of a lua_Number: truncation, saturating here
+/// where C would be undefined.
+fn number_to_int(n: f64) -> i64 {
+    if n.is_nan() {
+        i64::MIN
+    } else {
+        n as i64
+    }
+}
+
+fn table_reply(t: Table, depth: usize) -> Reply {
+    if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+        return Reply::Error(error_text(&e.to_string_lossy()));
+    }
+    if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
+        return Reply::StatusOwned(
+            s.to_string_lossy()
+                .trim_end_matches(['\r', '\n'])
+                .to_string(),
+        );
+    }
+    let mut items = Vec::new();
+    for i in 1.. {
+        match t.raw_get::<Value>(i) {
+            Ok(Value::Nil) | Err(_) => break,
+            Ok(v) => items.push(from_lua(v, depth + 1)),
+        }
+    }
+    Reply::Array(items)
+}
+
+/// An `err` field as the error line Redis sends: its text as is, with
+/// Redis's `-` prefix stripped (`redis.error_reply` adds one).
+pub fn error_text(e: &str) -> String {
+    let e = e.strip_prefix('-').unwrap_or(e);
+    e.trim_end_matches(['\r', '\n']).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_round_trip_as_redis_converts_them() {
+        let lua = Lua::new();
+        let cases = [
+            (Reply::Int(7), Reply::Int(7)),
+            (Reply::bulk_str("x"), Reply::bulk_str("x")),
+            (Reply::Nil, Reply::Nil),
+            (Reply::Ok, Reply::StatusOwned("OK".into())),
+            (
+                Reply::Error("ERR bad".into()),
+                Reply::Error("ERR bad".into()),
+            ),
+            (
+                Reply::Array(vec![Reply::Int(1), Reply::Nil, Reply::bulk_str("b")]),
+                // A nil element becomes false, which converts back to nil.
+                Reply::Array(vec![Reply::Int(1), Reply::Nil, Reply::bulk_str("b")]),
+            ),
+        ];
+        for (reply, back) in cases {
+            let v = to_lua(&lua, reply, 0).unwrap();
+            assert_eq!(format!("{:?}", from_lua(v, 0)), format!("{back:?}"));
+        }
+    }
+
+    #[test]
+    fn numbers_truncate_and_arrays_stop_at_the_first_nil() {
+        let lua = Lua::new();
+        let v: Value = lua.load("return {1, 2.9, -3.5, nil, 5}").eval().unwrap();
+        assert_eq!(
+            format!("{:?}", from_lua(v, 0)),
+            format!(
+                "{:?}",
+                Reply::Array(vec![Reply::Int(1), Reply::Int(2), Reply::Int(-3)])
+            )
+        );
+    }
+}
