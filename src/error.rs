@@ -298,6 +298,16 @@ pub mod msg {
     pub fn script_compile(e: &str) -> String {
         format!("ERR Error compiling script (new function): {e}")
     }
+    /// A Lua-level failure as a generic error (Redis's luaPushError / error
+    /// handler prefix `ERR`).
+    pub fn script_err(e: impl std::fmt::Display) -> String {
+        format!("ERR {e}")
+    }
+    /// A script's error with where it was raised (Redis's luaCallFunction).
+    pub fn script_error_at(text: &str, funcname: &str, source: &str, line: i64) -> String {
+        format!("{text} script: {funcname}, on {source}:{line}.")
+    }
+    pub const SCRIPT_EXECUTION_FAILURE: &str = "ERR execution failure";
     pub fn script_failed(e: &str) -> String {
         format!("ERR Error running script {e}")
     }

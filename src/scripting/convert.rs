@@ -134,8 +134,8 @@ mod tests {
             (Reply::Nil, Reply::Nil),
             (Reply::Ok, Reply::StatusOwned("OK".into())),
             (
-                Reply::Error("ERR bad".into()),
-                Reply::Error("ERR bad".into()),
+                Reply::Error(crate::error::msg::NOSCRIPT.into()),
+                Reply::Error(crate::error::msg::NOSCRIPT.into()),
             ),
             (
                 Reply::Array(vec![Reply::Int(1), Reply::Nil, Reply::bulk_str("b")]),

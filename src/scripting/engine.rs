@@ -82,10 +82,10 @@ fn error_of(lua: &Lua, err: Value) -> mlua::Result<Value> {
     let text = match root {
         mlua::Error::ExternalError(x) => match x.downcast_ref::<CommandFailed>() {
             Some(CommandFailed(text)) => text.clone(),
-            None => format!("ERR {x}"),
+            None => msg::script_err(x),
         },
-        mlua::Error::RuntimeError(m) => format!("ERR {m}"),
-        other => format!("ERR {other}"),
+        mlua::Error::RuntimeError(m) => msg::script_err(m),
+        other => msg::script_err(other),
     };
     Ok(Value::Table(error_table(lua, &text)?))
 }
@@ -219,7 +219,7 @@ pub fn run(ctx: &mut Ctx, inv: &Invocation) -> Reply {
         if slot.as_ref().is_none_or(|e| e.generation != generation) {
             match new_engine(generation) {
                 Ok(e) => *slot = Some(e),
-                Err(e) => return Reply::Error(format!("ERR {e}")),
+                Err(e) => return Reply::Error(msg::script_err(e)),
             }
         }
         let Some(engine) = slot.as_mut() else {
@@ -230,7 +230,7 @@ pub fn run(ctx: &mut Ctx, inv: &Invocation) -> Reply {
         let db = ctx.client.db;
         let in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
         let declared = std::mem::replace(&mut ctx.keys_declared, false);
-        let reply = run_in(engine, ctx, inv).unwrap_or_else(|e| Reply::Error(format!("ERR {e}")));
+        let reply = run_in(engine, ctx, inv).unwrap_or_else(|e| Reply::Error(msg::script_err(e)));
         ctx.client.db = db;
         ctx.client.in_exec = in_exec;
         ctx.keys_declared = declared;
@@ -243,7 +243,7 @@ fn function_of(engine: &mut Engine, inv: &Invocation) -> Result<Function, Reply>
         return engine
             .lua
             .registry_value(key)
-            .map_err(|e| Reply::Error(format!("ERR {e}")));
+            .map_err(|e| Reply::Error(msg::script_err(e)));
     }
     let f = engine
         .lua
@@ -337,13 +337,13 @@ fn failure(err: Value, funcname: &str) -> Reply {
     };
     let text = match t.raw_get::<Value>("err") {
         Ok(Value::String(s)) => super::convert::error_text(&s.to_string_lossy()),
-        _ => "ERR execution failure".to_string(),
+        _ => msg::SCRIPT_EXECUTION_FAILURE.to_string(),
     };
     let source = t.raw_get::<Option<String>>("source").ok().flatten();
     let line = t.raw_get::<Option<i64>>("line").ok().flatten();
     match (source, line) {
         (Some(source), Some(line)) => {
-            Reply::Error(format!("{text} script: {funcname}, on {source}:{line}."))
+            Reply::Error(msg::script_error_at(&text, funcname, &source, line))
         }
         _ => Reply::Error(text),
     }
