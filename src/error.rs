@@ -307,6 +307,8 @@ pub mod msg {
     pub fn script_error_at(text: &str, funcname: &str, source: &str, line: i64) -> String {
         format!("{text} script: {funcname}, on {source}:{line}.")
     }
+    pub const SCRIPT_SETRESP_3: &str =
+        "RESP version must be 2 (RESP3 scripts are not supported yet).";
     pub const SCRIPT_EXECUTION_FAILURE: &str = "ERR execution failure";
     pub fn script_failed(e: &str) -> String {
         format!("ERR Error running script {e}")

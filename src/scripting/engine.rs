@@ -169,9 +169,7 @@ fn redis_table(lua: &Lua) -> mlua::Result<Table> {
         "setresp",
         lua.create_function(|_, v: i64| match v {
             2 => Ok(()),
-            _ => Err(mlua::Error::runtime(
-                "RESP version must be 2 (RESP3 scripts are not supported yet).",
-            )),
+            _ => Err(mlua::Error::runtime(msg::SCRIPT_SETRESP_3)),
         })?,
     )?;
     for (name, value) in [

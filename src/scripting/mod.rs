@@ -62,20 +62,6 @@ impl Scripts {
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
-
-    /// Scripts cached (INFO memory's `number_of_cached_scripts`).
-    pub fn len(&self) -> usize {
-        self.bodies.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Bytes held by cached bodies (INFO memory's `used_memory_scripts_eval`).
-    pub fn memory(&self) -> usize {
-        self.bodies.lock().values().map(|b| b.len()).sum()
-    }
 }
 
 /// Lowercase hex SHA1, as `redis.sha1hex` and SCRIPT LOAD answer.
