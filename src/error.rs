@@ -294,7 +294,6 @@ pub mod msg {
     pub const SCRIPT_BAD_ARGUMENT: &str =
         "ERR Lua redis lib command arguments must be strings or integers";
     pub const SCRIPT_FLUSH_SYNTAX: &str = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
-    pub const SCRIPT_READONLY_TABLE: &str = "Attempt to modify a readonly table";
     pub fn script_compile(e: &str) -> String {
         format!("ERR Error compiling script (new function): {e}")
     }
@@ -316,6 +315,129 @@ pub mod msg {
     /// Followed by the variable's name in quotes (the Lua side appends it).
     pub const SCRIPT_NONEXISTENT_GLOBAL: &str =
         "Script attempted to access nonexistent global variable ";
+    pub fn block_in_script(cmd: &str) -> String {
+        format!("ERR {cmd} command is not allowed with BLOCK option from scripts")
+    }
+    pub const SCRIPT_DEBUG_MODE: &str = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
+    pub const SCRIPT_STALE_REPLICA: &str = "ERR Can not execute the command on a stale replica";
+    pub const SCRIPT_LOG_ARGS: &str = "redis.log() requires two arguments or more.";
+    pub const SCRIPT_LOG_LEVEL: &str = "Invalid debug level.";
+    pub const SCRIPT_SHA1HEX_ARGS: &str = "wrong number of arguments";
+    /// Returned (not raised) by redis.error_reply / status_reply, after `ERR `.
+    pub const SCRIPT_REPLY_ARGS: &str = "wrong number or type of arguments";
+    pub const SETRESP_ARGS: &str = "redis.setresp() requires one argument.";
+    pub const SETRESP_VERSION: &str = "RESP version must be 2 or 3.";
+    // Redis's own text, typo included.
+    pub const SET_REPL_ARGS: &str = "redis.set_repl() requires two arguments.";
+    pub const SET_REPL_FLAGS: &str =
+        "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.";
+    pub const SCRIPT_KILLED: &str = "Script killed by user with SCRIPT KILL...";
+    pub const UNKILLABLE_FROM_MASTER: &str = "UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.";
+    pub const UNKILLABLE_WROTE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+    pub const BUSY_SCRIPT: &str =
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    pub const BUSY_FUNCTION: &str =
+        "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+    pub const SCRIPT_MASTERDOWN: &str = "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.";
+    pub const SCRIPT_READONLY_REPLICA: &str =
+        "READONLY Can not run script with write flag on readonly replica";
+    pub const SCRIPT_MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.";
+    pub fn script_misconf_aof(e: &str) -> String {
+        format!("MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: {e}")
+    }
+    pub const SCRIPT_WRITE_FLAG_WITH_RO: &str =
+        "ERR Can not execute a script with write flag using *_ro command.";
+    pub const SCRIPT_OOM: &str = "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'";
+    pub const SHEBANG_INVALID: &str = "ERR Invalid script shebang";
+    pub const SHEBANG_INVALID_ENGINE: &str = "ERR Invalid engine in script shebang";
+    pub fn shebang_engine(e: &str) -> String {
+        format!("ERR Unexpected engine in script shebang: {e}")
+    }
+    pub fn shebang_flag(f: &str) -> String {
+        format!("ERR Unexpected flag in script shebang: {f}")
+    }
+    pub fn shebang_option(o: &str) -> String {
+        format!("ERR Unknown lua shebang option: {o}")
+    }
+
+    // Functions (Redis 7.0's functions.c / function_lua.c). The bare texts
+    // are raised inside Lua (which adds `ERR `) or wrapped by `script_err`.
+    pub const LIBRARY_NAME_FORMAT: &str = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+    pub const NO_FUNCTIONS_REGISTERED: &str = "No functions registered";
+    pub const MISSING_LIBRARY_METADATA: &str = "Missing library metadata";
+    pub const INVALID_LIBRARY_METADATA: &str = "Invalid library metadata";
+    pub const LIBRARY_NAME_TWICE: &str =
+        "Invalid metadata value, name argument was given multiple times";
+    pub fn invalid_metadata_value(part: &str) -> String {
+        format!("Invalid metadata value given: {part}")
+    }
+    pub const LIBRARY_NAME_MISSING: &str = "Library name was not given";
+    pub fn engine_not_found(e: &str) -> String {
+        format!("Engine '{e}' not found")
+    }
+    pub fn library_exists(name: &str) -> String {
+        format!("Library '{name}' already exists")
+    }
+    pub fn function_exists(name: &str) -> String {
+        format!("Function {name} already exists")
+    }
+    pub fn function_compile(e: &str) -> String {
+        format!("ERR Error compiling function: {e}")
+    }
+    pub fn function_register_failed(e: &str) -> String {
+        format!("ERR Error registering functions: {e}")
+    }
+    pub const FUNCTION_LOAD_TIMEOUT: &str = "FUNCTION LOAD timeout";
+    pub const FUNCTION_PAYLOAD_PRE_GA: &str = "Pre-GA function format not supported";
+    pub const FUNCTION_PAYLOAD_NOT_FUNCTION: &str = "given type is not a function";
+    pub const FUNCTION_PAYLOAD_FAILED: &str = "failed loading the given functions payload";
+    pub const REGISTER_ONLY_ON_LOAD: &str =
+        "redis.register_function can only be called on FUNCTION LOAD command";
+    pub const REGISTER_WRONG_ARGS: &str = "wrong number of arguments to redis.register_function";
+    pub const REGISTER_FIRST_ARG: &str =
+        "first argument to redis.register_function must be a string";
+    pub const REGISTER_SECOND_ARG: &str =
+        "second argument to redis.register_function must be a function";
+    pub const REGISTER_SINGLE_NOT_TABLE: &str = "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).";
+    pub const REGISTER_KEY_NOT_STRING: &str =
+        "named argument key given to redis.register_function is not a string";
+    pub const REGISTER_NAME_NOT_STRING: &str =
+        "function_name argument given to redis.register_function must be a string";
+    pub const REGISTER_DESCRIPTION_NOT_STRING: &str =
+        "description argument given to redis.register_function must be a string";
+    pub const REGISTER_CALLBACK_NOT_FUNCTION: &str =
+        "callback argument given to redis.register_function must be a function";
+    pub const REGISTER_FLAGS_NOT_TABLE: &str =
+        "flags argument to redis.register_function must be a table representing function flags";
+    pub const REGISTER_UNKNOWN_FLAG: &str = "unknown flag given";
+    pub const REGISTER_UNKNOWN_ARGUMENT: &str = "unknown argument given to redis.register_function";
+    pub const REGISTER_NAME_MISSING: &str =
+        "redis.register_function must get a function name argument";
+    pub const REGISTER_CALLBACK_MISSING: &str =
+        "redis.register_function must get a callback argument";
+    pub const FUNCTION_EXISTS_IN_LIBRARY: &str = "Function already exists in the library";
+    pub const FUNCTION_NOT_FOUND: &str = "ERR Function not found";
+    pub const LIBRARY_NOT_FOUND: &str = "ERR Library not found";
+    pub const FCALL_BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
+    /// Texts that echo an argument keep to one line (Redis maps CR / LF to spaces).
+    fn one_line(s: &str) -> String {
+        s.replace(['\r', '\n'], " ")
+    }
+    pub fn function_unknown_option(o: &str) -> String {
+        format!("ERR Unknown option given: {}", one_line(o))
+    }
+    /// FUNCTION RESTORE APPEND of a library that exists (libraryJoin).
+    pub fn library_exists_on_restore(name: &str) -> String {
+        format!("ERR Library {name} already exists")
+    }
+    pub const FUNCTION_CODE_MISSING: &str = "ERR Function code is missing";
+    pub const FUNCTION_LIST_NO_NAME: &str = "ERR library name argument was not given";
+    pub fn function_list_unknown(a: &str) -> String {
+        format!("ERR Unknown argument {}", one_line(a))
+    }
+    pub const FUNCTION_RESTORE_POLICY: &str =
+        "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
+    pub const FUNCTION_FLUSH_SYNTAX: &str = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
     pub const UNBLOCKED_CLIENT_UNBLOCKED_VIA_CLIENT_UNBLOCK: &str =
         "UNBLOCKED client unblocked via CLIENT UNBLOCK";
     pub const DEBUG_RELOAD_ONLY_SUPPORTS_THE_MERGE: &str =

@@ -22,6 +22,10 @@ pub struct Server {
     pub keyspace: Keyspace,
     /// EVAL's script cache (`scripting`).
     pub scripts: crate::scripting::Scripts,
+    /// Function libraries (FUNCTION LOAD).
+    pub functions: crate::scripting::Functions,
+    /// The script running now, as other connections see it.
+    pub busy: crate::scripting::busy::Busy,
     pub commands: CommandTable,
     pub clients: Clients,
     pub pubsub: PubSub,
@@ -349,6 +353,8 @@ impl Server {
             me: me.clone(),
             keyspace: Keyspace::new(shards, databases),
             scripts: Default::default(),
+            functions: Default::default(),
+            busy: Default::default(),
             config,
             commands,
             clients: Clients::new(),

@@ -38,6 +38,9 @@ pub struct Ctx<'a, 'c> {
     /// Effects to append to the replication stream before the locks go
     /// (filled only while `srv.repl.active()`).
     pub prop: Vec<crate::repl::Prop>,
+    /// Where each of `prop` goes, when a script's `redis.set_repl` sent some
+    /// to the AOF or the replicas only; empty means everywhere.
+    pub prop_targets: Vec<u8>,
     /// Set when a key's shard was neither locked by the dispatcher nor
     /// lockable without risking a deadlock: the command answers an error
     /// (see `db_of`) instead of touching data it does not hold.
@@ -48,6 +51,8 @@ pub struct Ctx<'a, 'c> {
     /// one shard locked every key is in it and `db_of` skips hashing. A
     /// caller that cannot vouch for its keys (a script) sets this false.
     pub keys_declared: bool,
+    /// Running inside a script (`redis.call`): BLOCK options are refused.
+    pub in_script: bool,
 }
 
 impl<'a, 'c> Ctx<'a, 'c> {
@@ -68,9 +73,11 @@ impl<'a, 'c> Ctx<'a, 'c> {
             block: None,
             dirty: 0,
             prop: Vec::new(),
+            prop_targets: Vec::new(),
             undeclared_key: false,
             scratch: None,
             keys_declared: true,
+            in_script: false,
         }
     }
 

@@ -55,6 +55,7 @@ fn execute_inner(
         client,
         cmd: resolved,
         args: &args,
+        flags: pipeline::effective_flags(srv, resolved, &args),
     })?;
     Ok(run(srv, client, resolved, args, now_ms))
 }
@@ -73,7 +74,13 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
     if !ctx.prop.is_empty() {
         // Still under the command's shard locks: per key, the stream order is
         // the order of the effects.
-        ctx.client.repl.woff = srv.repl.feed(&std::mem::take(&mut ctx.prop));
+        let prop = std::mem::take(&mut ctx.prop);
+        ctx.client.repl.woff = if ctx.prop_targets.is_empty() {
+            srv.repl.feed(&prop)
+        } else {
+            srv.repl
+                .feed_targeted(&prop, &std::mem::take(&mut ctx.prop_targets))
+        };
     }
     let ready = std::mem::take(&mut ctx.ready_keys);
     let mut events = std::mem::take(&mut ctx.events);

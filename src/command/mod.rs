@@ -55,6 +55,10 @@ pub mod flags {
     pub const SKIP_SLOWLOG: u32 = 1 << 15;
     pub const MAY_REPLICATE: u32 = 1 << 16;
     pub const SKIP_MONITOR: u32 = 1 << 17;
+    /// EVAL / EVALSHA / FCALL and their _RO forms: a script with flags
+    /// (shebang, register_function) decides write / denyoom / stale itself
+    /// (`scripting::command_flags`).
+    pub const SCRIPT_FLAGS: u32 = 1 << 18;
 
     /// Redis's flag names, in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[

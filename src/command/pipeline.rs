@@ -25,6 +25,18 @@ pub struct Gate<'a> {
     pub client: &'a mut Client,
     pub cmd: Resolved,
     pub args: &'a [Bytes],
+    /// The command's flags, as its script declares them for EVAL / FCALL.
+    pub flags: u32,
+}
+
+/// The flags the checks see: the command's own, or for a script command
+/// those its script declares (Redis's evalGetCommandFlags / fcallGetCommandFlags).
+pub fn effective_flags(srv: &Server, cmd: Resolved, args: &[Bytes]) -> u32 {
+    if cmd.spec.has(flags::SCRIPT_FLAGS) {
+        crate::scripting::command_flags(srv, cmd.spec.flags, args)
+    } else {
+        cmd.spec.flags
+    }
 }
 
 /// Lets the command through (`Ok`), or answers for it.
@@ -70,7 +82,7 @@ impl Gate<'_> {
     }
 
     fn has(&self, flag: u32) -> bool {
-        self.cmd.spec.has(flag)
+        self.flags & flag != 0
     }
 
     /// Commands from the master are applied whatever this server's state.
@@ -161,7 +173,7 @@ fn oom(g: &mut Gate) -> Result<(), Reply> {
 
 /// Evicts what the policy allows; true when still past `maxmemory` (no
 /// locks are held here).
-fn over_maxmemory(srv: &Server) -> bool {
+pub fn over_maxmemory(srv: &Server) -> bool {
     !crate::keyspace::evict::evict(srv)
 }
 

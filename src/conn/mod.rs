@@ -338,6 +338,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 self.wait_while_paused(&args).await;
                 now_ms = unix_ms();
             }
+            if self.srv.busy.running() && self.busy_script_refuses(client, &args).await {
+                continue;
+            }
             if !yielded_for_publish && is_publish(&args[0]) {
                 // Let connections woken before this one run first: an
                 // UNSUBSCRIBE that reached the server before this PUBLISH is
@@ -380,6 +383,32 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 now_ms = unix_ms();
             }
         }
+    }
+
+    /// While another connection's script runs, this command waits for it
+    /// without holding the worker (`scripting::busy`); once the script has
+    /// run past `busy-reply-threshold` it is refused with BUSY, unless it
+    /// is one of the commands Redis serves then (SCRIPT KILL, FUNCTION
+    /// KILL / STATS, SHUTDOWN, AUTH, MULTI…). True when refused.
+    async fn busy_script_refuses(&mut self, client: &mut Client, args: &[bytes::Bytes]) -> bool {
+        use crate::command::flags::ALLOW_BUSY;
+        let allowed =
+            self.srv.commands.resolve(args).is_some_and(|r| {
+                r.spec.has(ALLOW_BUSY) || r.parent.is_some_and(|p| p.has(ALLOW_BUSY))
+            });
+        if allowed {
+            return false;
+        }
+        crate::pubsub::wakes::flush();
+        if !self.srv.busy.wait().await {
+            return false;
+        }
+        crate::command::pipeline::flag_multi_error(client);
+        self.srv.stats.record_error("BUSY");
+        let busy = self.srv.busy.busy_error();
+        self.emit(client, &Reply::Error(busy.to_string()));
+        crate::pubsub::wakes::defer();
+        true
     }
 
     /// CLIENT PAUSE: holds this command until the pause ends (or CLIENT UNPAUSE).

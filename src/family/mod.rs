@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod dump;
 pub mod effects;
+pub mod functions;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -39,4 +40,5 @@ pub static ALL: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     repl::COMMANDS,
     scripting::COMMANDS,
+    functions::COMMANDS,
 ];

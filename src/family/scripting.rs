@@ -13,8 +13,8 @@ use crate::error::{msg, CmdError, CmdResult};
 use crate::reply::Reply;
 use crate::scripting::{self, Invocation};
 
-const EVAL: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE | ALL_SHARDS;
-const EVAL_RO: u32 = NOSCRIPT | SKIP_MONITOR | STALE | READONLY | ALL_SHARDS;
+const EVAL: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE | ALL_SHARDS | SCRIPT_FLAGS;
+const EVAL_RO: u32 = NOSCRIPT | SKIP_MONITOR | STALE | READONLY | ALL_SHARDS | SCRIPT_FLAGS;
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("eval", -3, EVAL, Keys::Movable(numkeys_at_2), eval).doc(
@@ -66,6 +66,11 @@ pub static COMMANDS: &[CommandSpec] = &[
                 "2.6.0",
                 "Removes all server-side Lua scripts from the script cache.",
             ),
+            CommandSpec::new("debug", 3, NOSCRIPT, Keys::None, script_debug).doc(
+                "scripting",
+                "3.2.0",
+                "Sets the debug mode of server-side Lua scripts.",
+            ),
             CommandSpec::new("kill", 2, NOSCRIPT | ALLOW_BUSY, Keys::None, script_kill).doc(
                 "scripting",
                 "2.6.0",
@@ -80,8 +85,10 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 /// KEYS and ARGV of `EVAL body numkeys key… arg…`, with Redis's checks.
-fn split_args(a: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
-    let numkeys = int(&a[2])?;
+pub fn split_args(a: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
+    let Some(numkeys) = int(&a[2]).ok() else {
+        return Err(CmdError::NotInteger);
+    };
     if numkeys < 0 {
         return Err(CmdError::custom(msg::NUMKEYS_NEGATIVE));
     }
@@ -97,35 +104,42 @@ fn run_body(
     a: &[Bytes],
     sha: &str,
     body: &Bytes,
-    read_only: bool,
+    ro_command: bool,
 ) -> CmdResult<Reply> {
     let (keys, argv) = split_args(a)?;
-    Ok(scripting::run(
-        ctx,
-        &Invocation {
-            sha,
-            body,
-            keys,
-            argv,
-            read_only,
-        },
-    ))
+    let flags = scripting::shebang(body).map_err(CmdError::Custom)?.0;
+    let inv = Invocation {
+        name: sha,
+        eval: true,
+        keys,
+        argv,
+        flags,
+        ro_command,
+        command: a,
+    };
+    if let Some(refused) = scripting::refusal(ctx, &inv) {
+        return Ok(refused);
+    }
+    Ok(scripting::run_script(ctx, body, &inv))
 }
 
-fn eval_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply> {
+fn eval_generic(ctx: &mut Ctx, a: &[Bytes], ro_command: bool) -> CmdResult<Reply> {
     split_args(a)?;
+    // A shebang error is the reply, and nothing is cached (as Redis's
+    // luaCreateFunction fails before caching).
+    scripting::shebang(&a[1]).map_err(CmdError::Custom)?;
     // EVAL caches what it runs, as Redis does: EVALSHA of it then works.
     let sha = ctx.srv.scripts.load(&a[1]);
     let body = a[1].clone();
-    run_body(ctx, a, &sha, &body, read_only)
+    run_body(ctx, a, &sha, &body, ro_command)
 }
 
-fn evalsha_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply> {
+fn evalsha_generic(ctx: &mut Ctx, a: &[Bytes], ro_command: bool) -> CmdResult<Reply> {
     split_args(a)?;
     let Some((sha, body)) = ctx.srv.scripts.get(&a[1]) else {
         return Err(CmdError::custom(msg::NOSCRIPT));
     };
-    run_body(ctx, a, &sha, &body, read_only)
+    run_body(ctx, a, &sha, &body, ro_command)
 }
 
 fn eval(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -144,7 +158,10 @@ fn evalsha_ro(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     evalsha_generic(ctx, a, true)
 }
 
+/// SCRIPT LOAD compiles what it caches (Redis's luaCreateFunction): a
+/// script that does not compile is refused and not cached.
 fn script_load(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    scripting::compile_check(ctx, &a[2]).map_err(CmdError::Custom)?;
     Ok(Reply::bulk_str(&ctx.srv.scripts.load(&a[2])))
 }
 
@@ -168,10 +185,33 @@ fn script_flush(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Ok)
 }
 
-/// Scripts run under every shard lock and cannot be interrupted yet: no
-/// script is ever observed running by another client.
-fn script_kill(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    Err(CmdError::custom(msg::NOTBUSY))
+/// SCRIPT DEBUG YES|SYNC|NO. Redis's Lua debugger (LDB) is not built: the
+/// modes are accepted, logged, and scripts keep running without it (a
+/// known difference, redis-compat.md), so a session that turns debugging
+/// on still gets its scripts' replies.
+fn script_debug(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    if eq(&a[2], "no") {
+        return Ok(Reply::Ok);
+    }
+    if eq(&a[2], "yes") || eq(&a[2], "sync") {
+        tracing::warn!("SCRIPT DEBUG: the Lua debugger is not available; scripts run without it");
+        return Ok(Reply::Ok);
+    }
+    Err(CmdError::custom(msg::SCRIPT_DEBUG_MODE))
+}
+
+/// Runs while a script is busy (ALLOW_BUSY, no shard locks): flags it to
+/// stop at its next check (`scripting::busy`).
+fn script_kill(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    kill(ctx, true)
+}
+
+/// SCRIPT KILL (`eval`) and FUNCTION KILL.
+pub fn kill(ctx: &mut Ctx, eval: bool) -> CmdResult<Reply> {
+    match ctx.srv.busy.kill(eval) {
+        scripting::busy::Kill::Done => Ok(Reply::Ok),
+        scripting::busy::Kill::Refused(e) => Err(CmdError::custom(e)),
+    }
 }
 
 fn script_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -181,6 +221,8 @@ fn script_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(super::keys::help_reply(
         "SCRIPT",
         &[
+            "DEBUG (YES|SYNC|NO)",
+            "    Set the debug mode for subsequent scripts executed.",
             "EXISTS <sha1> [<sha1> ...]",
             "    Return information about the existence of the scripts in the script cache.",
             "FLUSH [ASYNC|SYNC]",

@@ -574,7 +574,7 @@ struct ReadArgs {
     nstreams: usize,
 }
 
-fn parse_read(a: &[Bytes], xreadgroup: bool) -> CmdResult<ReadArgs> {
+fn parse_read(a: &[Bytes], xreadgroup: bool, in_script: bool) -> CmdResult<ReadArgs> {
     let mut r = ReadArgs {
         timeout_ms: None,
         count: 0,
@@ -588,6 +588,10 @@ fn parse_read(a: &[Bytes], xreadgroup: bool) -> CmdResult<ReadArgs> {
         let more = a.len() - 1 - i;
         let o = &a[i];
         if eq(o, "block") && more > 0 {
+            if in_script {
+                let name = if xreadgroup { "xreadgroup" } else { "xread" };
+                return Err(CmdError::Custom(crate::error::msg::block_in_script(name)));
+            }
             i += 1;
             let t = int(&a[i])
                 .map_err(|_| CmdError::custom(crate::error::msg::TIMEOUT_IS_NOT_AN_INTEGER_OR))?;
@@ -664,7 +668,7 @@ fn xreadgroup_serving(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn xread_generic(ctx: &mut Ctx, a: &[Bytes], xreadgroup: bool, serving: bool) -> CmdResult<Reply> {
-    let r = parse_read(a, xreadgroup)?;
+    let r = parse_read(a, xreadgroup, ctx.in_script)?;
     let keys: Vec<Bytes> = a[r.streams_at..r.streams_at + r.nstreams].to_vec();
     let id_args = &a[r.streams_at + r.nstreams..];
     let mut from = Vec::with_capacity(keys.len());
@@ -878,7 +882,7 @@ pub enum Serving {
 /// decision for one waiter, given the key's current value.
 pub fn serving(value: Option<&Value>, args: &[Bytes], key: &Bytes, resp: u8) -> Serving {
     let xreadgroup = args.first().is_some_and(|c| eq(c, "xreadgroup"));
-    let Ok(r) = parse_read(args, xreadgroup) else {
+    let Ok(r) = parse_read(args, xreadgroup, false) else {
         return Serving::NotReady;
     };
     let keys = &args[r.streams_at..r.streams_at + r.nstreams];

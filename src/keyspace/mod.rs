@@ -27,8 +27,30 @@ pub mod slot;
 pub use db::{Db, Entry, Value, WatchRef, WatchState};
 
 use parking_lot::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::keyspace::slot::key_slot;
+
+/// How many holders of shard locks may keep them for long (running
+/// scripts). Process-wide: it only chooses how a waiter waits.
+static LONG_HOLDERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Declares, while alive, that this thread holds shard locks for a long
+/// time (a script): waiters hand their worker over instead of blocking it.
+pub struct LongHold(());
+
+impl LongHold {
+    pub fn begin() -> LongHold {
+        LONG_HOLDERS.fetch_add(1, Ordering::AcqRel);
+        LongHold(())
+    }
+}
+
+impl Drop for LongHold {
+    fn drop(&mut self) {
+        LONG_HOLDERS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 pub struct Keyspace {
     shards: Box<[PaddedShard]>,
@@ -127,7 +149,29 @@ impl Keyspace {
     /// place a pending point-in-time copy is made before the holder can
     /// change the shard.
     fn guard(&self, idx: usize) -> MutexGuard<'_, Shard> {
-        Self::ready(idx, self.shards[idx].lock())
+        let shard = &self.shards[idx];
+        let guard = match shard.try_lock() {
+            Some(g) => g,
+            None => Self::wait_for(shard),
+        };
+        Self::ready(idx, guard)
+    }
+
+    /// A shard someone else holds. Usually another command, for a moment;
+    /// but a script holds every shard for as long as it runs, and a worker
+    /// waiting for it would serve nobody meanwhile (not even SCRIPT KILL).
+    /// So the wait checks for a running script and, if there is one, gives
+    /// this worker to the runtime first (`long_step::run`).
+    #[cold]
+    fn wait_for(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+        loop {
+            if LONG_HOLDERS.load(Ordering::Acquire) > 0 {
+                return crate::long_step::run(|| shard.lock());
+            }
+            if let Some(g) = shard.try_lock_for(std::time::Duration::from_millis(1)) {
+                return g;
+            }
+        }
     }
 
     fn ready(idx: usize, mut guard: MutexGuard<'_, Shard>) -> MutexGuard<'_, Shard> {

@@ -697,7 +697,7 @@ fn open_at_startup(srv: &Arc<Server>, names: &Names, mut manifest: Manifest) -> 
     if manifest.base.is_none() && manifest.incr.is_empty() {
         let seq = manifest.history.iter().map(|f| f.seq).max().unwrap_or(0) + 1;
         let name = names.base_name(seq);
-        let snap = rdb::capture(&srv.keyspace, || {});
+        let snap = rdb::capture(&srv.keyspace, srv.functions.codes(), || {});
         let bytes = rdb::encode(
             &snap.finish(&srv.keyspace),
             &[("aof-base", "1".to_string())],
@@ -785,6 +785,9 @@ fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<(), String> {
         let (loaded, used) = rdb::decode_prefix(&data).map_err(|e| {
             format!("Error reading the RDB base file {name}, AOF loading aborted ({e})")
         })?;
+        srv.functions
+            .restore(&loaded.functions, crate::scripting::RestorePolicy::Flush)
+            .map_err(|e| format!("Error loading functions from {name}: {e}"))?;
         rdb::install(&srv.keyspace, loaded, false, unix_ms());
         tracing::info!("Reading RDB base file on AOF loading...");
         if used == data.len() {
@@ -949,7 +952,7 @@ pub fn start_rewrite(srv: &Arc<Server>, enable: bool) -> Result<bool, String> {
         )?)),
         false => None,
     };
-    let snap = rdb::capture(&srv.keyspace, || {
+    let snap = rdb::capture(&srv.keyspace, srv.functions.codes(), || {
         let Some(new_file) = new_file else {
             return;
         };

@@ -13,6 +13,7 @@ pub mod digest;
 pub mod lzf;
 pub mod rdb;
 
+use crate::scripting::RestorePolicy;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -104,7 +105,9 @@ fn saved(srv: &Server, dirty_at_snapshot: u64) {
 /// SAVE: snapshot, serialize and write in the caller (Redis blocks too).
 pub fn save(srv: &Server) -> std::io::Result<()> {
     let mut dirty = 0;
-    let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty_total());
+    let snap = rdb::capture(&srv.keyspace, srv.functions.codes(), || {
+        dirty = srv.dirty_total()
+    });
     let bytes = rdb::encode(&snap.finish(&srv.keyspace), &aux(srv));
     write_file(&rdb_path(srv), &bytes)?;
     saved(srv, dirty);
@@ -125,7 +128,9 @@ pub fn bgsave(srv: &Server) -> bool {
         return false;
     };
     let mut dirty = 0;
-    let snap = rdb::capture(&srv.keyspace, || dirty = srv.dirty_total());
+    let snap = rdb::capture(&srv.keyspace, srv.functions.codes(), || {
+        dirty = srv.dirty_total()
+    });
     let aux = aux(srv);
     let path = rdb_path(srv);
     srv.persist.forks.fetch_add(1, Ordering::Relaxed);
@@ -219,6 +224,9 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
     let loaded = rdb::decode(&data).map_err(|e| {
         format!("Short read or OOM loading DB. Unrecoverable error, aborting now. ({e})")
     })?;
+    srv.functions
+        .restore(&loaded.functions, RestorePolicy::Flush)
+        .map_err(|e| format!("Error loading functions from the RDB: {e}"))?;
     let total: usize = loaded.dbs.iter().map(|(_, v)| v.len()).sum();
     let n = rdb::install(&srv.keyspace, loaded, true, unix_ms());
     srv.persist.keys_loaded.store(n as u64, Ordering::Relaxed);
@@ -257,7 +265,8 @@ pub fn debug_reload(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult<Reply> {
     let path = rdb_path(srv);
     if !nosave {
         let dirty = srv.dirty_total();
-        let snap = rdb::capture_locked(&mut ctx.locks, srv.keyspace.databases());
+        let mut snap = rdb::capture_locked(&mut ctx.locks, srv.keyspace.databases());
+        snap.functions = srv.functions.codes();
         let bytes = rdb::encode(&snap, &aux(srv));
         if write_file(&path, &bytes).is_err() {
             return Err(CmdError::custom(crate::error::msg::ERR_BARE));
@@ -268,6 +277,19 @@ pub fn debug_reload(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult<Reply> {
         .map_err(|_| CmdError::custom(crate::error::msg::ERROR_TRYING_TO_LOAD_THE_RDB))?;
     let loaded = rdb::decode(&data)
         .map_err(|_| CmdError::custom(crate::error::msg::ERROR_TRYING_TO_LOAD_THE_RDB))?;
+    // Libraries: replaced wholesale, merged (MERGE), or added, where a name
+    // already loaded fails the reload as in Redis.
+    let policy = match (noflush, merge) {
+        (_, true) => RestorePolicy::Replace,
+        (true, false) => RestorePolicy::Append,
+        (false, false) => RestorePolicy::Flush,
+    };
+    if let Err(e) = srv.functions.restore(&loaded.functions, policy) {
+        tracing::warn!("Error loading functions from the RDB: {e}");
+        return Err(CmdError::custom(
+            crate::error::msg::ERROR_TRYING_TO_LOAD_THE_RDB,
+        ));
+    }
     if merge || noflush {
         // Keys already present are replaced by the file's (Redis's MERGE
         // keeps the loaded value for duplicates too).

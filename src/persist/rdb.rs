@@ -80,6 +80,8 @@ use crate::keyspace::capture::{Capture, ShardCopy};
 #[derive(Default)]
 pub struct Snapshot {
     pub dbs: Vec<Vec<Item>>,
+    /// Function libraries' code (FUNCTION LOAD payloads), saved before the keys.
+    pub functions: Vec<Bytes>,
 }
 
 impl Snapshot {
@@ -90,18 +92,23 @@ impl Snapshot {
                 db.extend(items);
             }
         }
-        Snapshot { dbs }
+        Snapshot {
+            dbs,
+            functions: Vec::new(),
+        }
     }
 }
 
 /// A snapshot begun at one instant and completed shard by shard
 /// (`keyspace::capture`): `finish` it on the thread that will encode it.
-pub struct PendingSnapshot(std::sync::Arc<Capture>);
+pub struct PendingSnapshot(std::sync::Arc<Capture>, Vec<Bytes>);
 
 impl PendingSnapshot {
     /// Locks each shard in turn (never all at once) and gathers the copies.
     pub fn finish(self, ks: &Keyspace) -> Snapshot {
-        Snapshot::from_shards(ks.finish_capture(&self.0), ks.databases())
+        let mut snap = Snapshot::from_shards(ks.finish_capture(&self.0), ks.databases());
+        snap.functions = self.1;
+        snap
     }
 }
 
@@ -110,6 +117,8 @@ impl PendingSnapshot {
 pub struct Loaded {
     pub dbs: Vec<(usize, Vec<Item>)>,
     pub aux: Vec<(Bytes, Bytes)>,
+    /// Function libraries' code, for `Functions::restore`.
+    pub functions: Vec<Bytes>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -130,8 +139,8 @@ fn err<T>(msg: impl Into<String>) -> Result<T, RdbError> {
 /// `under_lock` runs while they are held (the master notes its replication
 /// offset and attaches the replica there, so the stream that follows starts
 /// exactly after this snapshot).
-pub fn capture(ks: &Keyspace, under_lock: impl FnOnce()) -> PendingSnapshot {
-    PendingSnapshot(ks.begin_capture(under_lock))
+pub fn capture(ks: &Keyspace, functions: Vec<Bytes>, under_lock: impl FnOnce()) -> PendingSnapshot {
+    PendingSnapshot(ks.begin_capture(under_lock), functions)
 }
 
 /// A snapshot taken at once by a caller that already holds every shard
@@ -205,7 +214,7 @@ fn write_len(out: &mut Vec<u8>, len: u64) {
 
 /// A string, int-encoded when it is the canonical text of a 32-bit integer
 /// (Redis's `rdbTryIntegerEncoding`), else length-prefixed.
-fn write_string(out: &mut Vec<u8>, s: &[u8]) {
+pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
     if s.len() <= 11 {
         if let Some(v) = canonical_int(s) {
             if let Ok(v) = i8::try_from(v) {
@@ -517,6 +526,10 @@ pub fn encode(snap: &Snapshot, aux: &[(&str, String)]) -> Vec<u8> {
     for (k, v) in aux {
         write_aux(&mut out, k, v.as_bytes());
     }
+    for code in &snap.functions {
+        out.push(OP_FUNCTION2);
+        write_string(&mut out, code);
+    }
     for (i, items) in snap.dbs.iter().enumerate() {
         if items.is_empty() {
             continue;
@@ -538,6 +551,37 @@ pub fn encode(snap: &Snapshot, aux: &[(&str, String)]) -> Vec<u8> {
     let crc = crc64(0, &out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
+}
+
+/// Ends a DUMP-style payload: the RDB version (2 bytes) and the CRC64 of
+/// everything before it, little-endian, as Redis's DUMP and FUNCTION DUMP.
+pub fn seal_payload(out: &mut Vec<u8>) {
+    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(0, out);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// The body of a sealed payload if its version is one we read and its CRC64
+/// holds (Redis's verifyDumpPayload).
+pub fn verify_payload(payload: &[u8]) -> Option<&[u8]> {
+    if payload.len() < 10 {
+        return None;
+    }
+    let (rest, crc) = payload.split_at(payload.len() - 8);
+    let version = u16::from_le_bytes([rest[rest.len() - 2], rest[rest.len() - 1]]);
+    if version as u32 > RDB_VERSION {
+        return None;
+    }
+    let mut c = [0u8; 8];
+    c.copy_from_slice(crc);
+    (crc64(0, rest) == u64::from_le_bytes(c)).then(|| &rest[..rest.len() - 2])
+}
+
+/// One RDB string at the start of `data`, and how many bytes it took.
+pub fn read_string_at(data: &[u8]) -> Result<(Bytes, usize), RdbError> {
+    let mut r = Reader { data, pos: 0 };
+    let s = r.string()?;
+    Ok((s, r.pos))
 }
 
 // ---------------------------------------------------------------- decoding
@@ -993,10 +1037,7 @@ pub fn decode_prefix(data: &[u8]) -> Result<(Loaded, usize), RdbError> {
             OP_FREQ => {
                 r.u8()?;
             }
-            OP_FUNCTION2 => {
-                // Function libraries: we have no scripting; skip the code.
-                r.string()?;
-            }
+            OP_FUNCTION2 => loaded.functions.push(r.string()?),
             OP_MODULE_AUX => return err("module data in RDB is not supported"),
             ty => {
                 let key = r.string()?;
@@ -1042,6 +1083,7 @@ mod tests {
         let big = Set::from_members(many.iter().map(|m| m.as_bytes()), 512);
         assert_eq!(big.encoding_name(), "hashtable");
         let snap = Snapshot {
+            functions: Vec::new(),
             dbs: vec![vec![
                 (b("i"), Value::Set(ints.clone()), 0),
                 (b("big"), Value::Set(big.clone()), 0),
@@ -1072,6 +1114,7 @@ mod tests {
         let list = List::from_slices(["a", "12", "", "x".repeat(300).as_str()].map(str::as_bytes));
         let set = Set::from_members(["m1", "-5", "70000"].map(str::as_bytes), 512);
         let snap = Snapshot {
+            functions: Vec::new(),
             dbs: vec![
                 vec![
                     (b("s"), Value::Str(b("hello")), 0),
@@ -1145,6 +1188,7 @@ mod tests {
     #[test]
     fn corrupt_input_is_an_error_not_a_panic() {
         let snap = Snapshot {
+            functions: Vec::new(),
             dbs: vec![vec![(b("k"), Value::Str(b("v")), 0)]],
         };
         let good = encode(&snap, &[]);
@@ -1196,6 +1240,7 @@ mod zset_stream_tests {
 
     fn one(value: Value) -> Value {
         let snap = Snapshot {
+            functions: Vec::new(),
             dbs: vec![vec![(b("k"), value, 0)]],
         };
         let mut loaded = decode(&encode(&snap, &[])).expect("decodes");
@@ -1276,6 +1321,7 @@ mod zset_stream_tests {
     fn corrupt_zset_and_stream_payloads_are_errors() {
         let z = Zset::from_entries(vec![(b("a"), 1.0), (b("b"), 2.0)], ZsetLimits::default());
         let snap = Snapshot {
+            functions: Vec::new(),
             dbs: vec![vec![
                 (b("z"), Value::Zset(z), 0),
                 (

@@ -221,7 +221,7 @@ pub fn start_sync(
     let mut at = (String::new(), 0, 0);
     // On a replica, no master command is half applied while we copy.
     let applying = srv.repl.apply_lock.lock();
-    let snapshot = rdb::capture(&srv.keyspace, || {
+    let snapshot = rdb::capture(&srv.keyspace, srv.functions.codes(), || {
         at = srv.repl.attach_full(link.clone(), size);
     });
     drop(applying);

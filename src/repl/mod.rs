@@ -32,6 +32,10 @@ use tokio::sync::Notify;
 /// One command for the stream: database and arguments.
 pub type Prop = (usize, Vec<Bytes>);
 
+/// Where an effect goes (`Replication::feed_targeted`).
+pub const TO_AOF: u8 = 1;
+pub const TO_REPLICAS: u8 = 2;
+
 /// A connection's replication state (lives in `Client`).
 #[derive(Default)]
 pub struct ClientRepl {
@@ -308,20 +312,42 @@ impl Replication {
         self.replica.load(Ordering::Relaxed)
     }
 
-    /// Appends `cmds` to the stream; more than one is wrapped in MULTI/EXEC
+    /// Appends `cmds` to the stream (and the AOF); more than one is wrapped in MULTI/EXEC
     /// so a replica applies them atomically, as Redis propagates a transaction.
     /// Returns the offset after them.
     pub fn feed(&self, cmds: &[Prop]) -> u64 {
-        if cmds.is_empty() {
-            return 0;
-        }
+        self.feed_split(cmds, cmds)
+    }
+
+    /// `feed` with different effects for the AOF and for the replicas: a
+    /// script's `redis.set_repl` keeps some of its writes from one or both
+    /// (`targets[i]`: `repl::TO_AOF` | `repl::TO_REPLICAS` for `cmds[i]`).
+    pub fn feed_targeted(&self, cmds: &[Prop], targets: &[u8]) -> u64 {
+        let pick = |bit: u8| -> Vec<Prop> {
+            cmds.iter()
+                .zip(
+                    targets
+                        .iter()
+                        .chain(std::iter::repeat(&(TO_AOF | TO_REPLICAS))),
+                )
+                .filter(|(_, t)| **t & bit != 0)
+                .map(|(c, _)| c.clone())
+                .collect()
+        };
+        self.feed_split(&pick(TO_AOF), &pick(TO_REPLICAS))
+    }
+
+    fn feed_split(&self, to_aof: &[Prop], cmds: &[Prop]) -> u64 {
         // The AOF has a lock of its own, taken under the same shard locks:
         // per key, the file's order is the effects' order too.
-        if self.aof_on.load(Ordering::Acquire) {
+        if !to_aof.is_empty() && self.aof_on.load(Ordering::Acquire) {
             if let Some(aof) = self.aof.get() {
                 crate::contention::global_lock("aof buffer");
-                aof.append_effects(cmds);
+                aof.append_effects(to_aof);
             }
+        }
+        if cmds.is_empty() {
+            return 0;
         }
         if !self.stream_on.load(Ordering::Acquire) {
             // No stream: nothing a WAIT could wait for.

@@ -282,6 +282,10 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
             .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
             .filter(|&db| db < srv.keyspace.databases())
             .unwrap_or(0);
+        // The master's libraries replace ours, as its keys replace ours.
+        srv.functions
+            .restore(&loaded.functions, crate::scripting::RestorePolicy::Flush)
+            .map_err(|e| format!("Failed loading the master's functions: {e}"))?;
         let n = rdb::install(&srv.keyspace, loaded, false, unix_ms());
         let size = srv.config.get_int("repl-backlog-size").max(1) as usize;
         for r in srv.repl.synced(&id, off, stream_db, size) {

@@ -1,13 +1,17 @@
-//! Lua values ⇄ replies, as Redis 7.0's script_lua.c converts them (RESP2).
+//! Lua values ⇄ replies, as Redis 7.0's script_lua.c converts them.
 //!
-//! Reply → Lua: integer → number; bulk → string; nil → false; status →
-//! `{ok = s}`; error → `{err = s}`; array → table (nil elements → false).
-//! RESP3-only shapes are seen as their RESP2 form (maps flattened, doubles
-//! and big numbers as strings, booleans as 1 / 0).
+//! Reply → Lua, as the script's protocol (`redis.setresp`) has it: integer →
+//! number; bulk → string; status → `{ok = s}`; error → `{err = s}`; array →
+//! table. In RESP2 nil → false and RESP3-only shapes are seen as their RESP2
+//! form (maps flattened, doubles and big numbers as strings, booleans as
+//! 1 / 0); in RESP3 nil → nil, map → `{map = {k = v}}`, set →
+//! `{set = {m = true}}`, double → `{double = n}`, boolean → boolean, big
+//! number → `{big_number = s}`, verbatim → `{verbatim_string = {format, string}}`.
 //!
-//! Lua → reply: string → bulk; number → integer (truncated); true → 1,
-//! false and nil → nil; a table with `err` → error, with `ok` → status, else
-//! an array of its elements 1..n up to the first nil.
+//! Lua → reply: string → bulk; number → integer (truncated); true → 1 and
+//! false → nil in RESP2, booleans in RESP3; nil → nil; a table with `err` →
+//! error, `ok` → status, `double`, `big_number`, `verbatim_string`, `map`,
+//! `set` → those types, else an array of its elements 1..n up to the first nil.
 
 use bytes::Bytes;
 use mlua::{Lua, Table, Value};
@@ -30,18 +34,35 @@ pub fn error_table(lua: &Lua, text: &str) -> mlua::Result<Table> {
     Ok(t)
 }
 
-fn array(lua: &Lua, items: impl IntoIterator<Item = Reply>, depth: usize) -> mlua::Result<Value> {
+fn array(
+    lua: &Lua,
+    items: impl IntoIterator<Item = Reply>,
+    resp: u8,
+    depth: usize,
+) -> mlua::Result<Value> {
     let t = lua.create_table()?;
     for (i, r) in items.into_iter().enumerate() {
-        t.raw_set(i + 1, to_lua(lua, r, depth + 1)?)?;
+        t.raw_set(i + 1, to_lua(lua, r, resp, depth + 1)?)?;
     }
     Ok(Value::Table(t))
 }
 
-/// A command's reply as the script sees it.
-pub fn to_lua(lua: &Lua, reply: Reply, depth: usize) -> mlua::Result<Value> {
+/// `{name = inner}`: how RESP3 types reach a script.
+fn tagged(lua: &Lua, name: &str, inner: impl mlua::IntoLua) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.raw_set(name, inner)?;
+    Ok(Value::Table(t))
+}
+
+/// A command's reply as the script sees it, in its protocol `resp`.
+pub fn to_lua(lua: &Lua, reply: Reply, resp: u8, depth: usize) -> mlua::Result<Value> {
     if depth > MAX_DEPTH {
         return Ok(Value::Boolean(false));
+    }
+    if resp == 3 {
+        if let Some(v) = resp3_to_lua(lua, &reply, depth)? {
+            return Ok(v);
+        }
     }
     Ok(match reply {
         Reply::Ok => Value::Table(status_table(lua, "OK")?),
@@ -52,11 +73,14 @@ pub fn to_lua(lua: &Lua, reply: Reply, depth: usize) -> mlua::Result<Value> {
         Reply::Bulk(b) | Reply::Verbatim(_, b) => Value::String(lua.create_string(&b)?),
         Reply::Nil | Reply::NilArray => Value::Boolean(false),
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Many(items) => {
-            array(lua, items, depth)?
+            array(lua, items, resp, depth)?
         }
-        Reply::Map(pairs) | Reply::Pairs(pairs) => {
-            array(lua, pairs.into_iter().flat_map(|(k, v)| [k, v]), depth)?
-        }
+        Reply::Map(pairs) | Reply::Pairs(pairs) => array(
+            lua,
+            pairs.into_iter().flat_map(|(k, v)| [k, v]),
+            resp,
+            depth,
+        )?,
         Reply::Double(d) => {
             Value::String(lua.create_string(crate::reply::format_double(d).as_bytes())?)
         }
@@ -67,16 +91,56 @@ pub fn to_lua(lua: &Lua, reply: Reply, depth: usize) -> mlua::Result<Value> {
     })
 }
 
-/// The script's return value as the client's reply.
-pub fn from_lua(value: Value, depth: usize) -> Reply {
+/// The RESP3-only shapes (and nil) as a RESP3 script sees them; `None`
+/// for the replies both protocols show alike.
+fn resp3_to_lua(lua: &Lua, reply: &Reply, depth: usize) -> mlua::Result<Option<Value>> {
+    Ok(Some(match reply {
+        Reply::Nil | Reply::NilArray => Value::Nil,
+        Reply::Bool(b) => Value::Boolean(*b),
+        Reply::Double(d) => tagged(lua, "double", *d)?,
+        Reply::BigNumber(n) => tagged(lua, "big_number", n.as_str())?,
+        Reply::Verbatim(format, b) => {
+            let t = lua.create_table()?;
+            t.raw_set("format", *format)?;
+            t.raw_set("string", lua.create_string(b)?)?;
+            tagged(lua, "verbatim_string", t)?
+        }
+        Reply::Map(pairs) | Reply::Pairs(pairs) => {
+            let t = lua.create_table()?;
+            for (k, v) in pairs {
+                let k = to_lua(lua, k.clone(), 3, depth + 1)?;
+                if !k.is_nil() {
+                    t.raw_set(k, to_lua(lua, v.clone(), 3, depth + 1)?)?;
+                }
+            }
+            tagged(lua, "map", t)?
+        }
+        Reply::Set(items) => {
+            let t = lua.create_table()?;
+            for m in items {
+                let m = to_lua(lua, m.clone(), 3, depth + 1)?;
+                if !m.is_nil() {
+                    t.raw_set(m, true)?;
+                }
+            }
+            tagged(lua, "set", t)?
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// The script's return value as the client's reply; `resp` is the
+/// script's protocol (booleans differ).
+pub fn from_lua(value: Value, resp: u8, depth: usize) -> Reply {
     match value {
         Value::Nil => Reply::Nil,
+        Value::Boolean(b) if resp == 3 => Reply::Bool(b),
         Value::Boolean(true) => Reply::Int(1),
         Value::Boolean(false) => Reply::Nil,
         Value::Integer(n) => Reply::Int(n),
         Value::Number(n) => Reply::Int(number_to_int(n)),
         Value::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
-        Value::Table(t) if depth < MAX_DEPTH => table_reply(t, depth),
+        Value::Table(t) if depth < MAX_DEPTH => table_reply(t, resp, depth),
         Value::Table(_) => Reply::Error(crate::error::msg::LUA_STACK_LIMIT.to_string()),
         // Functions, userdata, threads: Redis answers nil.
         _ => Reply::Nil,
@@ -93,22 +157,60 @@ fn number_to_int(n: f64) -> i64 {
     }
 }
 
-fn table_reply(t: Table, depth: usize) -> Reply {
-    if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+fn field(t: &Table, name: &str) -> Value {
+    t.raw_get::<Value>(name).unwrap_or(Value::Nil)
+}
+
+/// Redis replaces CR and LF in statuses and big numbers with spaces.
+fn one_line(s: &mlua::String) -> String {
+    s.to_string_lossy().replace(['\r', '\n'], " ")
+}
+
+fn table_reply(t: Table, resp: u8, depth: usize) -> Reply {
+    if let Value::String(e) = field(&t, "err") {
         return Reply::Error(error_text(&e.to_string_lossy()));
     }
-    if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
-        return Reply::StatusOwned(
-            s.to_string_lossy()
-                .trim_end_matches(['\r', '\n'])
-                .to_string(),
-        );
+    if let Value::String(s) = field(&t, "ok") {
+        return Reply::StatusOwned(one_line(&s));
+    }
+    match field(&t, "double") {
+        Value::Number(d) => return Reply::Double(d),
+        Value::Integer(n) => return Reply::Double(n as f64),
+        _ => {}
+    }
+    if let Value::String(s) = field(&t, "big_number") {
+        return Reply::BigNumber(one_line(&s));
+    }
+    if let Value::Table(v) = field(&t, "verbatim_string") {
+        if let (Value::String(f), Value::String(s)) = (field(&v, "format"), field(&v, "string")) {
+            let format = match &*f.to_string_lossy() {
+                "mkd" => "mkd",
+                _ => "txt",
+            };
+            return Reply::Verbatim(format, Bytes::copy_from_slice(&s.as_bytes()));
+        }
+    }
+    if let Value::Table(m) = field(&t, "map") {
+        let pairs = m
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(k, v)| (from_lua(k, resp, depth + 1), from_lua(v, resp, depth + 1)))
+            .collect();
+        return Reply::Map(pairs);
+    }
+    if let Value::Table(s) = field(&t, "set") {
+        let members = s
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(k, _)| from_lua(k, resp, depth + 1))
+            .collect();
+        return Reply::Set(members);
     }
     let mut items = Vec::new();
     for i in 1.. {
         match t.raw_get::<Value>(i) {
             Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(from_lua(v, depth + 1)),
+            Ok(v) => items.push(from_lua(v, resp, depth + 1)),
         }
     }
     Reply::Array(items)
@@ -144,8 +246,8 @@ mod tests {
             ),
         ];
         for (reply, back) in cases {
-            let v = to_lua(&lua, reply, 0).unwrap();
-            assert_eq!(format!("{:?}", from_lua(v, 0)), format!("{back:?}"));
+            let v = to_lua(&lua, reply, 2, 0).unwrap();
+            assert_eq!(format!("{:?}", from_lua(v, 2, 0)), format!("{back:?}"));
         }
     }
 
@@ -154,7 +256,7 @@ mod tests {
         let lua = Lua::new();
         let v: Value = lua.load("return {1, 2.9, -3.5, nil, 5}").eval().unwrap();
         assert_eq!(
-            format!("{:?}", from_lua(v, 0)),
+            format!("{:?}", from_lua(v, 2, 0)),
             format!(
                 "{:?}",
                 Reply::Array(vec![Reply::Int(1), Reply::Int(2), Reply::Int(-3)])

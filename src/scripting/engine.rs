@@ -1,25 +1,32 @@
-//! One Lua 5.1 state per thread, set up as Redis 7.0's scriptingInit sets
-//! up its own, and the run of one script in it.
+//! The Lua 5.1 states, set up as Redis 7.0's scriptingInit and
+//! luaEngineInitEngine set up theirs: one for EVAL scripts and one for
+//! function libraries, per thread.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::os::raw::c_int;
 
 use bytes::Bytes;
 use mlua::{Function, Lua, LuaOptions, MultiValue, RegistryKey, StdLib, Table, Value};
 
-use super::convert::{error_table, from_lua, status_table, to_lua};
-use crate::command::{flags, Ctx};
+use super::convert::{error_table, status_table};
+use super::functions::{flag_of, valid_name, FunctionInfo, Libraries};
 use crate::error::msg;
-use crate::reply::Reply;
 
 /// Lua code of the API layer, loaded once per state. Its chunk name
 /// (`=redis_api`) lets the error handler skip its frames, as Redis's skips C
 /// frames, so errors point at the script's own line. The handler is Redis's
 /// `__redis__err__handler`, kept in a local instead of a global.
+///
+/// `function_env` builds the environment of function libraries: an empty,
+/// read-only table whose lookups go to the load-time API (only `redis`,
+/// with `register_function`) while FUNCTION LOAD runs the code, and to the
+/// globals afterwards, as Redis switches its globals' `__index`.
 const API: &str = r#"
 local dbg = debug
 debug = nil
-local error_of
+local error_of, readonly
+local global_msg
 local function handler(err)
   local level = 2
   local i = dbg.getinfo(level, 'nSl')
@@ -37,29 +44,96 @@ local function handler(err)
   end
   return err
 end
-local function init(errors, global_msg, readonly_msg)
-  error_of = errors
-  setmetatable(_G, {
-    __index = function(_, k) error(global_msg .. "'" .. tostring(k) .. "'", 2) end,
-    __newindex = function() error(readonly_msg, 2) end,
-  })
+local function missing(_, k) error(global_msg .. "'" .. tostring(k) .. "'", 2) end
+-- Redis's luaRedisPcall: a failed call returns the error's `err` text
+-- rather than the error table (errors raised from Rust become that table
+-- first).
+local raw_pcall = pcall
+local function pcall_result(ok, ...)
+  if ok then return ok, ... end
+  local e = ...
+  if type(e) == 'userdata' then e = error_of(e) end
+  if type(e) == 'table' then
+    local text = rawget(e, 'err')
+    if type(text) == 'string' or type(text) == 'number' then return false, text end
+  end
+  return false, e
 end
-return handler, init
+-- Redis's luaSetTableProtectionRecursively: the table, the tables it holds
+-- and their metatables become read-only (Redis's Lua patch).
+local function protect(t, seen)
+  if seen[t] then return end
+  seen[t] = true
+  for _, v in next, t do
+    if type(v) == 'table' then protect(v, seen) end
+  end
+  local mt = getmetatable(t)
+  if type(mt) == 'table' then protect(mt, seen) end
+  readonly(t, true)
+end
+local function init(errors, gmsg, set_readonly)
+  error_of, global_msg, readonly = errors, gmsg, set_readonly
+  pcall = function(...) return pcall_result(raw_pcall(...)) end
+  setmetatable(_G, {__index = missing})
+  local seen = {}
+  protect(_G, seen)
+  protect(getmetatable(''), seen)
+end
+local function function_env(load_redis)
+  setmetatable(load_redis, {__index = missing})
+  local load_api = setmetatable({redis = load_redis}, {__index = missing})
+  protect(load_api, {})
+  local mt = {__index = _G}
+  local env = setmetatable({}, mt)
+  readonly(env, true)
+  readonly(mt, true)
+  local function loading(on)
+    readonly(mt, false)
+    if on then mt.__index = load_api else mt.__index = _G end
+    readonly(mt, true)
+  end
+  return env, loading
+end
+return handler, init, function_env
 "#;
 
-struct Engine {
-    lua: Lua,
-    generation: u64,
-    /// Compiled script functions by SHA1.
-    functions: HashMap<String, RegistryKey>,
-    handler: RegistryKey,
+/// One Lua state with Redis's API.
+pub struct State {
+    pub lua: Lua,
+    pub handler: RegistryKey,
+    function_env: Function,
+    /// `readonly(table, on)`: Redis's lua_enablereadonlytable.
+    readonly: Function,
+}
+
+extern "C-unwind" {
+    fn lua_enablereadonlytable(l: *mut mlua::ffi::lua_State, index: c_int, enabled: c_int);
+}
+
+/// `readonly(table, on)` for Lua (the API chunk keeps it in a local).
+unsafe extern "C-unwind" fn readonly_c(l: *mut mlua::ffi::lua_State) -> c_int {
+    if mlua::ffi::lua_type(l, 1) == mlua::ffi::LUA_TTABLE {
+        lua_enablereadonlytable(l, 1, mlua::ffi::lua_toboolean(l, 2));
+    }
+    0
+}
+
+impl State {
+    /// Makes `t` writable while `f` runs (the per-run globals: KEYS, ARGV,
+    /// `redis.call`…), read-only again after.
+    pub fn unlocked<R>(&self, t: &Table, f: impl FnOnce() -> mlua::Result<R>) -> mlua::Result<R> {
+        self.readonly.call::<()>((t, false))?;
+        let r = f();
+        self.readonly.call::<()>((t, true))?;
+        r
+    }
 }
 
 /// A command's error raised by `redis.call`: its text is the error the
 /// script fails with (Redis raises an `{err = …}` table; mlua raises Rust
 /// errors, which the error handler turns back into that table).
 #[derive(Debug)]
-struct CommandFailed(String);
+pub struct CommandFailed(pub String);
 
 impl std::fmt::Display for CommandFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,26 +149,26 @@ fn error_of(lua: &Lua, err: Value) -> mlua::Result<Value> {
     let Value::Error(e) = err else {
         return Ok(err);
     };
-    let mut root: &mlua::Error = &e;
+    Ok(Value::Table(error_table(lua, &error_text(&e))?))
+}
+
+/// The text of an error raised from Rust, as Redis's luaPushError formats it.
+pub fn error_text(e: &mlua::Error) -> String {
+    let mut root: &mlua::Error = e;
     while let mlua::Error::CallbackError { cause, .. } = root {
         root = cause;
     }
-    let text = match root {
+    match root {
         mlua::Error::ExternalError(x) => match x.downcast_ref::<CommandFailed>() {
             Some(CommandFailed(text)) => text.clone(),
             None => msg::script_err(x),
         },
         mlua::Error::RuntimeError(m) => msg::script_err(m),
         other => msg::script_err(other),
-    };
-    Ok(Value::Table(error_table(lua, &text)?))
+    }
 }
 
-thread_local! {
-    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
-}
-
-fn new_engine(generation: u64) -> mlua::Result<Engine> {
+fn new_state() -> mlua::Result<State> {
     // SAFETY: the debug library is loaded only for the error handler, which
     // keeps it in a local; the global is removed before any script runs.
     let lua = unsafe {
@@ -108,75 +182,112 @@ fn new_engine(generation: u64) -> mlua::Result<Engine> {
     for name in ["loadfile", "dofile"] {
         globals.raw_set(name, Value::Nil)?;
     }
+    super::libs::open(&lua)?;
     globals.raw_set("redis", redis_table(&lua)?)?;
-    let (handler, init): (Function, Function) = lua.load(API).set_name("=redis_api").eval()?;
+    let (handler, init, function_env): (Function, Function, Function) =
+        lua.load(API).set_name("=redis_api").eval()?;
+    // SAFETY: a C function of Redis's Lua, taking (table, boolean).
+    let readonly = unsafe { lua.create_c_function(readonly_c)? };
     init.call::<()>((
         lua.create_function(error_of)?,
         msg::SCRIPT_NONEXISTENT_GLOBAL,
-        msg::SCRIPT_READONLY_TABLE,
+        readonly.clone(),
     ))?;
-    Ok(Engine {
+    Ok(State {
         handler: lua.create_registry_value(handler)?,
         lua,
-        generation,
-        functions: HashMap::new(),
+        function_env,
+        readonly,
     })
 }
 
-/// The `redis` table; `call` and `pcall` are set for each run (`run_in`).
-fn redis_table(lua: &Lua) -> mlua::Result<Table> {
-    let redis = lua.create_table()?;
-    redis.raw_set(
-        "sha1hex",
-        lua.create_function(|_, s: mlua::String| Ok(super::sha1hex(&s.as_bytes())))?,
-    )?;
-    redis.raw_set(
-        "error_reply",
-        lua.create_function(|lua, s: mlua::String| {
-            let s = s.to_string_lossy();
-            let s = if s.starts_with('-') {
-                s
-            } else {
-                format!("-{s}")
-            };
-            error_table(lua, &super::convert::error_text(&s))
-        })?,
-    )?;
-    redis.raw_set(
-        "status_reply",
-        lua.create_function(|lua, s: mlua::String| status_table(lua, &s.to_string_lossy()))?,
-    )?;
-    redis.raw_set(
-        "log",
-        lua.create_function(|_, (level, text): (i64, MultiValue)| {
-            let line: Vec<String> = text
-                .iter()
-                .map(|v| v.to_string().unwrap_or_default())
-                .collect();
-            let line = line.join(" ");
-            match level {
-                0 => tracing::debug!("{line}"),
-                1 | 2 => tracing::info!("{line}"),
-                _ => tracing::warn!("{line}"),
-            }
-            Ok(())
-        })?,
-    )?;
-    // Effects replication is the only mode in Redis 7: these are no-ops.
-    redis.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
-    redis.raw_set("set_repl", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
-    redis.raw_set(
-        "setresp",
-        lua.create_function(|_, v: i64| match v {
-            2 => Ok(()),
-            _ => Err(mlua::Error::runtime(msg::SCRIPT_SETRESP_3)),
-        })?,
-    )?;
+fn log_function(lua: &Lua) -> mlua::Result<Function> {
+    lua.create_function(|_, args: MultiValue| {
+        let mut args = args.into_iter();
+        let level = match args.next() {
+            Some(Value::Integer(n)) => n,
+            Some(Value::Number(n)) => n as i64,
+            _ => return Err(mlua::Error::runtime(msg::SCRIPT_LOG_ARGS)),
+        };
+        if args.len() == 0 {
+            return Err(mlua::Error::runtime(msg::SCRIPT_LOG_ARGS));
+        }
+        if !(0..=3).contains(&level) {
+            return Err(mlua::Error::runtime(msg::SCRIPT_LOG_LEVEL));
+        }
+        let line: Vec<String> = args.map(|v| v.to_string().unwrap_or_default()).collect();
+        let line = line.join(" ");
+        match level {
+            0 => tracing::debug!("{line}"),
+            1 | 2 => tracing::info!("{line}"),
+            _ => tracing::warn!("{line}"),
+        }
+        Ok(())
+    })
+}
+
+fn set_log_and_version(lua: &Lua, redis: &Table) -> mlua::Result<()> {
+    redis.raw_set("log", log_function(lua)?)?;
     for (name, value) in [
         ("LOG_DEBUG", 0),
         ("LOG_VERBOSE", 1),
         ("LOG_NOTICE", 2),
         ("LOG_WARNING", 3),
+    ] {
+        redis.raw_set(name, value)?;
+    }
+    redis.raw_set("REDIS_VERSION", crate::REDIS_VERSION)?;
+    redis.raw_set("REDIS_VERSION_NUM", version_num(crate::REDIS_VERSION))?;
+    Ok(())
+}
+
+/// The `redis` table; `call`, `pcall`, `setresp` and `set_repl` are set for
+/// each run (`super::call`).
+fn redis_table(lua: &Lua) -> mlua::Result<Table> {
+    let redis = lua.create_table()?;
+    redis.raw_set(
+        "sha1hex",
+        lua.create_function(|_, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(mlua::Error::runtime(msg::SCRIPT_SHA1HEX_ARGS));
+            }
+            let s = match args.into_iter().next() {
+                Some(Value::String(s)) => s.as_bytes().to_vec(),
+                Some(Value::Integer(n)) => n.to_string().into_bytes(),
+                Some(Value::Number(n)) => mlua::Value::Number(n)
+                    .to_string()
+                    .unwrap_or_default()
+                    .into_bytes(),
+                _ => Vec::new(),
+            };
+            Ok(super::sha1hex(&s))
+        })?,
+    )?;
+    redis.raw_set(
+        "error_reply",
+        lua.create_function(|lua, args: MultiValue| match one_string(args) {
+            Some(s) => {
+                let s = if s.starts_with('-') {
+                    s
+                } else {
+                    format!("-{s}")
+                };
+                error_table(lua, &super::convert::error_text(&s))
+            }
+            None => error_table(lua, &msg::script_err(msg::SCRIPT_REPLY_ARGS)),
+        })?,
+    )?;
+    redis.raw_set(
+        "status_reply",
+        lua.create_function(|lua, args: MultiValue| match one_string(args) {
+            Some(s) => status_table(lua, &s),
+            None => error_table(lua, &msg::script_err(msg::SCRIPT_REPLY_ARGS)),
+        })?,
+    )?;
+    set_log_and_version(lua, &redis)?;
+    // Effects replication is the only mode in Redis 7.
+    redis.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
+    for (name, value) in [
         ("REPL_NONE", 0),
         ("REPL_AOF", 1),
         ("REPL_SLAVE", 2),
@@ -185,9 +296,18 @@ fn redis_table(lua: &Lua) -> mlua::Result<Table> {
     ] {
         redis.raw_set(name, value)?;
     }
-    redis.raw_set("REDIS_VERSION", crate::REDIS_VERSION)?;
-    redis.raw_set("REDIS_VERSION_NUM", version_num(crate::REDIS_VERSION))?;
     Ok(redis)
+}
+
+/// The single string argument of `error_reply` / `status_reply`.
+fn one_string(args: MultiValue) -> Option<String> {
+    if args.len() != 1 {
+        return None;
+    }
+    match args.into_iter().next() {
+        Some(Value::String(s)) => Some(s.to_string_lossy()),
+        _ => None,
+    }
 }
 
 /// `7.0.15` → 0x07000f, as Redis's REDIS_VERSION_NUM.
@@ -198,61 +318,58 @@ fn version_num(v: &str) -> i64 {
         .fold(0, |acc, p| (acc << 8) | p)
 }
 
-/// What a script asked for: its SHA1 and body, KEYS and ARGV, and whether it
-/// may write (EVAL_RO / EVALSHA_RO may not).
-pub struct Invocation<'s> {
-    pub sha: &'s str,
-    pub body: &'s Bytes,
-    pub keys: &'s [Bytes],
-    pub argv: &'s [Bytes],
-    pub read_only: bool,
+// ------------------------------------------------------------ EVAL state
+
+/// The EVAL state of one thread and the scripts it compiled, by SHA1.
+pub struct EvalEngine {
+    pub state: State,
+    generation: u64,
+    scripts: HashMap<String, RegistryKey>,
 }
 
-/// Runs a script under the caller's locks (every shard) and returns the
-/// client's reply.
-pub fn run(ctx: &mut Ctx, inv: &Invocation) -> Reply {
-    let generation = ctx.srv.scripts.generation();
-    ENGINE.with(|cell| {
+thread_local! {
+    static EVAL: RefCell<Option<EvalEngine>> = const { RefCell::new(None) };
+    static FUNCTIONS: RefCell<Option<FunctionEngine>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's EVAL state, made anew after SCRIPT FLUSH.
+pub fn with_eval<R>(generation: u64, f: impl FnOnce(&mut EvalEngine) -> R) -> Result<R, String> {
+    EVAL.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.as_ref().is_none_or(|e| e.generation != generation) {
-            match new_engine(generation) {
-                Ok(e) => *slot = Some(e),
-                Err(e) => return Reply::Error(msg::script_err(e)),
-            }
+            *slot = Some(EvalEngine {
+                state: new_state().map_err(msg::script_err)?,
+                generation,
+                scripts: HashMap::new(),
+            });
         }
-        let Some(engine) = slot.as_mut() else {
-            return Reply::Error(msg::script_failed("(no Lua state)"));
-        };
-        // Scripts see the database they were called in; a SELECT inside
-        // lasts until the script ends (Redis 7).
-        let db = ctx.client.db;
-        let in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
-        let declared = std::mem::replace(&mut ctx.keys_declared, false);
-        let reply = run_in(engine, ctx, inv).unwrap_or_else(|e| Reply::Error(msg::script_err(e)));
-        ctx.client.db = db;
-        ctx.client.in_exec = in_exec;
-        ctx.keys_declared = declared;
-        reply
+        match slot.as_mut() {
+            Some(engine) => Ok(f(engine)),
+            None => Err(msg::script_failed("(no Lua state)")),
+        }
     })
 }
 
-fn function_of(engine: &mut Engine, inv: &Invocation) -> Result<Function, Reply> {
-    if let Some(key) = engine.functions.get(inv.sha) {
-        return engine
+impl EvalEngine {
+    /// The compiled script `sha` (its body without the shebang line, whose
+    /// newline stays so line numbers hold).
+    pub fn script(&mut self, sha: &str, body: &[u8]) -> Result<Function, String> {
+        if let Some(key) = self.scripts.get(sha) {
+            return self.state.lua.registry_value(key).map_err(msg::script_err);
+        }
+        let f = self
+            .state
             .lua
-            .registry_value(key)
-            .map_err(|e| Reply::Error(msg::script_err(e)));
+            .load(body)
+            .set_name("@user_script")
+            .set_mode(mlua::ChunkMode::Text)
+            .into_function()
+            .map_err(|e| msg::script_compile(&compile_message(&e)))?;
+        if let Ok(key) = self.state.lua.create_registry_value(f.clone()) {
+            self.scripts.insert(sha.to_string(), key);
+        }
+        Ok(f)
     }
-    let f = engine
-        .lua
-        .load(&inv.body[..])
-        .set_name("@user_script")
-        .into_function()
-        .map_err(|e| Reply::Error(msg::script_compile(&compile_message(&e))))?;
-    if let Ok(key) = engine.lua.create_registry_value(f.clone()) {
-        engine.functions.insert(inv.sha.to_string(), key);
-    }
-    Ok(f)
 }
 
 fn compile_message(e: &mlua::Error) -> String {
@@ -262,137 +379,277 @@ fn compile_message(e: &mlua::Error) -> String {
     }
 }
 
-fn run_in(engine: &mut Engine, ctx: &mut Ctx, inv: &Invocation) -> mlua::Result<Reply> {
-    let func = match function_of(engine, inv) {
-        Ok(f) => f,
-        Err(reply) => return Ok(reply),
-    };
-    let lua = &engine.lua;
-    let globals = lua.globals();
-    globals.raw_set(
-        "KEYS",
-        lua.create_sequence_from(
-            inv.keys
-                .iter()
-                .map(|k| lua.create_string(k))
-                .collect::<mlua::Result<Vec<_>>>()?,
-        )?,
-    )?;
-    globals.raw_set(
-        "ARGV",
-        lua.create_sequence_from(
-            inv.argv
-                .iter()
-                .map(|a| lua.create_string(a))
-                .collect::<mlua::Result<Vec<_>>>()?,
-        )?,
-    )?;
-    let handler: Function = lua.registry_value(&engine.handler)?;
-    let xpcall: Function = globals.raw_get("xpcall")?;
-    let redis: Table = globals.raw_get("redis")?;
-    let funcname = inv.sha;
-    let ctx = RefCell::new(ctx);
-    let reply = lua.scope(|scope| {
-        // Both are C functions, as Redis's: a `return redis.call(…)` tail
-        // call keeps the script's frame, so errors name its line.
-        let call = scope.create_function(|lua, args: MultiValue| {
-            match redis_call(lua, &mut ctx.borrow_mut(), args, inv.read_only)? {
-                Ok(value) => Ok(value),
-                Err(text) => Err(mlua::Error::external(CommandFailed(text))),
+// -------------------------------------------------------- function state
+
+/// The function state of one thread: every library's code run in it, and
+/// the registered functions by lowercase name.
+pub struct FunctionEngine {
+    pub state: State,
+    generation: u64,
+    functions: HashMap<String, RegistryKey>,
+}
+
+/// What `redis.register_function` collects while a library loads.
+#[derive(Default)]
+struct Registering {
+    functions: Vec<(FunctionInfo, RegistryKey)>,
+}
+
+/// Runs `f` with this thread's function state, rebuilt from `libs` when the
+/// registry changed since it was built.
+pub fn with_functions<R>(
+    generation: u64,
+    libs: impl FnOnce() -> Libraries,
+    f: impl FnOnce(&mut FunctionEngine) -> R,
+) -> Result<R, String> {
+    FUNCTIONS.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|e| e.generation != generation) {
+            *slot = Some(FunctionEngine::build(generation, &libs())?);
+        }
+        match slot.as_mut() {
+            Some(engine) => Ok(f(engine)),
+            None => Err(msg::script_failed("(no Lua state)")),
+        }
+    })
+}
+
+impl FunctionEngine {
+    fn build(generation: u64, libs: &Libraries) -> Result<FunctionEngine, String> {
+        let state = new_state().map_err(msg::script_err)?;
+        let mut functions = HashMap::new();
+        for lib in libs.iter() {
+            let body = match lib.code.iter().position(|&b| b == b'\n') {
+                Some(at) => &lib.code[at..],
+                None => continue,
+            };
+            // Each loaded once already; a failure now (none expected) leaves
+            // that library's functions out ("Function not found").
+            if let Ok(found) = run_library(&state, body, 0) {
+                for (info, key) in found {
+                    functions.insert(info.name.to_ascii_lowercase(), key);
+                }
             }
-        })?;
-        let pcall = scope.create_function(|lua, args: MultiValue| {
-            match redis_call(lua, &mut ctx.borrow_mut(), args, inv.read_only)? {
-                Ok(value) => Ok(value),
-                Err(text) => Ok(Value::Table(error_table(lua, &text)?)),
-            }
-        })?;
-        redis.raw_set("call", call)?;
-        redis.raw_set("pcall", pcall)?;
-        let result: MultiValue = xpcall.call((func, handler))?;
-        let mut values = result.into_iter();
-        let ok = matches!(values.next(), Some(Value::Boolean(true)));
-        let value = values.next().unwrap_or(Value::Nil);
-        Ok(if ok {
-            from_lua(value, 0)
-        } else {
-            failure(value, funcname)
+        }
+        Ok(FunctionEngine {
+            state,
+            generation,
+            functions,
         })
-    });
-    redis.raw_set("call", Value::Nil)?;
-    redis.raw_set("pcall", Value::Nil)?;
-    lua.gc_step()?;
-    reply
-}
+    }
 
-/// The error reply for a script that raised `err` (Redis's luaCallFunction).
-fn failure(err: Value, funcname: &str) -> Reply {
-    let Value::Table(t) = err else {
-        let text = err
-            .to_string()
-            .unwrap_or_else(|_| "execution failure".into());
-        return Reply::Error(msg::script_failed(&format!("{funcname}, {text}")));
-    };
-    let text = match t.raw_get::<Value>("err") {
-        Ok(Value::String(s)) => super::convert::error_text(&s.to_string_lossy()),
-        _ => msg::SCRIPT_EXECUTION_FAILURE.to_string(),
-    };
-    let source = t.raw_get::<Option<String>>("source").ok().flatten();
-    let line = t.raw_get::<Option<i64>>("line").ok().flatten();
-    match (source, line) {
-        (Some(source), Some(line)) => {
-            Reply::Error(msg::script_error_at(&text, funcname, &source, line))
-        }
-        _ => Reply::Error(text),
+    pub fn function(&self, name: &str) -> Option<Function> {
+        let key = self.functions.get(&name.to_ascii_lowercase())?;
+        self.state.lua.registry_value(key).ok()
     }
 }
 
-/// `redis.call` / `redis.pcall`: runs one command as EXEC runs a queued one.
-/// Returns the converted reply, or the error text (which `call` raises and
-/// `pcall` returns as `{err = …}`).
-fn redis_call(
-    lua: &Lua,
-    ctx: &mut Ctx,
-    args: MultiValue,
-    read_only: bool,
-) -> mlua::Result<Result<Value, String>> {
-    let fail = |text: &str| Ok(Err(text.to_string()));
-    if args.is_empty() {
-        return fail(msg::SCRIPT_NO_ARGUMENTS);
+/// FUNCTION LOAD's check of a library: runs `body` (the code after the
+/// shebang line) in a fresh state and returns what it registered.
+pub fn load_library(body: &[u8], timeout_ms: u64) -> Result<Vec<FunctionInfo>, String> {
+    let state = new_state().map_err(msg::script_err)?;
+    Ok(run_library(&state, body, timeout_ms)?
+        .into_iter()
+        .map(|(info, _)| info)
+        .collect())
+}
+
+/// Runs a library's code with the load-time API (Redis's luaEngineCreate).
+fn run_library(
+    state: &State,
+    body: &[u8],
+    timeout_ms: u64,
+) -> Result<Vec<(FunctionInfo, RegistryKey)>, String> {
+    let lua = &state.lua;
+    let chunk = lua
+        .load(body)
+        .set_name("@user_function")
+        .set_mode(mlua::ChunkMode::Text)
+        .into_function()
+        .map_err(|e| msg::function_compile(&compile_message(&e)))?;
+    let result = (|| -> mlua::Result<Result<Vec<_>, String>> {
+        let load_redis = lua.create_table()?;
+        load_redis.raw_set("register_function", register_function(lua)?)?;
+        set_log_and_version(lua, &load_redis)?;
+        let (env, loading): (Table, Function) = state.function_env.call(load_redis)?;
+        chunk.set_environment(env)?;
+        lua.set_app_data(Registering::default());
+        loading.call::<()>(true)?;
+        let start = std::time::Instant::now();
+        if timeout_ms > 0 {
+            lua.set_hook(
+                mlua::HookTriggers::new().every_nth_instruction(100_000),
+                move |_, _| {
+                    if start.elapsed().as_millis() as u64 > timeout_ms {
+                        return Err(mlua::Error::runtime(msg::FUNCTION_LOAD_TIMEOUT));
+                    }
+                    Ok(mlua::VmState::Continue)
+                },
+            );
+        }
+        let handler: Function = lua.registry_value(&state.handler)?;
+        let xpcall: Function = lua.globals().raw_get("xpcall")?;
+        let ran: MultiValue = xpcall.call((chunk, handler))?;
+        lua.remove_hook();
+        loading.call::<()>(false)?;
+        let registered = lua.remove_app_data::<Registering>().unwrap_or_default();
+        let mut ran = ran.into_iter();
+        if !matches!(ran.next(), Some(Value::Boolean(true))) {
+            let text = match ran.next() {
+                Some(Value::Table(t)) => t.raw_get::<Option<String>>("err")?.unwrap_or_default(),
+                Some(other) => other.to_string().unwrap_or_default(),
+                None => String::new(),
+            };
+            return Ok(Err(msg::function_register_failed(&text)));
+        }
+        Ok(Ok(registered.functions))
+    })();
+    lua.remove_hook();
+    match result {
+        Ok(r) => r,
+        Err(e) => Err(msg::script_err(e)),
     }
-    let mut argv = Vec::with_capacity(args.len());
-    for a in args {
-        match a {
-            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
-                Some(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-                None => return fail(msg::SCRIPT_BAD_ARGUMENT),
-            },
-            _ => return fail(msg::SCRIPT_BAD_ARGUMENT),
+}
+
+/// `redis.register_function(name, callback)` or
+/// `redis.register_function{function_name=…, callback=…, flags=…, description=…}`.
+fn register_function(lua: &Lua) -> mlua::Result<Function> {
+    lua.create_function(|lua, args: MultiValue| {
+        let fail = |text: &str| Err(mlua::Error::runtime(text.to_string()));
+        if lua.app_data_ref::<Registering>().is_none() {
+            return fail(msg::REGISTER_ONLY_ON_LOAD);
+        }
+        let (info, callback) = match args.len() {
+            1 => named_registration(args)?,
+            2 => positional_registration(args)?,
+            _ => return fail(msg::REGISTER_WRONG_ARGS),
+        };
+        if !valid_name(&info.name) {
+            return fail(msg::LIBRARY_NAME_FORMAT);
+        }
+        let key = lua.create_registry_value(callback)?;
+        let Some(mut reg) = lua.app_data_mut::<Registering>() else {
+            return fail(msg::REGISTER_ONLY_ON_LOAD);
+        };
+        if reg
+            .functions
+            .iter()
+            .any(|(f, _)| f.name.eq_ignore_ascii_case(&info.name))
+        {
+            return fail(msg::FUNCTION_EXISTS_IN_LIBRARY);
+        }
+        reg.functions.push((info, key));
+        Ok(())
+    })
+}
+
+fn positional_registration(args: MultiValue) -> mlua::Result<(FunctionInfo, Function)> {
+    let mut args = args.into_iter();
+    let name = match args.next() {
+        Some(Value::String(s)) => s.to_string_lossy(),
+        Some(Value::Integer(n)) => n.to_string(),
+        _ => return Err(mlua::Error::runtime(msg::REGISTER_FIRST_ARG)),
+    };
+    let Some(Value::Function(callback)) = args.next() else {
+        return Err(mlua::Error::runtime(msg::REGISTER_SECOND_ARG));
+    };
+    let info = FunctionInfo {
+        name,
+        description: None,
+        flags: 0,
+    };
+    Ok((info, callback))
+}
+
+fn named_registration(args: MultiValue) -> mlua::Result<(FunctionInfo, Function)> {
+    let fail = |text: &str| Err(mlua::Error::runtime(text.to_string()));
+    let Some(Value::Table(t)) = args.into_iter().next() else {
+        return fail(msg::REGISTER_SINGLE_NOT_TABLE);
+    };
+    let (mut name, mut description, mut callback, mut flags) = (None, None, None, 0);
+    for pair in t.pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        let Value::String(k) = k else {
+            return fail(msg::REGISTER_KEY_NOT_STRING);
+        };
+        let k = k.to_string_lossy().to_ascii_lowercase();
+        match (k.as_str(), v) {
+            ("function_name", Value::String(s)) => name = Some(s.to_string_lossy()),
+            ("function_name", _) => return fail(msg::REGISTER_NAME_NOT_STRING),
+            ("description", Value::String(s)) => {
+                description = Some(Bytes::copy_from_slice(&s.as_bytes()))
+            }
+            ("description", _) => return fail(msg::REGISTER_DESCRIPTION_NOT_STRING),
+            ("callback", Value::Function(f)) => callback = Some(f),
+            ("callback", _) => return fail(msg::REGISTER_CALLBACK_NOT_FUNCTION),
+            ("flags", Value::Table(list)) => {
+                for flag in list.sequence_values::<Value>() {
+                    let Value::String(flag) = flag? else {
+                        return fail(msg::REGISTER_UNKNOWN_FLAG);
+                    };
+                    match flag_of(&flag.to_string_lossy()) {
+                        Some(f) => flags |= f,
+                        None => return fail(msg::REGISTER_UNKNOWN_FLAG),
+                    }
+                }
+            }
+            ("flags", _) => return fail(msg::REGISTER_FLAGS_NOT_TABLE),
+            _ => return fail(msg::REGISTER_UNKNOWN_ARGUMENT),
         }
     }
-    let Some(r) = ctx.srv.commands.resolve(&argv) else {
-        return fail(msg::SCRIPT_UNKNOWN_COMMAND);
+    let Some(name) = name else {
+        return fail(msg::REGISTER_NAME_MISSING);
     };
-    if !r.spec.arity_ok(argv.len()) {
-        return fail(msg::SCRIPT_WRONG_ARITY);
-    }
-    if r.spec.has(flags::NOSCRIPT) || r.parent.is_some_and(|p| p.has(flags::NOSCRIPT)) {
-        return fail(msg::SCRIPT_NOT_ALLOWED);
-    }
-    if read_only && r.spec.has(flags::WRITE) {
-        return fail(msg::SCRIPT_WRITE_IN_READ_ONLY);
-    }
-    match crate::command::exec::call(ctx, r, &argv) {
-        Reply::Error(e) => fail(&e),
-        reply => Ok(Ok(to_lua(lua, reply, 0)?)),
-    }
+    let Some(callback) = callback else {
+        return fail(msg::REGISTER_CALLBACK_MISSING);
+    };
+    Ok((
+        FunctionInfo {
+            name,
+            description,
+            flags,
+        },
+        callback,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn version_num_is_redis_s() {
-        assert_eq!(super::version_num("7.0.15"), 0x07000f);
+        assert_eq!(version_num("7.0.15"), 0x07000f);
+    }
+
+    #[test]
+    fn a_library_registers_its_functions_with_flags() {
+        let found = load_library(
+            b"\nredis.register_function('f1', function() return 1 end)\n\
+              redis.register_function{function_name='f2', callback=function() end, \
+              flags={'no-writes'}, description='two'}",
+            0,
+        )
+        .expect("loads");
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[1].name, "f2");
+        assert_eq!(found[1].flags, super::super::flags::NO_WRITES);
+        assert_eq!(found[1].description.as_deref(), Some(&b"two"[..]));
+    }
+
+    #[test]
+    fn load_time_api_is_only_redis_register_and_log() {
+        let e = load_library(b"\nreturn math.random()", 0).unwrap_err();
+        assert!(e.contains("nonexistent global variable 'math'"), "{e}");
+        let e = load_library(b"\nredis.call('ping')", 0).unwrap_err();
+        assert!(e.contains("nonexistent global variable 'call'"), "{e}");
+        let e = load_library(b"\na = 1", 0).unwrap_err();
+        assert!(e.contains("Attempt to modify a readonly table"), "{e}");
+    }
+
+    #[test]
+    fn a_load_that_runs_too_long_times_out() {
+        let e = load_library(b"\nlocal a = 1 while 1 do a = a + 1 end", 50).unwrap_err();
+        assert!(e.contains("FUNCTION LOAD timeout"), "{e}");
     }
 }

@@ -1,9 +1,16 @@
-//! Lua scripting as Redis 7.0 embeds it: EVAL / EVALSHA and the script cache.
+//! Lua scripting as Redis 7.0 embeds it: EVAL / EVALSHA with the script
+//! cache, and function libraries (FUNCTION / FCALL).
 //!
-//! - The cache (`Scripts`) maps a body's SHA1 to the body; it is shared by
-//!   every thread. Each thread keeps its own Lua 5.1 state (`engine`),
-//!   compiling a body the first time that thread runs it, and drops the
-//!   state when SCRIPT FLUSH bumps the cache's generation.
+//! - The cache (`Scripts`) maps a body's SHA1 to the body, and the library
+//!   registry (`functions::Functions`) holds each library's code and what it
+//!   registered; both are shared by every thread. Each thread keeps its own
+//!   Lua 5.1 states (`engine`): one for scripts, compiling a body the first
+//!   time that thread runs it, one for libraries, rebuilt from the registry
+//!   when it changed. SCRIPT FLUSH and FUNCTION LOAD / DELETE / FLUSH /
+//!   RESTORE bump a generation that makes threads rebuild.
+//! - `busy` is the running script as other connections see it: they wait
+//!   for it without holding a worker, then get BUSY past
+//!   `busy-reply-threshold`; SCRIPT / FUNCTION KILL stop it.
 //! - A script runs under every shard lock (EVAL is an `ALL_SHARDS` command):
 //!   atomic with respect to every other client whatever keys it touches,
 //!   declared or not. Its `redis.call`s go through the same `exec::call` as
@@ -13,8 +20,12 @@
 //! - Conversions between Lua values and replies follow Redis's RESP2 rules
 //!   (`convert`).
 
+pub mod busy;
+mod call;
 mod convert;
 mod engine;
+pub mod functions;
+mod libs;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +33,142 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-pub use engine::{run, Invocation};
+pub use call::{refusal, Invocation};
+pub use functions::{Functions, RestorePolicy};
+
+use crate::command::Ctx;
+use crate::reply::Reply;
+
+/// Script flags: `#!lua flags=…` on EVAL scripts, `flags = {…}` in
+/// `redis.register_function` (Redis's SCRIPT_FLAG_*).
+pub mod flags {
+    pub const NO_WRITES: u32 = 1;
+    pub const ALLOW_OOM: u32 = 1 << 1;
+    pub const ALLOW_STALE: u32 = 1 << 2;
+    pub const NO_CLUSTER: u32 = 1 << 3;
+    pub const ALLOW_CROSS_SLOT: u32 = 1 << 4;
+    /// An EVAL script without a shebang: Redis 6 semantics.
+    pub const EVAL_COMPAT: u32 = 1 << 5;
+    /// Names in Redis's order (FUNCTION LIST shows them so).
+    pub const NAMES: &[(&str, u32)] = &[
+        ("no-writes", NO_WRITES),
+        ("allow-oom", ALLOW_OOM),
+        ("allow-stale", ALLOW_STALE),
+        ("no-cluster", NO_CLUSTER),
+        ("allow-cross-slot-keys", ALLOW_CROSS_SLOT),
+    ];
+}
+
+/// Runs the cached script `sha` (body `body`) for EVAL / EVALSHA.
+pub fn run_script(ctx: &mut Ctx, body: &[u8], inv: &Invocation) -> Reply {
+    let (_, shebang_len) = match shebang(body) {
+        Ok(found) => found,
+        Err(e) => return Reply::Error(e),
+    };
+    let generation = ctx.srv.scripts.generation();
+    let ran = engine::with_eval(generation, |engine| {
+        match engine.script(inv.name, &body[shebang_len..]) {
+            Ok(func) => call::run(&engine.state, func, ctx, inv),
+            Err(e) => Reply::Error(e),
+        }
+    });
+    ran.unwrap_or_else(Reply::Error)
+}
+
+/// Runs the function of `inv.name` for FCALL / FCALL_RO.
+pub fn run_function(ctx: &mut Ctx, inv: &Invocation) -> Reply {
+    let srv = ctx.srv;
+    let ran = engine::with_functions(
+        srv.functions.generation(),
+        || srv.functions.snapshot(),
+        |engine| match engine.function(inv.name) {
+            Some(func) => call::run(&engine.state, func, ctx, inv),
+            None => Reply::Error(crate::error::msg::FUNCTION_NOT_FOUND.to_string()),
+        },
+    );
+    ran.unwrap_or_else(Reply::Error)
+}
+
+/// Redis's scriptFlagsToCmdFlags for EVAL / EVALSHA / FCALL (and _RO):
+/// a script with declared flags is a write / denyoom / stale command as
+/// they say; a Redis 6 style script (no shebang) keeps the command's flags.
+pub fn command_flags(srv: &crate::server::Server, cmd_flags: u32, args: &[Bytes]) -> u32 {
+    use crate::command::flags as cmd;
+    let Some(name) = args.first() else {
+        return cmd_flags;
+    };
+    let declared = if name.len() >= 5 && name[..5].eq_ignore_ascii_case(b"fcall") {
+        args.get(1)
+            .and_then(|f| srv.functions.function(f))
+            .map(|(_, info)| info.flags)
+    } else if name.len() >= 7 && name[..7].eq_ignore_ascii_case(b"evalsha") {
+        args.get(1)
+            .and_then(|sha| srv.scripts.get(sha))
+            .and_then(|(_, body)| shebang(&body).ok())
+            .map(|(f, _)| f)
+    } else {
+        args.get(1)
+            .and_then(|body| shebang(body).ok())
+            .map(|(f, _)| f)
+    };
+    let Some(script) = declared.filter(|f| f & flags::EVAL_COMPAT == 0) else {
+        return cmd_flags;
+    };
+    let mut out = cmd_flags & !(cmd::STALE | cmd::DENYOOM | cmd::WRITE | cmd::MAY_REPLICATE);
+    if script & (flags::ALLOW_OOM | flags::NO_WRITES) == 0 {
+        out |= cmd::DENYOOM;
+    }
+    if script & flags::NO_WRITES == 0 {
+        out |= cmd::WRITE;
+    }
+    if script & flags::ALLOW_STALE != 0 {
+        out |= cmd::STALE;
+    }
+    out
+}
+
+/// SCRIPT LOAD's check: the shebang and the body compile in this thread's
+/// state (which keeps the compiled function for later runs).
+pub fn compile_check(ctx: &Ctx, body: &Bytes) -> Result<(), String> {
+    let (_, shebang_len) = shebang(body)?;
+    let sha = sha1hex(body);
+    engine::with_eval(ctx.srv.scripts.generation(), |engine| {
+        engine.script(&sha, &body[shebang_len..]).map(|_| ())
+    })?
+}
+
+/// Redis's evalExtractShebangFlags: the flags of `#!lua flags=a,b` (or
+/// `EVAL_COMPAT` without a shebang) and the shebang line's length.
+pub fn shebang(body: &[u8]) -> Result<(u32, usize), String> {
+    use crate::error::msg;
+    if !body.starts_with(b"#!") {
+        return Ok((flags::EVAL_COMPAT, 0));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err(msg::SHEBANG_INVALID.to_string());
+    };
+    let parts = match crate::conn::protocol::split_args(&body[..end]) {
+        Some(p) if !p.is_empty() => p,
+        _ => return Err(msg::SHEBANG_INVALID_ENGINE.to_string()),
+    };
+    if parts[0] != b"#!lua" {
+        return Err(msg::shebang_engine(&String::from_utf8_lossy(&parts[0])));
+    }
+    let mut found = 0;
+    for part in &parts[1..] {
+        let Some(list) = part.strip_prefix(b"flags=") else {
+            return Err(msg::shebang_option(&String::from_utf8_lossy(part)));
+        };
+        for name in list.split(|&b| b == b',') {
+            let name = String::from_utf8_lossy(name);
+            match flags::NAMES.iter().find(|(n, _)| *n == name) {
+                Some(&(_, f)) => found |= f,
+                None => return Err(msg::shebang_flag(&name)),
+            }
+        }
+    }
+    Ok((found, end))
+}
 
 /// The script cache: SHA1 (lowercase hex) → body.
 #[derive(Default)]
@@ -81,6 +227,20 @@ mod tests {
             "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
         );
         assert_eq!(sha1hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    }
+
+    #[test]
+    fn shebang_flags_are_read_as_redis_reads_them() {
+        assert_eq!(shebang(b"return 1"), Ok((flags::EVAL_COMPAT, 0)));
+        assert_eq!(
+            shebang(b"#!lua flags=no-writes,allow-oom\nreturn 1"),
+            Ok((flags::NO_WRITES | flags::ALLOW_OOM, 31))
+        );
+        assert_eq!(shebang(b"#!lua\nreturn 1"), Ok((0, 5)));
+        assert!(shebang(b"#!lua").is_err());
+        assert!(shebang(b"#!python\n").is_err());
+        assert!(shebang(b"#!lua flags=bad\n").is_err());
+        assert!(shebang(b"#!lua other=1\n").is_err());
     }
 
     #[test]

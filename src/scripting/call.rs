@@ -1,0 +1,428 @@
+//! One run of a script or a function (Redis 7.0's script.c and
+//! luaCallFunction): the checks before it starts, `redis.call` / `pcall` /
+//! `setresp` / `set_repl` during it, the busy hook, and its reply.
+
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mlua::{Function, Lua, MultiValue, Table, Value};
+
+use super::busy::RunInfo;
+use super::convert::{error_table, from_lua, to_lua};
+use super::engine::{error_text, CommandFailed, State};
+use super::flags;
+use crate::command::{flags as cmd, Ctx};
+use crate::error::{msg, CmdError};
+use crate::reply::Reply;
+
+/// REPL_ALL: effects go to the AOF and to the replicas.
+const ALL_TARGETS: u8 = crate::repl::TO_AOF | crate::repl::TO_REPLICAS;
+
+/// What is being run, and how.
+pub struct Invocation<'s> {
+    /// The script's SHA1 or the function's name (error texts, FUNCTION STATS).
+    pub name: &'s str,
+    /// EVAL mode (KEYS / ARGV globals, SCRIPT KILL) or a function.
+    pub eval: bool,
+    pub keys: &'s [Bytes],
+    pub argv: &'s [Bytes],
+    /// The script's flags (`flags::EVAL_COMPAT` for EVAL without shebang).
+    pub flags: u32,
+    /// Called as EVAL_RO / EVALSHA_RO / FCALL_RO.
+    pub ro_command: bool,
+    /// The whole command, for FUNCTION STATS.
+    pub command: &'s [Bytes],
+}
+
+impl Invocation<'_> {
+    fn compat(&self) -> bool {
+        self.flags & flags::EVAL_COMPAT != 0
+    }
+
+    /// Writes refused inside the run (SCRIPT_READ_ONLY in Redis).
+    fn read_only(&self) -> bool {
+        self.ro_command || (!self.compat() && self.flags & flags::NO_WRITES != 0)
+    }
+
+    fn allow_oom(&self) -> bool {
+        !self.compat() && self.flags & flags::ALLOW_OOM != 0
+    }
+}
+
+/// Redis's scriptPrepareForRun: the refusals that depend on the server's
+/// state and the script's flags, before anything runs.
+pub fn refusal(ctx: &Ctx, inv: &Invocation) -> Option<Reply> {
+    let srv = ctx.srv;
+    let from_master = ctx.client.repl.is_master;
+    let stale = srv.repl.is_stale_replica()
+        && srv.config.get("replica-serve-stale-data").as_deref() == Some("no");
+    let err = |s: &str| Some(Reply::Error(s.to_string()));
+    if inv.compat() {
+        return if stale {
+            Some(CmdError::MasterDown.into())
+        } else {
+            None
+        };
+    }
+    if stale && inv.flags & flags::ALLOW_STALE == 0 {
+        return err(msg::SCRIPT_MASTERDOWN);
+    }
+    if inv.flags & flags::NO_WRITES == 0 {
+        if read_only_replica(srv, from_master) {
+            return err(msg::SCRIPT_READONLY_REPLICA);
+        }
+        if !from_master {
+            if srv.persist.rdb_write_error(srv) {
+                return err(msg::SCRIPT_MISCONF_RDB);
+            }
+            if let Some(e) = srv.aof.write_error() {
+                return Some(Reply::Error(msg::script_misconf_aof(&e)));
+            }
+        }
+        if inv.ro_command {
+            return err(msg::SCRIPT_WRITE_FLAG_WITH_RO);
+        }
+        if !srv.repl.is_replica() && !srv.repl.enough_good_replicas(&srv.config) {
+            return Some(CmdError::NoReplicas.into());
+        }
+    }
+    if inv.flags & (flags::ALLOW_OOM | flags::NO_WRITES) == 0
+        && !from_master
+        && crate::command::pipeline::over_maxmemory(srv)
+    {
+        return err(msg::SCRIPT_OOM);
+    }
+    None
+}
+
+/// A read-only replica refuses writes except its master's.
+fn read_only_replica(srv: &crate::server::Server, from_master: bool) -> bool {
+    srv.repl.is_replica()
+        && srv
+            .config
+            .replica_read_only
+            .load(std::sync::atomic::Ordering::Relaxed)
+        && !from_master
+}
+
+/// What `redis.call` needs across calls of one run.
+struct Run<'r, 'a, 'c> {
+    ctx: &'r mut Ctx<'a, 'c>,
+    read_only: bool,
+    allow_oom: bool,
+    /// The server was past maxmemory when the script started.
+    oom_at_start: bool,
+    wrote: bool,
+    resp: u8,
+    /// `redis.set_repl`: where the effects of later calls go.
+    repl: u8,
+}
+
+/// Calls `func` (compiled in `state`) under the caller's locks (every
+/// shard) and returns the client's reply.
+pub fn run(state: &State, func: Function, ctx: &mut Ctx, inv: &Invocation) -> Reply {
+    let srv = ctx.srv;
+    // Scripts see the database they were called in; a SELECT inside lasts
+    // until the script ends (Redis 7). Commands inside run as EXEC runs
+    // queued ones, and answer in RESP2 unless the script asks for 3.
+    let db = ctx.client.db;
+    let resp = std::mem::replace(&mut ctx.client.resp, 2);
+    let in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
+    let declared = std::mem::replace(&mut ctx.keys_declared, false);
+    let in_script = std::mem::replace(&mut ctx.in_script, true);
+    let _long = crate::keyspace::LongHold::begin();
+    srv.busy.begin(RunInfo {
+        name: inv.name.to_string(),
+        command: inv.command.to_vec(),
+        started: Instant::now(),
+        eval: inv.eval,
+        from_master: ctx.client.repl.is_master,
+    });
+    let oom_at_start = !inv.allow_oom()
+        && !ctx.client.repl.is_master
+        && srv.config.get_int("maxmemory") > 0
+        && crate::command::pipeline::over_maxmemory(srv);
+    let mut run = Run {
+        ctx,
+        read_only: inv.read_only(),
+        allow_oom: inv.allow_oom(),
+        oom_at_start,
+        wrote: false,
+        resp: 2,
+        repl: ALL_TARGETS,
+    };
+    let reply =
+        call_lua(state, func, &mut run, inv).unwrap_or_else(|e| Reply::Error(error_text(&e)));
+    state.lua.remove_hook();
+    srv.busy.end();
+    let ctx = run.ctx;
+    ctx.client.db = db;
+    ctx.client.resp = resp;
+    ctx.client.in_exec = in_exec;
+    ctx.keys_declared = declared;
+    ctx.in_script = in_script;
+    collect_garbage(&state.lua);
+    reply
+}
+
+/// A GC step every 50 runs, as Redis's LUA_GC_CYCLE_PERIOD: a full cycle
+/// now and then would add latency, a step on every run costs CPU.
+fn collect_garbage(lua: &Lua) {
+    thread_local! {
+        static RUNS: Cell<u32> = const { Cell::new(0) };
+    }
+    RUNS.with(|runs| {
+        let n = runs.get() + 1;
+        if n >= 50 {
+            let _ = lua.gc_step_kbytes(50);
+            runs.set(0);
+        } else {
+            runs.set(n);
+        }
+    });
+}
+
+/// Redis's luaMaskCountHook: every 100,000 instructions, checks the run
+/// against `busy-reply-threshold` and the kill flag.
+fn set_busy_hook(lua: &Lua, srv: &std::sync::Arc<crate::server::Server>) {
+    let threshold = srv.config.get_int("busy-reply-threshold");
+    if threshold <= 0 {
+        return;
+    }
+    let threshold = Duration::from_millis(threshold as u64);
+    let srv = std::sync::Arc::downgrade(srv);
+    let start = Instant::now();
+    let handed_off = Cell::new(false);
+    lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(100_000),
+        move |lua, _| {
+            let Some(srv) = srv.upgrade() else {
+                return Ok(mlua::VmState::Continue);
+            };
+            if srv.busy.killed() {
+                // Fire on every line from now on, so a pcall in the script
+                // cannot swallow the kill and go on.
+                lua.set_hook(mlua::HookTriggers::new().every_line(), |_, _| {
+                    Err(mlua::Error::runtime(msg::SCRIPT_KILLED))
+                });
+                tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+                return Err(mlua::Error::runtime(msg::SCRIPT_KILLED));
+            }
+            if start.elapsed() >= threshold {
+                srv.busy.time_out();
+            }
+            if !handed_off.get() && start.elapsed() >= Duration::from_millis(5) {
+                // A long run: give this worker's queue and the I/O driver to
+                // another thread, so the connections that will get BUSY (and
+                // the one that sends SCRIPT KILL) are served meanwhile.
+                handed_off.set(true);
+                crate::long_step::run(|| std::thread::sleep(Duration::from_millis(1)));
+            }
+            Ok(mlua::VmState::Continue)
+        },
+    );
+}
+
+fn array_of(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
+    lua.create_sequence_from(
+        items
+            .iter()
+            .map(|k| lua.create_string(k))
+            .collect::<mlua::Result<Vec<_>>>()?,
+    )
+}
+
+fn call_lua(state: &State, func: Function, run: &mut Run, inv: &Invocation) -> mlua::Result<Reply> {
+    let lua = &state.lua;
+    let globals = lua.globals();
+    let keys = array_of(lua, inv.keys)?;
+    let argv = array_of(lua, inv.argv)?;
+    if inv.eval {
+        state.unlocked(&globals, || {
+            globals.raw_set("KEYS", keys.clone())?;
+            globals.raw_set("ARGV", argv.clone())
+        })?;
+    }
+    if let Some(srv) = run.ctx.srv.arc() {
+        set_busy_hook(lua, &srv);
+    }
+    let handler: Function = lua.registry_value(&state.handler)?;
+    let redis: Table = globals.raw_get("redis")?;
+    let run = RefCell::new(run);
+    let result = lua.scope(|scope| {
+        // C functions, as Redis's: a `return redis.call(…)` tail call keeps
+        // the script's frame, so errors name its line.
+        let call = scope.create_function(|lua, args: MultiValue| {
+            match redis_call(lua, &mut run.borrow_mut(), args)? {
+                Ok(value) => Ok(value),
+                Err(text) => Err(mlua::Error::external(CommandFailed(text))),
+            }
+        })?;
+        let pcall = scope.create_function(|lua, args: MultiValue| {
+            match redis_call(lua, &mut run.borrow_mut(), args)? {
+                Ok(value) => Ok(value),
+                Err(text) => Ok(Value::Table(error_table(lua, &text)?)),
+            }
+        })?;
+        let setresp = scope.create_function(|_, args: MultiValue| {
+            let v = match args.into_iter().collect::<Vec<_>>().as_slice() {
+                [Value::Integer(n)] => *n,
+                [Value::Number(n)] => *n as i64,
+                [_] => 0,
+                _ => return Err(mlua::Error::runtime(msg::SETRESP_ARGS)),
+            };
+            if v != 2 && v != 3 {
+                return Err(mlua::Error::runtime(msg::SETRESP_VERSION));
+            }
+            let mut run = run.borrow_mut();
+            run.resp = v as u8;
+            run.ctx.client.resp = v as u8;
+            Ok(())
+        })?;
+        let set_repl = scope.create_function(|_, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(mlua::Error::runtime(msg::SET_REPL_ARGS));
+            }
+            let flags = match args.into_iter().next() {
+                Some(Value::Integer(n)) => n,
+                Some(Value::Number(n)) => n as i64,
+                _ => 0,
+            };
+            if flags & !(ALL_TARGETS as i64) != 0 {
+                return Err(mlua::Error::runtime(msg::SET_REPL_FLAGS));
+            }
+            run.borrow_mut().repl = flags as u8;
+            Ok(())
+        })?;
+        state.unlocked(&redis, || {
+            redis.raw_set("call", call)?;
+            redis.raw_set("pcall", pcall)?;
+            redis.raw_set("setresp", setresp)?;
+            redis.raw_set("set_repl", set_repl)
+        })?;
+        let xpcall: Function = globals.raw_get("xpcall")?;
+        let result: MultiValue = if inv.eval {
+            xpcall.call((func, handler))?
+        } else {
+            // Lua 5.1's xpcall passes no arguments: a closure carries them.
+            let with_args: Function = lua
+                .load("local f, k, a = ... return function() return f(k, a) end")
+                .set_name("=redis_api")
+                .call((func, keys, argv))?;
+            xpcall.call((with_args, handler))?
+        };
+        let mut values = result.into_iter();
+        let ok = matches!(values.next(), Some(Value::Boolean(true)));
+        let value = values.next().unwrap_or(Value::Nil);
+        let resp = run.borrow().resp;
+        Ok(if ok {
+            from_lua(value, resp, 0)
+        } else {
+            failure(value, inv.name)
+        })
+    });
+    state.unlocked(&redis, || {
+        for name in ["call", "pcall", "setresp", "set_repl"] {
+            redis.raw_set(name, Value::Nil)?;
+        }
+        Ok(())
+    })?;
+    result
+}
+
+/// The error reply for a script that raised `err` (Redis's luaCallFunction).
+fn failure(err: Value, funcname: &str) -> Reply {
+    let Value::Table(t) = err else {
+        let text = err
+            .to_string()
+            .unwrap_or_else(|_| "execution failure".into());
+        return Reply::Error(msg::script_failed(&format!("{funcname}, {text}")));
+    };
+    let text = match t.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => super::convert::error_text(&s.to_string_lossy()),
+        _ => msg::SCRIPT_EXECUTION_FAILURE.to_string(),
+    };
+    let source = t.raw_get::<Option<String>>("source").ok().flatten();
+    let line = t.raw_get::<Option<i64>>("line").ok().flatten();
+    match (source, line) {
+        (Some(source), Some(line)) => {
+            Reply::Error(msg::script_error_at(&text, funcname, &source, line))
+        }
+        _ => Reply::Error(text),
+    }
+}
+
+/// `redis.call` / `redis.pcall`: runs one command as EXEC runs a queued one
+/// after Redis's scriptCall checks. Returns the converted reply, or the
+/// error text (which `call` raises and `pcall` returns as `{err = …}`).
+fn redis_call(lua: &Lua, run: &mut Run, args: MultiValue) -> mlua::Result<Result<Value, String>> {
+    let fail = |text: &str| Ok(Err(text.to_string()));
+    if args.is_empty() {
+        return fail(msg::SCRIPT_NO_ARGUMENTS);
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args {
+        match a {
+            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
+                Some(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+                None => return fail(msg::SCRIPT_BAD_ARGUMENT),
+            },
+            _ => return fail(msg::SCRIPT_BAD_ARGUMENT),
+        }
+    }
+    let ctx = &mut *run.ctx;
+    let srv = ctx.srv;
+    let Some(r) = srv.commands.resolve(&argv) else {
+        return fail(msg::SCRIPT_UNKNOWN_COMMAND);
+    };
+    if !r.spec.arity_ok(argv.len()) {
+        return fail(msg::SCRIPT_WRONG_ARITY);
+    }
+    let has = |f: u32| r.spec.has(f) || r.parent.is_some_and(|p| p.has(f));
+    if has(cmd::NOSCRIPT) {
+        return fail(msg::SCRIPT_NOT_ALLOWED);
+    }
+    if srv.repl.is_stale_replica()
+        && !has(cmd::STALE)
+        && srv.config.get("replica-serve-stale-data").as_deref() == Some("no")
+    {
+        return fail(msg::SCRIPT_STALE_REPLICA);
+    }
+    if run.read_only && (has(cmd::WRITE) || has(cmd::MAY_REPLICATE)) {
+        return fail(msg::SCRIPT_WRITE_IN_READ_ONLY);
+    }
+    let from_master = ctx.client.repl.is_master;
+    if has(cmd::WRITE) && !run.wrote {
+        if read_only_replica(srv, from_master) {
+            return fail(&CmdError::ReadOnlyReplica.to_string());
+        }
+        if srv.persist.rdb_write_error(srv) {
+            return fail(&CmdError::MisconfRdb.to_string());
+        }
+        if let Some(e) = srv.aof.write_error() {
+            return fail(&CmdError::MisconfAof(e).to_string());
+        }
+        if !srv.repl.is_replica() && !srv.repl.enough_good_replicas(&srv.config) {
+            return fail(&CmdError::NoReplicas.to_string());
+        }
+    }
+    if !run.allow_oom && !run.wrote && run.oom_at_start && has(cmd::DENYOOM) {
+        return fail(&CmdError::Oom.to_string());
+    }
+    if has(cmd::WRITE) {
+        run.wrote = true;
+        srv.busy.mark_dirty();
+    }
+    let before = ctx.prop.len();
+    let reply = crate::command::exec::call(ctx, r, &argv);
+    if run.repl != ALL_TARGETS || !ctx.prop_targets.is_empty() {
+        ctx.prop_targets.resize(before, ALL_TARGETS);
+        ctx.prop_targets.resize(ctx.prop.len(), run.repl);
+    }
+    match reply {
+        Reply::Error(e) => fail(&e),
+        reply => Ok(Ok(to_lua(lua, reply, run.resp, 0)?)),
+    }
+}
