@@ -62,6 +62,8 @@ pub struct MultiState {
     pub aborted: bool,
     /// A queued command may grow memory (EXEC is refused past `maxmemory`).
     pub may_grow: bool,
+    /// A queued command may write (EXEC is refused on a read-only replica).
+    pub may_write: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

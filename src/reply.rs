@@ -78,7 +78,7 @@ pub fn encode(reply: &Reply, resp: u8, out: &mut BytesMut) {
         Reply::Ok => out.put_slice(b"+OK\r\n"),
         Reply::Status(s) => put_line(out, b'+', s.as_bytes()),
         Reply::StatusOwned(s) => put_line(out, b'+', s.as_bytes()),
-        Reply::Error(e) => put_line(out, b'-', e.as_bytes()),
+        Reply::Error(e) => put_error(out, e.as_bytes()),
         Reply::Int(n) => put_int_line(out, b':', *n),
         Reply::Bulk(b) => put_bulk(out, b),
         Reply::Nil => {
@@ -180,6 +180,20 @@ pub fn encode(reply: &Reply, resp: u8, out: &mut BytesMut) {
             }
         }
     }
+}
+
+/// An error line: a CR or LF inside (an echoed argument, a script's
+/// error text) becomes a space, as Redis maps them, so the reply cannot
+/// break the protocol.
+fn put_error(out: &mut BytesMut, body: &[u8]) {
+    if !body.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return put_line(out, b'-', body);
+    }
+    let clean: Vec<u8> = body
+        .iter()
+        .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+        .collect();
+    put_line(out, b'-', &clean);
 }
 
 fn put_line(out: &mut BytesMut, prefix: u8, body: &[u8]) {

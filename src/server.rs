@@ -212,10 +212,16 @@ impl Stats {
 
     /// A command that ran and replied with an error.
     pub fn fail(&self, stat: usize, text: &str) {
+        self.failed_only(stat);
+        self.record_error(text);
+    }
+
+    /// A failed call whose error reply was already counted (a script that
+    /// fails with the error of a command it ran: Redis counts it once).
+    pub fn failed_only(&self, stat: usize) {
         self.hot().per_command[stat]
             .failed
             .fetch_add(1, Ordering::Relaxed);
-        self.record_error(text);
     }
 
     pub fn reset(&self) {

@@ -53,6 +53,9 @@ pub struct Ctx<'a, 'c> {
     pub keys_declared: bool,
     /// Running inside a script (`redis.call`): BLOCK options are refused.
     pub in_script: bool,
+    /// The error this command replies was already counted in the error
+    /// statistics (a script failing with its `redis.call`'s error).
+    pub error_counted: bool,
 }
 
 impl<'a, 'c> Ctx<'a, 'c> {
@@ -78,6 +81,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
             scratch: None,
             keys_declared: true,
             in_script: false,
+            error_counted: false,
         }
     }
 

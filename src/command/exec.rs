@@ -203,8 +203,13 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
         && !r.spec.has(flags::ADMIN | flags::SKIP_MONITOR)
         && !r.parent.is_some_and(|p| p.has(flags::ADMIN))
     {
-        ctx.srv
-            .feed_monitors(ctx.client.db, &ctx.client.handle.addr, args);
+        // A script's commands show as sent by `lua`, as in Redis.
+        let addr = if ctx.in_script {
+            "lua"
+        } else {
+            &ctx.client.handle.addr
+        };
+        ctx.srv.feed_monitors(ctx.client.db, addr, args);
     }
     let hot = stats.hot();
     hot.commands_processed.fetch_add(1, Ordering::Relaxed);
@@ -214,7 +219,11 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     match result {
         Ok(reply) => {
             if let Reply::Error(e) = &reply {
-                stats.fail(r.stat, e);
+                if std::mem::take(&mut ctx.error_counted) {
+                    stats.failed_only(r.stat);
+                } else {
+                    stats.fail(r.stat, e);
+                }
             }
             reply
         }

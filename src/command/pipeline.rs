@@ -195,6 +195,23 @@ fn misconf(g: &mut Gate) -> Result<(), Reply> {
 
 /// A read-only replica takes writes from its master only.
 fn readonly_replica(g: &mut Gate) -> Result<(), Reply> {
+    // EXEC of a transaction queued while this server took writes, which is
+    // now a read-only replica: the whole transaction is discarded.
+    let is_exec = g.cmd.parent.is_none() && g.cmd.spec.name == "exec";
+    if is_exec
+        && g.client.multi.as_ref().is_some_and(|m| m.may_write)
+        && !g.sent_by_master()
+        && g.srv.repl.is_replica()
+        && g.srv.config.replica_read_only.load(Ordering::Relaxed)
+    {
+        g.client.multi = None;
+        g.client.unwatch();
+        g.client.handle.info.lock().multi = -1;
+        g.srv.stats.reject(g.cmd.stat, "EXECABORT");
+        return Err(Reply::Error(crate::error::msg::exec_abort_because(
+            &CmdError::ReadOnlyReplica,
+        )));
+    }
     if g.has(flags::WRITE)
         && !g.sent_by_master()
         && g.srv.repl.is_replica()
@@ -244,7 +261,8 @@ fn queue_in_multi(g: &mut Gate) -> Result<(), Reply> {
         g.srv.stats.reject(g.cmd.stat, "ERR");
         return Err(CmdError::NotAllowedInMulti.into());
     }
-    multi.may_grow |= g.cmd.spec.has(flags::DENYOOM);
+    multi.may_grow |= g.flags & flags::DENYOOM != 0;
+    multi.may_write |= g.flags & flags::WRITE != 0;
     multi.queued.push(g.args.to_vec());
     // CLIENT LIST's multi= is the number of queued commands.
     g.client.handle.info.lock().multi = multi.queued.len() as i64;

@@ -392,21 +392,30 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
     /// KILL / STATS, SHUTDOWN, AUTH, MULTI…). True when refused.
     async fn busy_script_refuses(&mut self, client: &mut Client, args: &[bytes::Bytes]) -> bool {
         use crate::command::flags::ALLOW_BUSY;
-        let allowed =
-            self.srv.commands.resolve(args).is_some_and(|r| {
-                r.spec.has(ALLOW_BUSY) || r.parent.is_some_and(|p| p.has(ALLOW_BUSY))
-            });
+        let resolved = self.srv.commands.resolve(args);
+        let allowed = resolved
+            .is_some_and(|r| r.spec.has(ALLOW_BUSY) || r.parent.is_some_and(|p| p.has(ALLOW_BUSY)));
         if allowed {
             return false;
         }
+        let is_exec = resolved.is_some_and(|r| r.parent.is_none() && r.spec.name == "exec");
         crate::pubsub::wakes::flush();
         if !self.srv.busy.wait().await {
             return false;
         }
-        crate::command::pipeline::flag_multi_error(client);
         self.srv.stats.record_error("BUSY");
         let busy = self.srv.busy.busy_error();
-        self.emit(client, &Reply::Error(busy.to_string()));
+        let reply = if is_exec && client.multi.is_some() {
+            // Redis's rejectCommand on EXEC: the transaction is discarded.
+            client.multi = None;
+            client.unwatch();
+            client.handle.info.lock().multi = -1;
+            crate::error::msg::exec_abort_because(&crate::error::CmdError::custom(busy))
+        } else {
+            crate::command::pipeline::flag_multi_error(client);
+            busy.to_string()
+        };
+        self.emit(client, &Reply::Error(reply));
         crate::pubsub::wakes::defer();
         true
     }

@@ -21,7 +21,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "Returns the server's liveliness response.",
     ),
-    CommandSpec::new("echo", 2, FAST, Keys::None, echo).doc(
+    CommandSpec::new("echo", 2, FAST | LOADING | STALE, Keys::None, echo).doc(
         "connection",
         "1.0.0",
         "Returns the given string.",

@@ -342,6 +342,13 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             ));
         }
     }
+    if ctx.srv.busy.running() {
+        // A script that ran past busy-reply-threshold holds every shard and
+        // may never end: SHUTDOWN NOSAVE stops the process now, as Redis's
+        // does from inside its busy loop.
+        tracing::warn!("Redis is now ready to exit, bye bye... (a script was still running)");
+        std::process::exit(0);
+    }
     // Main's exit path must not save a second time.
     ctx.srv.shutdown_saved.store(true, Ordering::Release);
     ctx.srv.shutdown();
@@ -1090,9 +1097,12 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let used = crate::alloc::allocated() as u64;
             let rss = crate::alloc::rss_bytes();
             let peak = crate::alloc::peak() as u64;
+            let scripts = srv.scripts.count();
+            let libs = srv.functions.snapshot();
+            let (functions, libraries) = (libs.function_count(), libs.library_count());
             let _ = write!(
                 w,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\ntotal_system_memory:0\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\ntotal_system_memory:0\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                 human_bytes(used),
                 human_bytes(rss),
                 human_bytes(peak),

@@ -134,10 +134,11 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
         },
     };
     let mut dont_sort = by.as_ref().is_some_and(|b| !b.contains(&b'*'));
-    // Sets have no order of their own: when storing, sort them anyway, by
-    // their members as strings (Redis forces ALPHA), for determinism.
+    // Sets have no order of their own: when storing or inside a script,
+    // sort them anyway, by their members as strings (Redis forces ALPHA),
+    // so replicas and the AOF see the same result.
     let is_set = matches!(ctx.lookup(&a[1]).map(|e| &e.value), Some(Value::Set(_)));
-    if dont_sort && is_set && store.is_some() {
+    if dont_sort && is_set && (store.is_some() || ctx.in_script) {
         dont_sort = false;
         alpha = true;
         by = None;

@@ -59,6 +59,7 @@ fn multi(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
         queued: Vec::new(),
         aborted: false,
         may_grow: false,
+        may_write: false,
     });
     ctx.client.handle.info.lock().multi = 0;
     Ok(Reply::Ok)

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use super::busy::RunInfo;
-use super::convert::{error_table, from_lua, to_lua};
+use super::convert::{error_table, format_g17, from_lua, to_lua};
 use super::engine::{error_text, CommandFailed, State};
 use super::flags;
 use crate::command::{flags as cmd, Ctx};
@@ -117,6 +117,9 @@ struct Run<'r, 'a, 'c> {
     resp: u8,
     /// `redis.set_repl`: where the effects of later calls go.
     repl: u8,
+    /// A `redis.call` raised its command's error (already counted in the
+    /// error statistics, by the command or its rejection).
+    raised: bool,
 }
 
 /// Calls `func` (compiled in `state`) under the caller's locks (every
@@ -131,6 +134,10 @@ pub fn run(state: &State, func: Function, ctx: &mut Ctx, inv: &Invocation) -> Re
     let in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
     let declared = std::mem::replace(&mut ctx.keys_declared, false);
     let in_script = std::mem::replace(&mut ctx.in_script, true);
+    // The script's own line comes before the lines of what it runs.
+    if srv.monitoring.load(std::sync::atomic::Ordering::Relaxed) {
+        srv.feed_monitors(ctx.client.db, &ctx.client.handle.addr, inv.command);
+    }
     let _long = crate::keyspace::LongHold::begin();
     srv.busy.begin(RunInfo {
         name: inv.name.to_string(),
@@ -151,9 +158,13 @@ pub fn run(state: &State, func: Function, ctx: &mut Ctx, inv: &Invocation) -> Re
         wrote: false,
         resp: 2,
         repl: ALL_TARGETS,
+        raised: false,
     };
     let reply =
         call_lua(state, func, &mut run, inv).unwrap_or_else(|e| Reply::Error(error_text(&e)));
+    if run.raised && matches!(reply, Reply::Error(_)) {
+        run.ctx.error_counted = true;
+    }
     state.lua.remove_hook();
     srv.busy.end();
     let ctx = run.ctx;
@@ -254,15 +265,27 @@ fn call_lua(state: &State, func: Function, run: &mut Run, inv: &Invocation) -> m
         // C functions, as Redis's: a `return redis.call(…)` tail call keeps
         // the script's frame, so errors name its line.
         let call = scope.create_function(|lua, args: MultiValue| {
-            match redis_call(lua, &mut run.borrow_mut(), args)? {
+            let mut run = run.borrow_mut();
+            match redis_call(lua, &mut run, args)? {
                 Ok(value) => Ok(value),
-                Err(text) => Err(mlua::Error::external(CommandFailed(text))),
+                Err((text, counted)) => {
+                    run.raised = counted;
+                    Err(mlua::Error::external(CommandFailed(text)))
+                }
             }
         })?;
         let pcall = scope.create_function(|lua, args: MultiValue| {
             match redis_call(lua, &mut run.borrow_mut(), args)? {
                 Ok(value) => Ok(value),
-                Err(text) => Ok(Value::Table(error_table(lua, &text)?)),
+                Err((text, counted)) => {
+                    let t = error_table(lua, &text)?;
+                    if counted {
+                        // Returned as the script's reply, it is not counted
+                        // again (Redis's ignore_error_stats_update).
+                        t.raw_set("ignore_error_stats_update", true)?;
+                    }
+                    Ok(Value::Table(t))
+                }
             }
         })?;
         let setresp = scope.create_function(|_, args: MultiValue| {
@@ -316,6 +339,14 @@ fn call_lua(state: &State, func: Function, run: &mut Run, inv: &Invocation) -> m
         let ok = matches!(values.next(), Some(Value::Boolean(true)));
         let value = values.next().unwrap_or(Value::Nil);
         let resp = run.borrow().resp;
+        if let Value::Table(t) = &value {
+            if ok
+                && t.raw_get::<bool>("ignore_error_stats_update")
+                    .unwrap_or(false)
+            {
+                run.borrow_mut().raised = true;
+            }
+        }
         Ok(if ok {
             from_lua(value, resp, 0)
         } else {
@@ -356,8 +387,13 @@ fn failure(err: Value, funcname: &str) -> Reply {
 /// `redis.call` / `redis.pcall`: runs one command as EXEC runs a queued one
 /// after Redis's scriptCall checks. Returns the converted reply, or the
 /// error text (which `call` raises and `pcall` returns as `{err = …}`).
-fn redis_call(lua: &Lua, run: &mut Run, args: MultiValue) -> mlua::Result<Result<Value, String>> {
-    let fail = |text: &str| Ok(Err(text.to_string()));
+fn redis_call(
+    lua: &Lua,
+    run: &mut Run,
+    args: MultiValue,
+) -> mlua::Result<Result<Value, (String, bool)>> {
+    // Argument errors are the script's own (counted when it fails).
+    let fail = |text: &str| Ok(Err((text.to_string(), false)));
     if args.is_empty() {
         return fail(msg::SCRIPT_NO_ARGUMENTS);
     }
@@ -365,51 +401,60 @@ fn redis_call(lua: &Lua, run: &mut Run, args: MultiValue) -> mlua::Result<Result
     for a in args {
         match a {
             Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(a)? {
-                Some(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-                None => return fail(msg::SCRIPT_BAD_ARGUMENT),
-            },
+            // %.17g, as Redis converts numbers (Lua's %.14g loses digits).
+            Value::Integer(n) => argv.push(Bytes::from(format_g17(n as f64))),
+            Value::Number(n) => argv.push(Bytes::from(format_g17(n))),
             _ => return fail(msg::SCRIPT_BAD_ARGUMENT),
         }
     }
     let ctx = &mut *run.ctx;
     let srv = ctx.srv;
+    // From here errors are counted where they happen, as Redis's scriptCall
+    // counts them: refusals as the command's rejected calls.
+    let counted = |text: &str| {
+        srv.stats.record_error(text);
+        Ok(Err((text.to_string(), true)))
+    };
     let Some(r) = srv.commands.resolve(&argv) else {
-        return fail(msg::SCRIPT_UNKNOWN_COMMAND);
+        return counted(msg::SCRIPT_UNKNOWN_COMMAND);
     };
     if !r.spec.arity_ok(argv.len()) {
-        return fail(msg::SCRIPT_WRONG_ARITY);
+        return counted(msg::SCRIPT_WRONG_ARITY);
     }
+    let rejected = |text: &str| {
+        srv.stats.reject(r.stat, text);
+        Ok(Err((text.to_string(), true)))
+    };
     let has = |f: u32| r.spec.has(f) || r.parent.is_some_and(|p| p.has(f));
     if has(cmd::NOSCRIPT) {
-        return fail(msg::SCRIPT_NOT_ALLOWED);
+        return rejected(msg::SCRIPT_NOT_ALLOWED);
     }
     if srv.repl.is_stale_replica()
         && !has(cmd::STALE)
         && srv.config.get("replica-serve-stale-data").as_deref() == Some("no")
     {
-        return fail(msg::SCRIPT_STALE_REPLICA);
+        return rejected(msg::SCRIPT_STALE_REPLICA);
     }
     if run.read_only && (has(cmd::WRITE) || has(cmd::MAY_REPLICATE)) {
-        return fail(msg::SCRIPT_WRITE_IN_READ_ONLY);
+        return rejected(msg::SCRIPT_WRITE_IN_READ_ONLY);
     }
     let from_master = ctx.client.repl.is_master;
     if has(cmd::WRITE) && !run.wrote {
         if read_only_replica(srv, from_master) {
-            return fail(&CmdError::ReadOnlyReplica.to_string());
+            return rejected(&CmdError::ReadOnlyReplica.to_string());
         }
         if srv.persist.rdb_write_error(srv) {
-            return fail(&CmdError::MisconfRdb.to_string());
+            return rejected(&CmdError::MisconfRdb.to_string());
         }
         if let Some(e) = srv.aof.write_error() {
-            return fail(&CmdError::MisconfAof(e).to_string());
+            return rejected(&CmdError::MisconfAof(e).to_string());
         }
         if !srv.repl.is_replica() && !srv.repl.enough_good_replicas(&srv.config) {
-            return fail(&CmdError::NoReplicas.to_string());
+            return rejected(&CmdError::NoReplicas.to_string());
         }
     }
     if !run.allow_oom && !run.wrote && run.oom_at_start && has(cmd::DENYOOM) {
-        return fail(&CmdError::Oom.to_string());
+        return rejected(&CmdError::Oom.to_string());
     }
     if has(cmd::WRITE) {
         run.wrote = true;
@@ -422,7 +467,8 @@ fn redis_call(lua: &Lua, run: &mut Run, args: MultiValue) -> mlua::Result<Result
         ctx.prop_targets.resize(ctx.prop.len(), run.repl);
     }
     match reply {
-        Reply::Error(e) => fail(&e),
+        // Counted by exec::call as the command's failure.
+        Reply::Error(e) => Ok(Err((e, true))),
         reply => Ok(Ok(to_lua(lua, reply, run.resp, 0)?)),
     }
 }

@@ -216,6 +216,54 @@ fn table_reply(t: Table, resp: u8, depth: usize) -> Reply {
     Reply::Array(items)
 }
 
+/// The `err` text Redis's luaPushErrorBuff makes of `-CODE message` (the
+/// code is the first word) or of a bare message (code `ERR`); CR / LF at
+/// either end trimmed.
+pub fn lua_error_text(buf: &str) -> String {
+    let trim = |m: &str| m.trim_matches(['\r', '\n']).to_string();
+    match buf.strip_prefix('-') {
+        Some(rest) => match rest.find(' ') {
+            Some(i) => format!("{} {}", &rest[..i], trim(&rest[i + 1..])),
+            None => format!("ERR {}", trim(rest)),
+        },
+        None => format!("ERR {}", trim(buf)),
+    }
+}
+
+/// A number as Redis passes it to a command: C's `%.17g` (Lua's own
+/// `%.14g` loses precision).
+pub fn format_g17(n: f64) -> String {
+    if n.is_nan() {
+        return if n.is_sign_negative() { "-nan" } else { "nan" }.to_string();
+    }
+    if n.is_infinite() {
+        return if n < 0.0 { "-inf" } else { "inf" }.to_string();
+    }
+    if n == 0.0 {
+        return if n.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    // 17 significant digits: d.dddddddddddddddde±x.
+    let sci = format!("{n:.16e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..17).contains(&exp) {
+        let m = trim_fraction(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{m}e{sign}{:02}", exp.abs());
+    }
+    let decimals = (16 - exp).max(0) as usize;
+    trim_fraction(&format!("{n:.decimals$}")).to_string()
+}
+
+/// `%g` drops trailing zeros of the fraction, and the point with them.
+fn trim_fraction(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
 /// An `err` field as the error line Redis sends: its text as is, with
 /// Redis's `-` prefix stripped (`redis.error_reply` adds one).
 pub fn error_text(e: &str) -> String {
@@ -249,6 +297,28 @@ mod tests {
             let v = to_lua(&lua, reply, 2, 0).unwrap();
             assert_eq!(format!("{:?}", from_lua(v, 2, 0)), format!("{back:?}"));
         }
+    }
+
+    #[test]
+    fn numbers_format_as_c_s_percent_17g() {
+        assert_eq!(format_g17(9007199254740991.0), "9007199254740991");
+        assert_eq!(format_g17(0.1), "0.10000000000000001");
+        assert_eq!(format_g17(1.5), "1.5");
+        assert_eq!(format_g17(-3.0), "-3");
+        assert_eq!(format_g17(1e20), "1e+20");
+        assert_eq!(format_g17(1.25e-7), "1.2499999999999999e-07");
+        assert_eq!(
+            format_g17(123456789012345680000.0),
+            "1.2345678901234568e+20"
+        );
+    }
+
+    #[test]
+    fn error_reply_texts_follow_lua_push_error_buff() {
+        assert_eq!(lua_error_text("-MY_ERR custom"), "MY_ERR custom");
+        assert_eq!(lua_error_text("-"), "ERR ");
+        assert_eq!(lua_error_text("-X\r\n"), "ERR X");
+        assert_eq!(lua_error_text("plain"), "ERR plain");
     }
 
     #[test]

@@ -179,7 +179,7 @@ fn new_state() -> mlua::Result<State> {
     };
     let globals = lua.globals();
     // Redis's luaRemoveUnsupportedFunctions.
-    for name in ["loadfile", "dofile"] {
+    for name in ["loadfile", "dofile", "print"] {
         globals.raw_set(name, Value::Nil)?;
     }
     super::libs::open(&lua)?;
@@ -272,7 +272,7 @@ fn redis_table(lua: &Lua) -> mlua::Result<Table> {
                 } else {
                     format!("-{s}")
                 };
-                error_table(lua, &super::convert::error_text(&s))
+                error_table(lua, &super::convert::lua_error_text(&s))
             }
             None => error_table(lua, &msg::script_err(msg::SCRIPT_REPLY_ARGS)),
         })?,

@@ -159,6 +159,10 @@ pub fn shebang(body: &[u8]) -> Result<(u32, usize), String> {
         let Some(list) = part.strip_prefix(b"flags=") else {
             return Err(msg::shebang_option(&String::from_utf8_lossy(part)));
         };
+        if list.is_empty() {
+            // `flags=` alone declares no flags (Redis splits "" into nothing).
+            continue;
+        }
         for name in list.split(|&b| b == b',') {
             let name = String::from_utf8_lossy(name);
             match flags::NAMES.iter().find(|(n, _)| *n == name) {
@@ -194,6 +198,11 @@ impl Scripts {
         let sha = std::str::from_utf8(sha).ok()?.to_ascii_lowercase();
         let body = self.bodies.lock().get(&sha).cloned()?;
         Some((sha, body))
+    }
+
+    /// INFO's number_of_cached_scripts.
+    pub fn count(&self) -> usize {
+        self.bodies.lock().len()
     }
 
     pub fn exists(&self, sha: &[u8]) -> bool {
@@ -237,6 +246,7 @@ mod tests {
             Ok((flags::NO_WRITES | flags::ALLOW_OOM, 31))
         );
         assert_eq!(shebang(b"#!lua\nreturn 1"), Ok((0, 5)));
+        assert_eq!(shebang(b"#!lua flags=\nreturn 1"), Ok((0, 12)));
         assert!(shebang(b"#!lua").is_err());
         assert!(shebang(b"#!python\n").is_err());
         assert!(shebang(b"#!lua flags=bad\n").is_err());
