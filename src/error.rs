@@ -325,6 +325,11 @@ pub mod msg {
     pub const SCRIPT_SHA1HEX_ARGS: &str = "wrong number of arguments";
     /// Returned (not raised) by redis.error_reply / status_reply, after `ERR `.
     pub const SCRIPT_REPLY_ARGS: &str = "wrong number or type of arguments";
+    pub const SCRIPT_CALL_OUTSIDE: &str =
+        "redis.call/pcall can only be called inside a script invocation";
+    pub const SETRESP_OUTSIDE: &str = "redis.setresp can only be called inside a script invocation";
+    pub const SET_REPL_OUTSIDE: &str =
+        "redis.set_repl can only be called inside a script invocation";
     pub const SETRESP_ARGS: &str = "redis.setresp() requires one argument.";
     pub const SETRESP_VERSION: &str = "RESP version must be 2 or 3.";
     // Redis's own text, typo included.

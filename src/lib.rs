@@ -22,9 +22,10 @@
 //!   the intset/table set, the sorted set, the stream of compact nodes) and the emulated
 //!   `long double` of INCRBYFLOAT/HINCRBYFLOAT.
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
-//! - `scripting`: EVAL's Lua engine (per-thread Lua 5.1 states, the shared
-//!   script cache, Lua ⇄ reply conversions); its commands are in
-//!   `family::scripting`.
+//! - `scripting`: the Lua engine of EVAL and FCALL (per-thread states of
+//!   Redis's own Lua, `vendor/redis-lua`; the shared script cache and library
+//!   registry; conversions; the busy-script state); its commands are in
+//!   `family::scripting` and `family::functions`.
 //! - `repl`: replication — the effect feed and backlog, the master side of a
 //!   replica link (`repl::master`), the replica's task (`repl::replica`),
 //!   effect rewriting (`repl::propagate`).
@@ -75,10 +76,15 @@
 //!   still holds its shard locks: per key, stream order is effect order.
 //! - No reply leaves before the effects fed ahead of it are in the AOF
 //!   (fsynced under `appendfsync always`): `conn` waits on `persist::aof`.
-//! - A Lua script runs under every shard lock (EVAL is `ALL_SHARDS`): atomic
-//!   against every client, whatever keys it reaches; each thread has its own
-//!   Lua state, the script cache is shared (`scripting`).
-//! - Deliberately absent (so far): cluster bus, Lua functions (FUNCTION).
+//! - A Lua script or function runs under every shard lock (EVAL and FCALL
+//!   are `ALL_SHARDS`): atomic against every client, whatever keys it
+//!   reaches; each thread has its own Lua states, the script cache and the
+//!   libraries are shared (`scripting`).
+//! - While a script runs, no other connection waits for a shard lock on its
+//!   worker: connections check `scripting::busy` before each command and wait
+//!   asynchronously (BUSY past `busy-reply-threshold`), and a lock wait that
+//!   finds a script running hands the worker over first (`Keyspace::guard`).
+//! - Deliberately absent (so far): cluster bus, the Lua debugger (LDB).
 
 pub mod alloc;
 pub mod blocking;

@@ -484,7 +484,7 @@ impl Listeners {
         self.open.lock().iter().map(|l| l.addr).collect()
     }
 
-    fn close_all(&self) {
+    pub fn close_all(&self) {
         let old: Vec<Listener> = std::mem::take(&mut *self.open.lock());
         for mut l in old {
             l.close();

@@ -168,6 +168,11 @@ fn oom(g: &mut Gate) -> Result<(), Reply> {
     if g.has(flags::DENYOOM) && !g.sent_by_master() && over_maxmemory(g.srv) {
         return g.reject("OOM", CmdError::Oom);
     }
+    // A script reads "over maxmemory" once it holds every shard (where it
+    // cannot evict): evict first, as Redis does before every command.
+    if g.cmd.spec.has(flags::SCRIPT_FLAGS) && !g.sent_by_master() {
+        crate::keyspace::evict::evict(g.srv);
+    }
     Ok(())
 }
 

@@ -99,28 +99,26 @@ pub fn split_args(a: &[Bytes]) -> CmdResult<(&[Bytes], &[Bytes])> {
     Ok(rest.split_at(numkeys as usize))
 }
 
-fn run_body(
+fn run_script(
     ctx: &mut Ctx,
     a: &[Bytes],
-    sha: &str,
-    body: &Bytes,
+    script: &scripting::Script,
     ro_command: bool,
 ) -> CmdResult<Reply> {
     let (keys, argv) = split_args(a)?;
-    let flags = scripting::shebang(body).map_err(CmdError::Custom)?.0;
     let inv = Invocation {
-        name: sha,
+        name: &script.sha,
         eval: true,
         keys,
         argv,
-        flags,
+        flags: script.flags,
         ro_command,
         command: a,
     };
     if let Some(refused) = scripting::refusal(ctx, &inv) {
         return Ok(refused);
     }
-    Ok(scripting::run_script(ctx, body, &inv))
+    Ok(scripting::run_script(ctx, &script.body, &inv))
 }
 
 fn eval_generic(ctx: &mut Ctx, a: &[Bytes], ro_command: bool) -> CmdResult<Reply> {
@@ -129,17 +127,16 @@ fn eval_generic(ctx: &mut Ctx, a: &[Bytes], ro_command: bool) -> CmdResult<Reply
     // luaCreateFunction fails before caching).
     scripting::shebang(&a[1]).map_err(CmdError::Custom)?;
     // EVAL caches what it runs, as Redis does: EVALSHA of it then works.
-    let sha = ctx.srv.scripts.load(&a[1]);
-    let body = a[1].clone();
-    run_body(ctx, a, &sha, &body, ro_command)
+    let script = ctx.srv.scripts.load(&a[1]);
+    run_script(ctx, a, &script, ro_command)
 }
 
 fn evalsha_generic(ctx: &mut Ctx, a: &[Bytes], ro_command: bool) -> CmdResult<Reply> {
     split_args(a)?;
-    let Some((sha, body)) = ctx.srv.scripts.get(&a[1]) else {
+    let Some(script) = ctx.srv.scripts.get(&a[1]) else {
         return Err(CmdError::custom(msg::NOSCRIPT));
     };
-    run_body(ctx, a, &sha, &body, ro_command)
+    run_script(ctx, a, &script, ro_command)
 }
 
 fn eval(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -162,7 +159,7 @@ fn evalsha_ro(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 /// script that does not compile is refused and not cached.
 fn script_load(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     scripting::compile_check(ctx, &a[2]).map_err(CmdError::Custom)?;
-    Ok(Reply::bulk_str(&ctx.srv.scripts.load(&a[2])))
+    Ok(Reply::bulk_str(&ctx.srv.scripts.load(&a[2]).sha))
 }
 
 fn script_exists(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {

@@ -347,6 +347,9 @@ fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         // may never end: SHUTDOWN NOSAVE stops the process now, as Redis's
         // does from inside its busy loop.
         tracing::warn!("Redis is now ready to exit, bye bye... (a script was still running)");
+        // Stop listening first: a client that sees this connection close
+        // must find the port closed too.
+        ctx.srv.listeners.close_all();
         std::process::exit(0);
     }
     // Main's exit path must not save a second time.

@@ -2,7 +2,7 @@
 //! luaCallFunction): the checks before it starts, `redis.call` / `pcall` /
 //! `setresp` / `set_repl` during it, the busy hook, and its reply.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -89,7 +89,7 @@ pub fn refusal(ctx: &Ctx, inv: &Invocation) -> Option<Reply> {
     }
     if inv.flags & (flags::ALLOW_OOM | flags::NO_WRITES) == 0
         && !from_master
-        && crate::command::pipeline::over_maxmemory(srv)
+        && crate::keyspace::evict::over_limit(srv)
     {
         return err(msg::SCRIPT_OOM);
     }
@@ -120,6 +120,62 @@ struct Run<'r, 'a, 'c> {
     /// A `redis.call` raised its command's error (already counted in the
     /// error statistics, by the command or its rejection).
     raised: bool,
+    started: Instant,
+    /// `busy-reply-threshold`, when set.
+    threshold: Option<Duration>,
+    /// This worker was handed over for a long run (`long_step`).
+    handed_off: bool,
+}
+
+thread_local! {
+    /// The run in progress on this thread, lifetimes erased. `run` sets it
+    /// around the Lua call (`Active`); the API functions and the hook, made
+    /// once per Lua state, reach the run through it. Scripts cannot start
+    /// scripts (EVAL and FCALL are `noscript`), so runs never nest.
+    static ACTIVE: Cell<*mut ()> = const { Cell::new(std::ptr::null_mut()) };
+    /// When set, a FUNCTION LOAD running library code must end by then.
+    static LOAD_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Marks a run active for as long as it lives.
+struct Active;
+
+impl Active {
+    fn enter(run: &mut Run) -> Active {
+        ACTIVE.with(|a| a.set(run as *mut Run as *mut ()));
+        Active
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| a.set(std::ptr::null_mut()));
+    }
+}
+
+/// `f` on the active run, if any. The run is unmarked while `f` has it, so
+/// it is never borrowed twice.
+fn with_run<R>(f: impl FnOnce(&mut Run) -> R) -> Option<R> {
+    let p = ACTIVE.with(|a| a.replace(std::ptr::null_mut()));
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` was set by `Active::enter` from a `&mut Run` that
+    // outlives the guard, which is alive (the Lua call it wraps is what
+    // calls us); the run is unmarked until `f` returns, so this is the only
+    // reference to it.
+    let r = f(unsafe { &mut *(p as *mut Run) });
+    ACTIVE.with(|a| a.set(p));
+    Some(r)
+}
+
+/// Runs library code (FUNCTION LOAD) with a deadline the hook enforces.
+pub fn with_load_deadline<R>(timeout_ms: u64, f: impl FnOnce() -> R) -> R {
+    let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
+    LOAD_DEADLINE.with(|d| d.set(deadline));
+    let r = f();
+    LOAD_DEADLINE.with(|d| d.set(None));
+    r
 }
 
 /// Calls `func` (compiled in `state`) under the caller's locks (every
@@ -139,17 +195,19 @@ pub fn run(state: &State, func: Function, ctx: &mut Ctx, inv: &Invocation) -> Re
         srv.feed_monitors(ctx.client.db, &ctx.client.handle.addr, inv.command);
     }
     let _long = crate::keyspace::LongHold::begin();
+    let started = Instant::now();
     srv.busy.begin(RunInfo {
         name: inv.name.to_string(),
         command: inv.command.to_vec(),
-        started: Instant::now(),
+        started,
         eval: inv.eval,
         from_master: ctx.client.repl.is_master,
     });
-    let oom_at_start = !inv.allow_oom()
-        && !ctx.client.repl.is_master
-        && srv.config.get_int("maxmemory") > 0
-        && crate::command::pipeline::over_maxmemory(srv);
+    // Lock-free (no eviction here: every shard is held); the dispatcher
+    // evicted before a script command when maxmemory is set.
+    let oom_at_start =
+        !inv.allow_oom() && !ctx.client.repl.is_master && crate::keyspace::evict::over_limit(srv);
+    let threshold = srv.config.get_int("busy-reply-threshold");
     let mut run = Run {
         ctx,
         read_only: inv.read_only(),
@@ -159,13 +217,21 @@ pub fn run(state: &State, func: Function, ctx: &mut Ctx, inv: &Invocation) -> Re
         resp: 2,
         repl: ALL_TARGETS,
         raised: false,
+        started,
+        threshold: (threshold > 0).then(|| Duration::from_millis(threshold as u64)),
+        handed_off: false,
     };
-    let reply =
-        call_lua(state, func, &mut run, inv).unwrap_or_else(|e| Reply::Error(error_text(&e)));
+    let reply = {
+        let _active = Active::enter(&mut run);
+        call_lua(state, func, inv).unwrap_or_else(|e| Reply::Error(error_text(&e)))
+    };
     if run.raised && matches!(reply, Reply::Error(_)) {
         run.ctx.error_counted = true;
     }
-    state.lua.remove_hook();
+    if srv.busy.killed() {
+        // The kill made the hook fire on every line: back to the count hook.
+        install_hook(&state.lua);
+    }
     srv.busy.end();
     let ctx = run.ctx;
     ctx.client.db = db;
@@ -194,172 +260,161 @@ fn collect_garbage(lua: &Lua) {
     });
 }
 
-/// Redis's luaMaskCountHook: every 100,000 instructions, checks the run
-/// against `busy-reply-threshold` and the kill flag.
-fn set_busy_hook(lua: &Lua, srv: &std::sync::Arc<crate::server::Server>) {
-    let threshold = srv.config.get_int("busy-reply-threshold");
-    if threshold <= 0 {
-        return;
-    }
-    let threshold = Duration::from_millis(threshold as u64);
-    let srv = std::sync::Arc::downgrade(srv);
-    let start = Instant::now();
-    let handed_off = Cell::new(false);
+/// Redis's luaMaskCountHook, set once per state: every 100,000
+/// instructions it checks a FUNCTION LOAD's deadline, or the running
+/// script against `busy-reply-threshold` and the kill flag.
+pub fn install_hook(lua: &Lua) {
     lua.set_hook(
         mlua::HookTriggers::new().every_nth_instruction(100_000),
-        move |lua, _| {
-            let Some(srv) = srv.upgrade() else {
+        |lua, _| {
+            if let Some(deadline) = LOAD_DEADLINE.with(Cell::get) {
+                if Instant::now() > deadline {
+                    return Err(mlua::Error::runtime(msg::FUNCTION_LOAD_TIMEOUT));
+                }
                 return Ok(mlua::VmState::Continue);
-            };
-            if srv.busy.killed() {
-                // Fire on every line from now on, so a pcall in the script
-                // cannot swallow the kill and go on.
-                lua.set_hook(mlua::HookTriggers::new().every_line(), |_, _| {
-                    Err(mlua::Error::runtime(msg::SCRIPT_KILLED))
-                });
-                tracing::warn!("Lua script killed by user with SCRIPT KILL.");
-                return Err(mlua::Error::runtime(msg::SCRIPT_KILLED));
             }
-            if start.elapsed() >= threshold {
-                srv.busy.time_out();
-            }
-            if !handed_off.get() && start.elapsed() >= Duration::from_millis(5) {
-                // A long run: give this worker's queue and the I/O driver to
-                // another thread, so the connections that will get BUSY (and
-                // the one that sends SCRIPT KILL) are served meanwhile.
-                handed_off.set(true);
-                crate::long_step::run(|| std::thread::sleep(Duration::from_millis(1)));
-            }
-            Ok(mlua::VmState::Continue)
+            with_run(|run| busy_check(lua, run)).unwrap_or(Ok(mlua::VmState::Continue))
         },
     );
 }
 
-fn array_of(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
-    lua.create_sequence_from(
-        items
-            .iter()
-            .map(|k| lua.create_string(k))
-            .collect::<mlua::Result<Vec<_>>>()?,
-    )
+fn busy_check(lua: &Lua, run: &mut Run) -> mlua::Result<mlua::VmState> {
+    let busy = &run.ctx.srv.busy;
+    if busy.killed() {
+        // Fire on every line from now on, so a pcall in the script cannot
+        // swallow the kill and go on.
+        lua.set_hook(mlua::HookTriggers::new().every_line(), |_, _| {
+            Err(mlua::Error::runtime(msg::SCRIPT_KILLED))
+        });
+        tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+        return Err(mlua::Error::runtime(msg::SCRIPT_KILLED));
+    }
+    let elapsed = run.started.elapsed();
+    if run.threshold.is_some_and(|t| elapsed >= t) {
+        busy.time_out();
+    }
+    if !run.handed_off && elapsed >= Duration::from_millis(5) {
+        // A long run: give this worker's queue and the I/O driver to
+        // another thread, so the connections that will get BUSY (and the
+        // one that sends SCRIPT KILL) are served meanwhile.
+        run.handed_off = true;
+        crate::long_step::run(|| std::thread::sleep(Duration::from_millis(1)));
+    }
+    Ok(mlua::VmState::Continue)
 }
 
-fn call_lua(state: &State, func: Function, run: &mut Run, inv: &Invocation) -> mlua::Result<Reply> {
-    let lua = &state.lua;
-    let globals = lua.globals();
-    let keys = array_of(lua, inv.keys)?;
-    let argv = array_of(lua, inv.argv)?;
-    if inv.eval {
-        state.unlocked(&globals, || {
-            globals.raw_set("KEYS", keys.clone())?;
-            globals.raw_set("ARGV", argv.clone())
-        })?;
-    }
-    if let Some(srv) = run.ctx.srv.arc() {
-        set_busy_hook(lua, &srv);
-    }
-    let handler: Function = lua.registry_value(&state.handler)?;
-    let redis: Table = globals.raw_get("redis")?;
-    let run = RefCell::new(run);
-    let result = lua.scope(|scope| {
-        // C functions, as Redis's: a `return redis.call(…)` tail call keeps
-        // the script's frame, so errors name its line.
-        let call = scope.create_function(|lua, args: MultiValue| {
-            let mut run = run.borrow_mut();
-            match redis_call(lua, &mut run, args)? {
-                Ok(value) => Ok(value),
-                Err((text, counted)) => {
-                    run.raised = counted;
-                    Err(mlua::Error::external(CommandFailed(text)))
+/// `redis.call`, `redis.pcall`, `redis.setresp` and `redis.set_repl`,
+/// made once per state; they act on the active run.
+pub fn install(lua: &Lua, redis: &Table) -> mlua::Result<()> {
+    // C functions, as Redis's: a `return redis.call(…)` tail call keeps the
+    // script's frame, so errors name its line.
+    let call = lua.create_function(|lua, args: MultiValue| {
+        let called = with_run(|run| match redis_call(lua, run, args)? {
+            Ok(value) => Ok(value),
+            Err((text, counted)) => {
+                run.raised = counted;
+                Err(mlua::Error::external(CommandFailed(text)))
+            }
+        });
+        called.unwrap_or_else(|| Err(mlua::Error::runtime(msg::SCRIPT_CALL_OUTSIDE)))
+    })?;
+    let pcall = lua.create_function(|lua, args: MultiValue| {
+        let called = with_run(|run| match redis_call(lua, run, args)? {
+            Ok(value) => Ok(value),
+            Err((text, counted)) => {
+                let t = error_table(lua, &text)?;
+                if counted {
+                    // Returned as the script's reply, it is not counted
+                    // again (Redis's ignore_error_stats_update).
+                    t.raw_set("ignore_error_stats_update", true)?;
                 }
+                Ok(Value::Table(t))
             }
-        })?;
-        let pcall = scope.create_function(|lua, args: MultiValue| {
-            match redis_call(lua, &mut run.borrow_mut(), args)? {
-                Ok(value) => Ok(value),
-                Err((text, counted)) => {
-                    let t = error_table(lua, &text)?;
-                    if counted {
-                        // Returned as the script's reply, it is not counted
-                        // again (Redis's ignore_error_stats_update).
-                        t.raw_set("ignore_error_stats_update", true)?;
-                    }
-                    Ok(Value::Table(t))
-                }
-            }
-        })?;
-        let setresp = scope.create_function(|_, args: MultiValue| {
-            let v = match args.into_iter().collect::<Vec<_>>().as_slice() {
-                [Value::Integer(n)] => *n,
-                [Value::Number(n)] => *n as i64,
-                [_] => 0,
-                _ => return Err(mlua::Error::runtime(msg::SETRESP_ARGS)),
-            };
-            if v != 2 && v != 3 {
-                return Err(mlua::Error::runtime(msg::SETRESP_VERSION));
-            }
-            let mut run = run.borrow_mut();
+        });
+        called.unwrap_or_else(|| Err(mlua::Error::runtime(msg::SCRIPT_CALL_OUTSIDE)))
+    })?;
+    let setresp = lua.create_function(|_, args: MultiValue| {
+        let v = match args.into_iter().collect::<Vec<_>>().as_slice() {
+            [Value::Integer(n)] => *n,
+            [Value::Number(n)] => *n as i64,
+            [_] => 0,
+            _ => return Err(mlua::Error::runtime(msg::SETRESP_ARGS)),
+        };
+        if v != 2 && v != 3 {
+            return Err(mlua::Error::runtime(msg::SETRESP_VERSION));
+        }
+        with_run(|run| {
             run.resp = v as u8;
             run.ctx.client.resp = v as u8;
-            Ok(())
-        })?;
-        let set_repl = scope.create_function(|_, args: MultiValue| {
-            if args.len() != 1 {
-                return Err(mlua::Error::runtime(msg::SET_REPL_ARGS));
-            }
-            let flags = match args.into_iter().next() {
-                Some(Value::Integer(n)) => n,
-                Some(Value::Number(n)) => n as i64,
-                _ => 0,
-            };
-            if flags & !(ALL_TARGETS as i64) != 0 {
-                return Err(mlua::Error::runtime(msg::SET_REPL_FLAGS));
-            }
-            run.borrow_mut().repl = flags as u8;
-            Ok(())
-        })?;
-        state.unlocked(&redis, || {
-            redis.raw_set("call", call)?;
-            redis.raw_set("pcall", pcall)?;
-            redis.raw_set("setresp", setresp)?;
-            redis.raw_set("set_repl", set_repl)
-        })?;
-        let xpcall: Function = globals.raw_get("xpcall")?;
-        let result: MultiValue = if inv.eval {
-            xpcall.call((func, handler))?
-        } else {
-            // Lua 5.1's xpcall passes no arguments: a closure carries them.
-            let with_args: Function = lua
-                .load("local f, k, a = ... return function() return f(k, a) end")
-                .set_name("=redis_api")
-                .call((func, keys, argv))?;
-            xpcall.call((with_args, handler))?
+        })
+        .ok_or_else(|| mlua::Error::runtime(msg::SETRESP_OUTSIDE))
+    })?;
+    let set_repl = lua.create_function(|_, args: MultiValue| {
+        if args.len() != 1 {
+            return Err(mlua::Error::runtime(msg::SET_REPL_ARGS));
+        }
+        let flags = match args.into_iter().next() {
+            Some(Value::Integer(n)) => n,
+            Some(Value::Number(n)) => n as i64,
+            _ => 0,
         };
-        let mut values = result.into_iter();
-        let ok = matches!(values.next(), Some(Value::Boolean(true)));
-        let value = values.next().unwrap_or(Value::Nil);
-        let resp = run.borrow().resp;
+        if flags & !(ALL_TARGETS as i64) != 0 {
+            return Err(mlua::Error::runtime(msg::SET_REPL_FLAGS));
+        }
+        with_run(|run| run.repl = flags as u8)
+            .ok_or_else(|| mlua::Error::runtime(msg::SET_REPL_OUTSIDE))
+    })?;
+    redis.raw_set("call", call)?;
+    redis.raw_set("pcall", pcall)?;
+    redis.raw_set("setresp", setresp)?;
+    redis.raw_set("set_repl", set_repl)?;
+    Ok(())
+}
+
+fn array_of(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, item) in items.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(item)?)?;
+    }
+    Ok(t)
+}
+
+fn call_lua(state: &State, func: Function, inv: &Invocation) -> mlua::Result<Reply> {
+    let lua = &state.lua;
+    let keys = array_of(lua, inv.keys)?;
+    let argv = array_of(lua, inv.argv)?;
+    let handler: Function = lua.registry_value(&state.handler)?;
+    let result: MultiValue = if inv.eval {
+        let globals = lua.globals();
+        state.unlocked(&globals, || {
+            globals.raw_set("KEYS", keys)?;
+            globals.raw_set("ARGV", argv)
+        })?;
+        state.xpcall.call((func, handler))?
+    } else {
+        // Lua 5.1's xpcall passes no arguments: the API's helper does.
+        state.fcall.call((func, handler, keys, argv))?
+    };
+    let mut values = result.into_iter();
+    let ok = matches!(values.next(), Some(Value::Boolean(true)));
+    let value = values.next().unwrap_or(Value::Nil);
+    let resp = with_run(|run| {
         if let Value::Table(t) = &value {
             if ok
                 && t.raw_get::<bool>("ignore_error_stats_update")
                     .unwrap_or(false)
             {
-                run.borrow_mut().raised = true;
+                run.raised = true;
             }
         }
-        Ok(if ok {
-            from_lua(value, resp, 0)
-        } else {
-            failure(value, inv.name)
-        })
-    });
-    state.unlocked(&redis, || {
-        for name in ["call", "pcall", "setresp", "set_repl"] {
-            redis.raw_set(name, Value::Nil)?;
-        }
-        Ok(())
-    })?;
-    result
+        run.resp
+    })
+    .unwrap_or(2);
+    Ok(if ok {
+        from_lua(value, resp, 0)
+    } else {
+        failure(value, inv.name)
+    })
 }
 
 /// The error reply for a script that raised `err` (Redis's luaCallFunction).

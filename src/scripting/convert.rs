@@ -224,9 +224,9 @@ pub fn lua_error_text(buf: &str) -> String {
     match buf.strip_prefix('-') {
         Some(rest) => match rest.find(' ') {
             Some(i) => format!("{} {}", &rest[..i], trim(&rest[i + 1..])),
-            None => format!("ERR {}", trim(rest)),
+            None => crate::error::msg::script_err(trim(rest)),
         },
-        None => format!("ERR {}", trim(buf)),
+        None => crate::error::msg::script_err(trim(buf)),
     }
 }
 
@@ -241,6 +241,11 @@ pub fn format_g17(n: f64) -> String {
     }
     if n == 0.0 {
         return if n.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    // Whole numbers below 1e17 print as integers under %.17g: the common
+    // case (counters, ids), without the exact-digits formatter.
+    if n.fract() == 0.0 && n.abs() < 1e17 {
+        return itoa::Buffer::new().format(n as i64).to_string();
     }
     // 17 significant digits: d.dddddddddddddddde±x.
     let sci = format!("{n:.16e}");
@@ -316,9 +321,10 @@ mod tests {
     #[test]
     fn error_reply_texts_follow_lua_push_error_buff() {
         assert_eq!(lua_error_text("-MY_ERR custom"), "MY_ERR custom");
-        assert_eq!(lua_error_text("-"), "ERR ");
-        assert_eq!(lua_error_text("-X\r\n"), "ERR X");
-        assert_eq!(lua_error_text("plain"), "ERR plain");
+        let generic = crate::error::msg::script_err;
+        assert_eq!(lua_error_text("-"), generic(""));
+        assert_eq!(lua_error_text("-X\r\n"), generic("X"));
+        assert_eq!(lua_error_text("plain"), generic("plain"));
     }
 
     #[test]

@@ -94,13 +94,20 @@ local function function_env(load_redis)
   end
   return env, loading
 end
-return handler, init, function_env
+-- Lua 5.1's xpcall passes no arguments to the function it calls.
+local function fcall(f, handler, keys, args)
+  return xpcall(function() return f(keys, args) end, handler)
+end
+return handler, init, function_env, fcall
 "#;
 
 /// One Lua state with Redis's API.
 pub struct State {
     pub lua: Lua,
     pub handler: RegistryKey,
+    /// The global `xpcall`, and the API's `fcall(f, handler, keys, args)`.
+    pub xpcall: Function,
+    pub fcall: Function,
     function_env: Function,
     /// `readonly(table, on)`: Redis's lua_enablereadonlytable.
     readonly: Function,
@@ -184,8 +191,10 @@ fn new_state() -> mlua::Result<State> {
     }
     super::libs::open(&lua)?;
     globals.raw_set("redis", redis_table(&lua)?)?;
-    let (handler, init, function_env): (Function, Function, Function) =
+    let (handler, init, function_env, fcall): (Function, Function, Function, Function) =
         lua.load(API).set_name("=redis_api").eval()?;
+    let xpcall: Function = globals.raw_get("xpcall")?;
+    super::call::install_hook(&lua);
     // SAFETY: a C function of Redis's Lua, taking (table, boolean).
     let readonly = unsafe { lua.create_c_function(readonly_c)? };
     init.call::<()>((
@@ -196,6 +205,8 @@ fn new_state() -> mlua::Result<State> {
     Ok(State {
         handler: lua.create_registry_value(handler)?,
         lua,
+        xpcall,
+        fcall,
         function_env,
         readonly,
     })
@@ -241,10 +252,11 @@ fn set_log_and_version(lua: &Lua, redis: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
-/// The `redis` table; `call`, `pcall`, `setresp` and `set_repl` are set for
-/// each run (`super::call`).
+/// The `redis` table (`call`, `pcall`, `setresp` and `set_repl` act on the
+/// run in progress: `super::call`).
 fn redis_table(lua: &Lua) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
+    super::call::install(lua, &redis)?;
     redis.raw_set(
         "sha1hex",
         lua.create_function(|_, args: MultiValue| {
@@ -475,22 +487,10 @@ fn run_library(
         chunk.set_environment(env)?;
         lua.set_app_data(Registering::default());
         loading.call::<()>(true)?;
-        let start = std::time::Instant::now();
-        if timeout_ms > 0 {
-            lua.set_hook(
-                mlua::HookTriggers::new().every_nth_instruction(100_000),
-                move |_, _| {
-                    if start.elapsed().as_millis() as u64 > timeout_ms {
-                        return Err(mlua::Error::runtime(msg::FUNCTION_LOAD_TIMEOUT));
-                    }
-                    Ok(mlua::VmState::Continue)
-                },
-            );
-        }
-        let handler: Function = lua.registry_value(&state.handler)?;
-        let xpcall: Function = lua.globals().raw_get("xpcall")?;
-        let ran: MultiValue = xpcall.call((chunk, handler))?;
-        lua.remove_hook();
+        let ran: MultiValue = super::call::with_load_deadline(timeout_ms, || {
+            let handler: Function = lua.registry_value(&state.handler)?;
+            state.xpcall.call((chunk, handler))
+        })?;
         loading.call::<()>(false)?;
         let registered = lua.remove_app_data::<Registering>().unwrap_or_default();
         let mut ran = ran.into_iter();
@@ -504,7 +504,6 @@ fn run_library(
         }
         Ok(Ok(registered.functions))
     })();
-    lua.remove_hook();
     match result {
         Ok(r) => r,
         Err(e) => Err(msg::script_err(e)),

@@ -29,6 +29,7 @@ mod libs;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -104,8 +105,7 @@ pub fn command_flags(srv: &crate::server::Server, cmd_flags: u32, args: &[Bytes]
     } else if name.len() >= 7 && name[..7].eq_ignore_ascii_case(b"evalsha") {
         args.get(1)
             .and_then(|sha| srv.scripts.get(sha))
-            .and_then(|(_, body)| shebang(&body).ok())
-            .map(|(f, _)| f)
+            .map(|script| script.flags)
     } else {
         args.get(1)
             .and_then(|body| shebang(body).ok())
@@ -174,30 +174,46 @@ pub fn shebang(body: &[u8]) -> Result<(u32, usize), String> {
     Ok((found, end))
 }
 
-/// The script cache: SHA1 (lowercase hex) → body.
+/// A cached script: its SHA1 (lowercase hex), body, and shebang flags
+/// (read once, when cached).
+pub struct Script {
+    pub sha: String,
+    pub body: Bytes,
+    pub flags: u32,
+}
+
+/// The script cache: SHA1 (lowercase hex) → script.
 #[derive(Default)]
 pub struct Scripts {
-    bodies: Mutex<HashMap<String, Bytes>>,
+    bodies: Mutex<HashMap<String, Arc<Script>>>,
     /// Bumped by SCRIPT FLUSH: threads drop their compiled functions.
     generation: AtomicU64,
 }
 
 impl Scripts {
-    /// Adds `body` and returns its SHA1.
-    pub fn load(&self, body: &Bytes) -> String {
+    /// Adds `body` (whose shebang was checked) and returns it as cached.
+    pub fn load(&self, body: &Bytes) -> Arc<Script> {
         let sha = sha1hex(body);
         self.bodies
             .lock()
             .entry(sha.clone())
-            .or_insert_with(|| Bytes::copy_from_slice(body));
-        sha
+            .or_insert_with(|| {
+                Arc::new(Script {
+                    flags: shebang(body).map_or(flags::EVAL_COMPAT, |(f, _)| f),
+                    sha,
+                    body: Bytes::copy_from_slice(body),
+                })
+            })
+            .clone()
     }
 
-    /// The body of `sha` (any case, as Redis accepts), if cached.
-    pub fn get(&self, sha: &[u8]) -> Option<(String, Bytes)> {
-        let sha = std::str::from_utf8(sha).ok()?.to_ascii_lowercase();
-        let body = self.bodies.lock().get(&sha).cloned()?;
-        Some((sha, body))
+    /// The script of `sha` (any case, as Redis accepts), if cached.
+    pub fn get(&self, sha: &[u8]) -> Option<Arc<Script>> {
+        let sha = std::str::from_utf8(sha).ok()?;
+        if sha.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self.bodies.lock().get(&sha.to_ascii_lowercase()).cloned();
+        }
+        self.bodies.lock().get(sha).cloned()
     }
 
     /// INFO's number_of_cached_scripts.
@@ -256,7 +272,7 @@ mod tests {
     #[test]
     fn cache_is_case_insensitive_and_flushes() {
         let s = Scripts::default();
-        let sha = s.load(&Bytes::from_static(b"return 1"));
+        let sha = s.load(&Bytes::from_static(b"return 1")).sha.clone();
         assert!(s.exists(sha.to_ascii_uppercase().as_bytes()));
         let g = s.generation();
         s.flush();
