@@ -358,6 +358,8 @@ async fn link_drop_resumes_with_partial_resync() {
 struct FakeReplica {
     stream: TcpStream,
     buf: Vec<u8>,
+    /// The function libraries of the full sync's RDB.
+    functions: Vec<bytes::Bytes>,
 }
 
 impl FakeReplica {
@@ -372,6 +374,7 @@ impl FakeReplica {
         let mut f = FakeReplica {
             stream,
             buf: Vec::new(),
+            functions: Vec::new(),
         };
         assert_eq!(f.line().await, "+OK");
         f.stream
@@ -386,7 +389,8 @@ impl FakeReplica {
         }
         let rdb: Vec<u8> = f.buf.drain(..len).collect();
         assert!(rdb.starts_with(b"REDIS0010"));
-        cinnabar::persist::rdb::decode(&rdb).expect("our RDB decodes");
+        let loaded = cinnabar::persist::rdb::decode(&rdb).expect("our RDB decodes");
+        f.functions = loaded.functions;
         f
     }
 
@@ -1262,4 +1266,45 @@ async fn cinnabar_loads_real_redis_sets() {
     m.val(&["SPOP", "big", "3"]).await;
     m.expect(&["WAIT", "1", "5000"], b":1\r\n").await;
     same_sets(&mut m, &mut r).await;
+}
+
+/// A script's writes reach the stream as their effects, wrapped in
+/// MULTI/EXEC, minus what `redis.set_repl` kept back; FUNCTION LOAD goes
+/// as sent, and a full sync carries the libraries in the RDB.
+#[tokio::test]
+async fn scripts_propagate_their_effects_and_libraries_their_code() {
+    let master = TestServer::start().await;
+    let mut m = master.raw().await;
+    let lib = "#!lua name=l\nredis.register_function('f', function(keys) return redis.call('incr', keys[1]) end)";
+    m.expect(&["FUNCTION", "LOAD", lib], b"$1\r\nl\r\n").await;
+    let mut f = FakeReplica::connect(master.port).await;
+    m.expect(
+        &[
+            "EVAL",
+            "redis.call('set', KEYS[1], 'x') \
+             redis.set_repl(redis.REPL_NONE) redis.call('set', KEYS[2], 'hidden') \
+             redis.set_repl(redis.REPL_ALL) redis.call('lpush', KEYS[3], 'y') return 1",
+            "3",
+            "a",
+            "b",
+            "c",
+        ],
+        b":1\r\n",
+    )
+    .await;
+    assert_eq!(f.effect().await, ["MULTI"]);
+    assert_eq!(f.effect().await, ["set", "a", "x"]);
+    assert_eq!(f.effect().await, ["lpush", "c", "y"]);
+    assert_eq!(f.effect().await, ["EXEC"]);
+    // One effect needs no transaction; FCALL is replicated as its effect.
+    m.expect(&["FCALL", "f", "1", "n"], b":1\r\n").await;
+    assert_eq!(f.effect().await, ["incr", "n"]);
+    m.expect(&["FUNCTION", "DELETE", "l"], b"+OK\r\n").await;
+    assert_eq!(f.effect().await, ["FUNCTION", "DELETE", "l"]);
+    // A new replica's RDB holds the libraries loaded now.
+    m.expect(&["FUNCTION", "LOAD", lib], b"$1\r\nl\r\n").await;
+    let second = FakeReplica::connect(master.port).await;
+    assert_eq!(second.functions, vec![bytes::Bytes::from(lib)]);
+    // The first replica synced after the first load: its RDB had it too.
+    assert_eq!(f.functions, second.functions);
 }
