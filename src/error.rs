@@ -325,6 +325,9 @@ pub mod msg {
     pub const SCRIPT_SHA1HEX_ARGS: &str = "wrong number of arguments";
     /// Returned (not raised) by redis.error_reply / status_reply, after `ERR `.
     pub const SCRIPT_REPLY_ARGS: &str = "wrong number or type of arguments";
+    /// A command panicked inside `redis.call` (a bug): the script fails.
+    pub const SCRIPT_COMMAND_PANICKED: &str =
+        "ERR the command failed inside the server (see the log)";
     pub const SCRIPT_CALL_OUTSIDE: &str =
         "redis.call/pcall can only be called inside a script invocation";
     pub const SETRESP_OUTSIDE: &str = "redis.setresp can only be called inside a script invocation";

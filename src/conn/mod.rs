@@ -386,20 +386,23 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
     }
 
     /// While another connection's script runs, this command waits for it
-    /// without holding the worker (`scripting::busy`); once the script has
-    /// run past `busy-reply-threshold` it is refused with BUSY, unless it
-    /// is one of the commands Redis serves then (SCRIPT KILL, FUNCTION
+    /// without holding the worker (`scripting::busy`) until it ends or has
+    /// run past `busy-reply-threshold`; then it is refused with BUSY, unless
+    /// it is one of the commands Redis serves then (SCRIPT KILL, FUNCTION
     /// KILL / STATS, SHUTDOWN, AUTH, MULTI…). True when refused.
     async fn busy_script_refuses(&mut self, client: &mut Client, args: &[bytes::Bytes]) -> bool {
         use crate::command::flags::ALLOW_BUSY;
         let resolved = self.srv.commands.resolve(args);
         let allowed = resolved
             .is_some_and(|r| r.spec.has(ALLOW_BUSY) || r.parent.is_some_and(|p| p.has(ALLOW_BUSY)));
+        crate::pubsub::wakes::flush();
         if allowed {
+            // As in Redis, where nothing else runs before the script has
+            // passed the threshold: SCRIPT KILL then finds it busy.
+            self.srv.busy.wait().await;
             return false;
         }
         let is_exec = resolved.is_some_and(|r| r.parent.is_none() && r.spec.name == "exec");
-        crate::pubsub::wakes::flush();
         if !self.srv.busy.wait().await {
             return false;
         }

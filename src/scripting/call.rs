@@ -9,8 +9,8 @@ use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use super::busy::RunInfo;
-use super::convert::{error_table, format_g17, from_lua, to_lua};
-use super::engine::{error_text, CommandFailed, State};
+use super::convert::from_lua;
+use super::engine::{error_text, State};
 use super::flags;
 use crate::command::{flags as cmd, Ctx};
 use crate::error::{msg, CmdError};
@@ -107,19 +107,19 @@ fn read_only_replica(srv: &crate::server::Server, from_master: bool) -> bool {
 }
 
 /// What `redis.call` needs across calls of one run.
-struct Run<'r, 'a, 'c> {
+pub(super) struct Run<'r, 'a, 'c> {
     ctx: &'r mut Ctx<'a, 'c>,
     read_only: bool,
     allow_oom: bool,
     /// The server was past maxmemory when the script started.
     oom_at_start: bool,
     wrote: bool,
-    resp: u8,
+    pub(super) resp: u8,
     /// `redis.set_repl`: where the effects of later calls go.
     repl: u8,
     /// A `redis.call` raised its command's error (already counted in the
     /// error statistics, by the command or its rejection).
-    raised: bool,
+    pub(super) raised: bool,
     started: Instant,
     /// `busy-reply-threshold`, when set.
     threshold: Option<Duration>,
@@ -155,7 +155,7 @@ impl Drop for Active {
 
 /// `f` on the active run, if any. The run is unmarked while `f` has it, so
 /// it is never borrowed twice.
-fn with_run<R>(f: impl FnOnce(&mut Run) -> R) -> Option<R> {
+pub(super) fn with_run<R>(f: impl FnOnce(&mut Run) -> R) -> Option<R> {
     let p = ACTIVE.with(|a| a.replace(std::ptr::null_mut()));
     if p.is_null() {
         return None;
@@ -306,33 +306,12 @@ fn busy_check(lua: &Lua, run: &mut Run) -> mlua::Result<mlua::VmState> {
 /// `redis.call`, `redis.pcall`, `redis.setresp` and `redis.set_repl`,
 /// made once per state; they act on the active run.
 pub fn install(lua: &Lua, redis: &Table) -> mlua::Result<()> {
-    // C functions, as Redis's: a `return redis.call(…)` tail call keeps the
-    // script's frame, so errors name its line.
-    let call = lua.create_function(|lua, args: MultiValue| {
-        let called = with_run(|run| match redis_call(lua, run, args)? {
-            Ok(value) => Ok(value),
-            Err((text, counted)) => {
-                run.raised = counted;
-                Err(mlua::Error::external(CommandFailed(text)))
-            }
-        });
-        called.unwrap_or_else(|| Err(mlua::Error::runtime(msg::SCRIPT_CALL_OUTSIDE)))
-    })?;
-    let pcall = lua.create_function(|lua, args: MultiValue| {
-        let called = with_run(|run| match redis_call(lua, run, args)? {
-            Ok(value) => Ok(value),
-            Err((text, counted)) => {
-                let t = error_table(lua, &text)?;
-                if counted {
-                    // Returned as the script's reply, it is not counted
-                    // again (Redis's ignore_error_stats_update).
-                    t.raw_set("ignore_error_stats_update", true)?;
-                }
-                Ok(Value::Table(t))
-            }
-        });
-        called.unwrap_or_else(|| Err(mlua::Error::runtime(msg::SCRIPT_CALL_OUTSIDE)))
-    })?;
+    // C functions reading their arguments off the Lua stack, as Redis's
+    // (`raw`): no per-argument conversion, and a `return redis.call(…)`
+    // tail call keeps the script's frame, so errors name its line.
+    // SAFETY: both follow the lua_CFunction protocol (`raw`).
+    let call = unsafe { lua.create_c_function(super::raw::redis_call)? };
+    let pcall = unsafe { lua.create_c_function(super::raw::redis_pcall)? };
     let setresp = lua.create_function(|_, args: MultiValue| {
         let v = match args.into_iter().collect::<Vec<_>>().as_slice() {
             [Value::Integer(n)] => *n,
@@ -439,36 +418,19 @@ fn failure(err: Value, funcname: &str) -> Reply {
     }
 }
 
-/// `redis.call` / `redis.pcall`: runs one command as EXEC runs a queued one
-/// after Redis's scriptCall checks. Returns the converted reply, or the
-/// error text (which `call` raises and `pcall` returns as `{err = …}`).
-fn redis_call(
-    lua: &Lua,
-    run: &mut Run,
-    args: MultiValue,
-) -> mlua::Result<Result<Value, (String, bool)>> {
-    // Argument errors are the script's own (counted when it fails).
-    let fail = |text: &str| Ok(Err((text.to_string(), false)));
-    if args.is_empty() {
-        return fail(msg::SCRIPT_NO_ARGUMENTS);
-    }
-    let mut argv = Vec::with_capacity(args.len());
-    for a in args {
-        match a {
-            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-            // %.17g, as Redis converts numbers (Lua's %.14g loses digits).
-            Value::Integer(n) => argv.push(Bytes::from(format_g17(n as f64))),
-            Value::Number(n) => argv.push(Bytes::from(format_g17(n))),
-            _ => return fail(msg::SCRIPT_BAD_ARGUMENT),
-        }
-    }
+/// `redis.call` / `redis.pcall` with their arguments read (`raw`): runs
+/// one command as EXEC runs a queued one, after Redis's scriptCall checks.
+/// Returns the reply, or the error text and whether it was already counted
+/// in the error statistics (which `call` raises and `pcall` returns as
+/// `{err = …}`).
+pub(super) fn execute(run: &mut Run, argv: Vec<Bytes>) -> Result<Reply, (String, bool)> {
     let ctx = &mut *run.ctx;
     let srv = ctx.srv;
     // From here errors are counted where they happen, as Redis's scriptCall
     // counts them: refusals as the command's rejected calls.
     let counted = |text: &str| {
         srv.stats.record_error(text);
-        Ok(Err((text.to_string(), true)))
+        Err((text.to_string(), true))
     };
     let Some(r) = srv.commands.resolve(&argv) else {
         return counted(msg::SCRIPT_UNKNOWN_COMMAND);
@@ -478,7 +440,7 @@ fn redis_call(
     }
     let rejected = |text: &str| {
         srv.stats.reject(r.stat, text);
-        Ok(Err((text.to_string(), true)))
+        Err((text.to_string(), true))
     };
     let has = |f: u32| r.spec.has(f) || r.parent.is_some_and(|p| p.has(f));
     if has(cmd::NOSCRIPT) {
@@ -523,7 +485,7 @@ fn redis_call(
     }
     match reply {
         // Counted by exec::call as the command's failure.
-        Reply::Error(e) => Ok(Err((e, true))),
-        reply => Ok(Ok(to_lua(lua, reply, run.resp, 0)?)),
+        Reply::Error(e) => Err((e, true)),
+        reply => Ok(reply),
     }
 }

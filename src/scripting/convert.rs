@@ -1,4 +1,5 @@
-//! Lua values ⇄ replies, as Redis 7.0's script_lua.c converts them.
+//! Lua values ⇄ replies, as Redis 7.0's script_lua.c converts them (the
+//! reply → Lua direction is pushed straight onto the stack by `raw`).
 //!
 //! Reply → Lua, as the script's protocol (`redis.setresp`) has it: integer →
 //! number; bulk → string; status → `{ok = s}`; error → `{err = s}`; array →
@@ -32,101 +33,6 @@ pub fn error_table(lua: &Lua, text: &str) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("err", text.trim_end_matches(['\r', '\n']))?;
     Ok(t)
-}
-
-fn array(
-    lua: &Lua,
-    items: impl IntoIterator<Item = Reply>,
-    resp: u8,
-    depth: usize,
-) -> mlua::Result<Value> {
-    let t = lua.create_table()?;
-    for (i, r) in items.into_iter().enumerate() {
-        t.raw_set(i + 1, to_lua(lua, r, resp, depth + 1)?)?;
-    }
-    Ok(Value::Table(t))
-}
-
-/// `{name = inner}`: how RESP3 types reach a script.
-fn tagged(lua: &Lua, name: &str, inner: impl mlua::IntoLua) -> mlua::Result<Value> {
-    let t = lua.create_table()?;
-    t.raw_set(name, inner)?;
-    Ok(Value::Table(t))
-}
-
-/// A command's reply as the script sees it, in its protocol `resp`.
-pub fn to_lua(lua: &Lua, reply: Reply, resp: u8, depth: usize) -> mlua::Result<Value> {
-    if depth > MAX_DEPTH {
-        return Ok(Value::Boolean(false));
-    }
-    if resp == 3 {
-        if let Some(v) = resp3_to_lua(lua, &reply, depth)? {
-            return Ok(v);
-        }
-    }
-    Ok(match reply {
-        Reply::Ok => Value::Table(status_table(lua, "OK")?),
-        Reply::Status(s) => Value::Table(status_table(lua, s)?),
-        Reply::StatusOwned(s) => Value::Table(status_table(lua, &s)?),
-        Reply::Error(e) => Value::Table(error_table(lua, &e)?),
-        Reply::Int(n) => Value::Number(n as f64),
-        Reply::Bulk(b) | Reply::Verbatim(_, b) => Value::String(lua.create_string(&b)?),
-        Reply::Nil | Reply::NilArray => Value::Boolean(false),
-        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Many(items) => {
-            array(lua, items, resp, depth)?
-        }
-        Reply::Map(pairs) | Reply::Pairs(pairs) => array(
-            lua,
-            pairs.into_iter().flat_map(|(k, v)| [k, v]),
-            resp,
-            depth,
-        )?,
-        Reply::Double(d) => {
-            Value::String(lua.create_string(crate::reply::format_double(d).as_bytes())?)
-        }
-        Reply::Bool(b) => Value::Number(b as i64 as f64),
-        Reply::BigNumber(n) => Value::String(lua.create_string(n.as_bytes())?),
-        // Pre-encoded bytes: what the client would have read, as one string.
-        Reply::Raw(b) => Value::String(lua.create_string(&b)?),
-    })
-}
-
-/// The RESP3-only shapes (and nil) as a RESP3 script sees them; `None`
-/// for the replies both protocols show alike.
-fn resp3_to_lua(lua: &Lua, reply: &Reply, depth: usize) -> mlua::Result<Option<Value>> {
-    Ok(Some(match reply {
-        Reply::Nil | Reply::NilArray => Value::Nil,
-        Reply::Bool(b) => Value::Boolean(*b),
-        Reply::Double(d) => tagged(lua, "double", *d)?,
-        Reply::BigNumber(n) => tagged(lua, "big_number", n.as_str())?,
-        Reply::Verbatim(format, b) => {
-            let t = lua.create_table()?;
-            t.raw_set("format", *format)?;
-            t.raw_set("string", lua.create_string(b)?)?;
-            tagged(lua, "verbatim_string", t)?
-        }
-        Reply::Map(pairs) | Reply::Pairs(pairs) => {
-            let t = lua.create_table()?;
-            for (k, v) in pairs {
-                let k = to_lua(lua, k.clone(), 3, depth + 1)?;
-                if !k.is_nil() {
-                    t.raw_set(k, to_lua(lua, v.clone(), 3, depth + 1)?)?;
-                }
-            }
-            tagged(lua, "map", t)?
-        }
-        Reply::Set(items) => {
-            let t = lua.create_table()?;
-            for m in items {
-                let m = to_lua(lua, m.clone(), 3, depth + 1)?;
-                if !m.is_nil() {
-                    t.raw_set(m, true)?;
-                }
-            }
-            tagged(lua, "set", t)?
-        }
-        _ => return Ok(None),
-    }))
 }
 
 /// The script's return value as the client's reply; `resp` is the
@@ -279,30 +185,6 @@ pub fn error_text(e: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn replies_round_trip_as_redis_converts_them() {
-        let lua = Lua::new();
-        let cases = [
-            (Reply::Int(7), Reply::Int(7)),
-            (Reply::bulk_str("x"), Reply::bulk_str("x")),
-            (Reply::Nil, Reply::Nil),
-            (Reply::Ok, Reply::StatusOwned("OK".into())),
-            (
-                Reply::Error(crate::error::msg::NOSCRIPT.into()),
-                Reply::Error(crate::error::msg::NOSCRIPT.into()),
-            ),
-            (
-                Reply::Array(vec![Reply::Int(1), Reply::Nil, Reply::bulk_str("b")]),
-                // A nil element becomes false, which converts back to nil.
-                Reply::Array(vec![Reply::Int(1), Reply::Nil, Reply::bulk_str("b")]),
-            ),
-        ];
-        for (reply, back) in cases {
-            let v = to_lua(&lua, reply, 2, 0).unwrap();
-            assert_eq!(format!("{:?}", from_lua(v, 2, 0)), format!("{back:?}"));
-        }
-    }
 
     #[test]
     fn numbers_format_as_c_s_percent_17g() {

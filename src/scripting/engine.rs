@@ -136,22 +136,8 @@ impl State {
     }
 }
 
-/// A command's error raised by `redis.call`: its text is the error the
-/// script fails with (Redis raises an `{err = …}` table; mlua raises Rust
-/// errors, which the error handler turns back into that table).
-#[derive(Debug)]
-pub struct CommandFailed(pub String);
-
-impl std::fmt::Display for CommandFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CommandFailed {}
-
-/// The error handler's view of an error raised from Rust: `{err = text}`,
-/// the command's own text for `redis.call`, `ERR …` for anything else.
+/// The error handler's view of an error raised from Rust: `{err = ERR …}`
+/// (`redis.call` raises its `{err = …}` table itself: `raw`).
 fn error_of(lua: &Lua, err: Value) -> mlua::Result<Value> {
     let Value::Error(e) = err else {
         return Ok(err);
@@ -166,10 +152,7 @@ pub fn error_text(e: &mlua::Error) -> String {
         root = cause;
     }
     match root {
-        mlua::Error::ExternalError(x) => match x.downcast_ref::<CommandFailed>() {
-            Some(CommandFailed(text)) => text.clone(),
-            None => msg::script_err(x),
-        },
+        mlua::Error::ExternalError(x) => msg::script_err(x),
         mlua::Error::RuntimeError(m) => msg::script_err(m),
         other => msg::script_err(other),
     }

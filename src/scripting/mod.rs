@@ -26,6 +26,7 @@ mod convert;
 mod engine;
 pub mod functions;
 mod libs;
+mod raw;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
