@@ -176,6 +176,8 @@ pub struct Config {
     pub client_query_buffer_limit: AtomicUsize,
     /// Idle client timeout in seconds, 0 = never.
     pub timeout: AtomicU64,
+    /// busy-reply-threshold (lua-time-limit), ms: read on every script run.
+    pub busy_reply_threshold: AtomicU64,
     pub notify_flags: AtomicU32,
     pub hz: AtomicU32,
     pub obuf_pubsub: ObufLimitAtomics,
@@ -246,6 +248,7 @@ impl Config {
             proto_max_bulk_len: AtomicUsize::new(512 << 20),
             client_query_buffer_limit: AtomicUsize::new(1 << 30),
             timeout: AtomicU64::new(0),
+            busy_reply_threshold: AtomicU64::new(5000),
             notify_flags: AtomicU32::new(0),
             hz: AtomicU32::new(10),
             obuf_pubsub: ObufLimitAtomics::default(),
@@ -444,6 +447,9 @@ impl Config {
                 .client_query_buffer_limit
                 .store(int()? as usize, Ordering::Relaxed),
             "timeout" => self.timeout.store(int()?.max(0) as u64, Ordering::Relaxed),
+            "busy-reply-threshold" => self
+                .busy_reply_threshold
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
             "maxmemory" => self
                 .maxmemory
                 .store(v.parse::<u64>().unwrap_or(0), Ordering::Relaxed),

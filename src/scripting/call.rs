@@ -207,7 +207,10 @@ pub fn run(state: &State, func: Function, ctx: &mut Ctx, inv: &Invocation) -> Re
     // evicted before a script command when maxmemory is set.
     let oom_at_start =
         !inv.allow_oom() && !ctx.client.repl.is_master && crate::keyspace::evict::over_limit(srv);
-    let threshold = srv.config.get_int("busy-reply-threshold");
+    let threshold = srv
+        .config
+        .busy_reply_threshold
+        .load(std::sync::atomic::Ordering::Relaxed);
     let mut run = Run {
         ctx,
         read_only: inv.read_only(),
@@ -364,11 +367,7 @@ fn call_lua(state: &State, func: Function, inv: &Invocation) -> mlua::Result<Rep
     let argv = array_of(lua, inv.argv)?;
     let handler: Function = lua.registry_value(&state.handler)?;
     let result: MultiValue = if inv.eval {
-        let globals = lua.globals();
-        state.unlocked(&globals, || {
-            globals.raw_set("KEYS", keys)?;
-            globals.raw_set("ARGV", argv)
-        })?;
+        state.set_args.call::<()>((keys, argv))?;
         state.xpcall.call((func, handler))?
     } else {
         // Lua 5.1's xpcall passes no arguments: the API's helper does.

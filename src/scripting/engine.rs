@@ -98,19 +98,26 @@ end
 local function fcall(f, handler, keys, args)
   return xpcall(function() return f(keys, args) end, handler)
 end
-return handler, init, function_env, fcall
+-- EVAL's KEYS and ARGV, set in one call per run.
+local function set_args(keys, args)
+  readonly(_G, false)
+  rawset(_G, 'KEYS', keys)
+  rawset(_G, 'ARGV', args)
+  readonly(_G, true)
+end
+return handler, init, function_env, fcall, set_args
 "#;
 
 /// One Lua state with Redis's API.
 pub struct State {
     pub lua: Lua,
     pub handler: RegistryKey,
-    /// The global `xpcall`, and the API's `fcall(f, handler, keys, args)`.
+    /// The global `xpcall`, the API's `fcall(f, handler, keys, args)` and
+    /// `set_args(keys, args)` (EVAL's globals).
     pub xpcall: Function,
     pub fcall: Function,
+    pub set_args: Function,
     function_env: Function,
-    /// `readonly(table, on)`: Redis's lua_enablereadonlytable.
-    readonly: Function,
 }
 
 extern "C-unwind" {
@@ -123,17 +130,6 @@ unsafe extern "C-unwind" fn readonly_c(l: *mut mlua::ffi::lua_State) -> c_int {
         lua_enablereadonlytable(l, 1, mlua::ffi::lua_toboolean(l, 2));
     }
     0
-}
-
-impl State {
-    /// Makes `t` writable while `f` runs (the per-run globals: KEYS, ARGV,
-    /// `redis.call`…), read-only again after.
-    pub fn unlocked<R>(&self, t: &Table, f: impl FnOnce() -> mlua::Result<R>) -> mlua::Result<R> {
-        self.readonly.call::<()>((t, false))?;
-        let r = f();
-        self.readonly.call::<()>((t, true))?;
-        r
-    }
 }
 
 /// The error handler's view of an error raised from Rust: `{err = ERR …}`
@@ -174,8 +170,13 @@ fn new_state() -> mlua::Result<State> {
     }
     super::libs::open(&lua)?;
     globals.raw_set("redis", redis_table(&lua)?)?;
-    let (handler, init, function_env, fcall): (Function, Function, Function, Function) =
-        lua.load(API).set_name("=redis_api").eval()?;
+    let (handler, init, function_env, fcall, set_args): (
+        Function,
+        Function,
+        Function,
+        Function,
+        Function,
+    ) = lua.load(API).set_name("=redis_api").eval()?;
     let xpcall: Function = globals.raw_get("xpcall")?;
     super::call::install_hook(&lua);
     // SAFETY: a C function of Redis's Lua, taking (table, boolean).
@@ -183,15 +184,15 @@ fn new_state() -> mlua::Result<State> {
     init.call::<()>((
         lua.create_function(error_of)?,
         msg::SCRIPT_NONEXISTENT_GLOBAL,
-        readonly.clone(),
+        readonly,
     ))?;
     Ok(State {
         handler: lua.create_registry_value(handler)?,
         lua,
         xpcall,
         fcall,
+        set_args,
         function_env,
-        readonly,
     })
 }
 

@@ -208,13 +208,33 @@ impl Scripts {
             .clone()
     }
 
-    /// The script of `sha` (any case, as Redis accepts), if cached.
+    /// The script of `sha` (any case, as Redis accepts), if cached. The
+    /// last one found is remembered per thread: an application runs the
+    /// same few scripts over and over.
     pub fn get(&self, sha: &[u8]) -> Option<Arc<Script>> {
-        let sha = std::str::from_utf8(sha).ok()?;
-        if sha.bytes().any(|b| b.is_ascii_uppercase()) {
-            return self.bodies.lock().get(&sha.to_ascii_lowercase()).cloned();
+        thread_local! {
+            static LAST: std::cell::RefCell<Option<(usize, u64, Arc<Script>)>> =
+                const { std::cell::RefCell::new(None) };
         }
-        self.bodies.lock().get(sha).cloned()
+        let me = self as *const Scripts as usize;
+        let generation = self.generation();
+        let hit = LAST.with(|last| {
+            last.borrow().as_ref().and_then(|(owner, g, s)| {
+                (*owner == me && *g == generation && s.sha.as_bytes().eq_ignore_ascii_case(sha))
+                    .then(|| s.clone())
+            })
+        });
+        if hit.is_some() {
+            return hit;
+        }
+        let sha = std::str::from_utf8(sha).ok()?;
+        let found = if sha.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.bodies.lock().get(&sha.to_ascii_lowercase()).cloned()
+        } else {
+            self.bodies.lock().get(sha).cloned()
+        }?;
+        LAST.with(|last| *last.borrow_mut() = Some((me, generation, found.clone())));
+        Some(found)
     }
 
     /// INFO's number_of_cached_scripts.
