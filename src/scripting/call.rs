@@ -221,7 +221,7 @@ pub fn run(state: &State, func: Function, ctx: &mut Ctx, inv: &Invocation) -> Re
         repl: ALL_TARGETS,
         raised: false,
         started,
-        threshold: (threshold > 0).then(|| Duration::from_millis(threshold as u64)),
+        threshold: (threshold > 0).then(|| Duration::from_millis(threshold)),
         handed_off: false,
     };
     let reply = {
