@@ -1308,3 +1308,40 @@ async fn scripts_propagate_their_effects_and_libraries_their_code() {
     // The first replica synced after the first load: its RDB had it too.
     assert_eq!(f.functions, second.functions);
 }
+
+/// FUNCTION DUMP payloads move both ways between redis-server 7.0 and
+/// Cinnabar (RDB opcode 245, RDB version and CRC64 as Redis writes them).
+#[tokio::test]
+async fn function_dump_payloads_move_between_redis_and_cinnabar() {
+    let Some(real) = real_redis().await else {
+        return;
+    };
+    let ours = TestServer::start().await;
+    let mut c = ours.raw().await;
+    let mut r = Raw::connect(real.port).await;
+    let lib = |name: &str, f: &str| {
+        format!("#!lua name={name}\nredis.register_function('{f}', function() return '{f}' end)")
+    };
+    c.expect(
+        &["FUNCTION", "LOAD", &lib("fromc", "fc")],
+        b"$5\r\nfromc\r\n",
+    )
+    .await;
+    r.expect(
+        &["FUNCTION", "LOAD", &lib("fromr", "fr")],
+        b"$5\r\nfromr\r\n",
+    )
+    .await;
+    let Resp::Bulk(from_c) = c.val(&["FUNCTION", "DUMP"]).await else {
+        panic!("FUNCTION DUMP answers a bulk string");
+    };
+    let Resp::Bulk(from_r) = r.val(&["FUNCTION", "DUMP"]).await else {
+        panic!("FUNCTION DUMP answers a bulk string");
+    };
+    r.send_cmd(&[&b"FUNCTION"[..], b"RESTORE", &from_c]).await;
+    assert_eq!(r.read_frame().await, b"+OK\r\n");
+    c.send_cmd(&[&b"FUNCTION"[..], b"RESTORE", &from_r]).await;
+    assert_eq!(c.read_frame().await, b"+OK\r\n");
+    r.expect(&["FCALL", "fc", "0"], b"$2\r\nfc\r\n").await;
+    c.expect(&["FCALL", "fr", "0"], b"$2\r\nfr\r\n").await;
+}
