@@ -144,3 +144,63 @@ async fn dump_restore_roundtrip_and_errors() {
         "{ttl:?}"
     );
 }
+
+/// Without cluster support every CLUSTER subcommand answers as Redis's
+/// `cluster-enabled no` does (arity still checked first).
+#[tokio::test]
+async fn cluster_subcommands_answer_that_cluster_support_is_disabled() {
+    let s = TestServer::start().await;
+    let mut c = s.raw().await;
+    for line in [
+        "CLUSTER ADDSLOTS",
+        "CLUSTER ADDSLOTSRANGE",
+        "CLUSTER BUMPEPOCH",
+        "CLUSTER COUNT-FAILURE-REPORTS",
+        "CLUSTER COUNTKEYSINSLOT",
+        "CLUSTER DELSLOTS",
+        "CLUSTER DELSLOTSRANGE",
+        "CLUSTER FAILOVER",
+        "CLUSTER FLUSHSLOTS",
+        "CLUSTER FORGET",
+        "CLUSTER GETKEYSINSLOT",
+        "CLUSTER HELP",
+        "CLUSTER INFO",
+        "CLUSTER KEYSLOT",
+        "CLUSTER LINKS",
+        "CLUSTER MEET",
+        "CLUSTER MYID",
+        "CLUSTER NODES",
+        "CLUSTER REPLICAS",
+        "CLUSTER REPLICATE",
+        "CLUSTER RESET",
+        "CLUSTER SAVECONFIG",
+        "CLUSTER SET-CONFIG-EPOCH",
+        "CLUSTER SETSLOT",
+        "CLUSTER SHARDS",
+        "CLUSTER SLAVES",
+        "CLUSTER SLOTS",
+    ] {
+        // Enough arguments for every subcommand's arity.
+        c.send(format!("{line} a b c d\r\n")).await;
+        let e = c.read_value().await;
+        assert!(
+            e.as_str() == "ERR This instance has cluster support disabled"
+                || e.as_str().starts_with("ERR wrong number of arguments"),
+            "{line}: {e:?}"
+        );
+    }
+    c.send("CLUSTER INFO\r\n").await;
+    assert_eq!(
+        c.read_value().await.as_str(),
+        "ERR This instance has cluster support disabled"
+    );
+    // Refused inside scripts, as in Redis (noscript).
+    let e = c
+        .val(&["EVAL", "return redis.call('cluster', 'reset', 'hard')", "0"])
+        .await;
+    assert!(
+        e.as_str()
+            .contains("This Redis command is not allowed from script"),
+        "{e:?}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Command families: one module per data-type family, each with its handlers
 //! and its registration table (`COMMANDS`).
 
+pub mod cluster;
 pub mod connection;
 pub mod dump;
 pub mod effects;
@@ -41,4 +42,5 @@ pub static ALL: &[&[CommandSpec]] = &[
     repl::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
+    cluster::COMMANDS,
 ];
