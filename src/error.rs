@@ -511,6 +511,11 @@ pub mod msg {
     pub const DECREMENT_WOULD_OVERFLOW: &str = "ERR decrement would overflow";
     pub const BIT_OFFSET_IS_NOT_AN_INTEGER: &str =
         "ERR bit offset is not an integer or out of range";
+    pub const BITPOS_BIT_ARGUMENT: &str = "ERR The bit argument must be 1 or 0.";
+    pub const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";
+    pub const BITFIELD_TYPE: &str = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+    pub const BITFIELD_OVERFLOW_TYPE: &str = "ERR Invalid OVERFLOW type specified";
+    pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
     pub const BIT_IS_NOT_AN_INTEGER_OR: &str = "ERR bit is not an integer or out of range";
     pub const THE_SPECIFIED_KEYS_MUST_CONTAIN_STRING: &str =
         "ERR The specified keys must contain string values";

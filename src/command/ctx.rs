@@ -307,9 +307,21 @@ impl<'a, 'c> Ctx<'a, 'c> {
         key: &Bytes,
         f: impl FnOnce(&mut bytes::BytesMut, bool) -> crate::error::CmdResult<R>,
     ) -> crate::error::CmdResult<(R, bool)> {
+        self.mutate_string_counted(key, |buf, existed| f(buf, existed).map(|r| (r, 1)))
+    }
+
+    /// `mutate_string` where `f` also says how many changes it made to an
+    /// existing string (0: nothing changed, no write is counted and WATCH is
+    /// not touched, as Redis's SETBIT / BITFIELD). Creating the key counts
+    /// as one change.
+    pub fn mutate_string_counted<R>(
+        &mut self,
+        key: &Bytes,
+        f: impl FnOnce(&mut bytes::BytesMut, bool) -> crate::error::CmdResult<(R, u64)>,
+    ) -> crate::error::CmdResult<(R, bool)> {
         let Some(entry) = self.lookup(key) else {
             let mut buf = bytes::BytesMut::new();
-            let out = f(&mut buf, false)?;
+            let (out, _) = f(&mut buf, false)?;
             self.set_value(key, Value::Str(buf.freeze()), false);
             return Ok((out, false));
         };
@@ -321,10 +333,12 @@ impl<'a, 'c> Ctx<'a, 'c> {
             .unwrap_or_else(|shared| bytes::BytesMut::from(&shared[..]));
         let out = f(&mut buf, true);
         *stored = buf.freeze();
-        let out = out?;
-        let db = self.client.db;
-        self.db_of(db, key).touch_watched(key);
-        self.mark_dirty(1);
+        let (out, changes) = out?;
+        if changes > 0 {
+            let db = self.client.db;
+            self.db_of(db, key).touch_watched(key);
+            self.mark_dirty(changes);
+        }
         Ok((out, true))
     }
 

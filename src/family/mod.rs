@@ -1,6 +1,7 @@
 //! Command families: one module per data-type family, each with its handlers
 //! and its registration table (`COMMANDS`).
 
+pub mod bitops;
 pub mod cluster;
 pub mod connection;
 pub mod dump;
@@ -43,4 +44,5 @@ pub static ALL: &[&[CommandSpec]] = &[
     scripting::COMMANDS,
     functions::COMMANDS,
     cluster::COMMANDS,
+    bitops::COMMANDS,
 ];

@@ -472,8 +472,10 @@ fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let byte = offset >> 3;
     let mask = 1u8 << (7 - (offset & 7));
-    let (was, existed) = ctx.mutate_string(key, |buf, _| {
-        if buf.len() <= byte {
+    let (was, existed) = ctx.mutate_string_counted(key, |buf, _| {
+        // Growing the string is a change even when the bit already reads so.
+        let grew = buf.len() <= byte;
+        if grew {
             buf.resize(byte + 1, 0);
         }
         let was = buf[byte] & mask != 0;
@@ -482,12 +484,14 @@ fn setbit(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         } else {
             buf[byte] &= !mask;
         }
-        Ok(was)
+        Ok((was, u64::from(grew || was != on)))
     })?;
     if !existed {
         ctx.notify(notify::NEW, "new", key);
     }
-    ctx.notify(notify::STRING, "setbit", key);
+    if !existed || was != on {
+        ctx.notify(notify::STRING, "setbit", key);
+    }
     Ok(Reply::Int(was as i64))
 }
 
