@@ -136,6 +136,8 @@ pub struct ClientHandle {
     /// a replica's link to its master): Redis's `islocalClient`, which
     /// protected mode and the `local` setting of enable-* options trust.
     pub is_local: bool,
+    /// Connected over the unix socket (CLIENT LIST flag `U`).
+    pub unix: bool,
     pub created: Instant,
     pub info: Mutex<ClientInfo>,
     /// Milliseconds since server start of the last command (CLIENT LIST idle).
@@ -188,6 +190,7 @@ impl ClientHandle {
             addr,
             laddr,
             is_local: true,
+            unix: false,
             created: Instant::now(),
             info: Mutex::new(ClientInfo {
                 multi: -1,

@@ -22,13 +22,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    init_logging(&config);
     if config.get("daemonize").as_deref() == Some("yes") {
-        tracing::warn!("daemonize yes is not supported: running in the foreground");
+        daemonize();
     }
-    if !config.get("unixsocket").unwrap_or_default().is_empty() {
-        tracing::warn!("unixsocket is not supported yet: listening on TCP only");
-    }
+    init_logging(&config);
     for name in config.stored_only_changes() {
         tracing::warn!(
             "Config '{name}' is accepted and reported by CONFIG GET but has no effect in Cinnabar"
@@ -57,6 +54,37 @@ fn main() {
     };
     let code = runtime.block_on(run(config, config_file));
     std::process::exit(code);
+}
+
+/// `daemonize yes`, as Redis's daemonize(): the parent exits, the child
+/// leaves the terminal's session and its standard streams go to /dev/null
+/// (logs then go to `logfile`, or nowhere). Called before any thread exists.
+fn daemonize() {
+    // SAFETY: the process is single-threaded here (no runtime, no logger
+    // yet), so fork duplicates nothing half-done; the calls are plain libc.
+    unsafe {
+        match libc::fork() {
+            -1 => {
+                eprintln!(
+                    "daemonize: fork failed: {}",
+                    std::io::Error::last_os_error()
+                );
+                std::process::exit(1);
+            }
+            0 => {}
+            _ => std::process::exit(0),
+        }
+        libc::setsid();
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd != -1 {
+            libc::dup2(fd, libc::STDIN_FILENO);
+            libc::dup2(fd, libc::STDOUT_FILENO);
+            libc::dup2(fd, libc::STDERR_FILENO);
+            if fd > libc::STDERR_FILENO {
+                libc::close(fd);
+            }
+        }
+    }
 }
 
 fn init_logging(config: &Config) {
@@ -97,7 +125,11 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
         cinnabar::VERSION,
         cinnabar::REDIS_VERSION
     );
-    let pidfile = config.get("pidfile").unwrap_or_default();
+    let mut pidfile = config.get("pidfile").unwrap_or_default();
+    if pidfile.is_empty() && config.get("daemonize").as_deref() == Some("yes") {
+        // Redis writes one whenever it daemonizes.
+        pidfile = "/var/run/redis.pid".to_string();
+    }
     if !pidfile.is_empty() {
         if let Err(e) = std::fs::write(&pidfile, format!("{pid}\n")) {
             tracing::warn!("Failed to write PID file: {e}");
@@ -136,7 +168,32 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
         "Server initialized, {} shards, listening on port {port}",
         srv.keyspace.shard_count()
     );
+    let unixsocket = srv.config.get("unixsocket").unwrap_or_default();
+    if !unixsocket.is_empty() {
+        let perm = srv.config.get("unixsocketperm").unwrap_or_default();
+        let Some(perm) = cinnabar::conn::unix::parse_perm(&perm) else {
+            tracing::error!("Invalid unixsocketperm '{perm}'");
+            return 1;
+        };
+        match cinnabar::conn::unix::bind(&unixsocket, perm) {
+            Ok(listener) => {
+                tokio::spawn(cinnabar::conn::unix::accept_loop(
+                    srv.clone(),
+                    listener,
+                    unixsocket.clone(),
+                ));
+            }
+            Err(e) => {
+                tracing::error!("Failed opening Unix socket: {e}");
+                return 1;
+            }
+        }
+    }
+    // Both listeners are bound before either is announced.
     tracing::info!("Ready to accept connections tcp");
+    if !unixsocket.is_empty() {
+        tracing::info!("Ready to accept connections unix");
+    }
     let signal_srv = srv.clone();
     tokio::spawn(async move {
         let mut term =

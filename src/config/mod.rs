@@ -42,6 +42,8 @@ pub const HONOURED: &[&str] = &[
     "loglevel",
     "daemonize",
     "pidfile",
+    "unixsocket",
+    "unixsocketperm",
     "databases",
     "timeout",
     "maxclients",

@@ -6,6 +6,7 @@
 //! task waits for its waiter to be served, to time out, or for the client to go.
 
 pub mod protocol;
+pub mod unix;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -75,8 +76,11 @@ pub async fn serve_connection<R, W>(
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let unix = addr.starts_with('/');
     let mut handle = ClientHandle::new(srv.clients.next_id(), addr, laddr);
     handle.is_local = is_local;
+    // Only a unix socket's address is a path (`conn::unix`).
+    handle.unix = unix;
     let handle = Arc::new(handle);
     handle.last_active_ms.store(
         unix_ms().saturating_sub(srv.start_unix_ms),

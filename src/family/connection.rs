@@ -425,6 +425,9 @@ pub fn client_line(
     if info.blocked {
         flags.push('b');
     }
+    if c.unix {
+        flags.push('U');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
