@@ -328,6 +328,7 @@ pub mod msg {
     /// A command panicked inside `redis.call` (a bug): the script fails.
     pub const SCRIPT_COMMAND_PANICKED: &str =
         "ERR the command failed inside the server (see the log)";
+    pub const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
     pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
     pub const SCRIPT_CALL_OUTSIDE: &str =
         "redis.call/pcall can only be called inside a script invocation";

@@ -106,6 +106,7 @@ pub mod repl;
 pub mod reply;
 pub mod scripting;
 pub mod server;
+pub mod slowlog;
 pub mod types;
 
 /// The Redis version reported to clients (they gate features on it).

@@ -26,6 +26,7 @@ pub struct Server {
     pub functions: crate::scripting::Functions,
     /// The script running now, as other connections see it.
     pub busy: crate::scripting::busy::Busy,
+    pub slowlog: crate::slowlog::SlowLog,
     pub commands: CommandTable,
     pub clients: Clients,
     pub pubsub: PubSub,
@@ -259,12 +260,38 @@ impl Stats {
 /// Redis's `sdscatrepr`: a double-quoted string with C escapes.
 /// Positions of the arguments MONITOR must not show: passwords (Redis's
 /// `redactClientCommandArgument` in AUTH and HELLO … AUTH).
-fn redacted_args(args: &[bytes::Bytes]) -> Vec<usize> {
+/// Argument positions MONITOR and SLOWLOG show as `(redacted)`.
+pub fn redacted_args(args: &[bytes::Bytes]) -> Vec<usize> {
     let is = |a: &[u8], s: &str| a.eq_ignore_ascii_case(s.as_bytes());
     if is(&args[0], "auth") {
         return (1..args.len()).collect();
     }
     let mut out = Vec::new();
+    if args.len() > 3 && is(&args[0], "config") && is(&args[1], "set") {
+        // CONFIG SET name value…: the secrets' values.
+        let mut j = 2;
+        while j + 1 < args.len() {
+            if is(&args[j], "masterauth") || is(&args[j], "requirepass") {
+                out.push(j + 1);
+            }
+            j += 2;
+        }
+        return out;
+    }
+    if args.len() > 2 && is(&args[0], "acl") && is(&args[1], "setuser") {
+        return (2..args.len()).collect();
+    }
+    if is(&args[0], "migrate") {
+        for (j, a) in args.iter().enumerate().skip(6) {
+            if is(a, "auth") {
+                out.push(j + 1);
+            } else if is(a, "auth2") {
+                out.extend([j + 1, j + 2]);
+            }
+        }
+        out.retain(|&i| i < args.len());
+        return out;
+    }
     if is(&args[0], "hello") {
         // HELLO [protover [AUTH username password] [SETNAME clientname]]
         let mut j = 2;
@@ -361,6 +388,7 @@ impl Server {
             scripts: Default::default(),
             functions: Default::default(),
             busy: Default::default(),
+            slowlog: Default::default(),
             config,
             commands,
             clients: Clients::new(),

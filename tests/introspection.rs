@@ -1394,3 +1394,57 @@ async fn config_set_port_and_bind_rebind_at_runtime() {
     assert!(refused(new_port).await, "port 0 still accepts");
     c.expect(&["PING"], b"+PONG\r\n").await;
 }
+
+/// SLOWLOG: what ran longer than `slowlog-log-slower-than`, newest first,
+/// bounded by `slowlog-max-len`, long commands trimmed and secrets redacted.
+#[tokio::test]
+async fn slowlog_records_trims_and_redacts() {
+    let s = TestServer::start().await;
+    let mut c = s.raw().await;
+    c.send("SLOWLOG RESET\r\n").await;
+    assert_eq!(c.read_frame().await, b"+OK\r\n");
+    c.send("SLOWLOG LEN\r\n").await;
+    assert_eq!(c.read_frame().await, b":0\r\n");
+    c.expect(
+        &["CONFIG", "SET", "slowlog-log-slower-than", "0"],
+        b"+OK\r\n",
+    )
+    .await;
+    c.expect(&["CONFIG", "SET", "slowlog-max-len", "3"], b"+OK\r\n")
+        .await;
+    c.expect(&["CLIENT", "SETNAME", "slowpoke"], b"+OK\r\n")
+        .await;
+    c.expect(&["SET", "k", "v"], b"+OK\r\n").await;
+    let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+    let mut sadd = vec!["SADD".to_string(), "s".to_string()];
+    sadd.extend(many);
+    c.val(&sadd).await;
+    c.expect(&["CONFIG", "SET", "requirepass", "secret"], b"+OK\r\n")
+        .await;
+    c.expect(&["AUTH", "secret"], b"+OK\r\n").await;
+    c.send("SLOWLOG GET -1\r\n").await;
+    let log = c.read_value().await;
+    let entries = log.items();
+    assert_eq!(entries.len(), 3, "bounded by slowlog-max-len: {log:?}");
+    // Newest first: AUTH, CONFIG SET requirepass, SADD.
+    assert_eq!(entries[0].items()[3].strings(), ["AUTH", "(redacted)"]);
+    assert_eq!(
+        entries[1].items()[3].strings(),
+        ["CONFIG", "SET", "requirepass", "(redacted)"]
+    );
+    let sadd_args = entries[2].items()[3].strings();
+    assert_eq!(sadd_args.len(), 32);
+    assert_eq!(sadd_args[31], "... (11 more arguments)");
+    assert_eq!(entries[2].items()[5], Resp::bulk("slowpoke"));
+    c.send("SLOWLOG GET 1\r\n").await;
+    assert_eq!(c.read_value().await.items().len(), 1);
+    c.send("SLOWLOG GET -2\r\n").await;
+    assert_eq!(
+        c.read_value().await.as_str(),
+        "ERR count should be greater than or equal to -1"
+    );
+    c.send("SLOWLOG HELP\r\n").await;
+    assert!(c.read_value().await.items()[0]
+        .as_str()
+        .starts_with("SLOWLOG <subcommand>"));
+}

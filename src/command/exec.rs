@@ -175,6 +175,40 @@ fn with_waiter_shards<'a>(
     }
 }
 
+/// Adds the command to the slow log if it ran long enough (one relaxed
+/// load otherwise). EXEC is not logged: the commands it ran are.
+fn slow_log(ctx: &Ctx, r: Resolved, args: &[Bytes], spent_ticks: u64) {
+    let config = &ctx.srv.config;
+    let threshold = config.slowlog_slower_than.load(Ordering::Relaxed);
+    if threshold < 0 {
+        return;
+    }
+    let micros = crate::clock::ticks_to_usec(spent_ticks);
+    if (micros as i64) < threshold
+        || r.spec.has(flags::SKIP_SLOWLOG)
+        || r.parent.is_some_and(|p| p.has(flags::SKIP_SLOWLOG))
+    {
+        return;
+    }
+    let name = ctx
+        .client
+        .handle
+        .info
+        .lock()
+        .name
+        .clone()
+        .unwrap_or_default();
+    ctx.srv.slowlog.record(
+        threshold,
+        config.slowlog_max_len.load(Ordering::Relaxed),
+        micros,
+        args,
+        &crate::server::redacted_args(args),
+        &ctx.client.handle.addr,
+        name,
+    );
+}
+
 /// Calls the handler with statistics; used directly by EXEC for queued commands.
 pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     let start = crate::clock::ticks();
@@ -211,6 +245,7 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
         };
         ctx.srv.feed_monitors(ctx.client.db, addr, args);
     }
+    slow_log(ctx, r, args, spent);
     let hot = stats.hot();
     hot.commands_processed.fetch_add(1, Ordering::Relaxed);
     let cmd = &hot.per_command[r.stat];

@@ -44,6 +44,9 @@ pub const HONOURED: &[&str] = &[
     "pidfile",
     "unixsocket",
     "unixsocketperm",
+    "slowlog-log-slower-than",
+    "slowlog-max-len",
+    "busy-reply-threshold",
     "databases",
     "timeout",
     "maxclients",
@@ -180,6 +183,9 @@ pub struct Config {
     pub timeout: AtomicU64,
     /// busy-reply-threshold (lua-time-limit), ms: read on every script run.
     pub busy_reply_threshold: AtomicU64,
+    /// slowlog-log-slower-than (µs; negative: off) and slowlog-max-len.
+    pub slowlog_slower_than: std::sync::atomic::AtomicI64,
+    pub slowlog_max_len: AtomicUsize,
     pub notify_flags: AtomicU32,
     pub hz: AtomicU32,
     pub obuf_pubsub: ObufLimitAtomics,
@@ -251,6 +257,8 @@ impl Config {
             client_query_buffer_limit: AtomicUsize::new(1 << 30),
             timeout: AtomicU64::new(0),
             busy_reply_threshold: AtomicU64::new(5000),
+            slowlog_slower_than: std::sync::atomic::AtomicI64::new(10000),
+            slowlog_max_len: AtomicUsize::new(128),
             notify_flags: AtomicU32::new(0),
             hz: AtomicU32::new(10),
             obuf_pubsub: ObufLimitAtomics::default(),
@@ -452,6 +460,10 @@ impl Config {
             "busy-reply-threshold" => self
                 .busy_reply_threshold
                 .store(int()?.max(0) as u64, Ordering::Relaxed),
+            "slowlog-log-slower-than" => self.slowlog_slower_than.store(int()?, Ordering::Relaxed),
+            "slowlog-max-len" => self
+                .slowlog_max_len
+                .store(int()?.max(0) as usize, Ordering::Relaxed),
             "maxmemory" => self
                 .maxmemory
                 .store(v.parse::<u64>().unwrap_or(0), Ordering::Relaxed),

@@ -16,6 +16,7 @@ pub mod repl;
 pub mod scripting;
 pub mod server;
 pub mod set;
+pub mod slowlog;
 pub mod sort;
 pub mod stream;
 pub mod string;
@@ -45,4 +46,5 @@ pub static ALL: &[&[CommandSpec]] = &[
     functions::COMMANDS,
     cluster::COMMANDS,
     bitops::COMMANDS,
+    slowlog::COMMANDS,
 ];
