@@ -328,6 +328,16 @@ pub mod msg {
     /// A command panicked inside `redis.call` (a bug): the script fails.
     pub const SCRIPT_COMMAND_PANICKED: &str =
         "ERR the command failed inside the server (see the log)";
+    pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+    pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
+    pub const HLL_NO_SUCH_KEY: &str = "ERR The specified key does not exist";
+    pub const HLL_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+    pub fn pfdebug_unknown(sub: &str) -> String {
+        format!("ERR Unknown PFDEBUG subcommand '{sub}'")
+    }
+    pub fn hll_selftest_failed(what: &str) -> String {
+        format!("ERR TESTFAILED {what}")
+    }
     pub const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
     pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
     pub const SCRIPT_CALL_OUTSIDE: &str =

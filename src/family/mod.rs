@@ -8,6 +8,7 @@ pub mod dump;
 pub mod effects;
 pub mod functions;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keys;
 pub mod list;
 pub mod memory;
@@ -46,5 +47,6 @@ pub static ALL: &[&[CommandSpec]] = &[
     functions::COMMANDS,
     cluster::COMMANDS,
     bitops::COMMANDS,
+    hyperloglog::COMMANDS,
     slowlog::COMMANDS,
 ];

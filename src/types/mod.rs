@@ -2,6 +2,7 @@
 
 pub mod dict;
 pub mod hash;
+pub mod hll;
 pub mod ldouble;
 pub mod list;
 pub mod set;
