@@ -338,6 +338,9 @@ pub mod msg {
     pub fn hll_selftest_failed(what: &str) -> String {
         format!("ERR TESTFAILED {what}")
     }
+    pub fn latency_no_samples(event: &str) -> String {
+        format!("ERR No samples available for event '{event}'")
+    }
     pub const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
     pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
     pub const SCRIPT_CALL_OUTSIDE: &str =

@@ -98,6 +98,7 @@ pub mod error;
 pub mod family;
 pub mod glob;
 pub mod keyspace;
+pub mod latency;
 pub mod long_step;
 pub mod notify;
 pub mod persist;

@@ -27,6 +27,7 @@ pub struct Server {
     /// The script running now, as other connections see it.
     pub busy: crate::scripting::busy::Busy,
     pub slowlog: crate::slowlog::SlowLog,
+    pub latency: crate::latency::Monitor,
     pub commands: CommandTable,
     pub clients: Clients,
     pub pubsub: PubSub,
@@ -74,6 +75,8 @@ pub struct CommandStat {
     pub failed: AtomicU64,
     /// Process-wide locks taken while running (`contention`).
     pub global_locks: AtomicU64,
+    /// Calls by duration, log2 buckets of µs (`latency::bucket`).
+    pub histogram: [AtomicU64; crate::latency::BUCKETS],
 }
 
 /// Counters bumped on every command. They are striped by worker thread so two
@@ -225,6 +228,20 @@ impl Stats {
             .fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Calls of command `stat` and their latency histogram, over all stripes.
+    pub fn histogram(&self, stat: usize) -> (u64, [u64; crate::latency::BUCKETS]) {
+        let mut calls = 0;
+        let mut buckets = [0u64; crate::latency::BUCKETS];
+        for h in self.hot.iter() {
+            let c = &h.0.per_command[stat];
+            calls += c.calls.load(Ordering::Relaxed);
+            for (sum, b) in buckets.iter_mut().zip(c.histogram.iter()) {
+                *sum += b.load(Ordering::Relaxed);
+            }
+        }
+        (calls, buckets)
+    }
+
     pub fn reset(&self) {
         for h in self.hot.iter() {
             let h = &h.0;
@@ -233,6 +250,9 @@ impl Stats {
                 s.ticks.store(0, Ordering::Relaxed);
                 s.rejected.store(0, Ordering::Relaxed);
                 s.failed.store(0, Ordering::Relaxed);
+                for b in s.histogram.iter() {
+                    b.store(0, Ordering::Relaxed);
+                }
             }
             for a in [
                 &h.commands_processed,
@@ -389,6 +409,7 @@ impl Server {
             functions: Default::default(),
             busy: Default::default(),
             slowlog: Default::default(),
+            latency: Default::default(),
             config,
             commands,
             clients: Clients::new(),
@@ -717,7 +738,11 @@ async fn background_cycle(srv: Arc<Server>) {
         }
         ticks += 1;
         if srv.config.active_expire.load(Ordering::Relaxed) {
+            let started = std::time::Instant::now();
             active_expire(&srv);
+            let ms = started.elapsed().as_millis() as u64;
+            let threshold = srv.config.latency_threshold.load(Ordering::Relaxed);
+            srv.latency.sample(threshold, "expire-cycle", ms);
         }
         crate::keyspace::evict::evict(&srv);
         if ticks.is_multiple_of((hz * 10).max(1)) {

@@ -1448,3 +1448,51 @@ async fn slowlog_records_trims_and_redacts() {
         .as_str()
         .starts_with("SLOWLOG <subcommand>"));
 }
+
+/// LATENCY: per-command histograms (every command, a container's
+/// subcommands, unknown names skipped) and the latency monitor's events.
+#[tokio::test]
+async fn latency_histograms_and_events() {
+    let s = TestServer::start().await;
+    let mut c = s.raw().await;
+    c.expect(&["CONFIG", "RESETSTAT"], b"+OK\r\n").await;
+    c.expect(&["SET", "a", "b"], b"+OK\r\n").await;
+    c.expect(&["SET", "c", "d"], b"+OK\r\n").await;
+    c.int(&["CLIENT", "ID"]).await;
+    c.send("LATENCY HISTOGRAM set client nosuch\r\n").await;
+    let h = c.read_value().await;
+    let set = h.get("set").expect("set's histogram");
+    assert_eq!(set.get("calls"), Some(Resp::Int(2)));
+    let cdf = set.get("histogram_usec").expect("buckets");
+    // Cumulative: the last bucket holds every call.
+    assert_eq!(
+        cdf.pairs().last().map(|(_, n)| n.clone()),
+        Some(Resp::Int(2))
+    );
+    assert!(h.get("client|id").is_some(), "{h:?}");
+    assert!(h.get("nosuch").is_none());
+    // Events: nothing yet (threshold 0 is off), then DEBUG SLEEP over it.
+    c.send("LATENCY LATEST\r\n").await;
+    assert_eq!(c.read_value().await, Resp::Array(vec![]));
+    c.expect(
+        &["CONFIG", "SET", "latency-monitor-threshold", "10"],
+        b"+OK\r\n",
+    )
+    .await;
+    c.expect(&["DEBUG", "SLEEP", "0.02"], b"+OK\r\n").await;
+    c.send("LATENCY LATEST\r\n").await;
+    let latest = c.read_value().await;
+    assert_eq!(latest.items()[0].items()[0], Resp::bulk("command"));
+    c.send("LATENCY HISTORY command\r\n").await;
+    assert_eq!(c.read_value().await.items().len(), 1);
+    c.send("LATENCY GRAPH command\r\n").await;
+    assert!(c.read_value().await.as_str().starts_with("command - high "));
+    c.send("LATENCY DOCTOR\r\n").await;
+    assert!(c.read_value().await.as_str().contains("latency spikes"));
+    c.send("LATENCY RESET\r\n").await;
+    assert_eq!(c.read_value().await, Resp::Int(1));
+    c.send("LATENCY HELP\r\n").await;
+    assert!(c.read_value().await.items()[0]
+        .as_str()
+        .starts_with("LATENCY <subcommand>"));
+}

@@ -177,13 +177,12 @@ fn with_waiter_shards<'a>(
 
 /// Adds the command to the slow log if it ran long enough (one relaxed
 /// load otherwise). EXEC is not logged: the commands it ran are.
-fn slow_log(ctx: &Ctx, r: Resolved, args: &[Bytes], spent_ticks: u64) {
+fn slow_log(ctx: &Ctx, r: Resolved, args: &[Bytes], micros: u64) {
     let config = &ctx.srv.config;
     let threshold = config.slowlog_slower_than.load(Ordering::Relaxed);
     if threshold < 0 {
         return;
     }
-    let micros = crate::clock::ticks_to_usec(spent_ticks);
     if (micros as i64) < threshold
         || r.spec.has(flags::SKIP_SLOWLOG)
         || r.parent.is_some_and(|p| p.has(flags::SKIP_SLOWLOG))
@@ -245,12 +244,23 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
         };
         ctx.srv.feed_monitors(ctx.client.db, addr, args);
     }
-    slow_log(ctx, r, args, spent);
+    let micros = crate::clock::ticks_to_usec(spent);
+    slow_log(ctx, r, args, micros);
     let hot = stats.hot();
     hot.commands_processed.fetch_add(1, Ordering::Relaxed);
     let cmd = &hot.per_command[r.stat];
     cmd.calls.fetch_add(1, Ordering::Relaxed);
     cmd.ticks.fetch_add(spent, Ordering::Relaxed);
+    cmd.histogram[crate::latency::bucket(micros)].fetch_add(1, Ordering::Relaxed);
+    let latency_ms = ctx.srv.config.latency_threshold.load(Ordering::Relaxed);
+    if latency_ms > 0 && micros / 1000 >= latency_ms {
+        let event = if r.spec.has(flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        ctx.srv.latency.sample(latency_ms, event, micros / 1000);
+    }
     match result {
         Ok(reply) => {
             if let Reply::Error(e) = &reply {

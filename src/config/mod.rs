@@ -47,6 +47,7 @@ pub const HONOURED: &[&str] = &[
     "slowlog-log-slower-than",
     "slowlog-max-len",
     "busy-reply-threshold",
+    "latency-monitor-threshold",
     "databases",
     "timeout",
     "maxclients",
@@ -186,6 +187,8 @@ pub struct Config {
     /// slowlog-log-slower-than (µs; negative: off) and slowlog-max-len.
     pub slowlog_slower_than: std::sync::atomic::AtomicI64,
     pub slowlog_max_len: AtomicUsize,
+    /// latency-monitor-threshold, ms (0: off).
+    pub latency_threshold: AtomicU64,
     pub notify_flags: AtomicU32,
     pub hz: AtomicU32,
     pub obuf_pubsub: ObufLimitAtomics,
@@ -259,6 +262,7 @@ impl Config {
             busy_reply_threshold: AtomicU64::new(5000),
             slowlog_slower_than: std::sync::atomic::AtomicI64::new(10000),
             slowlog_max_len: AtomicUsize::new(128),
+            latency_threshold: AtomicU64::new(0),
             notify_flags: AtomicU32::new(0),
             hz: AtomicU32::new(10),
             obuf_pubsub: ObufLimitAtomics::default(),
@@ -461,6 +465,9 @@ impl Config {
                 .busy_reply_threshold
                 .store(int()?.max(0) as u64, Ordering::Relaxed),
             "slowlog-log-slower-than" => self.slowlog_slower_than.store(int()?, Ordering::Relaxed),
+            "latency-monitor-threshold" => self
+                .latency_threshold
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
             "slowlog-max-len" => self
                 .slowlog_max_len
                 .store(int()?.max(0) as usize, Ordering::Relaxed),

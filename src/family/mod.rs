@@ -10,6 +10,7 @@ pub mod functions;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
+pub mod latency;
 pub mod list;
 pub mod memory;
 pub mod pubsub;
@@ -48,5 +49,6 @@ pub static ALL: &[&[CommandSpec]] = &[
     cluster::COMMANDS,
     bitops::COMMANDS,
     hyperloglog::COMMANDS,
+    latency::COMMANDS,
     slowlog::COMMANDS,
 ];
