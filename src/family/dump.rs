@@ -1,10 +1,10 @@
 //! DUMP and RESTORE.
 //!
-//! The payload is Cinnabar's own serialisation, framed like Redis's (body, a
-//! two-byte format version, an eight-byte checksum) so RESTORE rejects
-//! corrupted or foreign payloads with Redis's error. Redis RDB payloads are not
-//! understood (and Redis rejects ours): DUMP/RESTORE round-trip between
-//! Cinnabar servers only.
+//! The payload is Redis's: the value in its RDB encoding (the same encoders
+//! as the RDB file, `persist::rdb`), the RDB version (10) and a CRC64, so
+//! values move between Cinnabar and Redis both ways (and MIGRATE-style
+//! tools work). RESTORE also takes the payloads of earlier Cinnabar
+//! versions (their own serialisation, with a version no RDB has).
 
 pub(crate) mod rdb;
 
@@ -361,9 +361,22 @@ pub fn seal_for_fuzzing(body_and_version: &[u8]) -> [Vec<u8>; 2] {
 
 fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(match ctx.lookup(&a[1]) {
-        Some(e) => Reply::Bulk(serialize(&e.value)),
+        Some(e) => {
+            let mut payload = crate::persist::rdb::encode_value(&e.value);
+            crate::persist::rdb::seal_payload(&mut payload);
+            Reply::Bulk(Bytes::from(payload))
+        }
         None => Reply::Nil,
     })
+}
+
+/// A Redis-format payload's value, or the legacy Cinnabar format's.
+fn restored_value(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
+    match crate::persist::rdb::verify_payload(payload) {
+        Some(body) => crate::persist::rdb::decode_value(body)
+            .map_err(|_| CmdError::custom(crate::error::msg::BAD_DATA_FORMAT)),
+        None => deserialize(payload, hash_limits),
+    }
 }
 
 fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -402,7 +415,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             crate::error::msg::BUSYKEY_TARGET_KEY_NAME_ALREADY_EXISTS,
         ));
     }
-    let mut value = deserialize(&a[3], ctx.srv.config.hash_limits())?;
+    let mut value = restored_value(&a[3], ctx.srv.config.hash_limits())?;
     if let Value::Set(s) = &mut value {
         // Redis converts an intset past `set-max-intset-entries` on load.
         let limit = ctx
@@ -417,6 +430,10 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let value = match value {
         // The encoding follows this server's limits, as Redis's RDB loading does.
         Value::Zset(z) => Value::Zset(crate::family::zset::reencode(ctx, &z)),
+        Value::Hash(h) => Value::Hash(std::sync::Arc::new(Hash::from_pairs(
+            h.iter(),
+            ctx.srv.config.hash_limits(),
+        ))),
         v => v,
     };
     let at = if ttl == 0 {

@@ -553,6 +553,28 @@ pub fn encode(snap: &Snapshot, aux: &[(&str, String)]) -> Vec<u8> {
     out
 }
 
+/// One value as DUMP carries it: its RDB type and encoding, no key.
+pub fn encode_value(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    // Written with an empty key (one length byte, 0) which is then taken
+    // out: the same encoders as the RDB file, so the two agree.
+    write_value(&mut out, b"", value);
+    out.remove(1);
+    out
+}
+
+/// The value of a DUMP payload's body (type and encoding): every length is
+/// checked against the body, and all of it must be used.
+pub fn decode_value(body: &[u8]) -> Result<Value, RdbError> {
+    let mut r = Reader { data: body, pos: 0 };
+    let ty = r.u8()?;
+    let value = read_value(&mut r, ty)?;
+    if r.pos != body.len() {
+        return err("trailing bytes after the value");
+    }
+    Ok(value)
+}
+
 /// Ends a DUMP-style payload: the RDB version (2 bytes) and the CRC64 of
 /// everything before it, little-endian, as Redis's DUMP and FUNCTION DUMP.
 pub fn seal_payload(out: &mut Vec<u8>) {
