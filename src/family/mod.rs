@@ -6,6 +6,7 @@ pub mod connection;
 pub mod dump;
 pub mod effects;
 pub mod functions;
+pub mod geo;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -34,6 +35,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     hash::COMMANDS,
     memory::COMMANDS,
     zset::COMMANDS,
+    geo::COMMANDS,
     sort::COMMANDS,
     stream::COMMANDS,
     dump::COMMANDS,
