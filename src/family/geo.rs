@@ -458,10 +458,27 @@ fn search_generic(ctx: &mut Ctx, a: &[Bytes], v: Variant) -> CmdResult<Reply> {
     } else {
         count as usize
     };
-    match sort {
-        Sort::Asc => points.sort_by(|p, q| p.dist.total_cmp(&q.dist)),
-        Sort::Desc => points.sort_by(|p, q| q.dist.total_cmp(&p.dist)),
-        Sort::None => {}
+    // sort_gp_asc / sort_gp_desc: glibc's qsort is a stable merge sort;
+    // with COUNT below the matches, Redis's partial quicksort (`pqsort`).
+    let asc = |p: &Point, q: &Point| {
+        if p.dist > q.dist {
+            1
+        } else if p.dist == q.dist {
+            0
+        } else {
+            -1
+        }
+    };
+    let cmp = |p: &Point, q: &Point| match sort {
+        Sort::Desc => -asc(p, q),
+        _ => asc(p, q),
+    };
+    if sort != Sort::None {
+        if returned == result_length {
+            points.sort_by(|p, q| cmp(p, q).cmp(&0));
+        } else {
+            gh::pqsort(&mut points, &cmp, 0, returned - 1);
+        }
     }
     points.truncate(returned);
 

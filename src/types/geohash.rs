@@ -507,9 +507,155 @@ pub fn format_human(d: f64) -> String {
     s
 }
 
+/// Redis's `pqsort` (`pqsort.c`, Bentley & McIlroy's quicksort that only
+/// sorts the partitions overlapping ranks `lrange..=rrange`): GEORADIUS and
+/// GEOSEARCH with COUNT sort this way, and which of several members at the
+/// same distance come first depends on it.
+pub fn pqsort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> i32, lrange: usize, rrange: usize) {
+    let n = v.len();
+    pqsort_at(v, 0, n, cmp, lrange, rrange);
+}
+
+fn med3<T>(v: &[T], a: usize, b: usize, c: usize, cmp: &impl Fn(&T, &T) -> i32) -> usize {
+    if cmp(&v[a], &v[b]) < 0 {
+        if cmp(&v[b], &v[c]) < 0 {
+            b
+        } else if cmp(&v[a], &v[c]) < 0 {
+            c
+        } else {
+            a
+        }
+    } else if cmp(&v[b], &v[c]) > 0 {
+        b
+    } else if cmp(&v[a], &v[c]) < 0 {
+        a
+    } else {
+        c
+    }
+}
+
+fn vecswap<T>(v: &mut [T], a: usize, b: usize, n: usize) {
+    for k in 0..n {
+        v.swap(a + k, b + k);
+    }
+}
+
+fn pqsort_at<T>(
+    v: &mut [T],
+    mut a: usize,
+    mut n: usize,
+    cmp: &impl Fn(&T, &T) -> i32,
+    lr: usize,
+    rr: usize,
+) {
+    // Whether ranks lr..=rr miss the partition a..a+len entirely.
+    let outside = |a: usize, len: usize| {
+        let last = a + len - 1;
+        (lr < a && rr < a) || (lr > last && rr > last)
+    };
+    loop {
+        if n < 7 {
+            for pm in a + 1..a + n {
+                let mut pl = pm;
+                while pl > a && cmp(&v[pl - 1], &v[pl]) > 0 {
+                    v.swap(pl, pl - 1);
+                    pl -= 1;
+                }
+            }
+            return;
+        }
+        let mut pm = a + n / 2;
+        if n > 7 {
+            let mut pl = a;
+            let mut pn = a + n - 1;
+            if n > 40 {
+                let d = n / 8;
+                pl = med3(v, pl, pl + d, pl + 2 * d, cmp);
+                pm = med3(v, pm - d, pm, pm + d, cmp);
+                pn = med3(v, pn - 2 * d, pn - d, pn, cmp);
+            }
+            pm = med3(v, pl, pm, pn, cmp);
+        }
+        v.swap(a, pm);
+        let (mut pa, mut pb) = (a + 1, a + 1);
+        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
+        loop {
+            while pb <= pc {
+                let c = cmp(&v[pb], &v[a]);
+                if c > 0 {
+                    break;
+                }
+                if c == 0 {
+                    v.swap(pa, pb);
+                    pa += 1;
+                }
+                pb += 1;
+            }
+            while pb <= pc {
+                let c = cmp(&v[pc], &v[a]);
+                if c < 0 {
+                    break;
+                }
+                if c == 0 {
+                    v.swap(pc, pd);
+                    pd -= 1;
+                }
+                pc -= 1;
+            }
+            if pb > pc {
+                break;
+            }
+            v.swap(pb, pc);
+            pb += 1;
+            pc -= 1;
+        }
+        let pn = a + n;
+        let r = (pa - a).min(pb - pa);
+        vecswap(v, a, pb - r, r);
+        let r = (pd - pc).min(pn - pd - 1);
+        vecswap(v, pb, pn - r, r);
+        let r = pb - pa;
+        if r > 1 && !outside(a, r) {
+            pqsort_at(v, a, r, cmp, lr, rr);
+        }
+        let r = pd - pc;
+        if r > 1 {
+            a = pn - r;
+            n = r;
+            if !outside(a, n) {
+                continue;
+            }
+        }
+        return;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pqsort_sorts_the_requested_ranks() {
+        let cmp = |a: &u32, b: &u32| (a / 10).cmp(&(b / 10)) as i32;
+        let mut seed = 12345u32;
+        for n in [0usize, 1, 5, 7, 8, 40, 41, 100, 333] {
+            let mut v: Vec<u32> = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
+                    (seed >> 16) % 500
+                })
+                .collect();
+            let mut sorted = v.clone();
+            sorted.sort_by_key(|x| x / 10);
+            let k = n / 3;
+            if n > 0 {
+                pqsort(&mut v, &cmp, 0, k);
+                let got: Vec<u32> = v[..=k].iter().map(|x| x / 10).collect();
+                let want: Vec<u32> = sorted[..=k].iter().map(|x| x / 10).collect();
+                assert_eq!(got, want);
+            }
+        }
+    }
 
     #[test]
     fn interleave_roundtrip() {
