@@ -31,22 +31,49 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("geopos", -2, READONLY, K1, geopos).doc("geo", "3.2.0", "Returns longitude and latitude of members of a geospatial index"),
     CommandSpec::new("georadius", -6, W, Keys::Movable(georadius_keys), georadius).doc("geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point"),
     CommandSpec::new("georadius_ro", -6, READONLY, K1, georadius_ro).doc("geo", "3.2.10", "A read-only variant for GEORADIUS"),
-    CommandSpec::new("georadiusbymember", -5, W, Keys::Movable(georadius_keys), georadiusbymember).doc("geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member"),
+    CommandSpec::new("georadiusbymember", -5, W, Keys::Movable(georadiusbymember_keys), georadiusbymember).doc("geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member"),
     CommandSpec::new("georadiusbymember_ro", -5, READONLY, K1, georadiusbymember_ro).doc("geo", "3.2.10", "A read-only variant for GEORADIUSBYMEMBER"),
     CommandSpec::new("geosearch", -7, READONLY, K1, geosearch).doc("geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle."),
     CommandSpec::new("geosearchstore", -8, W, Keys::Range(1, 2, 1), geosearchstore).doc("geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key."),
 ];
 
-/// GEORADIUS / GEORADIUSBYMEMBER keys (`georadiusGetKeys`): the source, then
-/// the key after the last STORE or STOREDIST from the sixth argument on.
+/// GEORADIUS keys: as its key specs find them (the source, the key after the
+/// first STORE and the one after the first STOREDIST, searched from the
+/// seventh argument), plus the key the command really writes if another
+/// (the last STORE/STOREDIST wins, `georadiusGetKeys`): every key it touches
+/// is locked, and COMMAND GETKEYS answers as Redis.
 fn georadius_keys(args: &[Bytes]) -> Vec<usize> {
+    keys_from(args, 6)
+}
+
+/// GEORADIUSBYMEMBER keys: as GEORADIUS's, searched from the sixth argument.
+fn georadiusbymember_keys(args: &[Bytes]) -> Vec<usize> {
+    keys_from(args, 5)
+}
+
+fn keys_from(args: &[Bytes], start: usize) -> Vec<usize> {
     let mut keys = vec![1];
+    for kw in ["store", "storedist"] {
+        let found = args
+            .iter()
+            .enumerate()
+            .skip(start)
+            .find(|(_, a)| eq(a, kw))
+            .map(|(i, _)| i + 1);
+        if let Some(k) = found.filter(|&k| k < args.len()) {
+            keys.push(k);
+        }
+    }
     if let Some(k) = store_key_position(args) {
-        keys.push(k);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
     }
     keys
 }
 
+/// The key a GEORADIUS(BYMEMBER) with STORE/STOREDIST writes: the one after
+/// the last of them from the sixth argument on (`georadiusGetKeys`).
 fn store_key_position(args: &[Bytes]) -> Option<usize> {
     let mut stored = None;
     let mut i = 5;
@@ -419,7 +446,12 @@ fn search_generic(ctx: &mut Ctx, a: &[Bytes], v: Variant) -> CmdResult<Reply> {
     // The store key is one the dispatcher locked (a safety net: the key
     // positions and this parser agree on every accepted command).
     if let Some(k) = storekey {
-        if !v.search() && Some(k) != store_key_position(a) {
+        let declared = match v {
+            Variant::Radius => georadius_keys(a),
+            Variant::ByMember => georadiusbymember_keys(a),
+            _ => vec![1],
+        };
+        if !declared.contains(&k) {
             return Err(CmdError::Syntax);
         }
     }
@@ -586,5 +618,49 @@ fn points_in_range(
         if !out.is_empty() && limit != 0 && out.len() >= limit {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<Bytes> {
+        s.split(' ')
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn store_keys_as_redis_finds_them_and_the_one_written() {
+        assert_eq!(georadius_keys(&args("GEORADIUS k 0 0 1 km")), [1]);
+        assert_eq!(
+            georadius_keys(&args("GEORADIUS k 0 0 1 km STORE d")),
+            [1, 7]
+        );
+        assert_eq!(
+            georadius_keys(&args("GEORADIUS k 0 0 1 km STOREDIST a STORE b")),
+            [1, 9, 7]
+        );
+        // The last STORE is the one written: locked too.
+        assert_eq!(
+            georadius_keys(&args("GEORADIUS k 0 0 1 km STORE a STORE b")),
+            [1, 7, 9]
+        );
+        assert_eq!(
+            georadiusbymember_keys(&args("GEORADIUSBYMEMBER k m 1 km STORE d")),
+            [1, 6]
+        );
+        // A trailing STORE names no key.
+        assert_eq!(georadius_keys(&args("GEORADIUS k 0 0 1 km STORE")), [1]);
+    }
+
+    #[test]
+    fn geoadd_rewrites_to_zadd() {
+        let z = geoadd_as_zadd(&args("GEOADD k CH NX 13.361389 38.115556 Palermo"));
+        assert_eq!(z.ok(), Some(args("zadd k CH NX 3479099956230698 Palermo")));
+        assert!(geoadd_as_zadd(&args("GEOADD k NX XX 1 1 a")).is_err());
+        assert!(geoadd_as_zadd(&args("GEOADD k 1 1 a 2")).is_err());
+        assert!(geoadd_as_zadd(&args("GEOADD k 181 1 a")).is_err());
     }
 }

@@ -176,9 +176,9 @@ pub fn decode_to_lonlat(hash: HashBits) -> Option<[f64; 2]> {
 /// A sorted-set score as C's `(uint64_t)` cast gives it on x86-64 (scores
 /// outside 0..2^64 are not geo points, but Redis decodes them all the same).
 pub fn score_bits(score: f64) -> u64 {
-    const TWO63: f64 = 9223372036854775808.0;
+    const TWO63: f64 = (1u64 << 63) as f64;
     fn cvtt(x: f64) -> i64 {
-        if x.is_nan() || x >= TWO63 || x < -TWO63 {
+        if !(-TWO63..TWO63).contains(&x) {
             i64::MIN
         } else {
             x as i64
@@ -211,7 +211,7 @@ pub fn score_of(longitude: f64, latitude: f64) -> Option<u64> {
 
 /// Whether a point is within Redis's accepted coordinates.
 pub fn valid_lonlat(longitude: f64, latitude: f64) -> bool {
-    !(longitude < LONG_MIN || longitude > LONG_MAX || latitude < LAT_MIN || latitude > LAT_MAX)
+    (LONG_MIN..=LONG_MAX).contains(&longitude) && (LAT_MIN..=LAT_MAX).contains(&latitude)
 }
 
 fn move_x(hash: &mut HashBits, d: i8) {
@@ -478,9 +478,8 @@ pub fn format_distance(d: f64) -> String {
     }
     let scaled = (d * 10000.0).round_ties_even();
     // llrint on x86-64: out of range (or NaN) gives LLONG_MIN.
-    let svalue = if scaled.is_nan()
-        || !(-9.223372036854775808e18..9.223372036854775808e18).contains(&scaled)
-    {
+    const TWO63: f64 = (1u64 << 63) as f64;
+    let svalue = if !(-TWO63..TWO63).contains(&scaled) {
         i64::MIN
     } else {
         scaled as i64
@@ -701,7 +700,9 @@ mod tests {
         assert_eq!(format_distance(0.0), "0.0000");
         assert_eq!(format_distance(0.00004), "0.0000");
         assert_eq!(format_distance(0.00005), "0.0000");
-        assert_eq!(format_distance(0.00015), "0.0002");
+        // 0.00015 * 10000 is 1.4999999999999998: llrint gives 1.
+        assert_eq!(format_distance(0.00015), "0.0001");
+        assert_eq!(format_distance(0.00025), "0.0002");
         assert_eq!(format_distance(12.5), "12.5000");
     }
 
@@ -736,7 +737,9 @@ mod tests {
     #[test]
     fn neighbours_and_steps() {
         assert_eq!(estimate_steps_by_radius(0.0, 0.0), 26);
-        assert_eq!(estimate_steps_by_radius(200_000.0, 0.0), 7);
+        assert_eq!(estimate_steps_by_radius(200_000.0, 0.0), 6);
+        assert_eq!(estimate_steps_by_radius(200_000.0, 70.0), 5);
+        assert_eq!(estimate_steps_by_radius(200_000.0, -81.0), 4);
         assert_eq!(estimate_steps_by_radius(1e9, 0.0), 1);
         let h = HashBits {
             bits: 0b1010,
