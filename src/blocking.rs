@@ -428,10 +428,15 @@ fn serve_one<'a>(
     let mut ctx = Ctx::new(srv, &mut as_client, held, now);
     // Not through `command::call`: the command was counted and shown to
     // MONITOR when it blocked; serving it is not another call (as Redis).
+    let start = crate::clock::ticks();
     let reply = match handler(&mut ctx, &args) {
         Ok(r) => r,
         Err(e) => Reply::Error(e.to_string()),
     };
+    // The slow log gets it now, as the command it was (BLPOP, not LPOP),
+    // as Redis logs a blocked command when it is served.
+    let micros = crate::clock::ticks_to_usec(crate::clock::ticks().saturating_sub(start));
+    crate::command::exec::slow_log(&ctx, w.cmd, &w.args, micros);
     if srv.repl.active() && ctx.dirty > 0 {
         // The served command's effect (BLPOP → LPOP…), before the locks go.
         crate::repl::propagate::record(&mut ctx, w.cmd.spec.name, &args, &reply, true);

@@ -275,6 +275,46 @@ pub mod zset {
     }
 }
 
+/// Geo commands (Redis 7.0's geo.c).
+pub mod geo {
+    pub const NEED_RADIUS: &str = "ERR need numeric radius";
+    pub const RADIUS_NEGATIVE: &str = "ERR radius cannot be negative";
+    pub const UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";
+    pub const NEED_WIDTH: &str = "ERR need numeric width";
+    pub const NEED_HEIGHT: &str = "ERR need numeric height";
+    pub const BOX_NEGATIVE: &str = "ERR height or width cannot be negative";
+    pub const COUNT_POSITIVE: &str = "ERR COUNT must be > 0";
+    pub const MEMBER: &str = "ERR could not decode requested zset member";
+    pub const ANY_WITHOUT_COUNT: &str = "ERR the ANY argument requires COUNT argument";
+
+    /// A coordinate outside -180..180 / -85.05112878..85.05112878 (C's `%f`).
+    pub fn invalid_pair(lon: f64, lat: f64) -> String {
+        format!("ERR invalid longitude,latitude pair {lon:.6},{lat:.6}")
+    }
+
+    /// STORE / STOREDIST / GEOSEARCHSTORE with WITHDIST, WITHHASH or WITHCOORD.
+    pub fn store_incompatible(geosearchstore: bool) -> String {
+        format!(
+            "ERR {} is not compatible with WITHDIST, WITHHASH and WITHCOORD options",
+            if geosearchstore {
+                "GEOSEARCHSTORE"
+            } else {
+                "STORE option in GEORADIUS"
+            }
+        )
+    }
+
+    /// GEOSEARCH(STORE) without FROMMEMBER/FROMLONLAT (`cmd` as the client wrote it).
+    pub fn from_needed(cmd: &str) -> String {
+        format!("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {cmd}")
+    }
+
+    /// GEOSEARCH(STORE) without BYRADIUS/BYBOX.
+    pub fn by_needed(cmd: &str) -> String {
+        format!("ERR exactly one of BYRADIUS and BYBOX can be specified for {cmd}")
+    }
+}
+
 /// The texts of error replies that carry no argument, by what they say.
 pub mod msg {
     // Scripting (Redis 7.0's eval.c / script.c / script_lua.c).

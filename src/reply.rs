@@ -31,6 +31,9 @@ pub enum Reply {
     Pairs(Vec<(Reply, Reply)>),
     Set(Vec<Reply>),
     Double(f64),
+    /// A double as `addReplyHumanLongDouble` sends it (`%.17Lf`, trailing
+    /// zeros dropped): a bulk string in RESP2, a `,` double in RESP3 (GEOPOS).
+    HumanDouble(f64),
     Bool(bool),
     /// Verbatim string: RESP3 `=` with a three-letter format, bulk in RESP2.
     Verbatim(&'static str, Bytes),
@@ -142,6 +145,14 @@ pub fn encode(reply: &Reply, resp: u8, out: &mut BytesMut) {
         }
         Reply::Double(d) => {
             let text = format_double(*d);
+            if resp >= 3 {
+                put_line(out, b',', text.as_bytes());
+            } else {
+                put_bulk(out, text.as_bytes());
+            }
+        }
+        Reply::HumanDouble(d) => {
+            let text = crate::types::geohash::format_human(*d);
             if resp >= 3 {
                 put_line(out, b',', text.as_bytes());
             } else {

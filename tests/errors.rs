@@ -368,6 +368,34 @@ fn cases() -> Vec<Case> {
             &["ZRANDMEMBER", "z", "-9223372036854775808"],
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         ),
+        // Geo (src/error.rs `geo`).
+        custom(&["GEOADD", "g", "200", "100", "m"], "ERR invalid longitude,latitude pair 200.000000,100.000000"),
+        custom(&["GEORADIUS", "g", "0", "0", "x", "km"], "ERR need numeric radius"),
+        custom(&["GEORADIUS", "g", "0", "0", "-1", "km"], "ERR radius cannot be negative"),
+        custom(&["GEODIST", "g", "a", "b", "parsec"], "ERR unsupported unit provided. please use M, KM, FT, MI"),
+        custom(&["GEOSEARCH", "g", "FROMLONLAT", "0", "0", "BYBOX", "x", "1", "km"], "ERR need numeric width"),
+        custom(&["GEOSEARCH", "g", "FROMLONLAT", "0", "0", "BYBOX", "1", "x", "km"], "ERR need numeric height"),
+        custom(&["GEOSEARCH", "g", "FROMLONLAT", "0", "0", "BYBOX", "1", "-1", "km"], "ERR height or width cannot be negative"),
+        custom(&["GEORADIUS", "g", "0", "0", "1", "km", "COUNT", "0"], "ERR COUNT must be > 0"),
+        custom(&["GEORADIUSBYMEMBER", "g", "nope", "1", "km"], "ERR could not decode requested zset member")
+            .after(vec![Cmd(&["GEOADD", "g", "1", "1", "a"])]),
+        custom(&["GEORADIUS", "g", "0", "0", "1", "km", "ANY"], "ERR the ANY argument requires COUNT argument"),
+        custom(
+            &["GEORADIUS", "g", "0", "0", "1", "km", "STORE", "d", "WITHDIST"],
+            "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options",
+        ),
+        custom(
+            &["GEOSEARCHSTORE", "d", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km", "WITHHASH"],
+            "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options",
+        ),
+        custom(
+            &["GEOSEARCH", "g", "BYRADIUS", "1", "km", "ASC", "ASC"],
+            "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH",
+        ),
+        custom(
+            &["GEOSEARCH", "g", "FROMLONLAT", "0", "0", "ASC", "ASC"],
+            "ERR exactly one of BYRADIUS and BYBOX can be specified for GEOSEARCH",
+        ),
         custom(&["SINTERCARD", "0", "s"], "ERR numkeys should be greater than 0"),
         custom(
             &["SINTERCARD", "2", "s"],

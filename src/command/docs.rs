@@ -18,6 +18,7 @@ use crate::reply::Reply;
 static BLOBS: &[&[u8]] = &[
     include_bytes!("redis7-docs.resp"),
     include_bytes!("redis7-docs-stream.resp"),
+    include_bytes!("redis7-docs-geo.resp"),
 ];
 
 /// The documentation entry of a top-level command, if Redis's data has it.

@@ -177,7 +177,7 @@ fn with_waiter_shards<'a>(
 
 /// Adds the command to the slow log if it ran long enough (one relaxed
 /// load otherwise). EXEC is not logged: the commands it ran are.
-fn slow_log(ctx: &Ctx, r: Resolved, args: &[Bytes], micros: u64) {
+pub(crate) fn slow_log(ctx: &Ctx, r: Resolved, args: &[Bytes], micros: u64) {
     let config = &ctx.srv.config;
     let threshold = config.slowlog_slower_than.load(Ordering::Relaxed);
     if threshold < 0 {

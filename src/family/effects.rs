@@ -3,6 +3,7 @@
 //!
 //! Called from `repl::propagate::rewrite` after the handler ran, under the
 //! same shard locks, so it reads the state the command left:
+//! - GEOADD → the ZADD it amounts to (geo.c rewrites its argv and runs ZADD);
 //! - BZPOPMIN/BZPOPMAX → ZPOPMIN/ZPOPMAX key, BZMPOP → ZMPOP 1 key MIN|MAX COUNT n;
 //! - XADD with `*` / `ms-*` → the concrete ID; `~` trimming (XADD, XTRIM) →
 //!   exact trimming to what was kept (MAXLEN = length, MINID = first ID),
@@ -47,7 +48,8 @@ fn id_of(r: &Reply) -> Option<StreamId> {
 pub fn handles(name: &str) -> bool {
     matches!(
         name,
-        "bzpopmin"
+        "geoadd"
+            | "bzpopmin"
             | "bzpopmax"
             | "bzmpop"
             | "xadd"
@@ -91,6 +93,11 @@ pub fn rewrite(
                 b(&n.to_string()),
             ]],
             None => Vec::new(),
+        },
+        "geoadd" => match crate::family::geo::geoadd_as_zadd(args) {
+            // argv[0] stays "zadd", lowercase, as geo.c builds it.
+            Ok(zadd) => vec![zadd],
+            Err(_) => Vec::new(),
         },
         "xadd" | "xtrim" => xadd_xtrim(ctx, db, name, args, reply),
         "xreadgroup" => xreadgroup(ctx, db, args, reply),

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod dump;
 pub mod effects;
 pub mod functions;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
@@ -38,6 +39,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     hash::COMMANDS,
     memory::COMMANDS,
     zset::COMMANDS,
+    geo::COMMANDS,
     sort::COMMANDS,
     stream::COMMANDS,
     dump::COMMANDS,

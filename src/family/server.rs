@@ -569,6 +569,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<Reply> {
         "pubsub" => cats.push("@pubsub"),
         "connection" => cats.push("@connection"),
         "transactions" => cats.push("@transaction"),
+        "geo" => cats.push("@geo"),
         _ => {}
     }
     if spec.has(ADMIN) {

@@ -83,7 +83,7 @@ fn store_keys(args: &[Bytes]) -> Vec<usize> {
 
 // ---- helpers --------------------------------------------------------------
 
-fn limits(ctx: &Ctx) -> Limits {
+pub(crate) fn limits(ctx: &Ctx) -> Limits {
     use std::sync::atomic::Ordering::Relaxed;
     Limits {
         entries: ctx.srv.config.zset_max_listpack_entries.load(Relaxed),
@@ -200,7 +200,7 @@ fn nan_error() -> CmdError {
 
 /// Stores a freshly built, non-empty set at `dst` (a *STORE result): the
 /// `new` event for a new key, and blocked ZPOP clients may be served.
-fn store_result(ctx: &mut Ctx, dst: &Bytes, z: Zset, event: &'static str) {
+pub(crate) fn store_result(ctx: &mut Ctx, dst: &Bytes, z: Zset, event: &'static str) {
     let existed = ctx.set_value(dst, Value::Zset(z), false);
     if !existed {
         ctx.notify(notify::NEW, "new", dst);
@@ -210,7 +210,7 @@ fn store_result(ctx: &mut Ctx, dst: &Bytes, z: Zset, event: &'static str) {
 }
 
 /// Deletes `dst` for an empty *STORE result, as Redis (a `del` event if it existed).
-fn store_empty(ctx: &mut Ctx, dst: &Bytes) {
+pub(crate) fn store_empty(ctx: &mut Ctx, dst: &Bytes) {
     if ctx.delete(dst) {
         ctx.notify(notify::GENERIC, "del", dst);
     }
@@ -279,7 +279,7 @@ fn zincrby(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     zadd_generic(ctx, a, true)
 }
 
-fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) -> CmdResult<Reply> {
+pub(crate) fn zadd_generic(ctx: &mut Ctx, a: &[Bytes], incr_cmd: bool) -> CmdResult<Reply> {
     let key = &a[1];
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, incr_cmd);

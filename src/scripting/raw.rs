@@ -212,6 +212,10 @@ unsafe fn push_reply(l: *mut lua_State, reply: &Reply, resp: u8, depth: usize) {
         ),
         Reply::Double(d) if resp == 3 => push_tagged(l, "double", || ffi::lua_pushnumber(l, *d)),
         Reply::Double(d) => push_bytes(l, crate::reply::format_double(*d).as_bytes()),
+        Reply::HumanDouble(d) if resp == 3 => {
+            push_tagged(l, "double", || ffi::lua_pushnumber(l, *d))
+        }
+        Reply::HumanDouble(d) => push_bytes(l, crate::types::geohash::format_human(*d).as_bytes()),
         Reply::Bool(b) if resp == 3 => ffi::lua_pushboolean(l, *b as c_int),
         Reply::Bool(b) => ffi::lua_pushnumber(l, *b as i64 as f64),
         Reply::BigNumber(n) if resp == 3 => {

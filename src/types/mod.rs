@@ -1,6 +1,7 @@
 //! Value representations, one module per type (commands live in `family/`).
 
 pub mod dict;
+pub mod geohash;
 pub mod hash;
 pub mod hll;
 pub mod ldouble;
