@@ -1159,14 +1159,23 @@ pub fn cron(srv: &Arc<Server>) {
 /// loads the AOF back (run with no shard lock held).
 pub fn debug_loadaof(srv: &Arc<Server>) -> Result<(), String> {
     let aof = &srv.aof;
-    if !aof.is_on() {
-        return Ok(());
-    }
-    aof.flush_all();
+    let on = aof.is_on();
     let names = Names::of(srv);
-    let manifest = aof.manifest.lock().clone();
+    // With the AOF off, what is on disk (a BGREWRITEAOF's base) is loaded,
+    // as Redis's DEBUG LOADAOF reads the manifest either way.
+    let manifest = if on {
+        aof.flush_all();
+        aof.manifest.lock().clone()
+    } else {
+        match std::fs::read_to_string(names.manifest()) {
+            Ok(text) => Manifest::parse(&text)?,
+            Err(_) => return Ok(()),
+        }
+    };
     // The files are replayed without feeding them back to the AOF.
-    srv.repl.detach_aof();
+    if on {
+        srv.repl.detach_aof();
+    }
     srv.keyspace.for_each_shard(|_, shard| {
         for db in shard.dbs.iter_mut() {
             db.touch_all_watched(None);
@@ -1186,7 +1195,9 @@ pub fn debug_loadaof(srv: &Arc<Server>) -> Result<(), String> {
             break;
         }
     }
-    srv.repl.attach_aof(aof.clone());
+    if on {
+        srv.repl.attach_aof(aof.clone());
+    }
     result
 }
 
