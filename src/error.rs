@@ -381,6 +381,14 @@ pub mod msg {
     pub fn latency_no_samples(event: &str) -> String {
         format!("ERR No samples available for event '{event}'")
     }
+    // Not errors: Redis's fixed report texts (MEMORY DOCTOR / MALLOC-STATS).
+    pub const MEMORY_DOCTOR_EMPTY: &str = "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.";
+    pub const MEMORY_DOCTOR_FINE: &str = "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.";
+    pub const MALLOC_STATS_UNSUPPORTED: &str = "Stats not supported for the current allocator";
+    pub const MODULE_NOT_ALLOWED: &str = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+    pub const MODULE_LOAD_FAILED: &str =
+        "ERR Error loading the extension. Please check the server logs.";
+    pub const MODULE_NO_SUCH: &str = "ERR Error unloading module: no such module with that name";
     pub const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
     pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
     pub const SCRIPT_CALL_OUTSIDE: &str =

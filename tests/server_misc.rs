@@ -204,3 +204,48 @@ async fn cluster_subcommands_answer_that_cluster_support_is_disabled() {
         "{e:?}"
     );
 }
+
+/// What a Redis 7.0 without modules, cluster or jemalloc answers: MODULE
+/// gated by enable-module-command, READONLY / READWRITE refused, LOLWUT's
+/// version line, MEMORY STATS / DOCTOR / MALLOC-STATS / PURGE.
+#[tokio::test]
+async fn modules_cluster_switches_lolwut_and_memory_reports() {
+    let s = TestServer::start().await;
+    let mut c = s.raw().await;
+    for line in [
+        "MODULE LIST",
+        "MODULE LOAD /x.so",
+        "MODULE LOADEX /x.so",
+        "MODULE UNLOAD m",
+        "MODULE HELP",
+    ] {
+        c.send(format!("{line}\r\n")).await;
+        let e = c.read_value().await;
+        assert!(
+            e.as_str().starts_with("ERR MODULE command not allowed"),
+            "{line}: {e:?}"
+        );
+    }
+    for line in ["READONLY", "READWRITE"] {
+        c.send(format!("{line}\r\n")).await;
+        assert_eq!(
+            c.read_value().await.as_str(),
+            "ERR This instance has cluster support disabled"
+        );
+    }
+    c.send("LOLWUT\r\n").await;
+    assert_eq!(c.read_value().await.as_str(), "Redis ver. 7.0.15\n");
+    c.expect(&["SET", "k", "v"], b"+OK\r\n").await;
+    c.send("MEMORY STATS\r\n").await;
+    let stats = c.read_value().await;
+    assert_eq!(stats.get("keys.count"), Some(common::Resp::Int(1)));
+    c.send("MEMORY DOCTOR\r\n").await;
+    assert!(c.read_value().await.as_str().starts_with("Hi Sam"));
+    c.send("MEMORY MALLOC-STATS\r\n").await;
+    assert_eq!(
+        c.read_value().await.as_str(),
+        "Stats not supported for the current allocator"
+    );
+    c.send("MEMORY PURGE\r\n").await;
+    assert_eq!(c.read_value().await.as_str(), "OK");
+}

@@ -1,4 +1,5 @@
-//! MEMORY USAGE (and MEMORY HELP): an estimate of the bytes a key holds.
+//! MEMORY USAGE (an estimate of the bytes a key holds), STATS, DOCTOR,
+//! MALLOC-STATS, PURGE and HELP.
 //!
 //! The figure is computed from the representation (buffer capacities, slot
 //! counts), not measured from the allocator, so it is an approximation, as
@@ -23,6 +24,26 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec::new("memory", -2, 0, Keys::
     .subs(SUBS)];
 
 static SUBS: &[CommandSpec] = &[
+    CommandSpec::new("stats", 2, 0, Keys::None, stats).doc(
+        "server",
+        "4.0.0",
+        "Returns details about memory usage.",
+    ),
+    CommandSpec::new("doctor", 2, 0, Keys::None, doctor).doc(
+        "server",
+        "4.0.0",
+        "Outputs a memory problems report.",
+    ),
+    CommandSpec::new("malloc-stats", 2, 0, Keys::None, malloc_stats).doc(
+        "server",
+        "4.0.0",
+        "Returns the allocator statistics.",
+    ),
+    CommandSpec::new("purge", 2, 0, Keys::None, purge).doc(
+        "server",
+        "4.0.0",
+        "Asks the allocator to release memory.",
+    ),
     CommandSpec::new("usage", -3, READONLY, Keys::Range(2, 2, 1), usage).doc(
         "server",
         "4.0.0",
@@ -42,11 +63,96 @@ fn memory_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(crate::family::keys::help_reply(
         "MEMORY",
         &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
             "USAGE <key> [SAMPLES <count>]",
             "    Return memory in bytes used by <key> and its value. Nested values are",
             "    sampled up to <count> times (default: 5, 0 means sample all).",
         ],
     ))
+}
+
+/// MEMORY STATS: Redis's field names, with the figures this server knows
+/// (the ones it cannot account for, such as per-client buffers, are left out
+/// rather than reported as zero).
+fn stats(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    let allocated = crate::alloc::allocated() as u64;
+    let peak = (crate::alloc::peak() as u64).max(allocated);
+    let rss = crate::alloc::rss_bytes();
+    let mut keys = 0u64;
+    ctx.each_shard(|s| keys += s.dbs.iter().map(|d| d.len() as u64).sum::<u64>());
+    let scripts = ctx.srv.scripts.count() as i64;
+    let functions: u64 = ctx
+        .srv
+        .functions
+        .codes()
+        .iter()
+        .map(|c| c.len() as u64)
+        .sum();
+    let bulk = |s: &str| Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()));
+    let int = |n: u64| Reply::Int(n as i64);
+    Ok(Reply::Map(vec![
+        (bulk("peak.allocated"), int(peak)),
+        (bulk("total.allocated"), int(allocated)),
+        (bulk("lua.caches"), Reply::Int(scripts)),
+        (bulk("functions.caches"), int(functions)),
+        (bulk("keys.count"), int(keys)),
+        (
+            bulk("keys.bytes-per-key"),
+            int(if keys > 0 { allocated / keys } else { 0 }),
+        ),
+        (bulk("dataset.bytes"), int(allocated)),
+        (
+            bulk("peak.percentage"),
+            Reply::Double(if peak > 0 {
+                allocated as f64 * 100.0 / peak as f64
+            } else {
+                100.0
+            }),
+        ),
+        (bulk("allocator.resident"), int(rss)),
+        (
+            bulk("fragmentation"),
+            Reply::Double(if allocated > 0 {
+                rss as f64 / allocated as f64
+            } else {
+                0.0
+            }),
+        ),
+        (
+            bulk("fragmentation.bytes"),
+            Reply::Int(rss as i64 - allocated as i64),
+        ),
+    ]))
+}
+
+/// MEMORY DOCTOR: Redis's verdicts for the cases it can tell here.
+fn doctor(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    let allocated = crate::alloc::allocated();
+    let text = if allocated < 5 << 20 {
+        crate::error::msg::MEMORY_DOCTOR_EMPTY
+    } else {
+        crate::error::msg::MEMORY_DOCTOR_FINE
+    };
+    Ok(Reply::Verbatim("txt", Bytes::from_static(text.as_bytes())))
+}
+
+fn malloc_stats(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Verbatim(
+        "txt",
+        Bytes::from_static(crate::error::msg::MALLOC_STATS_UNSUPPORTED.as_bytes()),
+    ))
+}
+
+/// MEMORY PURGE: nothing to ask of the system allocator (as Redis without jemalloc).
+fn purge(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    Ok(Reply::Ok)
 }
 
 /// Per-key overhead: the map slot (key `Bytes` + `Entry`) and the key bytes.

@@ -13,7 +13,9 @@ pub mod hyperloglog;
 pub mod keys;
 pub mod latency;
 pub mod list;
+pub mod lolwut;
 pub mod memory;
+pub mod modules;
 pub mod pubsub;
 pub mod repl;
 pub mod scripting;
@@ -52,5 +54,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     bitops::COMMANDS,
     hyperloglog::COMMANDS,
     latency::COMMANDS,
+    lolwut::COMMANDS,
+    modules::COMMANDS,
     slowlog::COMMANDS,
 ];
