@@ -105,7 +105,7 @@ fn stats(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
         (bulk("keys.count"), int(keys)),
         (
             bulk("keys.bytes-per-key"),
-            int(if keys > 0 { allocated / keys } else { 0 }),
+            int(allocated.checked_div(keys).unwrap_or(0)),
         ),
         (bulk("dataset.bytes"), int(allocated)),
         (
