@@ -389,6 +389,13 @@ pub mod msg {
     pub const MODULE_LOAD_FAILED: &str =
         "ERR Error loading the extension. Please check the server logs.";
     pub const MODULE_NO_SUCH: &str = "ERR Error unloading module: no such module with that name";
+    pub const MIGRATE_KEYS_WITH_KEY: &str =
+        "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
+    pub const MIGRATE_IOERR_CONNECT: &str = "IOERR error or timeout connecting to the client";
+    pub const MIGRATE_IOERR_READ: &str = "IOERR error or timeout reading to target instance";
+    pub fn migrate_target_error(e: &str) -> String {
+        format!("ERR Target instance replied with error: {e}")
+    }
     pub const SLOWLOG_COUNT: &str = "ERR count should be greater than or equal to -1";
     pub const CLUSTER_DISABLED: &str = "ERR This instance has cluster support disabled";
     pub const SCRIPT_CALL_OUTSIDE: &str =

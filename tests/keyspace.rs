@@ -609,3 +609,71 @@ async fn dump_payloads_are_redis_s() {
         b"-ERR DUMP payload version or checksum are wrong\r\n"
     );
 }
+
+/// MIGRATE moves keys (with their TTL) to another server as RESTOREs of
+/// Redis-format payloads: deleted here unless COPY, refused by an existing
+/// key unless REPLACE, NOKEY when nothing exists. Two workers: MIGRATE
+/// waits for the target synchronously, and here both servers share the
+/// test's runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_moves_keys_between_servers() {
+    let a = TestServer::start().await;
+    let b = TestServer::start().await;
+    let mut ca = a.raw().await;
+    let mut cb = b.raw().await;
+    let port = b.port.to_string();
+    ca.expect(&["RPUSH", "l", "x", "y"], b":2\r\n").await;
+    ca.expect(&["SET", "s", "v", "PX", "100000"], b"+OK\r\n")
+        .await;
+    ca.expect(
+        &["MIGRATE", "127.0.0.1", &port, "l", "0", "1000"],
+        b"+OK\r\n",
+    )
+    .await;
+    ca.expect(&["EXISTS", "l"], b":0\r\n").await;
+    cb.expect(&["LRANGE", "l", "0", "-1"], b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n")
+        .await;
+    ca.expect(
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            &port,
+            "",
+            "0",
+            "1000",
+            "COPY",
+            "KEYS",
+            "s",
+            "nosuch",
+        ],
+        b"+OK\r\n",
+    )
+    .await;
+    ca.expect(&["EXISTS", "s"], b":1\r\n").await;
+    let ttl = cb.int(&["PTTL", "s"]).await;
+    assert!(ttl > 90_000 && ttl <= 100_000, "TTL carried: {ttl}");
+    let e = ca
+        .val(&["MIGRATE", "127.0.0.1", &port, "s", "0", "1000"])
+        .await;
+    assert_eq!(
+        e.as_str(),
+        "ERR Target instance replied with error: BUSYKEY Target key name already exists."
+    );
+    ca.expect(
+        &["MIGRATE", "127.0.0.1", &port, "s", "0", "1000", "REPLACE"],
+        b"+OK\r\n",
+    )
+    .await;
+    ca.expect(
+        &["MIGRATE", "127.0.0.1", &port, "gone", "0", "1000"],
+        b"+NOKEY\r\n",
+    )
+    .await;
+    let e = ca
+        .val(&["MIGRATE", "127.0.0.1", &port, "k", "0", "1000", "KEYS", "a"])
+        .await;
+    assert!(
+        e.as_str().contains("must be set to the empty string"),
+        "{e:?}"
+    );
+}

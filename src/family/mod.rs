@@ -15,6 +15,7 @@ pub mod latency;
 pub mod list;
 pub mod lolwut;
 pub mod memory;
+pub mod migrate;
 pub mod modules;
 pub mod pubsub;
 pub mod repl;
@@ -55,6 +56,7 @@ pub static ALL: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     latency::COMMANDS,
     lolwut::COMMANDS,
+    migrate::COMMANDS,
     modules::COMMANDS,
     slowlog::COMMANDS,
 ];
