@@ -249,3 +249,25 @@ async fn modules_cluster_switches_lolwut_and_memory_reports() {
     c.send("MEMORY PURGE\r\n").await;
     assert_eq!(c.read_value().await.as_str(), "OK");
 }
+
+/// DEBUG POPULATE count [prefix] [size], as client libraries' own test
+/// suites use it: `prefix:N` = `value:N`, existing keys left alone.
+#[tokio::test]
+async fn debug_populate_fills_the_database() {
+    let s = TestServer::start().await;
+    let mut c = s.raw().await;
+    c.expect(&["SET", "key:3", "mine"], b"+OK\r\n").await;
+    c.send("DEBUG POPULATE 10\r\n").await;
+    assert_eq!(c.read_frame().await, b"+OK\r\n");
+    c.expect(&["DBSIZE"], b":10\r\n").await;
+    c.expect(&["GET", "key:3"], b"$4\r\nmine\r\n").await;
+    c.expect(&["GET", "key:9"], b"$7\r\nvalue:9\r\n").await;
+    c.send("DEBUG POPULATE 2 p 10\r\n").await;
+    assert_eq!(c.read_frame().await, b"+OK\r\n");
+    c.expect(&["GET", "p:1"], b"$10\r\nvalue:1\0\0\0\r\n").await;
+    c.send("DEBUG POPULATE -1\r\n").await;
+    assert_eq!(
+        c.read_frame().await,
+        b"-ERR value is out of range, must be positive\r\n"
+    );
+}

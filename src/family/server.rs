@@ -817,6 +817,37 @@ fn command_help(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
 
 // ---- DEBUG ---------------------------------------------------------------
 
+/// DEBUG POPULATE count [prefix] [size]: `prefix:N` = `value:N` (cut or
+/// zero-padded to `size`), skipping keys that exist, as Redis's.
+fn debug_populate(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let positive = |b: &Bytes| -> CmdResult<u64> {
+        match int(b)? {
+            n if n >= 0 => Ok(n as u64),
+            _ => Err(CmdError::OutOfRangeMustBePositive),
+        }
+    };
+    let count = positive(&a[2])?;
+    let prefix = a.get(3).map_or(&b"key"[..], |p| p.as_ref()).to_vec();
+    let size = match a.get(4) {
+        Some(s) => Some(positive(s)? as usize),
+        None => None,
+    };
+    for j in 0..count {
+        let mut key = prefix.clone();
+        key.extend_from_slice(format!(":{j}").as_bytes());
+        let key = Bytes::from(key);
+        if ctx.exists(&key) {
+            continue;
+        }
+        let mut value = format!("value:{j}").into_bytes();
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        ctx.set_value(&key, crate::keyspace::Value::Str(Bytes::from(value)), false);
+    }
+    Ok(Reply::Ok)
+}
+
 fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if !ctx
         .srv
@@ -833,6 +864,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             std::thread::sleep(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
             Ok(Reply::Ok)
         }
+        "populate" if (3..=5).contains(&a.len()) => debug_populate(ctx, a),
         "set-active-expire" if a.len() == 3 => {
             let on = int(&a[2])? != 0;
             ctx.srv.config.active_expire.store(on, Ordering::Relaxed);
