@@ -333,7 +333,7 @@ pub fn deliver(srv: &Server, client: &Arc<ClientHandle>, frame: Bytes) {
             // `secs` seconds disconnects.
             match ob.soft_since {
                 None => ob.soft_since = Some(Instant::now()),
-                Some(since) => over = since.elapsed().as_secs() > secs,
+                Some(since) => over = since.elapsed() > std::time::Duration::from_secs(secs),
             }
         } else {
             ob.soft_since = None;
@@ -353,6 +353,40 @@ pub fn deliver(srv: &Server, client: &Arc<ClientHandle>, frame: Bytes) {
         client.kill();
     } else if first_frame {
         wakes::wake(client);
+    }
+}
+
+/// Once a second (Redis's clientsCron): a subscriber past the soft limit
+/// for longer than its seconds is disconnected even when nothing more is
+/// published to it.
+pub fn check_soft_limits(srv: &Server) {
+    let limits = &srv.config.obuf_pubsub;
+    let soft = limits.soft.load(Ordering::Relaxed) as usize;
+    if soft == 0 {
+        return;
+    }
+    let secs = limits.soft_seconds.load(Ordering::Relaxed).max(0) as u64;
+    for client in srv.clients.all() {
+        let over = {
+            let mut ob = client.outbox.lock();
+            let over = ob.bytes > soft
+                && ob
+                    .soft_since
+                    .is_some_and(|since| since.elapsed() > std::time::Duration::from_secs(secs));
+            if over {
+                ob.frames.clear();
+                ob.bytes = 0;
+            }
+            over
+        };
+        if over {
+            tracing::warn!(
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                client.id,
+                client.addr
+            );
+            client.kill();
+        }
     }
 }
 

@@ -756,6 +756,7 @@ async fn background_cycle(srv: Arc<Server>) {
         if ticks.is_multiple_of(hz) {
             crate::persist::aof::cron(&srv);
             crate::persist::cron(&srv);
+            crate::pubsub::check_soft_limits(&srv);
         }
     }
 }

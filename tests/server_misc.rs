@@ -271,3 +271,31 @@ async fn debug_populate_fills_the_database() {
         b"-ERR value is out of range, must be positive\r\n"
     );
 }
+
+/// client-output-buffer-limit's normal class: a client whose pending
+/// replies pass the hard limit is disconnected and gets none of them.
+#[tokio::test]
+async fn normal_output_buffer_hard_limit_disconnects() {
+    let s = TestServer::start().await;
+    let mut admin = s.raw().await;
+    admin
+        .expect(
+            &[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "normal 100000 0 0",
+            ],
+            b"+OK\r\n",
+        )
+        .await;
+    let item = "x".repeat(1000);
+    for _ in 0..150 {
+        admin.int(&["LPUSH", "big", &item]).await;
+    }
+    let mut victim = s.raw().await;
+    victim.send("LRANGE big 0 -1\r\n").await;
+    assert!(victim.read_to_close().await.is_empty(), "nothing is sent");
+    // Small replies are unaffected.
+    admin.expect(&["PING"], b"+PONG\r\n").await;
+}

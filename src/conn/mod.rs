@@ -99,6 +99,7 @@ pub async fn serve_connection<R, W>(
         parser: RequestParser::new(srv.config.proto_max_bulk_len.load(Ordering::Relaxed)),
         qbuf_peak: 0,
         last_resize: std::time::Instant::now(),
+        obuf_soft_since: None,
     };
     let _ = conn.serve(&mut client).await;
     cleanup(srv, &mut client);
@@ -156,6 +157,8 @@ struct Conn<'a, R, W> {
     /// Largest read buffer fill since the last resize check.
     qbuf_peak: usize,
     last_resize: std::time::Instant,
+    /// Since when pending replies are past the normal class's soft limit.
+    obuf_soft_since: Option<std::time::Instant>,
 }
 
 /// Why a connection ends.
@@ -379,10 +382,21 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 now_ms = unix_ms();
             }
             self.emit(client, &reply);
+            if self.over_normal_obuf_limit(client) {
+                // As Redis frees such a client: nothing more is sent.
+                self.out.clear();
+                return Err(Closed::Killed);
+            }
             if client.close_after_reply || client.repl.handoff.is_some() {
                 return Ok(());
             }
-            if self.out.len() > 64 * 1024 {
+            // Replies of a long pipeline go out every 64 KB, unless a normal
+            // output-buffer limit is set: then they wait for the batch's end,
+            // as in Redis, so that the limit sees them all.
+            if self.out.len() > 64 * 1024
+                && self.srv.config.obuf_normal.hard.load(Ordering::Relaxed) == 0
+                && self.srv.config.obuf_normal.soft.load(Ordering::Relaxed) == 0
+            {
                 self.flush().await?;
                 now_ms = unix_ms();
             }
@@ -425,6 +439,43 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
         self.emit(client, &Reply::Error(reply));
         crate::pubsub::wakes::defer();
         true
+    }
+
+    /// The `normal` class of client-output-buffer-limit: replies waiting to
+    /// be written past the hard limit, or past the soft one for longer than
+    /// its seconds. One relaxed load per reply while under both.
+    fn over_normal_obuf_limit(&mut self, client: &Client) -> bool {
+        let limits = &self.srv.config.obuf_normal;
+        let pending = self.out.len() as u64;
+        let hard = limits.hard.load(Ordering::Relaxed);
+        let soft = limits.soft.load(Ordering::Relaxed);
+        let over_hard = hard > 0 && pending > hard;
+        let over_soft = soft > 0 && pending > soft;
+        if !over_hard && !over_soft {
+            self.obuf_soft_since = None;
+            return false;
+        }
+        // Subscribers are the pubsub class (`pubsub::`), replicas the replica one.
+        let info = client.handle.info.lock();
+        if info.sub + info.psub + info.ssub > 0 || client.repl.is_master {
+            return false;
+        }
+        drop(info);
+        let kill = over_hard || {
+            let since = *self
+                .obuf_soft_since
+                .get_or_insert_with(std::time::Instant::now);
+            let seconds = limits.soft_seconds.load(Ordering::Relaxed).max(0) as u64;
+            since.elapsed() >= Duration::from_secs(seconds)
+        };
+        if kill {
+            tracing::warn!(
+                "Client id={} addr={} closed for overcoming of output buffer limits.",
+                client.id(),
+                client.handle.addr
+            );
+        }
+        kill
     }
 
     /// CLIENT PAUSE: holds this command until the pause ends (or CLIENT UNPAUSE).
