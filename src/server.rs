@@ -737,6 +737,11 @@ async fn background_cycle(srv: Arc<Server>) {
             return;
         }
         ticks += 1;
+        if srv.busy.running() {
+            // A script holds every shard: nothing here could run, and (as in
+            // Redis) keys do not expire under a running script.
+            continue;
+        }
         if srv.config.active_expire.load(Ordering::Relaxed) {
             let started = std::time::Instant::now();
             active_expire(&srv);
