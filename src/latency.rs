@@ -76,11 +76,17 @@ impl Monitor {
         before - events.len()
     }
 
-    /// LATENCY DOCTOR: a short report in Redis's voice.
-    pub fn doctor(&self) -> String {
+    /// LATENCY DOCTOR: a short report in Redis's voice. With no event it
+    /// is Redis's own text, which depends on whether monitoring is on.
+    pub fn doctor(&self, threshold_ms: u64) -> String {
         let events = self.events.lock();
         if events.is_empty() {
-            return "Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep tonight.\n".to_string();
+            let text = if threshold_ms == 0 {
+                crate::error::msg::LATENCY_DOCTOR_DISABLED
+            } else {
+                crate::error::msg::LATENCY_DOCTOR_QUIET
+            };
+            return text.to_string();
         }
         let mut out = String::from(
             "Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, do you Dave?\n\n",
@@ -132,6 +138,17 @@ mod tests {
         assert_eq!(m.history(b"command").len(), 1);
         assert_eq!(m.reset(&[b"nosuch"]), 0);
         assert_eq!(m.reset(&[]), 1);
+    }
+
+    #[test]
+    fn doctor_without_events_says_whether_monitoring_is_on() {
+        let m = Monitor::default();
+        assert!(m.doctor(0).starts_with("I'm sorry, Dave, I can't do that."));
+        assert!(m
+            .doctor(10)
+            .starts_with("Dave, no latency spike was observed"));
+        m.sample(10, "command", 20);
+        assert!(m.doctor(0).contains("1 latency spikes"));
     }
 
     #[test]

@@ -1474,6 +1474,12 @@ async fn latency_histograms_and_events() {
     // Events: nothing yet (threshold 0 is off), then DEBUG SLEEP over it.
     c.send("LATENCY LATEST\r\n").await;
     assert_eq!(c.read_value().await, Resp::Array(vec![]));
+    c.send("LATENCY DOCTOR\r\n").await;
+    assert!(c
+        .read_value()
+        .await
+        .as_str()
+        .starts_with("I'm sorry, Dave, I can't do that."));
     c.expect(
         &["CONFIG", "SET", "latency-monitor-threshold", "10"],
         b"+OK\r\n",

@@ -6,8 +6,6 @@
 //! tools work). RESTORE also takes the payloads of earlier Cinnabar
 //! versions (their own serialisation, with a version no RDB has).
 
-pub(crate) mod rdb;
-
 use std::collections::HashSet;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -264,12 +262,6 @@ pub fn deserialize(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> 
     let version = u16::from_le_bytes([body_ver[body_ver.len() - 2], body_ver[body_ver.len() - 1]]);
     let sum = u64::from_le_bytes(sum.try_into().map_err(|_| bad_frame())?);
     if version != VERSION || checksum(body_ver) != sum {
-        // A payload DUMPed by Redis itself: streams are understood.
-        if rdb::is_redis_frame(payload) {
-            return rdb::load(payload)
-                .map(|st| Value::Stream(std::sync::Arc::new(st)))
-                .ok_or_else(|| CmdError::custom(crate::error::msg::BAD_DATA_FORMAT));
-        }
         return Err(bad_frame());
     }
     let body = &body_ver[..body_ver.len() - 2];
@@ -370,8 +362,10 @@ fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     })
 }
 
-/// A Redis-format payload's value, or the legacy Cinnabar format's.
-fn restored_value(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
+/// A Redis-format payload's value, or the legacy Cinnabar format's: what
+/// RESTORE decodes (public for the fuzz harness).
+#[doc(hidden)]
+pub fn restored_value(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
     match crate::persist::rdb::verify_payload(payload) {
         Some(body) => crate::persist::rdb::decode_value(body)
             .map_err(|_| CmdError::custom(crate::error::msg::BAD_DATA_FORMAT)),

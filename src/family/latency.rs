@@ -2,6 +2,7 @@
 //! per-command latency histograms (LATENCY HISTOGRAM, Redis 7).
 
 use bytes::Bytes;
+use std::sync::atomic::Ordering;
 
 use crate::command::args::eq;
 use crate::command::flags::*;
@@ -60,9 +61,10 @@ fn bulk(s: &str) -> Reply {
 }
 
 fn doctor(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
+    let threshold = ctx.srv.config.latency_threshold.load(Ordering::Relaxed);
     Ok(Reply::Verbatim(
         "txt",
-        Bytes::from(ctx.srv.latency.doctor()),
+        Bytes::from(ctx.srv.latency.doctor(threshold)),
     ))
 }
 

@@ -12,6 +12,7 @@ pub mod crc64;
 pub mod digest;
 pub mod lzf;
 pub mod rdb;
+mod rdb_stream;
 
 use crate::scripting::RestorePolicy;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};

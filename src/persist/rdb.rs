@@ -9,7 +9,7 @@
 //! We decode that plus what Redis 7.0 (and older versions) emit for small
 //! values: intsets, listpacks, ziplists, quicklists (v1 and v2) and LZF-compressed
 //! strings, sorted-set listpacks/ziplists and streams (types 15 and 19, parsed
-//! by the RESTORE decoder in family/dump/rdb.rs), so a Cinnabar replica can
+//! in `rdb_stream`), so a Cinnabar replica can
 //! sync from a real redis-server.
 //!
 //! Adding a type (hashes, sorted sets, streams): one arm in `write_value`
@@ -946,7 +946,7 @@ fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
         TYPE_ZSET_ZIPLIST => zset_of(ziplist_items(&r.string()?)?)?,
         TYPE_ZSET_LISTPACK => zset_of(listpack_items(&r.string()?)?)?,
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
-            let (st, used) = crate::family::dump::rdb::load_stream(ty, &r.data[r.pos..])
+            let (st, used) = super::rdb_stream::load_stream(ty, &r.data[r.pos..])
                 .ok_or(RdbError("Stream integrity check failed".into()))?;
             r.pos += used;
             Value::Stream(std::sync::Arc::new(st))

@@ -1,46 +1,18 @@
-//! RESTORE of Redis's own DUMP payloads, for streams only.
-//!
-//! Redis frames a DUMP payload as an RDB value, a two-byte RDB version and a
-//! CRC64 (Jones) of both. Cinnabar's own payloads use a version no RDB has,
-//! so the two never mix; this module accepts a Redis stream
-//! (`RDB_TYPE_STREAM_LISTPACKS` 15 from Redis 5–6.2, `_2` 19 from 7.0) so
-//! data dumped from Redis can be restored, and loads it as Redis's rdb.c
-//! does (for 6.2 payloads: entries-added = length, group entries-read
-//! estimated). Every length is checked against the payload before use.
+//! Redis's RDB stream values (`RDB_TYPE_STREAM_LISTPACKS` 15 from Redis
+//! 5–6.2, `_2` 19 from 7.0), decoded as Redis's rdb.c does (for 6.2 payloads:
+//! entries-added = length, group entries-read estimated) for the RDB loader,
+//! and so for RESTORE of Redis's DUMP payloads. Every length is checked
+//! against the input before use.
 
 use bytes::Bytes;
 
-use crate::persist::crc64::crc64;
 use crate::types::stream::{Consumer, Group, Nack, Stream, StreamId};
 
 const RDB_TYPE_STREAM_LISTPACKS: u8 = 15;
 const RDB_TYPE_STREAM_LISTPACKS_2: u8 = 19;
-/// The newest RDB version a Redis 7.0 payload carries.
-const RDB_VERSION: u16 = 10;
-
-/// Whether `payload` is framed as a Redis DUMP (version and CRC64 check out).
-pub fn is_redis_frame(payload: &[u8]) -> bool {
-    if payload.len() < 10 {
-        return false;
-    }
-    let n = payload.len();
-    let ver = u16::from_le_bytes([payload[n - 10], payload[n - 9]]);
-    let mut sum = [0u8; 8];
-    sum.copy_from_slice(&payload[n - 8..]);
-    ver <= RDB_VERSION && crc64(0, &payload[..n - 8]) == u64::from_le_bytes(sum)
-}
-
-/// Decodes the value of a Redis-framed payload: a stream, or None.
-pub fn load(payload: &[u8]) -> Option<Stream> {
-    let body = &payload[..payload.len().checked_sub(10)?];
-    let (&kind, rest) = body.split_first()?;
-    let (st, used) = load_stream(kind, rest)?;
-    (used == rest.len()).then_some(st)
-}
 
 /// Decodes one stream value of RDB type `kind` (15 or 19) from the start of
-/// `data`: the stream and the bytes it took. Shared with the RDB file loader
-/// (persist/rdb.rs), so DUMP payloads and snapshots parse streams one way.
+/// `data`: the stream and the bytes it took.
 pub fn load_stream(kind: u8, data: &[u8]) -> Option<(Stream, usize)> {
     let body = data;
     let mut r = Reader { d: body, p: 0 };
