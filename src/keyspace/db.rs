@@ -43,6 +43,20 @@ impl Value {
             Value::Zset(_) => "zset",
         }
     }
+
+    /// A list, set, hash or sorted set with no elements: a state no key may
+    /// be in (Redis deletes the key with its last element, and skips or
+    /// refuses such a value in an RDB or a DUMP payload). An empty stream is
+    /// a valid value.
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) | Value::Stream(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            Value::Zset(z) => z.is_empty(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -572,6 +572,10 @@ pub fn decode_value(body: &[u8]) -> Result<Value, RdbError> {
     if r.pos != body.len() {
         return err("trailing bytes after the value");
     }
+    if value.is_empty_collection() {
+        // Redis's RDB_LOAD_ERR_EMPTY_KEY: RESTORE answers "Bad data format".
+        return err("empty key");
+    }
     Ok(value)
 }
 
@@ -704,6 +708,13 @@ fn listpack_items(lp: &[u8]) -> Result<Vec<Bytes>, RdbError> {
     if lp.len() < 7 {
         return err("listpack too short");
     }
+    // lpValidateIntegrity's header checks: the total size is the blob's,
+    // the last byte is the terminator, the count matches unless saturated.
+    let total = u32::from_le_bytes([lp[0], lp[1], lp[2], lp[3]]) as usize;
+    let declared = u16::from_le_bytes([lp[4], lp[5]]);
+    if total != lp.len() || lp[lp.len() - 1] != 0xFF {
+        return err("listpack header does not match its size");
+    }
     let mut out = Vec::new();
     let mut p = 6;
     let need = |p: usize, n: usize| -> Result<(), RdbError> {
@@ -769,6 +780,9 @@ fn listpack_items(lp: &[u8]) -> Result<Vec<Bytes>, RdbError> {
         };
         p += entry_len + backlen;
         out.push(item);
+    }
+    if p + 1 != lp.len() || (declared != u16::MAX && declared as usize != out.len()) {
+        return err("listpack count or end does not match its entries");
     }
     Ok(out)
 }
@@ -1064,6 +1078,12 @@ pub fn decode_prefix(data: &[u8]) -> Result<(Loaded, usize), RdbError> {
             ty => {
                 let key = r.string()?;
                 let value = read_value(&mut r, ty)?;
+                if value.is_empty_collection() {
+                    // Skipped as Redis's rdbLoad skips an empty key (a
+                    // quicklist of empty nodes, a zero-length set).
+                    expire = 0;
+                    continue;
+                }
                 match loaded.dbs.last_mut() {
                     Some((d, items)) if *d == db => items.push((key, value, expire)),
                     _ => loaded.dbs.push((db, vec![(key, value, expire)])),
@@ -1241,6 +1261,9 @@ mod tests {
         lp.extend_from_slice(&s);
         lp.push(102);
         lp.push(0xFF);
+        let total = lp.len() as u32;
+        lp[..4].copy_from_slice(&total.to_le_bytes());
+        lp[4..6].copy_from_slice(&4u16.to_le_bytes());
         let items = listpack_items(&lp).expect("listpack");
         assert_eq!(items, vec![b("a"), b("5"), b("-300"), Bytes::from(s)]);
         // An intset of int16 values.
@@ -1430,5 +1453,29 @@ mod zset_stream_tests {
         // The 200-byte entry (202 with its header) has a 2-byte back-length.
         let s = bytes.len() - 1 - 2 - 5000 - 5 - 2;
         assert_eq!(&bytes[s..s + 2], &[202 >> 7, (202 & 127) | 128]);
+    }
+
+    /// The fuzzer's find: a quicklist whose one listpack has a bogus header
+    /// and no entries. Redis refuses both the header and the empty key.
+    #[test]
+    fn empty_or_misframed_listpacks_are_refused() {
+        let mut body = vec![TYPE_LIST_QUICKLIST_2, 1, 2, 24];
+        body.extend_from_slice(&[0xff; 9]);
+        body.extend_from_slice(b"\x82bb\x03\xdf\xf9\x02\xf2\xa0\x93@\x00\x00\xf2\xff");
+        assert!(decode_value(&body).is_err());
+        // A well-framed but empty listpack: an empty key, refused by DUMP's
+        // decoder and skipped by the RDB loader.
+        let empty = Listpack::new().finish();
+        let mut body = vec![TYPE_LIST_QUICKLIST_2, 1, 2];
+        write_string(&mut body, &empty);
+        assert!(decode_value(&body).is_err());
+        let mut rdb = b"REDIS0010".to_vec();
+        rdb.push(TYPE_LIST_QUICKLIST_2);
+        write_string(&mut rdb, b"k");
+        rdb.extend_from_slice(&body[1..]);
+        rdb.push(OP_EOF);
+        rdb.extend_from_slice(&0u64.to_le_bytes());
+        let loaded = decode(&rdb).expect("an empty key is skipped, not an error");
+        assert!(loaded.dbs.iter().all(|(_, items)| items.is_empty()));
     }
 }
