@@ -20,6 +20,14 @@ pub struct Client {
     /// 2 or 3, changed only by HELLO.
     pub resp: u8,
     pub authenticated: bool,
+    /// The ACL user; `None` for internal clients (the AOF loader, the
+    /// master link), which may run anything.
+    pub user: Option<Arc<crate::acl::User>>,
+    /// The user's rules as of ACL generation `acl_gen`, and whether they
+    /// allow everything (`Client::acl_rules`).
+    acl_rules: Option<Arc<crate::acl::Rules>>,
+    acl_gen: u64,
+    acl_unrestricted: bool,
     /// Commands queued since MULTI; `None` outside a transaction.
     pub multi: Option<MultiState>,
     /// Set while EXEC runs queued commands: blocking commands do not block.
@@ -95,6 +103,10 @@ impl Client {
             db: 0,
             resp: 2,
             authenticated: true,
+            user: None,
+            acl_rules: None,
+            acl_gen: 0,
+            acl_unrestricted: true,
             multi: None,
             in_exec: false,
             watch: None,
@@ -114,6 +126,34 @@ impl Client {
 
     pub fn id(&self) -> u64 {
         self.handle.id
+    }
+
+    /// Authenticates as `user` (AUTH, HELLO AUTH, a new connection).
+    pub fn set_user(&mut self, user: Arc<crate::acl::User>) {
+        self.handle.info.lock().user = Some(user.clone());
+        self.user = Some(user);
+        self.acl_rules = None;
+        self.acl_gen = 0;
+    }
+
+    /// The rules to check this client's commands against: `None` when
+    /// everything is allowed (an internal client, or a user with every
+    /// permission). Re-read from the user only when ACLs changed.
+    #[inline]
+    pub fn acl_rules(&mut self, acl: &crate::acl::Acl) -> Option<&Arc<crate::acl::Rules>> {
+        let user = self.user.as_ref()?;
+        let generation = acl.generation();
+        if generation != self.acl_gen || self.acl_rules.is_none() {
+            let rules = user.rules();
+            self.acl_unrestricted = rules.unrestricted();
+            self.acl_rules = Some(rules);
+            self.acl_gen = generation;
+        }
+        if self.acl_unrestricted {
+            None
+        } else {
+            self.acl_rules.as_ref()
+        }
     }
 
     /// RESP2 clients with subscriptions may only run the pub/sub commands.
@@ -172,7 +212,8 @@ pub struct ClientInfo {
     pub qbuf_free: usize,
     pub obuf: usize,
     pub blocked: bool,
-    pub user: &'static str,
+    /// The ACL user (`None`: an internal client, shown as `(superuser)`).
+    pub user: Option<Arc<crate::acl::User>>,
 }
 
 #[derive(Default)]
@@ -194,7 +235,6 @@ impl ClientHandle {
             created: Instant::now(),
             info: Mutex::new(ClientInfo {
                 multi: -1,
-                user: "default",
                 ..Default::default()
             }),
             last_active_ms: AtomicU64::new(0),
@@ -255,7 +295,15 @@ impl Clients {
         self.map.read().get(&id).cloned()
     }
 
+    /// Every client still connected: a killed client is gone for every
+    /// purpose (CLIENT LIST, CLIENT KILL) though its task may not have
+    /// finished yet, as Redis frees a client in the command that kills it.
     pub fn all(&self) -> Vec<Arc<ClientHandle>> {
-        self.map.read().values().cloned().collect()
+        self.map
+            .read()
+            .values()
+            .filter(|c| !c.is_killed())
+            .cloned()
+            .collect()
     }
 }

@@ -407,6 +407,9 @@ pub mod msg {
     pub const SET_REPL_OUTSIDE: &str =
         "redis.set_repl can only be called inside a script invocation";
     pub const SETRESP_ARGS: &str = "redis.setresp() requires one argument.";
+    pub const ACL_CHECK_CMD_OUTSIDE: &str =
+        "redis.acl_check_cmd can only be called inside a script invocation";
+    pub const ACL_CHECK_CMD_INVALID: &str = "Invalid command passed to redis.acl_check_cmd()";
     pub const SETRESP_VERSION: &str = "RESP version must be 2 or 3.";
     // Redis's own text, typo included.
     pub const SET_REPL_ARGS: &str = "redis.set_repl() requires two arguments.";
@@ -745,5 +748,102 @@ pub mod msg {
     /// EXEC refused because of an error found when it was called.
     pub fn exec_abort_because(e: &CmdError) -> String {
         format!("EXECABORT Transaction discarded because of: {e}")
+    }
+
+    // ACL (Redis 7.0's acl.c, server.c's processCommand, multi.c's EXEC,
+    // script.c's scriptVerifyACL).
+    pub const ACL_RULE_WRONG_FORMAT: &str = "Wrong format";
+    pub const ACL_RULE_UNKNOWN_COMMAND: &str = "Unknown command or category name in ACL";
+    pub const ACL_RULE_SYNTAX: &str = "Syntax error";
+    pub const ACL_RULE_KEYS_AFTER_ALL: &str = "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
+    pub const ACL_RULE_CHANNELS_AFTER_ALL: &str = "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels";
+    pub const ACL_RULE_NO_SUCH_PASSWORD: &str =
+        "The password you are trying to remove from the user does not exist";
+    pub const ACL_RULE_BAD_HASH: &str = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters";
+    pub const ACL_RULE_DUPLICATE_USER: &str =
+        "Duplicate user found. A user can only be defined once in config files";
+    pub const ACL_RULE_FIRST_ARG_OF_SUBCOMMAND: &str =
+        "Allowing first-arg of a subcommand is not supported";
+    pub const ACL_USERNAME_SPACES: &str = "ERR Usernames can't contain spaces or null characters";
+    pub const ACL_DEFAULT_CANNOT_BE_REMOVED: &str = "ERR The 'default' user cannot be removed";
+    pub const ACL_NO_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+    pub const ACL_SAVE_FAILED: &str = "ERR There was an error trying to save the ACLs. Please check the server logs for more information";
+    pub const ACL_GENPASS_BITS: &str = "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096";
+    pub const NOPERM_KEYS: &str =
+        "NOPERM this user has no permissions to access one of the keys used as arguments";
+    pub const NOPERM_CHANNELS: &str =
+        "NOPERM this user has no permissions to access one of the channels used as arguments";
+    pub const SORT_BY_DENIED: &str =
+        "ERR BY option of SORT denied due to insufficient ACL permissions.";
+    pub const SORT_GET_DENIED: &str =
+        "ERR GET option of SORT denied due to insufficient ACL permissions.";
+    pub const ACL_DENIED_CMD: &str = "can't run this command or subcommand";
+    pub const ACL_DENIED_KEY: &str =
+        "can't access at least one of the keys mentioned in the command arguments";
+    pub const ACL_DENIED_CHANNEL: &str = "can't publish to the channel mentioned in the command";
+    pub const EXEC_DENIED_CMD: &str = "no permission to execute the command or subcommand";
+    pub const EXEC_DENIED_KEY: &str = "no permission to touch the specified keys";
+    pub const EXEC_DENIED_CHANNEL: &str =
+        "no permission to access one of the channels used as arguments";
+
+    pub fn noperm_command(fullname: &str) -> String {
+        format!("NOPERM this user has no permissions to run the '{fullname}' command")
+    }
+
+    pub fn noperm_exec(reason: &str) -> String {
+        format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}")
+    }
+
+    pub fn noperm_script(reason: &str) -> String {
+        format!("ERR The user executing the script {reason}")
+    }
+
+    pub fn acl_setuser_modifier(op: &[u8], why: &str) -> String {
+        format!("ERR Error in ACL SETUSER modifier '{}': {why}", lossy(op))
+    }
+
+    pub fn acl_unmatched_parenthesis(op: &[u8]) -> String {
+        format!(
+            "ERR Unmatched parenthesis in acl selector starting at '{}'.",
+            lossy(op)
+        )
+    }
+
+    pub fn acl_unknown_category(cat: &[u8]) -> CmdError {
+        let cat = lossy(cat);
+        let cut: String = cat.chars().take(128).collect();
+        CmdError::custom(format!("ERR Unknown category '{cut}'"))
+    }
+
+    pub fn acl_dryrun_no_user(user: &[u8]) -> CmdError {
+        CmdError::custom(format!("ERR User '{}' not found", lossy(user)))
+    }
+
+    pub fn acl_dryrun_no_command(cmd: &[u8]) -> CmdError {
+        CmdError::custom(format!("ERR Command '{}' not found", lossy(cmd)))
+    }
+
+    pub fn acl_dryrun_arity(fullname: &str) -> CmdError {
+        CmdError::custom(format!(
+            "ERR wrong number of arguments for '{fullname}' command"
+        ))
+    }
+
+    pub fn acl_dryrun_denied_command(fullname: &str) -> String {
+        format!("This user has no permissions to run the '{fullname}' command")
+    }
+
+    pub fn acl_dryrun_denied_key(key: &[u8]) -> String {
+        format!(
+            "This user has no permissions to access the '{}' key",
+            lossy(key)
+        )
+    }
+
+    pub fn acl_dryrun_denied_channel(channel: &[u8]) -> String {
+        format!(
+            "This user has no permissions to access the '{}' channel",
+            lossy(channel)
+        )
     }
 }

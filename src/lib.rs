@@ -86,6 +86,7 @@
 //!   finds a script running hands the worker over first (`Keyspace::guard`).
 //! - Deliberately absent (so far): cluster bus, the Lua debugger (LDB).
 
+pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod client;
@@ -123,8 +124,14 @@ pub async fn start(
     config: config::Config,
 ) -> std::io::Result<(Arc<server::Server>, u16, tokio::task::JoinHandle<()>)> {
     let listeners = server::bind(&config).await?;
-    let port = listeners[0].local_addr()?.port();
+    let port = match listeners.first() {
+        Some(l) => l.local_addr()?.port(),
+        None => 0,
+    };
     let srv = server::Server::new(config, None);
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    srv.acl.startup(&srv.config).map_err(invalid)?;
+    conn::tls::start(&srv).await.map_err(invalid)?;
     let handle = tokio::spawn(server::serve(srv.clone(), listeners));
     Ok((srv, port, handle))
 }

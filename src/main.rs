@@ -153,6 +153,17 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
         }
     };
     let srv = cinnabar::server::Server::new(config, config_file);
+    if let Err(e) = srv.acl.startup(&srv.config) {
+        tracing::error!("{e}");
+        return 1;
+    }
+    let tls_port = match cinnabar::conn::tls::start(&srv).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("{e}");
+            return 1;
+        }
+    };
     // As Redis: with the AOF on, the AOF is the dataset and the RDB file is not read.
     let loaded = if srv.config.get("appendonly").as_deref() == Some("yes") {
         cinnabar::persist::aof::load_and_open_at_startup(&srv)
@@ -163,7 +174,10 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
         tracing::error!("{e}");
         return 1;
     }
-    let port = listeners[0].local_addr().map(|a| a.port()).unwrap_or(0);
+    let port = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map_or(tls_port, |a| a.port());
     tracing::info!(
         "Server initialized, {} shards, listening on port {port}",
         srv.keyspace.shard_count()

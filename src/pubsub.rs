@@ -243,6 +243,37 @@ impl PubSub {
         out
     }
 
+    /// The subscriptions of the clients `wanted` selects, by client id (an
+    /// ACL change checks them against the user's new channels). Walks the
+    /// whole registry: an administrative path.
+    pub fn subscriptions_of(
+        &self,
+        wanted: impl Fn(&ClientHandle) -> bool,
+    ) -> HashMap<u64, Vec<(Kind, Bytes)>> {
+        let mut out: HashMap<u64, Vec<(Kind, Bytes)>> = HashMap::new();
+        let mut add = |kind: Kind, name: &Bytes, subs: &Subscribers| {
+            for c in subs.iter().filter(|c| wanted(c)) {
+                out.entry(c.id).or_default().push((kind, name.clone()));
+            }
+        };
+        for (kind, shards) in [
+            (Kind::Channel, &self.channels),
+            (Kind::Shard, &self.shard_channels),
+        ] {
+            for s in shards.iter() {
+                for (name, subs) in s.read().iter() {
+                    add(kind, name, subs);
+                }
+            }
+        }
+        for bucket in self.patterns.read().by_prefix.values() {
+            for (name, subs) in bucket {
+                add(Kind::Pattern, name, subs);
+            }
+        }
+        out
+    }
+
     pub fn numsub(&self, kind: Kind, channel: &[u8]) -> usize {
         self.bucket(kind, channel)
             .read()

@@ -29,6 +29,12 @@ pub struct Server {
     pub slowlog: crate::slowlog::SlowLog,
     pub latency: crate::latency::Monitor,
     pub commands: CommandTable,
+    /// Users and their permissions (ACL).
+    pub acl: crate::acl::Acl,
+    /// The TLS configs (`tls-port`, `tls-replication`), once built.
+    pub tls: parking_lot::RwLock<Option<Arc<crate::conn::tls::Tls>>>,
+    /// The TLS port bound (0: none).
+    pub tls_port: AtomicU64,
     pub clients: Clients,
     pub pubsub: PubSub,
     pub stats: Stats,
@@ -410,6 +416,9 @@ impl Server {
             busy: Default::default(),
             slowlog: Default::default(),
             latency: Default::default(),
+            acl: crate::acl::Acl::new(&CommandTable::new()),
+            tls: parking_lot::RwLock::new(None),
+            tls_port: AtomicU64::new(0),
             config,
             commands,
             clients: Clients::new(),
@@ -625,8 +634,14 @@ fn backlog(config: &Config) -> u32 {
 }
 
 /// Binds every configured address.
+///
+/// `port 0` with a `tls-port`: no plain TCP listener (Redis's meaning of
+/// port 0). Without TLS, port 0 binds an ephemeral port (tests use it).
 pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
     let port: u16 = config.get_int("port").clamp(0, 65535) as u16;
+    if port == 0 && config.get_int("tls-port") != 0 {
+        return Ok(Vec::new());
+    }
     let bind = config.get("bind").unwrap_or_default();
     let listeners = listen_all(&bind, port, backlog(config))?;
     if listeners.is_empty() {
@@ -636,6 +651,11 @@ pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
         ));
     }
     Ok(listeners)
+}
+
+/// Listeners on every `bind` address at `port` (the TLS port's).
+pub fn listen_tcp(bind: &str, port: u16, config: &Config) -> std::io::Result<Vec<TcpListener>> {
+    listen_all(bind, port, backlog(config))
 }
 
 impl Server {

@@ -281,12 +281,41 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
 }
 
 /// Runs a transaction's queued commands inside EXEC, which holds every shard.
+fn exec_acl_refusal(
+    ctx: &mut Ctx,
+    r: Resolved,
+    args: &[Bytes],
+    denied: crate::acl::Denied,
+) -> Reply {
+    use crate::acl::Reason;
+    use crate::error::msg;
+    pipeline::log_acl_denial(
+        ctx.srv,
+        ctx.client,
+        r,
+        args,
+        denied,
+        crate::acl::Context::Multi,
+    );
+    let reason = match denied.reason {
+        Reason::Key => msg::EXEC_DENIED_KEY,
+        Reason::Channel => msg::EXEC_DENIED_CHANNEL,
+        Reason::Command | Reason::Auth => msg::EXEC_DENIED_CMD,
+    };
+    Reply::Error(msg::noperm_exec(reason))
+}
+
 pub fn run_queued(ctx: &mut Ctx, multi: MultiState) -> Reply {
     let mut replies = Vec::with_capacity(multi.queued.len());
     ctx.client.in_exec = true;
     for args in multi.queued {
         let reply = match ctx.srv.commands.resolve(&args) {
-            Some(r) => call(ctx, r, &args),
+            Some(r) => match pipeline::acl_denial(ctx.srv, ctx.client, r, &args) {
+                // Permissions are checked again at EXEC: they may have
+                // changed since the command was queued.
+                Some(denied) => exec_acl_refusal(ctx, r, &args, denied),
+                None => call(ctx, r, &args),
+            },
             None => CmdError::unknown_command(&args[0], &args[1..]).into(),
         };
         replies.push(reply);

@@ -10,6 +10,7 @@ pub mod args;
 mod ctx;
 pub mod docs;
 pub mod exec;
+pub mod keyspecs;
 pub mod pipeline;
 
 pub use ctx::Ctx;

@@ -62,6 +62,7 @@ macro_rules! pipeline {
 pipeline! {
     "arity" => arity,
     "auth" => authenticated,
+    "acl" => acl_permissions,
     "monitor" => monitor_context,
     "pubsub-context" => pubsub_context,
     "exec-oom" => exec_oom,
@@ -105,12 +106,78 @@ fn arity(g: &mut Gate) -> Result<(), Reply> {
     g.reject("ERR", CmdError::WrongArity(name))
 }
 
-/// Where ACL's command and key permissions will hook in.
+/// Redis's authRequired: unless the default user is open (nopass and on).
 fn authenticated(g: &mut Gate) -> Result<(), Reply> {
-    if g.client.authenticated || g.has(flags::NO_AUTH) {
+    if g.client.authenticated || g.has(flags::NO_AUTH) || g.srv.acl.default_open() {
         return Ok(());
     }
     g.reject("NOAUTH", CmdError::NoAuth)
+}
+
+/// The user's command, key and channel permissions (ACLCheckAllPerm); a
+/// refusal is logged in ACL LOG.
+fn acl_permissions(g: &mut Gate) -> Result<(), Reply> {
+    let Some(denied) = acl_denial(g.srv, g.client, g.cmd, g.args) else {
+        return Ok(());
+    };
+    let context = if g.client.multi.is_some() {
+        crate::acl::Context::Multi
+    } else {
+        crate::acl::Context::Toplevel
+    };
+    log_acl_denial(g.srv, g.client, g.cmd, g.args, denied, context);
+    use crate::acl::Reason;
+    let text = match denied.reason {
+        Reason::Key => crate::error::msg::NOPERM_KEYS.to_string(),
+        Reason::Channel => crate::error::msg::NOPERM_CHANNELS.to_string(),
+        Reason::Command | Reason::Auth => crate::error::msg::noperm_command(&g.cmd.full_name()),
+    };
+    g.reject("NOPERM", Reply::Error(text))
+}
+
+/// Whether `client`'s user may run the command: `None` when it may. A
+/// container named without a known subcommand is let through (its
+/// handler answers with Redis's unknown-subcommand error, which Redis
+/// gives before any permission check).
+pub fn acl_denial(
+    srv: &Server,
+    client: &mut Client,
+    cmd: Resolved,
+    args: &[Bytes],
+) -> Option<crate::acl::Denied> {
+    let rules = client.acl_rules(&srv.acl)?;
+    if cmd.parent.is_none() && !cmd.spec.subcommands.is_empty() {
+        return None;
+    }
+    rules.check(&srv.acl.commands, cmd.stat, args).err()
+}
+
+/// The ACL LOG entry of a refusal.
+pub fn log_acl_denial(
+    srv: &Server,
+    client: &Client,
+    cmd: Resolved,
+    args: &[Bytes],
+    denied: crate::acl::Denied,
+    context: crate::acl::Context,
+) {
+    use crate::acl::Reason;
+    let object = match denied.reason {
+        Reason::Key | Reason::Channel => String::from_utf8_lossy(&args[denied.pos]).into_owned(),
+        _ => cmd.full_name(),
+    };
+    let username = client
+        .user
+        .as_ref()
+        .map_or_else(String::new, |u| u.name_str());
+    crate::family::acl::log_denial(
+        srv,
+        &client.handle,
+        denied.reason,
+        context,
+        &username,
+        object,
+    );
 }
 
 /// A MONITOR client is a replica to Redis: no keyspace access.

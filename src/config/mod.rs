@@ -36,6 +36,23 @@ pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
 /// Parameters the server acts on.
 pub const HONOURED: &[&str] = &[
     "port",
+    "aclfile",
+    "acllog-max-len",
+    "acl-pubsub-default",
+    "tls-port",
+    "tls-cert-file",
+    "tls-key-file",
+    "tls-client-cert-file",
+    "tls-client-key-file",
+    "tls-ca-cert-file",
+    "tls-ca-cert-dir",
+    "tls-auth-clients",
+    "tls-protocols",
+    "tls-ciphers",
+    "tls-ciphersuites",
+    "tls-replication",
+    "tls-session-caching",
+    "tls-session-cache-size",
     "bind",
     "dir",
     "logfile",
@@ -72,10 +89,7 @@ pub const HONOURED: &[&str] = &[
 ];
 
 /// Parameters whose non-default values would promise something the server does not do.
-const REFUSED: &[(&str, &str)] = &[
-    ("cluster-enabled", "cluster mode is not supported"),
-    ("tls-port", "TLS is not supported yet"),
-];
+const REFUSED: &[(&str, &str)] = &[("cluster-enabled", "cluster mode is not supported")];
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Kind {
@@ -177,6 +191,8 @@ pub struct Config {
     defaults: BTreeMap<String, String>,
     /// `rename-command <from> <to>` lines, in order (applied to the command table).
     renames: parking_lot::Mutex<Vec<(String, String)>>,
+    /// `user` directives (checked when read, applied by `acl` at startup).
+    user_lines: parking_lot::Mutex<Vec<Vec<bytes::Bytes>>>,
     pub maxclients: AtomicUsize,
     pub proto_max_bulk_len: AtomicUsize,
     pub client_query_buffer_limit: AtomicUsize,
@@ -255,6 +271,7 @@ impl Config {
             defaults: values.clone(),
             values: RwLock::new(values),
             renames: parking_lot::Mutex::new(Vec::new()),
+            user_lines: parking_lot::Mutex::new(Vec::new()),
             maxclients: AtomicUsize::new(10000),
             proto_max_bulk_len: AtomicUsize::new(512 << 20),
             client_query_buffer_limit: AtomicUsize::new(1 << 30),
@@ -349,6 +366,27 @@ impl Config {
     }
 
     /// The `rename-command` directives read at startup, in order.
+    /// A `user <name> <rules>…` directive: checked as Redis's
+    /// ACLAppendUserForLoading (a repeated user, a rule with bad syntax).
+    pub fn add_user_line(&self, words: &[bytes::Bytes]) -> Result<(), String> {
+        let mut lines = self.user_lines.lock();
+        match crate::acl::check_user_line(&lines, words) {
+            Ok(line) => {
+                lines.push(line);
+                Ok(())
+            }
+            Err((at, e)) => Err(format!(
+                "Error in user declaration '{}': {}",
+                String::from_utf8_lossy(&words[at]),
+                e.message()
+            )),
+        }
+    }
+
+    pub fn user_lines(&self) -> Vec<Vec<bytes::Bytes>> {
+        self.user_lines.lock().clone()
+    }
+
     pub fn renames(&self) -> Vec<(String, String)> {
         self.renames.lock().clone()
     }

@@ -183,6 +183,13 @@ pub fn load_text(config: &Config, text: &str) -> Result<(), StartupError> {
             "rename-command" if words.len() == 3 => {
                 rename_command(config, &words[1], &words[2]).map_err(&fail)?;
             }
+            "user" if words.len() >= 2 => {
+                let words: Vec<bytes::Bytes> = words[1..]
+                    .iter()
+                    .map(|w| bytes::Bytes::copy_from_slice(w.as_bytes()))
+                    .collect();
+                config.add_user_line(&words).map_err(|e| fail(&e))?;
+            }
             // Redis accepts these as directives that are not CONFIG parameters.
             "user" | "loadmodule" | "sentinel" => {
                 tracing::warn!("directive '{name}' is not supported and was ignored");

@@ -302,7 +302,15 @@ fn rewrite_option(st: &mut State, config: &Config, name: &str, value: &str) {
 }
 
 /// The new text of the config file whose current text is `old`.
-pub fn rewritten_text(config: &Config, old: &str, force_all: bool) -> String {
+///
+/// `users`: the `user` lines to write (rewriteConfigUserOption); `None` when
+/// users live in an ACL file, in which case the file's `user` lines go.
+pub fn rewritten_text(
+    config: &Config,
+    old: &str,
+    force_all: bool,
+    users: Option<&[String]>,
+) -> String {
     let mut st = State::read(old, config);
     st.force_all = force_all;
     let values: BTreeMap<String, String> = config.snapshot();
@@ -313,18 +321,27 @@ pub fn rewritten_text(config: &Config, old: &str, force_all: bool) -> String {
         }
         rewrite_option(&mut st, config, name, value);
     }
+    for line in users.unwrap_or_default() {
+        st.line("user", line.clone(), true);
+    }
+    st.mark("user");
     st.remove_orphans();
     st.content()
 }
 
 /// CONFIG REWRITE (`force_all`: DEBUG CONFIG-REWRITE-FORCE-ALL) of the file at `path`.
-pub fn rewrite(config: &Config, path: &str, force_all: bool) -> std::io::Result<()> {
+pub fn rewrite(
+    config: &Config,
+    path: &str,
+    force_all: bool,
+    users: Option<&[String]>,
+) -> std::io::Result<()> {
     let old = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };
-    let content = rewritten_text(config, &old, force_all);
+    let content = rewritten_text(config, &old, force_all, users);
     overwrite(path, content.as_bytes())
 }
 
@@ -391,7 +408,7 @@ mod tests {
         c.set("maxmemory", "1gb", false).unwrap();
         c.set("port", "7000", false).unwrap();
         let old = "# my comment\nport 6379\n\nfoo-unknown 1\nrename-command flushdb badger\n";
-        let out = rewritten_text(&c, old, false);
+        let out = rewritten_text(&c, old, false, None);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "# my comment");
         assert_eq!(lines[1], "port 7000");
@@ -415,7 +432,7 @@ mod tests {
         c.set("hash-max-listpack-entries", "100", false).unwrap();
         let old = "hash-max-listpack-entries 20\nhash-max-ziplist-entries 21\nsave 1 1\nsave 2 2\nsave 3 3\n";
         c.set("save", "5 5", false).unwrap();
-        let out = rewritten_text(&c, old, false);
+        let out = rewritten_text(&c, old, false, None);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "hash-max-listpack-entries 100");
         assert_eq!(lines[1], "");
@@ -427,12 +444,12 @@ mod tests {
     #[test]
     fn defaults_remove_their_lines_and_force_all_writes_everything() {
         let c = cfg();
-        let out = rewritten_text(&c, "timeout 0\nappendonly no\n", false);
+        let out = rewritten_text(&c, "timeout 0\nappendonly no\n", false, None);
         assert!(out.starts_with("timeout 0\nappendonly no\n"), "{out}");
         c.set("save", "", false).unwrap();
-        let out = rewritten_text(&c, "save 900 1\nsave 300 10\n", false);
+        let out = rewritten_text(&c, "save 900 1\nsave 300 10\n", false, None);
         assert!(out.starts_with("save \"\"\n"), "{out}");
-        let all = rewritten_text(&c, "", true);
+        let all = rewritten_text(&c, "", true, None);
         for expected in [
             "timeout 0",
             "client-output-buffer-limit normal 0 0 0",
@@ -461,7 +478,7 @@ mod tests {
         c.set("shutdown-on-sigterm", "force nosave", false).unwrap();
         c.set("maxmemory-clients", "10%", false).unwrap();
         c.set("requirepass", "a \"b\"", false).unwrap();
-        let text = rewritten_text(&c, "", true);
+        let text = rewritten_text(&c, "", true, None);
         let back = Config::new();
         super::super::parse::load_text(&back, &text).unwrap();
         let mut a = c.snapshot();

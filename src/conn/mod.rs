@@ -6,6 +6,7 @@
 //! task waits for its waiter to be served, to time out, or for the client to go.
 
 pub mod protocol;
+pub mod tls;
 pub mod unix;
 
 use std::net::SocketAddr;
@@ -37,28 +38,37 @@ pub async fn handle(srv: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    if srv.clients.count() >= srv.config.maxclients.load(Ordering::Relaxed) {
-        srv.stats
-            .rejected_connections
-            .fetch_add(1, Ordering::Relaxed);
-        let _ = stream
-            .write_all(crate::error::MAX_CLIENTS_REACHED.as_bytes())
-            .await;
+    if let Some(refusal) = refusal(&srv, &peer) {
+        if refusal == crate::error::PROTECTED_MODE_DENIED {
+            deny(stream, refusal.as_bytes()).await;
+        } else {
+            let _ = stream.write_all(refusal.as_bytes()).await;
+        }
         return;
     }
     let is_local = is_local_peer(&peer);
-    if !is_local
-        && srv.config.protected_mode.load(Ordering::Relaxed)
-        && !srv.config.requirepass_set.load(Ordering::Relaxed)
-    {
-        srv.stats
-            .rejected_connections
-            .fetch_add(1, Ordering::Relaxed);
-        deny(stream, crate::error::PROTECTED_MODE_DENIED.as_bytes()).await;
-        return;
-    }
     let (rd, wr) = stream.split();
     serve_connection(&srv, rd, wr, peer.to_string(), laddr, is_local).await;
+}
+
+/// Why a new connection is turned away, if it is (counted in
+/// `rejected_connections`): `maxclients` reached, or protected mode (no
+/// password for the default user and a client that is not local).
+pub fn refusal(srv: &Server, peer: &SocketAddr) -> Option<&'static str> {
+    let refused = if srv.clients.count() >= srv.config.maxclients.load(Ordering::Relaxed) {
+        crate::error::MAX_CLIENTS_REACHED
+    } else if !is_local_peer(peer)
+        && srv.config.protected_mode.load(Ordering::Relaxed)
+        && srv.acl.default_user().rules().nopass
+    {
+        crate::error::PROTECTED_MODE_DENIED
+    } else {
+        return None;
+    };
+    srv.stats
+        .rejected_connections
+        .fetch_add(1, Ordering::Relaxed);
+    Some(refused)
 }
 
 /// Serves one client over any transport (TCP today; TLS and unix sockets
@@ -88,7 +98,8 @@ pub async fn serve_connection<R, W>(
     );
     srv.clients.register(handle.clone());
     let mut client = Client::new(handle.clone());
-    client.authenticated = !srv.config.requirepass_set.load(Ordering::Relaxed);
+    client.set_user(srv.acl.default_user());
+    client.authenticated = srv.acl.default_open();
     let mut conn = Conn {
         srv,
         handle: handle.clone(),
@@ -318,7 +329,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             }
             let before = self.inbuf.len();
             // Until AUTH succeeds, request sizes are limited (Redis's authRequired checks).
-            self.parser.unauthenticated = !client.authenticated;
+            self.parser.unauthenticated = !client.authenticated && !self.srv.acl.default_open();
             let args = match self.parser.next(&mut self.inbuf) {
                 Ok(Some(Parsed::Command(args))) => {
                     // What CLIENT LIST shows as qbuf while this command runs.
@@ -542,6 +553,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
     /// Writes the pending replies; a client killed meanwhile (output buffer
     /// limit, CLIENT KILL) is dropped even while the write waits on its socket.
     async fn flush(&mut self) -> Result<(), Closed> {
+        const UNAUTHENTICATED_OBUF: usize = (16 << 10) + 1024;
         // Every await of a batch goes through here first: no wake-up may stay
         // deferred on this thread while the task yields.
         crate::pubsub::wakes::flush();
@@ -558,6 +570,20 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 tokio::task::yield_now().await;
             }
             self.srv.aof.wait_durable().await;
+        }
+        // A client that must still authenticate may not make the server
+        // hold its replies (Redis's fix of CVE-2025-21605): past Redis's
+        // static reply buffer plus 1 KB, what the socket does not take at
+        // once closes the connection.
+        if self.parser.unauthenticated && self.out.len() > UNAUTHENTICATED_OBUF {
+            let out = std::mem::take(&mut self.out);
+            return match tokio::time::timeout(Duration::ZERO, self.wr.write_all(&out)).await {
+                Ok(Ok(())) => {
+                    self.srv.stats.add_net_output(out.len());
+                    Ok(())
+                }
+                _ => Err(Closed::Killed),
+            };
         }
         // A client killed meanwhile (e.g. past its output limit because it does
         // not read) is dropped even while this write waits on its socket.

@@ -1,6 +1,7 @@
 //! Connection commands: PING ECHO HELLO AUTH SELECT SWAPDB QUIT RESET CLIENT.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -183,48 +184,55 @@ fn echo(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Bulk(a[1].clone()))
 }
 
-/// Password comparison whose running time depends only on the length of
-/// what the client sent: every byte of `given` is compared (against the
-/// secret repeated), never stopping at the first difference, so timing tells
-/// neither how much of a guess matched nor the secret's length. Redis gets
-/// the same from comparing fixed-length SHA-256 digests
-/// (`time_independent_strcmp`).
-fn secret_eq(given: &[u8], secret: &[u8]) -> bool {
-    let mut diff = u8::from(given.len() != secret.len());
-    for (i, &g) in given.iter().enumerate() {
-        let s = if secret.is_empty() {
-            0
-        } else {
-            secret[i % secret.len()]
-        };
-        // black_box: the optimizer may not turn the loop into an early exit.
-        diff = std::hint::black_box(diff | (g ^ s));
-    }
-    diff == 0
-}
-
-fn check_password(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> CmdResult<()> {
-    let configured = ctx.srv.config.get("requirepass").unwrap_or_default();
-    let user_ok = user.is_none_or(|u| u == b"default");
-    if user.is_none() && configured.is_empty() {
+/// ACLAuthenticateUser: AUTH and HELLO AUTH. The two-argument AUTH is the
+/// default user's; without a password configured for it, Redis's warning.
+/// A failure is an ACL LOG `auth` event. Passwords are compared as SHA-256
+/// digests in constant time (`acl::rules`).
+fn check_password(
+    ctx: &mut Ctx,
+    command: &[u8],
+    user: Option<&[u8]>,
+    pass: &[u8],
+) -> CmdResult<()> {
+    let acl = &ctx.srv.acl;
+    if user.is_none() && acl.default_user().rules().nopass {
         return Err(CmdError::custom(
             crate::error::msg::AUTH_PASSWORD_CALLED_WITHOUT_ANY_PASSWORD,
         ));
     }
-    if user_ok && (configured.is_empty() || secret_eq(pass, configured.as_bytes())) {
-        ctx.client.authenticated = true;
-        Ok(())
-    } else {
-        Err(CmdError::custom(
-            crate::error::msg::WRONGPASS_INVALID_USERNAME_PASSWORD_PAIR_OR_USER,
-        ))
+    let name = user.unwrap_or(b"default");
+    match acl.authenticate(name, pass) {
+        Some(u) => {
+            ctx.client.set_user(u);
+            ctx.client.authenticated = true;
+            Ok(())
+        }
+        None => {
+            let command = String::from_utf8_lossy(command).into_owned();
+            let context = if ctx.client.multi.is_some() {
+                crate::acl::Context::Multi
+            } else {
+                crate::acl::Context::Toplevel
+            };
+            crate::family::acl::log_denial(
+                ctx.srv,
+                &ctx.client.handle,
+                crate::acl::Reason::Auth,
+                context,
+                &String::from_utf8_lossy(name),
+                command,
+            );
+            Err(CmdError::custom(
+                crate::error::msg::WRONGPASS_INVALID_USERNAME_PASSWORD_PAIR_OR_USER,
+            ))
+        }
     }
 }
 
 fn auth(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     match a.len() {
-        2 => check_password(ctx, None, &a[1])?,
-        3 => check_password(ctx, Some(&a[1]), &a[2])?,
+        2 => check_password(ctx, &a[0], None, &a[1])?,
+        3 => check_password(ctx, &a[0], Some(&a[1]), &a[2])?,
         _ => return Err(CmdError::Syntax),
     }
     Ok(Reply::Ok)
@@ -249,7 +257,7 @@ fn hello(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     while i < a.len() {
         let more = a.len() - i - 1;
         if eq(&a[i], "auth") && more >= 2 {
-            check_password(ctx, Some(&a[i + 1]), &a[i + 2])?;
+            check_password(ctx, &a[0], Some(&a[i + 1]), &a[i + 2])?;
             i += 3;
         } else if eq(&a[i], "setname") && more >= 1 {
             if !valid_name(&a[i + 1]) {
@@ -356,7 +364,8 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     c.reply_mode = ReplyMode::On;
     c.no_evict = false;
     c.no_touch = false;
-    c.authenticated = !srv.config.requirepass_set.load(Ordering::Relaxed);
+    c.set_user(srv.acl.default_user());
+    c.authenticated = srv.acl.default_open();
     c.handle.resp.store(2, Ordering::Relaxed);
     c.handle.db.store(0, Ordering::Relaxed);
     let mut info = c.handle.info.lock();
@@ -465,7 +474,9 @@ pub fn client_line(
         obl,
         2048 + info.qbuf + obl,
         cmd,
-        info.user,
+        info.user
+            .as_ref()
+            .map_or_else(|| "(superuser)".to_string(), |u| u.name_str()),
         c.resp.load(Ordering::Relaxed),
     )
 }
@@ -575,12 +586,11 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             }
             ctype = Some(t);
         } else if eq(&a[i], "user") {
-            let u = String::from_utf8_lossy(v).into_owned();
-            // `default` is the only user there is.
-            if u != "default" {
-                return Err(crate::error::msg::no_such_user(&u));
-            }
-            user = Some(u);
+            user = Some(
+                srv.acl
+                    .get(v)
+                    .ok_or_else(|| crate::error::msg::no_such_user(&String::from_utf8_lossy(v)))?,
+            );
         } else if eq(&a[i], "skipme") {
             skipme = if eq(v, "yes") {
                 true
@@ -613,7 +623,13 @@ fn client_kill(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         if id.is_some_and(|id| id != c.id)
             || addr.as_ref().is_some_and(|x| *x != c.addr)
             || laddr.as_ref().is_some_and(|x| *x != c.laddr)
-            || user.as_ref().is_some_and(|u| u != "default")
+            || user.as_ref().is_some_and(|u| {
+                !c.info
+                    .lock()
+                    .user
+                    .as_ref()
+                    .is_some_and(|cu| Arc::ptr_eq(cu, u))
+            })
         {
             continue;
         }
@@ -787,26 +803,4 @@ fn client_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             "    Will not touch LRU/LFU stats when this mode is on.",
         ],
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_eq_is_equality() {
-        assert!(secret_eq(b"foobar", b"foobar"));
-        assert!(!secret_eq(b"foobaz", b"foobar"));
-        assert!(
-            !secret_eq(b"foo", b"foobar"),
-            "a prefix is not the password"
-        );
-        assert!(
-            !secret_eq(b"foobarfoobar", b"foobar"),
-            "nor the password repeated"
-        );
-        assert!(!secret_eq(b"", b"foobar"));
-        assert!(!secret_eq(b"x", b""));
-        assert!(secret_eq(b"", b""));
-    }
 }

@@ -27,14 +27,28 @@ pub static COMMANDS: &[CommandSpec] =
         ),
     ];
 
-/// The key at position 3, or the ones after KEYS when it is empty.
+/// Redis's migrateGetKeys: the key at position 3, or with an empty key
+/// the ones after KEYS, skipping the passwords of AUTH / AUTH2.
 fn migrate_keys(a: &[Bytes]) -> Vec<usize> {
-    if a.len() > 3 && !a[3].is_empty() {
-        return vec![3];
+    let mut i = 6;
+    while i < a.len() {
+        if eq(&a[i], "keys") {
+            if a[3].is_empty() {
+                return (i + 1..a.len()).collect();
+            }
+            break;
+        }
+        if eq(&a[i], "auth") {
+            i += 1;
+        } else if eq(&a[i], "auth2") {
+            i += 2;
+        }
+        i += 1;
     }
-    match a.iter().position(|x| eq(x, "keys")) {
-        Some(at) if at >= 6 => (at + 1..a.len()).collect(),
-        _ => Vec::new(),
+    if a.len() > 3 {
+        vec![3]
+    } else {
+        Vec::new()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command families: one module per data-type family, each with its handlers
 //! and its registration table (`COMMANDS`).
 
+pub mod acl;
 pub mod bitops;
 pub mod cluster;
 pub mod connection;
@@ -34,6 +35,7 @@ use crate::command::CommandSpec;
 /// Every family's table; `CommandTable::new` merges them.
 pub static ALL: &[&[CommandSpec]] = &[
     connection::COMMANDS,
+    acl::COMMANDS,
     server::COMMANDS,
     keys::COMMANDS,
     string::COMMANDS,

@@ -457,6 +457,9 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     apply_persistence(ctx.srv, &applied, ctx.client.in_exec).inspect_err(|_| restore(&applied))?;
+    for (name, _) in &applied {
+        ctx.srv.acl.sync_config(&ctx.srv.config, name);
+    }
     Ok(Reply::Ok)
 }
 
@@ -518,7 +521,12 @@ fn config_rewrite(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
             crate::error::msg::THE_SERVER_IS_RUNNING_WITHOUT_A,
         ));
     };
-    match crate::config::rewrite(&ctx.srv.config, path, false) {
+    match crate::config::rewrite(
+        &ctx.srv.config,
+        path,
+        false,
+        ctx.srv.acl.config_lines(&ctx.srv.config).as_deref(),
+    ) {
         Ok(()) => {
             tracing::warn!("CONFIG REWRITE executed with success.");
             Ok(Reply::Ok)
@@ -927,7 +935,12 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         "config-rewrite-force-all" if a.len() == 2 => {
             // Without a config file Redis's fopen(NULL) fails with EFAULT.
             let result = match ctx.srv.config_file.as_deref() {
-                Some(path) => crate::config::rewrite(&ctx.srv.config, path, true)
+                Some(path) => crate::config::rewrite(
+                    &ctx.srv.config,
+                    path,
+                    true,
+                    ctx.srv.acl.config_lines(&ctx.srv.config).as_deref(),
+                )
                     .map_err(|e| crate::config::strerror(&e)),
                 None => Err("Bad address".to_string()),
             };

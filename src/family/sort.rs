@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use crate::command::args::{eq, int, parse_float};
 use crate::command::flags::*;
 use crate::command::{CommandSpec, Ctx, Keys};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{msg, CmdError, CmdResult};
 use crate::keyspace::Value;
 use crate::notify;
 use crate::reply::Reply;
@@ -86,6 +86,23 @@ fn lookup_pattern(ctx: &mut Ctx, pattern: &[u8], elem: &Bytes) -> Option<Bytes> 
     }
 }
 
+/// ACLUserCheckCmdWithUnrestrictedKeyAccess(…, CMD_KEY_ACCESS).
+fn full_read_access(ctx: &mut Ctx, a: &[Bytes]) -> bool {
+    let srv = ctx.srv;
+    let Some(rules) = ctx.client.acl_rules(&srv.acl) else {
+        return true;
+    };
+    let Some(r) = srv.commands.resolve(a) else {
+        return false;
+    };
+    rules.command_with_all_keys(
+        &srv.acl.commands,
+        r.stat,
+        a,
+        crate::command::keyspecs::kflag::ACCESS,
+    )
+}
+
 fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply> {
     let mut desc = false;
     let mut alpha = false;
@@ -109,9 +126,17 @@ fn sort_generic(ctx: &mut Ctx, a: &[Bytes], read_only: bool) -> CmdResult<Reply>
             store = Some(a[i + 1].clone());
             i += 1;
         } else if eq(&a[i], "by") && left >= 1 {
+            // A real pattern reads keys the command does not name: only
+            // for a user who may read every key.
+            if a[i + 1].contains(&b'*') && !full_read_access(ctx, a) {
+                return Err(CmdError::custom(msg::SORT_BY_DENIED));
+            }
             by = Some(a[i + 1].clone());
             i += 1;
         } else if eq(&a[i], "get") && left >= 1 {
+            if !full_read_access(ctx, a) {
+                return Err(CmdError::custom(msg::SORT_GET_DENIED));
+            }
             gets.push(a[i + 1].clone());
             i += 1;
         } else {

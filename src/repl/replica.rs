@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 use super::MasterLink;
@@ -78,7 +77,10 @@ async fn run(srv: Arc<Server>, host: String, port: u16) {
 
 /// The bytes from the master, with line and exact-length reads, over any
 /// transport (TCP today: `session` connects; TLS would wrap the stream).
-struct Link<R = OwnedReadHalf, W = OwnedWriteHalf> {
+type BoxedRead = Box<dyn AsyncRead + Unpin + Send>;
+type BoxedWrite = Box<dyn AsyncWrite + Unpin + Send>;
+
+struct Link<R = BoxedRead, W = BoxedWrite> {
     rd: R,
     wr: W,
     buf: BytesMut,
@@ -209,7 +211,22 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let (rd, wr) = stream.into_split();
+    let (rd, wr): (BoxedRead, BoxedWrite) =
+        if srv.config.get("tls-replication").as_deref() == Some("yes") {
+            let tls = srv
+                .tls
+                .read()
+                .clone()
+                .ok_or_else(|| "TLS is not configured".to_string())?;
+            let stream = crate::conn::tls::connect(&tls, host, stream)
+                .await
+                .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
+            let (rd, wr) = tokio::io::split(stream);
+            (Box::new(rd), Box::new(wr))
+        } else {
+            let (rd, wr) = stream.into_split();
+            (Box::new(rd), Box::new(wr))
+        };
     let mut link = Link {
         rd,
         wr,
@@ -241,6 +258,8 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
     let my_port = srv.config.get_int("replica-announce-port");
     let my_port = if my_port > 0 {
         my_port as u64
+    } else if srv.config.get("tls-replication").as_deref() == Some("yes") {
+        srv.tls_port.load(Ordering::Relaxed)
     } else {
         srv.port.load(Ordering::Relaxed)
     };

@@ -346,11 +346,39 @@ pub fn install(lua: &Lua, redis: &Table) -> mlua::Result<()> {
         with_run(|run| run.repl = flags as u8)
             .ok_or_else(|| mlua::Error::runtime(msg::SET_REPL_OUTSIDE))
     })?;
+    redis.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
     redis.raw_set("call", call)?;
     redis.raw_set("pcall", pcall)?;
     redis.raw_set("setresp", setresp)?;
     redis.raw_set("set_repl", set_repl)?;
     Ok(())
+}
+
+/// `redis.acl_check_cmd(cmd, args…)`: whether the script's caller may run
+/// the command (ACLCheckAllUserCommandPerm), without running it.
+fn acl_check_cmd(_: &Lua, args: MultiValue) -> mlua::Result<bool> {
+    if args.is_empty() {
+        return Err(mlua::Error::runtime(msg::SCRIPT_NO_ARGUMENTS));
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args {
+        argv.push(match a {
+            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
+            Value::Integer(n) => Bytes::from(n.to_string()),
+            Value::Number(n) => Bytes::from(super::convert::format_g17(n)),
+            _ => return Err(mlua::Error::runtime(msg::SCRIPT_BAD_ARGUMENT)),
+        });
+    }
+    with_run(|run| {
+        let srv = run.ctx.srv;
+        let r = srv
+            .commands
+            .resolve(&argv)
+            .filter(|r| r.parent.is_some() || r.spec.subcommands.is_empty() || argv.len() < 2)
+            .ok_or_else(|| mlua::Error::runtime(msg::ACL_CHECK_CMD_INVALID))?;
+        Ok(crate::command::pipeline::acl_denial(srv, run.ctx.client, r, &argv).is_none())
+    })
+    .ok_or_else(|| mlua::Error::runtime(msg::ACL_CHECK_CMD_OUTSIDE))?
 }
 
 fn array_of(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
@@ -450,6 +478,22 @@ pub(super) fn execute(run: &mut Run, argv: Vec<Bytes>) -> Result<Reply, (String,
         && srv.config.get("replica-serve-stale-data").as_deref() == Some("no")
     {
         return rejected(msg::SCRIPT_STALE_REPLICA);
+    }
+    if let Some(denied) = crate::command::pipeline::acl_denial(srv, ctx.client, r, &argv) {
+        crate::command::pipeline::log_acl_denial(
+            srv,
+            ctx.client,
+            r,
+            &argv,
+            denied,
+            crate::acl::Context::Lua,
+        );
+        let reason = match denied.reason {
+            crate::acl::Reason::Key => msg::ACL_DENIED_KEY,
+            crate::acl::Reason::Channel => msg::ACL_DENIED_CHANNEL,
+            _ => msg::ACL_DENIED_CMD,
+        };
+        return rejected(&msg::noperm_script(reason));
     }
     if run.read_only && (has(cmd::WRITE) || has(cmd::MAY_REPLICATE)) {
         return rejected(msg::SCRIPT_WRITE_IN_READ_ONLY);
