@@ -27,6 +27,9 @@
 #   -v, --verbose          also print the reference tests not passed.
 #   --trace                also log every command the suite's client sends
 #                          (test name, command, first args) to <out>/<unit>.cmds.
+#   --tls                  the suite's TLS mode: certificates made once by the
+#                          suite's utils/gen-test-certs.sh (openssl), servers on
+#                          tls-port only, tls-replication yes, clients over TLS.
 #   -- ARGS                extra arguments passed to ./runtest (e.g. --only NAME).
 #
 # Per unit it writes <out>/<unit_with_underscores>.log (full runtest output),
@@ -62,6 +65,7 @@ MODE=spawn
 HOST="" PORT=""
 VERBOSE=0
 TRACE=0
+TLS=0
 EXTRA=()
 UNITS=()
 
@@ -79,6 +83,7 @@ while [ $# -gt 0 ]; do
         --skipfile) SKIPFILE=$(abspath "$2"); shift ;;
         -v|--verbose) VERBOSE=1 ;;
         --trace) TRACE=1 ;;
+        --tls) TLS=1 ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         --) shift; EXTRA=("$@"); break ;;
         -*) die "unknown option $1 (see --help)" ;;
@@ -200,6 +205,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cp "$SRC/runtest" "$RUN/" && cp -r "$SRC/tests" "$RUN/tests" && mkdir -p "$RUN/src" || die "cannot populate $RUN"
 rm -rf "$RUN/tests/tmp"; mkdir -p "$RUN/tests/tmp"
+if [ "$TLS" = 1 ]; then
+    # Made once in the cached tree (RSA keys take a while), copied per run.
+    if [ ! -f "$SRC/tests/tls/ca.crt" ]; then
+        (cd "$SRC" && ./utils/gen-test-certs.sh >/dev/null 2>&1) || die "cannot generate TLS certificates (openssl?)"
+    fi
+    cp -r "$SRC/tests/tls" "$RUN/tests/tls" || die "cannot copy TLS certificates"
+    EXTRA=(--tls ${EXTRA[@]+"${EXTRA[@]}"})
+fi
 if [ -n "$SERVER_BIN" ]; then
     cp -L "$SERVER_BIN" "$RUN/src/redis-server" || die "cannot copy $SERVER_BIN"
 fi

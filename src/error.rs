@@ -809,6 +809,11 @@ pub mod msg {
         )
     }
 
+    /// ACL LOAD: every problem of the file, in one line.
+    pub fn acl_load_failed(errors: &str) -> String {
+        format!("ERR {errors}")
+    }
+
     pub fn acl_unknown_category(cat: &[u8]) -> CmdError {
         let cat = lossy(cat);
         let cut: String = cat.chars().take(128).collect();

@@ -26,6 +26,7 @@ fn main() {
         daemonize();
     }
     init_logging(&config);
+    adjust_open_files_limit(&config);
     for name in config.stored_only_changes() {
         tracing::warn!(
             "Config '{name}' is accepted and reported by CONFIG GET but has no effect in Cinnabar"
@@ -54,6 +55,48 @@ fn main() {
     };
     let code = runtime.block_on(run(config, config_file));
     std::process::exit(code);
+}
+
+/// Redis's adjustOpenFilesLimit: room for `maxclients` connections plus
+/// 32 descriptors of the server's own, raising the soft limit up to the
+/// hard one; if that is not enough, `maxclients` comes down to fit.
+fn adjust_open_files_limit(config: &Config) {
+    const RESERVED_FDS: u64 = 32;
+    let maxclients = config.maxclients.load(std::sync::atomic::Ordering::Relaxed) as u64;
+    let wanted = maxclients + RESERVED_FDS;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 || lim.rlim_cur >= wanted {
+        return;
+    }
+    let target = wanted.min(lim.rlim_max);
+    let raised = libc::rlimit {
+        rlim_cur: target,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: as above.
+    let limit = if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        target
+    } else {
+        lim.rlim_cur
+    };
+    if limit < wanted {
+        let fit = limit.saturating_sub(RESERVED_FDS).max(1);
+        tracing::warn!(
+            "Server can't set maximum open files to {wanted}. Current maximum open files is {limit}. maxclients has been reduced to {fit} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'."
+        );
+        config
+            .maxclients
+            .store(fit as usize, std::sync::atomic::Ordering::Relaxed);
+    } else {
+        tracing::info!(
+            "Increased maximum number of open files to {limit} (it was originally set to {}).",
+            lim.rlim_cur
+        );
+    }
 }
 
 /// `daemonize yes`, as Redis's daemonize(): the parent exits, the child

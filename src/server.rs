@@ -33,8 +33,9 @@ pub struct Server {
     pub acl: crate::acl::Acl,
     /// The TLS configs (`tls-port`, `tls-replication`), once built.
     pub tls: parking_lot::RwLock<Option<Arc<crate::conn::tls::Tls>>>,
-    /// The TLS port bound (0: none).
+    /// The TLS port bound (0: none) and its accept loops.
     pub tls_port: AtomicU64,
+    pub tls_listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     pub clients: Clients,
     pub pubsub: PubSub,
     pub stats: Stats,
@@ -419,6 +420,7 @@ impl Server {
             acl: crate::acl::Acl::new(&CommandTable::new()),
             tls: parking_lot::RwLock::new(None),
             tls_port: AtomicU64::new(0),
+            tls_listeners: Mutex::new(Vec::new()),
             config,
             commands,
             clients: Clients::new(),
@@ -718,6 +720,9 @@ pub async fn serve(srv: Arc<Server>, listeners: Vec<TcpListener>) {
         }
     }
     srv.listeners.close_all();
+    for t in srv.tls_listeners.lock().drain(..) {
+        t.abort();
+    }
     for c in srv.clients.all() {
         c.kill();
     }

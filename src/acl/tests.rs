@@ -112,10 +112,7 @@ fn selectors_add_alternatives() {
         "user u on nopass ~a* resetchannels -@all +get (~b* resetchannels -@all +set)"
     );
     let err = acl.set_user(b"u", &ops("(+get ~x")).unwrap_err();
-    assert_eq!(
-        err,
-        "ERR Unmatched parenthesis in acl selector starting at '(+get'."
-    );
+    assert_eq!(err, crate::error::msg::acl_unmatched_parenthesis(b"(+get"));
 }
 
 #[test]

@@ -329,22 +329,37 @@ pub async fn connect(
 /// Binds the `tls-port` listeners (the `bind` addresses) and serves them.
 /// Returns the port bound (0 when `tls-port` is 0).
 pub async fn start(srv: &Arc<Server>) -> Result<u16, String> {
-    if !wanted(&srv.config) {
-        return Ok(0);
-    }
-    let tls = Arc::new(build(&srv.config)?);
-    *srv.tls.write() = Some(tls.clone());
+    apply(srv)
+}
+
+/// (Re)builds the TLS configs from the `tls-*` parameters and (re)binds the
+/// TLS listeners when `tls-port` changed (startup, CONFIG SET). Connections
+/// already made keep their session; new ones get the new config.
+pub fn apply(srv: &Arc<Server>) -> Result<u16, String> {
+    let tls = if wanted(&srv.config) {
+        Some(Arc::new(build(&srv.config)?))
+    } else {
+        None
+    };
     let port = srv.config.get_int("tls-port").clamp(0, 65535) as u16;
-    if port == 0 {
-        return Ok(0);
+    let mut tasks = srv.tls_listeners.lock();
+    if port as u64 != srv.tls_port.load(Ordering::Relaxed) || (port != 0 && tasks.is_empty()) {
+        let listeners = if port == 0 {
+            Vec::new()
+        } else {
+            let bind = srv.config.get("bind").unwrap_or_default();
+            crate::server::listen_tcp(&bind, port, &srv.config)
+                .map_err(|e| format!("Failed listening on port {port} (tls), aborting: {e}"))?
+        };
+        for t in tasks.drain(..) {
+            t.abort();
+        }
+        for listener in listeners {
+            tasks.push(tokio::spawn(accept_loop(srv.clone(), listener)));
+        }
+        srv.tls_port.store(port as u64, Ordering::Relaxed);
     }
-    let bind = srv.config.get("bind").unwrap_or_default();
-    let listeners = crate::server::listen_tcp(&bind, port, &srv.config)
-        .map_err(|e| format!("Failed listening on port {port} (tls), aborting: {e}"))?;
-    srv.tls_port.store(port as u64, Ordering::Relaxed);
-    for listener in listeners {
-        tokio::spawn(accept_loop(srv.clone(), listener));
-    }
+    *srv.tls.write() = tls;
     Ok(port)
 }
 

@@ -196,7 +196,7 @@ fn load(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
         .srv
         .acl
         .load_file(&path)
-        .map_err(|e| CmdError::custom(format!("ERR {e}")))?;
+        .map_err(|e| CmdError::custom(msg::acl_load_failed(&e)))?;
     disconnect_users(ctx, &replaced);
     Ok(Reply::Ok)
 }

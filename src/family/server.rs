@@ -460,6 +460,20 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     for (name, _) in &applied {
         ctx.srv.acl.sync_config(&ctx.srv.config, name);
     }
+    if let Some((name, _)) = applied.iter().find(|(n, _)| n.starts_with("tls-")) {
+        let applied_tls = ctx.srv.arc().map(|me| crate::conn::tls::apply(&me));
+        if let Some(Err(e)) = applied_tls {
+            tracing::warn!("Failed to update TLS configuration: {e}");
+            restore(&applied);
+            if let Some(me) = ctx.srv.arc() {
+                let _ = crate::conn::tls::apply(&me);
+            }
+            return Err(crate::config::set_error(
+                name,
+                "Unable to update TLS configuration. Check server logs.".to_string(),
+            ));
+        }
+    }
     Ok(Reply::Ok)
 }
 
