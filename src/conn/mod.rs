@@ -26,6 +26,8 @@ use crate::server::{unix_ms, Server};
 use protocol::{Parsed, RequestParser};
 
 const READ_CHUNK: usize = 16 * 1024;
+/// The read buffer of a client that has not filled one yet.
+const SMALL_READ: usize = 1024;
 /// A read buffer larger than this is shrunk once drained (PROTO_RESIZE_THRESHOLD).
 const QBUF_RESIZE_THRESHOLD: usize = 32 * 1024;
 /// How often a connection considers shrinking its read buffer.
@@ -105,10 +107,13 @@ pub async fn serve_connection<R, W>(
         handle: handle.clone(),
         rd,
         wr,
-        inbuf: BytesMut::with_capacity(READ_CHUNK),
-        out: BytesMut::with_capacity(READ_CHUNK),
+        // Allocated on first use (`reserve_read`, replies), freed again once
+        // the client idles: an idle connection holds no buffer.
+        inbuf: BytesMut::new(),
+        out: BytesMut::new(),
         parser: RequestParser::new(srv.config.proto_max_bulk_len.load(Ordering::Relaxed)),
         qbuf_peak: 0,
+        last_read_filled: false,
         last_resize: std::time::Instant::now(),
         obuf_soft_since: None,
     };
@@ -167,6 +172,8 @@ struct Conn<'a, R, W> {
     parser: RequestParser,
     /// Largest read buffer fill since the last resize check.
     qbuf_peak: usize,
+    /// The last read filled the read buffer: the client sends in bulk.
+    last_read_filled: bool,
     last_resize: std::time::Instant,
     /// Since when pending replies are past the normal class's soft limit.
     obuf_soft_since: Option<std::time::Instant>,
@@ -248,6 +255,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                         Ok(0) => return Err(Closed::Eof),
                         Ok(n) => {
                             self.srv.stats.add_net_input(n);
+                            self.last_read_filled = self.inbuf.len() == self.inbuf.capacity();
                             self.qbuf_peak = self.qbuf_peak.max(self.inbuf.len());
                         }
                         Err(_) => return Err(Closed::Io),
@@ -266,8 +274,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                     let idle_ms = unix_ms().saturating_sub(self.srv.start_unix_ms).saturating_sub(last);
                     let limit = QBUF_IDLE_FREE.as_millis() as u64;
                     if idle_ms >= limit && self.inbuf.is_empty() {
-                        // An idle client keeps no read buffer (Redis frees it after 2 s too).
+                        // An idle client keeps no buffers (Redis frees its
+                        // query buffer after 2 s too, and shrinks its reply buffer).
                         self.inbuf = BytesMut::new();
+                        self.out = BytesMut::new();
                         idle_freed = true;
                     } else {
                         let wait = Duration::from_millis(limit.saturating_sub(idle_ms).max(1));
@@ -299,12 +309,21 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
         info.qbuf_free = self.inbuf.capacity() - self.inbuf.len();
     }
 
+    /// Room for the next read: the rest of a big argument, a full chunk
+    /// for a client that fills its buffer, a small one for a client that
+    /// sends a command now and then (most idle connections, whose buffer
+    /// then costs one page, not four).
     fn reserve_read(&mut self) {
+        let floor = if self.last_read_filled {
+            READ_CHUNK
+        } else {
+            SMALL_READ
+        };
         let want = self
             .parser
             .bulk_remaining(self.inbuf.len())
             .unwrap_or(0)
-            .clamp(READ_CHUNK, 1 << 20);
+            .clamp(floor, 1 << 20);
         if self.inbuf.capacity() - self.inbuf.len() < want {
             self.inbuf.reserve(want);
         }
