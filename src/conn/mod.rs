@@ -596,9 +596,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
         // once closes the connection.
         if self.parser.unauthenticated && self.out.len() > UNAUTHENTICATED_OBUF {
             let out = std::mem::take(&mut self.out);
-            return match tokio::time::timeout(Duration::ZERO, self.wr.write_all(&out)).await {
-                Ok(Ok(())) => {
-                    self.srv.stats.add_net_output(out.len());
+            let wr = &mut self.wr;
+            let write = async move {
+                wr.write_all(&out).await?;
+                wr.flush().await.map(|()| out.len())
+            };
+            return match tokio::time::timeout(Duration::ZERO, write).await {
+                Ok(Ok(n)) => {
+                    self.srv.stats.add_net_output(n);
                     Ok(())
                 }
                 _ => Err(Closed::Killed),
@@ -608,7 +613,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
         // not read) is dropped even while this write waits on its socket.
         tokio::select! {
             biased;
-            r = self.wr.write_all(&self.out) => r.map_err(|_| Closed::Io)?,
+            // The flush matters for TLS: a write may leave records in
+            // rustls's buffer when the socket was full (a no-op over TCP).
+            r = async { self.wr.write_all(&self.out).await?; self.wr.flush().await } => {
+                r.map_err(|_| Closed::Io)?
+            }
             _ = self.handle.kill_wake.notified() => return Err(Closed::Killed),
         }
         self.srv.stats.add_net_output(self.out.len());

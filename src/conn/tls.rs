@@ -33,6 +33,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Tls {
     pub acceptor: TlsAcceptor,
     pub connector: TlsConnector,
+    /// The connector's config, for blocking clients (MIGRATE).
+    pub client: Arc<ClientConfig>,
 }
 
 /// Whether the config asks for TLS anywhere.
@@ -83,12 +85,20 @@ pub fn build(config: &Config) -> Result<Tls, String> {
     let mut server = builder
         .with_single_cert(certs.clone(), key.clone_key())
         .map_err(|e| format!("Failed to load certificate: {cert_file}: {e}"))?;
-    server.session_storage = if get("tls-session-caching") == "no" {
-        Arc::new(rustls::server::NoServerSessionStorage {})
+    // Resumption for TLS 1.2 clients: stateless tickets (nothing kept per
+    // connection on the server) or the session-ID cache. No TLS 1.3
+    // tickets: rustls's would each hold the client's certificate chain in
+    // server memory (stateful) or, stateless, stall the Tcl/OpenSSL client
+    // of Redis's test suite; TLS 1.3 clients do a full handshake.
+    server.send_tls13_tickets = 0;
+    if get("tls-session-caching") == "no" {
+        server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     } else {
         let size = config.get_int("tls-session-cache-size").max(1) as usize;
-        rustls::server::ServerSessionMemoryCache::new(size)
-    };
+        server.session_storage = rustls::server::ServerSessionMemoryCache::new(size);
+        server.ticketer = rustls::crypto::ring::Ticketer::new()
+            .map_err(|e| format!("Failed to configure TLS session tickets: {e}"))?;
+    }
     // What a replica presents to its master: the client pair, or the
     // server's own (as Redis).
     let client_cert_file = get("tls-client-cert-file");
@@ -109,9 +119,11 @@ pub fn build(config: &Config) -> Result<Tls, String> {
         .with_custom_certificate_verifier(Arc::new(ChainOnly::new(roots, provider)?))
         .with_client_auth_cert(client_certs, client_key)
         .map_err(|e| format!("Failed to load certificate: {client_cert_file}: {e}"))?;
+    let client = Arc::new(client);
     Ok(Tls {
         acceptor: TlsAcceptor::from(Arc::new(server)),
-        connector: TlsConnector::from(Arc::new(client)),
+        connector: TlsConnector::from(client.clone()),
+        client,
     })
 }
 
@@ -409,6 +421,7 @@ async fn handle(srv: Arc<Server>, stream: tokio::net::TcpStream, peer: std::net:
     if let Some(refusal) = super::refusal(&srv, &peer) {
         use tokio::io::AsyncWriteExt;
         let _ = stream.write_all(refusal.as_bytes()).await;
+        let _ = stream.flush().await;
         let _ = stream.shutdown().await;
         return;
     }

@@ -148,8 +148,18 @@ fn migrate(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         String::from_utf8_lossy(&a[2])
     );
     let preamble = 1 + usize::from(o.auth.is_some());
-    let replies =
-        crate::long_step::run(|| exchange(&target, &batch, timeout, preamble, found.len()))?;
+    // As Redis, MIGRATE speaks TLS when replication does.
+    let tls = (ctx.srv.config.get("tls-replication").as_deref() == Some("yes"))
+        .then(|| ctx.srv.tls.read().as_ref().map(|t| t.client.clone()))
+        .flatten();
+    let host = String::from_utf8_lossy(&a[1]).into_owned();
+    let link = Link {
+        target: &target,
+        host: &host,
+        tls,
+        timeout,
+    };
+    let replies = crate::long_step::run(|| exchange(&link, &batch, preamble, found.len()))?;
     let mut first_error = None;
     for (key, reply) in found.iter().zip(&replies) {
         match reply {
@@ -172,24 +182,63 @@ fn migrate(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 /// Sends the batch and reads the AUTH / SELECT replies (which must be OK)
 /// and one reply per RESTORE.
-fn exchange(
-    target: &str,
-    batch: &[u8],
+/// Where MIGRATE sends its batch.
+struct Link<'a> {
+    target: &'a str,
+    host: &'a str,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     timeout: Duration,
+}
+
+fn exchange(
+    link: &Link,
+    batch: &[u8],
     preamble: usize,
     restores: usize,
 ) -> CmdResult<Vec<Result<(), String>>> {
     let io_connect = || CmdError::custom(msg::MIGRATE_IOERR_CONNECT);
-    let addr = target
+    let addr = link
+        .target
         .to_socket_addrs()
         .map_err(|_| io_connect())?
         .next()
         .ok_or_else(io_connect)?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|_| io_connect())?;
+    let stream = TcpStream::connect_timeout(&addr, link.timeout).map_err(|_| io_connect())?;
     let io = || CmdError::custom(msg::MIGRATE_IOERR_READ);
-    stream.set_read_timeout(Some(timeout)).map_err(|_| io())?;
-    stream.set_write_timeout(Some(timeout)).map_err(|_| io())?;
+    stream
+        .set_read_timeout(Some(link.timeout))
+        .map_err(|_| io())?;
+    stream
+        .set_write_timeout(Some(link.timeout))
+        .map_err(|_| io())?;
+    match &link.tls {
+        None => talk(stream, batch, preamble, restores),
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::try_from(link.host.to_string())
+                .map_err(|_| io_connect())?;
+            let conn =
+                rustls::ClientConnection::new(config.clone(), name).map_err(|_| io_connect())?;
+            talk(
+                rustls::StreamOwned::new(conn, stream),
+                batch,
+                preamble,
+                restores,
+            )
+        }
+    }
+}
+
+/// Sends the batch, reads one reply per command: the preamble's (SELECT,
+/// AUTH) must be OK; the RESTOREs' are returned.
+fn talk<S: std::io::Read + Write>(
+    mut stream: S,
+    batch: &[u8],
+    preamble: usize,
+    restores: usize,
+) -> CmdResult<Vec<Result<(), String>>> {
+    let io = || CmdError::custom(msg::MIGRATE_IOERR_READ);
     stream.write_all(batch).map_err(|_| io())?;
+    stream.flush().map_err(|_| io())?;
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     let mut replies = Vec::with_capacity(restores);

@@ -95,6 +95,7 @@ async fn serve_inner<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         wr.write_all(format!("${}\r\n", payload.len()).as_bytes())
             .await?;
         wr.write_all(&payload).await?;
+        wr.flush().await?;
         srv.stats.add_net_output(payload.len());
         tracing::info!(
             "Synchronization with replica {}:{} succeeded",
@@ -125,6 +126,7 @@ async fn serve_inner<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         link.queued.fetch_sub(out.len() as u64, Ordering::Relaxed);
         if !out.is_empty() {
             wr.write_all(&out).await?;
+            wr.flush().await?;
             out.clear();
         }
         tokio::select! {

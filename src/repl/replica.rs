@@ -144,7 +144,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Link<R, W> {
             .collect();
         let mut out = BytesMut::new();
         super::encode_command(&mut out, &args);
-        self.wr.write_all(&out).await.map_err(|e| e.to_string())
+        self.wr.write_all(&out).await.map_err(|e| e.to_string())?;
+        self.wr.flush().await.map_err(|e| e.to_string())
     }
 
     async fn command(&mut self, args: &[&str]) -> IoResult<String> {
