@@ -102,6 +102,8 @@ ALL_SUITES=(
     "py-lock|$PY_DIR|$VENV/bin/pytest test_redis_lock.py"
     "py-rq|$PY_DIR|$VENV/bin/pytest test_rq.py"
     "py-celery|$PY_DIR|$VENV/bin/pytest test_celery.py"
+    "py-tls-acl|$PY_DIR|$VENV/bin/pytest test_tls_acl.py"
+    "node-tls-acl|$NODE_DIR|node --test --test-reporter=spec tls_acl.test.mjs"
 )
 SUITES=()
 for s in "${ALL_SUITES[@]}"; do
@@ -155,9 +157,26 @@ if [ -n "$MODE" ]; then
     [ -x "$SERVER_BIN" ] || die "server binary not found: $SERVER_BIN"
     SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cinnabar-clients.XXXXXX")
     PORT=$(free_port) || die "no free port"
+    TLS_PORT=$(free_port) || die "no free port"
+    # A CA and X.509 v3 server / client certificates for the TLS suites.
+    TLS_DIR="$SERVER_DIR/tls"
+    mkdir -p "$TLS_DIR"
+    (
+        cd "$TLS_DIR" &&
+        openssl genrsa -out ca.key 2048 &&
+        openssl req -x509 -new -nodes -sha256 -key ca.key -days 2 -subj "/CN=clients CA" -out ca.crt &&
+        printf 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' > ext.cnf &&
+        for n in server client; do
+            openssl genrsa -out "$n.key" 2048 &&
+            openssl req -new -sha256 -subj "/CN=$n" -key "$n.key" |
+                openssl x509 -req -sha256 -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+                    -extfile ext.cnf -out "$n.crt" || exit 1
+        done
+    ) >/dev/null 2>&1 || die "openssl could not make the TLS certificates"
     step "starting $SERVER_BIN on 127.0.0.1:$PORT (log: $OUT/server.log)"
     (cd "$SERVER_DIR" && exec "$SERVER_BIN" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
-        --dir "$SERVER_DIR") > "$OUT/server.log" 2>&1 &
+        --dir "$SERVER_DIR" --tls-port "$TLS_PORT" --tls-cert-file "$TLS_DIR/server.crt" \
+        --tls-key-file "$TLS_DIR/server.key" --tls-ca-cert-file "$TLS_DIR/ca.crt") > "$OUT/server.log" 2>&1 &
     SERVER_PID=$!
     up=0
     for _ in $(seq 100); do   # up to ~10 s
@@ -169,7 +188,7 @@ if [ -n "$MODE" ]; then
         tail -20 "$OUT/server.log" >&2
         die "server did not answer PING on port $PORT"
     fi
-    export CINNABAR_PORT=$PORT
+    export CINNABAR_PORT=$PORT CINNABAR_TLS_PORT=$TLS_PORT CINNABAR_TLS_DIR=$TLS_DIR
 else
     step "using the server at 127.0.0.1:$CINNABAR_PORT"
     ping_server "$CINNABAR_PORT" || die "no server answers PING at 127.0.0.1:$CINNABAR_PORT"

@@ -75,7 +75,18 @@ unsafe impl GlobalAlloc for CountingAlloc {
 }
 
 /// Bytes currently allocated by the process (INFO used_memory).
+/// Folds this thread's pending delta into the shared count (a connection
+/// ends, INFO reads memory).
+pub fn flush_thread_delta() {
+    if let Ok(v) = LOCAL_DELTA.try_with(|c| c.replace(0)) {
+        if v != 0 {
+            ALLOCATED.fetch_add(v, Ordering::Relaxed);
+        }
+    }
+}
+
 pub fn allocated() -> usize {
+    flush_thread_delta();
     let now = ALLOCATED.load(Ordering::Relaxed).max(0) as usize;
     PEAK.fetch_max(now, Ordering::Relaxed);
     now
@@ -113,4 +124,31 @@ pub fn cpu_times() -> (f64, f64) {
             / 100.0
     };
     (ticks(11), ticks(12))
+}
+
+/// Bytes of idle clients' buffers freed since the allocator last gave free
+/// memory back to the OS.
+static IDLE_FREED: AtomicUsize = AtomicUsize::new(0);
+/// Past this much freed by idle clients, free pages go back to the OS.
+const TRIM_AFTER: usize = 4 << 20;
+
+/// An idle client dropped its buffers (`conn`).
+pub fn note_idle_freed(bytes: usize) {
+    IDLE_FREED.fetch_add(bytes, Ordering::Relaxed);
+}
+
+/// Whether idle clients have freed enough for a trim (and resets the count).
+pub fn idle_trim_due() -> bool {
+    IDLE_FREED.load(Ordering::Relaxed) >= TRIM_AFTER && IDLE_FREED.swap(0, Ordering::Relaxed) > 0
+}
+
+/// Gives free heap pages back to the OS (glibc keeps freed chunks
+/// resident; jemalloc, Redis's allocator, purges them by itself). Blocking:
+/// run it off the connection threads.
+pub fn trim() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

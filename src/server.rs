@@ -787,6 +787,9 @@ async fn background_cycle(srv: Arc<Server>) {
             crate::persist::aof::cron(&srv);
             crate::persist::cron(&srv);
             crate::pubsub::check_soft_limits(&srv);
+            if crate::alloc::idle_trim_due() {
+                tokio::task::spawn_blocking(crate::alloc::trim);
+            }
         }
     }
 }
