@@ -229,6 +229,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 return Ok(());
             }
             if client.close_after_reply {
+                self.linger().await;
                 return Ok(());
             }
             if client.handle.is_killed() {
@@ -293,6 +294,29 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 _ = shutdown.changed() => return Err(Closed::Killed),
             }
         }
+    }
+
+    /// Closes after the last reply (QUIT, a protocol error) so that the
+    /// client reads it: the write side is shut first, and what the client
+    /// still sends is read and dropped (at most 64 KiB, for at most a
+    /// second), since closing with unread bytes would reset the connection
+    /// and the reset can discard the reply (as `deny`).
+    async fn linger(&mut self) {
+        if self.wr.shutdown().await.is_err() {
+            return;
+        }
+        let mut sink = [0u8; 4096];
+        let mut left: usize = 64 * 1024;
+        let rd = &mut self.rd;
+        let drain = async move {
+            while left > 0 {
+                match rd.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     }
 
     /// After a large request the read buffer goes back to its normal size, once
