@@ -290,3 +290,36 @@ async fn listing_users_categories_and_generated_passwords() {
     let help = c.val(&["ACL", "HELP"]).await.strings();
     assert!(help[0].starts_with("ACL <subcommand>"), "{help:?}");
 }
+
+/// The key specs ACL reads, as COMMAND GETKEYSANDFLAGS shows them (what
+/// redis-server 7.0 answers for the same commands).
+#[tokio::test]
+async fn keys_and_flags_come_from_redis_key_specs() {
+    let s = TestServer::start().await;
+    let mut c = s.raw().await;
+    let r = c
+        .val(&[
+            "COMMAND",
+            "GETKEYSANDFLAGS",
+            "LMOVE",
+            "a",
+            "b",
+            "LEFT",
+            "RIGHT",
+        ])
+        .await;
+    let keys = r.items();
+    assert_eq!(keys[0].items()[0], Resp::bulk("a"));
+    assert_eq!(keys[0].items()[1].strings(), ["RW", "access", "delete"]);
+    assert_eq!(keys[1].items()[0], Resp::bulk("b"));
+    assert_eq!(keys[1].items()[1].strings(), ["RW", "insert"]);
+    let r = c
+        .val(&["COMMAND", "GETKEYSANDFLAGS", "SET", "k", "v", "GET"])
+        .await;
+    assert_eq!(
+        r.items()[0].items()[1].strings(),
+        ["RW", "access", "update"]
+    );
+    let e = c.val(&["COMMAND", "GETKEYSANDFLAGS", "PING", "x"]).await;
+    assert_eq!(e.as_str(), "ERR The command has no key arguments");
+}

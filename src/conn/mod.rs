@@ -602,7 +602,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
     /// Writes the pending replies; a client killed meanwhile (output buffer
     /// limit, CLIENT KILL) is dropped even while the write waits on its socket.
     async fn flush(&mut self) -> Result<(), Closed> {
-        const UNAUTHENTICATED_OBUF: usize = (16 << 10) + 1024;
         // Every await of a batch goes through here first: no wake-up may stay
         // deferred on this thread while the task yields.
         crate::pubsub::wakes::flush();
@@ -621,10 +620,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             self.srv.aof.wait_durable().await;
         }
         // A client that must still authenticate may not make the server
-        // hold its replies (Redis's fix of CVE-2025-21605): past Redis's
-        // static reply buffer plus 1 KB, what the socket does not take at
-        // once closes the connection.
-        if self.parser.unauthenticated && self.out.len() > UNAUTHENTICATED_OBUF {
+        // hold its replies (Redis's fix of CVE-2025-21605, which allows its
+        // 16 KB static buffer plus 1 KB): what the socket does not take at
+        // once (its buffer is full: the client is not reading) closes the
+        // connection instead of waiting.
+        if self.parser.unauthenticated {
             let out = std::mem::take(&mut self.out);
             let wr = &mut self.wr;
             let write = async move {

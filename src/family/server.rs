@@ -192,6 +192,18 @@ static COMMAND_SUBS: &[CommandSpec] = &[
         "2.8.13",
         "Extracts the key names from an arbitrary command.",
     ),
+    CommandSpec::new(
+        "getkeysandflags",
+        -4,
+        LOADING | STALE,
+        Keys::None,
+        command_getkeysandflags,
+    )
+    .doc(
+        "server",
+        "7.0.0",
+        "Extracts the key names and access flags for an arbitrary command.",
+    ),
     CommandSpec::new("help", 2, LOADING | STALE, Keys::None, command_help).doc(
         "server",
         "5.0.0",
@@ -817,6 +829,41 @@ fn command_getkeys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     ))
 }
 
+/// COMMAND GETKEYSANDFLAGS: each key with how the command uses it, from
+/// Redis's key specs (`command::keyspecs`).
+fn command_getkeysandflags(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let args = &a[2..];
+    let Some(r) = ctx.srv.commands.resolve(args) else {
+        return Err(CmdError::custom(
+            crate::error::msg::INVALID_COMMAND_SPECIFIED,
+        ));
+    };
+    if !r.spec.arity_ok(args.len()) {
+        return Err(CmdError::custom(
+            crate::error::msg::INVALID_NUMBER_OF_ARGUMENTS_SPECIFIED_FOR,
+        ));
+    }
+    let keys = ctx.srv.acl.commands.entry(r.stat).key_refs(args);
+    if keys.is_empty() {
+        return Err(CmdError::custom(
+            crate::error::msg::THE_COMMAND_HAS_NO_KEY_ARGUMENTS,
+        ));
+    }
+    use crate::command::keyspecs::kflag;
+    Ok(Reply::Array(
+        keys.into_iter()
+            .map(|k| {
+                let flags = kflag::NAMES
+                    .iter()
+                    .filter(|(bit, _)| k.flags & bit != 0)
+                    .map(|(_, name)| Reply::Status(name))
+                    .collect();
+                Reply::Array(vec![Reply::Bulk(args[k.pos].clone()), Reply::Set(flags)])
+            })
+            .collect(),
+    ))
+}
+
 fn command_help(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     Ok(help_reply(
         "COMMAND",
@@ -833,6 +880,8 @@ fn command_help(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
             "    Return documentation details about multiple Redis commands.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
         ],
     ))
 }
