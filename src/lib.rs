@@ -11,7 +11,13 @@
 //! # Code map
 //! - `config`: redis.conf / command line / CONFIG GET SET / CONFIG REWRITE.
 //! - `server`: shared state, accept loop, active expiry, shutdown.
-//! - `conn`: per-connection task; `conn::protocol` request framing.
+//! - `conn`: per-connection task over any transport (TCP, `conn::unix`,
+//!   `conn::tls` with rustls); `conn::protocol` request framing.
+//! - `acl`: users, their rules (commands, categories, key and channel
+//!   patterns, selectors), ACL LOG and the ACL file; checked by the
+//!   dispatcher's "acl" step (`command::pipeline`), by EXEC again and by a
+//!   script's `redis.call`. `command::keyspecs` holds Redis 7.0's key specs
+//!   and categories that key permissions and COMMAND GETKEYSANDFLAGS read.
 //! - `command`: the table, dispatch (`command::pipeline`: the named checks
 //!   every command passes, in Redis's order), `Ctx`, argument parsing,
 //!   COMMAND DOCS data.
@@ -59,6 +65,10 @@
 //!   read from input is checked against what the input can hold before it sizes
 //!   an allocation (request framing, `persist::lzf`, the RDB and DUMP readers),
 //!   and `fuzz/` checks this by machine.
+//! - A client's permissions are its user's current rules: rules are
+//!   immutable snapshots swapped on change, and a connection re-reads its
+//!   user's snapshot only when the ACL generation counter moved (one relaxed
+//!   load per command; nothing else for a user with every permission).
 //! - Untrusted clients are told apart by `ClientHandle::is_local` (127.0.0.1,
 //!   ::1): protected mode and the `local` setting of enable-debug-command /
 //!   enable-protected-configs rely on it; the refusals are Redis's own.

@@ -302,6 +302,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
     /// second), since closing with unread bytes would reset the connection
     /// and the reset can discard the reply (as `deny`).
     async fn linger(&mut self) {
+        // Gone for everyone else already (CLIENT LIST, CLIENT KILL).
+        self.handle.kill();
         if self.wr.shutdown().await.is_err() {
             return;
         }
