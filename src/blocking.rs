@@ -258,7 +258,11 @@ pub fn unblock(srv: &Server, locks: &mut Locked, client: &ClientHandle, with_err
     }
     release(srv, &w);
     *w.reply.lock() = Some(if with_error {
-        Reply::Error(crate::error::msg::UNBLOCKED_CLIENT_UNBLOCKED_VIA_CLIENT_UNBLOCK.into())
+        // The blocked command fails with it: counted as its failed call and
+        // in errorstats, as Redis's unblock with an error.
+        let text = crate::error::msg::UNBLOCKED_CLIENT_UNBLOCKED_VIA_CLIENT_UNBLOCK;
+        srv.stats.fail(w.cmd.stat, text);
+        Reply::Error(text.into())
     } else {
         w.timeout_reply.clone()
     });

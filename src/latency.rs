@@ -119,9 +119,53 @@ pub fn bucket(micros: u64) -> usize {
     }
 }
 
+/// INFO latencystats' line for one command: each wanted percentile as
+/// `p<percentile>=<µs>` (Redis's format, three decimals), from the power-of-
+/// two buckets: the value is its bucket's upper bound (Redis's HDR
+/// histogram is finer). `None` when nothing was recorded.
+pub fn percentile_line(buckets: &[u64; BUCKETS], wanted: &[f64]) -> Option<String> {
+    let total: u64 = buckets.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let parts: Vec<String> = wanted
+        .iter()
+        .map(|&p| {
+            let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+            let mut seen = 0;
+            let mut bound = 1u64 << (BUCKETS - 1);
+            for (b, n) in buckets.iter().enumerate() {
+                seen += n;
+                if seen >= rank {
+                    bound = 1u64 << b;
+                    break;
+                }
+            }
+            format!("p{p}={:.3}", bound as f64)
+        })
+        .collect();
+    Some(parts.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentiles_read_the_buckets_as_redis_prints_them() {
+        let mut b = [0u64; BUCKETS];
+        b[bucket(10)] = 98; // ≤ 16 µs
+        b[bucket(50_000)] = 2; // ≤ 65536 µs
+        assert_eq!(
+            percentile_line(&b, &[50.0, 99.0, 99.9]).as_deref(),
+            Some("p50=16.000,p99=65536.000,p99.9=65536.000")
+        );
+        assert_eq!(percentile_line(&[0; BUCKETS], &[50.0]), None);
+        assert_eq!(
+            percentile_line(&b, &[0.0, 100.0]).as_deref(),
+            Some("p0=16.000,p100=65536.000")
+        );
+    }
 
     #[test]
     fn samples_keep_the_worst_per_second_and_the_max() {

@@ -97,8 +97,27 @@ pub struct HotStats {
     pub net_output_bytes: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
+    /// Socket reads and writes that moved bytes (INFO total_reads_processed…).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
     pub per_command: Box<[CommandStat]>,
 }
+
+/// Redis's instantaneous metrics (trackInstantaneousMetric): the rate of a
+/// counter between samples taken every 100 ms, averaged over the last 16.
+#[derive(Default)]
+pub struct Instantaneous {
+    last_ms: u64,
+    last: [u64; 3],
+    samples: [[f64; INST_SAMPLES]; 3],
+    next: usize,
+}
+
+const INST_SAMPLES: usize = 16;
+/// Which rates are tracked: commands, input bytes, output bytes.
+const INST_OPS: usize = 0;
+const INST_NET_IN: usize = 1;
+const INST_NET_OUT: usize = 2;
 
 #[repr(align(128))]
 struct Padded<T>(T);
@@ -132,6 +151,7 @@ pub struct Stats {
     pub sync_partial_err: AtomicU64,
     /// Error replies by their first word (INFO errorstats).
     pub errors_by_code: Mutex<HashMap<String, u64>>,
+    pub instantaneous: Mutex<Instantaneous>,
 }
 
 impl Stats {
@@ -154,7 +174,52 @@ impl Stats {
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
             errors_by_code: Mutex::new(HashMap::new()),
+            instantaneous: Mutex::new(Instantaneous::default()),
         }
+    }
+
+    /// Takes one sample of the instantaneous metrics if 100 ms passed since
+    /// the last (called from the background cycle).
+    pub fn sample_instantaneous(&self, now_ms: u64) {
+        let readings = [
+            self.sum(|h| &h.commands_processed),
+            self.sum(|h| &h.net_input_bytes),
+            self.sum(|h| &h.net_output_bytes),
+        ];
+        let mut inst = self.instantaneous.lock();
+        let elapsed = now_ms.saturating_sub(inst.last_ms);
+        if elapsed < 100 {
+            return;
+        }
+        if inst.last_ms != 0 {
+            let slot = inst.next;
+            for (m, reading) in readings.iter().enumerate() {
+                let delta = reading.saturating_sub(inst.last[m]);
+                inst.samples[m][slot] = delta as f64 * 1000.0 / elapsed as f64;
+            }
+            inst.next = (slot + 1) % INST_SAMPLES;
+        }
+        inst.last = readings;
+        inst.last_ms = now_ms;
+    }
+
+    /// The average of the samples of metric `m` (per second).
+    fn instantaneous_of(&self, m: usize) -> f64 {
+        let inst = self.instantaneous.lock();
+        inst.samples[m].iter().sum::<f64>() / INST_SAMPLES as f64
+    }
+
+    /// instantaneous_ops_per_sec.
+    pub fn ops_per_sec(&self) -> u64 {
+        self.instantaneous_of(INST_OPS) as u64
+    }
+
+    /// instantaneous_input_kbps and instantaneous_output_kbps.
+    pub fn net_kbps(&self) -> (f64, f64) {
+        (
+            self.instantaneous_of(INST_NET_IN) / 1024.0,
+            self.instantaneous_of(INST_NET_OUT) / 1024.0,
+        )
     }
 
     /// This thread's stripe of the hot counters.
@@ -267,6 +332,8 @@ impl Stats {
                 &h.keyspace_misses,
                 &h.net_input_bytes,
                 &h.net_output_bytes,
+                &h.reads_processed,
+                &h.writes_processed,
             ] {
                 a.store(0, Ordering::Relaxed);
             }
@@ -783,6 +850,7 @@ async fn background_cycle(srv: Arc<Server>) {
             });
         }
         crate::conn::check_timeouts(&srv);
+        srv.stats.sample_instantaneous(unix_ms());
         if ticks.is_multiple_of(hz) {
             crate::persist::aof::cron(&srv);
             crate::persist::cron(&srv);

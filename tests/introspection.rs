@@ -1502,3 +1502,54 @@ async fn latency_histograms_and_events() {
         .as_str()
         .starts_with("LATENCY <subcommand>"));
 }
+
+/// INFO's rates are sampled (every 100 ms, averaged over 16 samples, as
+/// Redis's serverCron): under load they are not zero; socket reads and
+/// writes are counted; latencystats has per-command percentiles.
+#[tokio::test]
+async fn info_rates_reads_and_latency_percentiles_follow_the_traffic() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        let mut l = srv.raw().await;
+        tokio::spawn(async move {
+            let mut sent = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && sent < 200_000 {
+                l.expect(&["SET", "k", "v"], b"+OK\r\n").await;
+                sent += 1;
+            }
+        })
+    };
+    let text = |r: &Resp| r.as_str().to_string();
+    let field = |info: &str, name: &str| -> f64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    poll_until(&mut c, &["INFO", "stats"], 1000, "ops/s under load", |r| {
+        let info = text(r);
+        field(&info, "instantaneous_ops_per_sec") > 0.0
+            && field(&info, "instantaneous_input_kbps") > 0.0
+            && field(&info, "instantaneous_output_kbps") > 0.0
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    load.await.expect("load task");
+    let info = text(&c.val(&["INFO", "stats"]).await);
+    assert!(field(&info, "total_reads_processed") > 0.0, "{info}");
+    assert!(field(&info, "total_writes_processed") > 0.0, "{info}");
+    let lat = text(&c.val(&["INFO", "latencystats"]).await);
+    assert!(
+        lat.lines()
+            .any(|l| l.starts_with("latency_percentiles_usec_set:p50=")
+                && l.contains(",p99=")
+                && l.contains(",p99.9=")),
+        "{lat}"
+    );
+    c.expect(&["CONFIG", "RESETSTAT"], b"+OK\r\n").await;
+    let lat = text(&c.val(&["INFO", "latencystats"]).await);
+    assert!(!lat.contains("usec_set:"), "{lat}");
+}

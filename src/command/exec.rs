@@ -251,7 +251,9 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     let cmd = &hot.per_command[r.stat];
     cmd.calls.fetch_add(1, Ordering::Relaxed);
     cmd.ticks.fetch_add(spent, Ordering::Relaxed);
-    cmd.histogram[crate::latency::bucket(micros)].fetch_add(1, Ordering::Relaxed);
+    if ctx.srv.config.latency_tracking.load(Ordering::Relaxed) {
+        cmd.histogram[crate::latency::bucket(micros)].fetch_add(1, Ordering::Relaxed);
+    }
     let latency_ms = ctx.srv.config.latency_threshold.load(Ordering::Relaxed);
     if latency_ms > 0 && micros / 1000 >= latency_ms {
         let event = if r.spec.has(flags::FAST) {

@@ -684,6 +684,23 @@ fn kind_of(name: &str, default: &str) -> Kind {
 }
 
 /// Validates `value` for `name` and returns the form CONFIG GET reports.
+/// `latency-tracking-info-percentiles`: numbers from 0 to 100, shown as
+/// Redis shows them ("99.9", "50", "0").
+fn percentiles(value: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    for word in value.split_whitespace() {
+        match word.parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => out.push(p.to_string()),
+            _ => {
+                return Err(
+                    "latency-tracking-info-percentiles should be between 0.0 and 100.0".into(),
+                )
+            }
+        }
+    }
+    Ok(out.join(" "))
+}
+
 fn normalize(name: &str, value: &str) -> Result<String, String> {
     let default = DEFAULTS
         .lines()
@@ -695,6 +712,9 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
         .unwrap_or("");
     if let Some((_, allowed)) = ENUMS.iter().find(|(n, _)| *n == name) {
         return one_of(value, allowed);
+    }
+    if name == "latency-tracking-info-percentiles" {
+        return percentiles(value);
     }
     if let Some(rule) = NumericRule::of(name) {
         return rule.normalize(value);

@@ -260,6 +260,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                         Ok(0) => return Err(Closed::Eof),
                         Ok(n) => {
                             self.srv.stats.add_net_input(n);
+                            self.srv.stats.hot().reads_processed.fetch_add(1, Ordering::Relaxed);
                             self.last_read_filled = self.inbuf.len() == self.inbuf.capacity();
                             self.qbuf_peak = self.qbuf_peak.max(self.inbuf.len());
                         }
@@ -653,6 +654,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             _ = self.handle.kill_wake.notified() => return Err(Closed::Killed),
         }
         self.srv.stats.add_net_output(self.out.len());
+        self.srv
+            .stats
+            .hot()
+            .writes_processed
+            .fetch_add(1, Ordering::Relaxed);
         if self.out.capacity() > 1 << 20 {
             self.out = BytesMut::with_capacity(READ_CHUNK);
         } else {
