@@ -97,6 +97,10 @@ pub struct HotStats {
     pub net_output_bytes: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
+    /// Bytes of the replication link: read from our master, written to
+    /// our replicas (INFO total_net_repl_input_bytes / output).
+    pub net_repl_input_bytes: AtomicU64,
+    pub net_repl_output_bytes: AtomicU64,
     /// Socket reads and writes that moved bytes (INFO total_reads_processed…).
     pub reads_processed: AtomicU64,
     pub writes_processed: AtomicU64,
@@ -108,16 +112,20 @@ pub struct HotStats {
 #[derive(Default)]
 pub struct Instantaneous {
     last_ms: u64,
-    last: [u64; 3],
-    samples: [[f64; INST_SAMPLES]; 3],
+    last: [u64; INST_METRICS],
+    samples: [[f64; INST_SAMPLES]; INST_METRICS],
     next: usize,
 }
 
 const INST_SAMPLES: usize = 16;
-/// Which rates are tracked: commands, input bytes, output bytes.
+/// Which rates are tracked: commands, input and output bytes, replication
+/// input and output bytes.
+const INST_METRICS: usize = 5;
 const INST_OPS: usize = 0;
 const INST_NET_IN: usize = 1;
 const INST_NET_OUT: usize = 2;
+const INST_REPL_IN: usize = 3;
+const INST_REPL_OUT: usize = 4;
 
 #[repr(align(128))]
 struct Padded<T>(T);
@@ -185,6 +193,8 @@ impl Stats {
             self.sum(|h| &h.commands_processed),
             self.sum(|h| &h.net_input_bytes),
             self.sum(|h| &h.net_output_bytes),
+            self.sum(|h| &h.net_repl_input_bytes),
+            self.sum(|h| &h.net_repl_output_bytes),
         ];
         let mut inst = self.instantaneous.lock();
         let elapsed = now_ms.saturating_sub(inst.last_ms);
@@ -220,6 +230,28 @@ impl Stats {
             self.instantaneous_of(INST_NET_IN) / 1024.0,
             self.instantaneous_of(INST_NET_OUT) / 1024.0,
         )
+    }
+
+    /// instantaneous_input_repl_kbps and instantaneous_output_repl_kbps.
+    pub fn repl_kbps(&self) -> (f64, f64) {
+        (
+            self.instantaneous_of(INST_REPL_IN) / 1024.0,
+            self.instantaneous_of(INST_REPL_OUT) / 1024.0,
+        )
+    }
+
+    /// Bytes read from our master (replication input).
+    pub fn add_repl_input(&self, n: usize) {
+        self.hot()
+            .net_repl_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes written to our replicas (replication output).
+    pub fn add_repl_output(&self, n: usize) {
+        self.hot()
+            .net_repl_output_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// This thread's stripe of the hot counters.
@@ -334,6 +366,8 @@ impl Stats {
                 &h.net_output_bytes,
                 &h.reads_processed,
                 &h.writes_processed,
+                &h.net_repl_input_bytes,
+                &h.net_repl_output_bytes,
             ] {
                 a.store(0, Ordering::Relaxed);
             }

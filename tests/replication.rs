@@ -1345,3 +1345,23 @@ async fn function_dump_payloads_move_between_redis_and_cinnabar() {
     r.expect(&["FCALL", "fc", "0"], b"$2\r\nfc\r\n").await;
     c.expect(&["FCALL", "fr", "0"], b"$2\r\nfr\r\n").await;
 }
+
+/// The replication link's bytes are INFO's `total_net_repl_*` (not the
+/// client traffic counters), on both sides.
+#[tokio::test]
+async fn replication_bytes_are_counted_apart_from_client_traffic() {
+    let (_master, _replica, mut m, mut r) = pair().await;
+    m.expect(&["SET", "k", "v"], b"+OK\r\n").await;
+    sync(&mut m).await;
+    let field = |info: &Resp, name: &str| -> u64 {
+        info.as_str()
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let mi = m.val(&["INFO", "stats"]).await;
+    assert!(field(&mi, "total_net_repl_output_bytes") > 0, "{mi:?}");
+    let ri = r.val(&["INFO", "stats"]).await;
+    assert!(field(&ri, "total_net_repl_input_bytes") > 0, "{ri:?}");
+}

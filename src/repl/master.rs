@@ -96,7 +96,7 @@ async fn serve_inner<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
             .await?;
         wr.write_all(&payload).await?;
         wr.flush().await?;
-        srv.stats.add_net_output(payload.len());
+        srv.stats.add_repl_output(payload.len());
         tracing::info!(
             "Synchronization with replica {}:{} succeeded",
             link.ip,
@@ -127,6 +127,7 @@ async fn serve_inner<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         if !out.is_empty() {
             wr.write_all(&out).await?;
             wr.flush().await?;
+            srv.stats.add_repl_output(out.len());
             out.clear();
         }
         tokio::select! {

@@ -97,7 +97,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Link<R, W> {
         if n == 0 {
             return Err("connection closed by the master".into());
         }
-        self.srv.stats.add_net_input(n);
+        self.srv.stats.add_repl_input(n);
         self.touch();
         Ok(())
     }
@@ -371,7 +371,7 @@ async fn stream_loop<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
                 match r {
                     Ok(0) => return Err("connection closed by the master".into()),
                     Ok(n) => {
-                        srv.stats.add_net_input(n);
+                        srv.stats.add_repl_input(n);
                         link.touch();
                     }
                     Err(e) => return Err(e.to_string()),
