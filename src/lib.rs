@@ -141,7 +141,7 @@ pub async fn start(
     let srv = server::Server::new(config, None);
     let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
     srv.acl.startup(&srv.config).map_err(invalid)?;
-    conn::tls::start(&srv).await.map_err(invalid)?;
+    conn::tls::apply(&srv).map_err(invalid)?;
     let handle = tokio::spawn(server::serve(srv.clone(), listeners));
     Ok((srv, port, handle))
 }

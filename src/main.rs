@@ -200,7 +200,7 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
         tracing::error!("{e}");
         return 1;
     }
-    let tls_port = match cinnabar::conn::tls::start(&srv).await {
+    let tls_port = match cinnabar::conn::tls::apply(&srv) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("{e}");

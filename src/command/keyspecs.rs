@@ -239,7 +239,10 @@ fn keys_from_specs(specs: &[KeySpec], args: &[Bytes]) -> Option<Vec<KeyRef>> {
                 if idx as i64 >= argc || at < 0 || at >= argc {
                     return None;
                 }
-                let n = crate::conn::protocol::parse_i64(&args[at as usize]).filter(|n| *n >= 0)?;
+                // A count from the client: bounded by the arguments there
+                // are before any arithmetic on it.
+                let n = crate::conn::protocol::parse_i64(&args[at as usize])
+                    .filter(|n| (0..=argc).contains(n))?;
                 first += fk as i64;
                 (first + n - 1, step as i64)
             }
@@ -422,7 +425,13 @@ mod tests {
     fn bad_key_counts_fall_back_without_panicking() {
         // A negative or unparsable numkeys: no spec answer, the command's
         // own parser reports the error later.
-        for line in ["eval s -1 a", "eval s x a", "zunionstore d 5 a", "eval s 9"] {
+        for line in [
+            "eval s -1 a",
+            "eval s x a",
+            "zunionstore d 5 a",
+            "eval s 9",
+            "eval s 9223372036854775807 a",
+        ] {
             let _ = refs("eval", line);
         }
     }

@@ -338,15 +338,10 @@ pub async fn connect(
     tls.connector.connect(name, stream).await
 }
 
-/// Binds the `tls-port` listeners (the `bind` addresses) and serves them.
-/// Returns the port bound (0 when `tls-port` is 0).
-pub async fn start(srv: &Arc<Server>) -> Result<u16, String> {
-    apply(srv)
-}
-
 /// (Re)builds the TLS configs from the `tls-*` parameters and (re)binds the
 /// TLS listeners when `tls-port` changed (startup, CONFIG SET). Connections
-/// already made keep their session; new ones get the new config.
+/// already made keep their session; new ones get the new config. Returns
+/// the TLS port bound (0 when `tls-port` is 0).
 pub fn apply(srv: &Arc<Server>) -> Result<u16, String> {
     let tls = if wanted(&srv.config) {
         Some(Arc::new(build(&srv.config)?))

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::command::args::{eq, float, int};
 use crate::command::flags::{self, *};
+use crate::command::keyspecs::{kflag, KeyRef};
 use crate::command::{CommandSpec, Ctx, Keys};
 use crate::error::{CmdError, CmdResult};
 use crate::family::keys::{encoding_of, help_reply};
@@ -804,7 +805,14 @@ fn command_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Array(out))
 }
 
-fn command_getkeys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+/// COMMAND GETKEYS / GETKEYSANDFLAGS: the command asked about, checked as
+/// Redis checks it (known, arity), and its keys as `keys_of` finds them; an
+/// error when it names none.
+fn keys_of_command<'a, K>(
+    ctx: &Ctx,
+    a: &'a [Bytes],
+    keys_of: impl FnOnce(&Ctx, crate::command::Resolved, &[Bytes]) -> Vec<K>,
+) -> CmdResult<(&'a [Bytes], Vec<K>)> {
     let args = &a[2..];
     let Some(r) = ctx.srv.commands.resolve(args) else {
         return Err(CmdError::custom(
@@ -816,12 +824,17 @@ fn command_getkeys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             crate::error::msg::INVALID_NUMBER_OF_ARGUMENTS_SPECIFIED_FOR,
         ));
     }
-    let keys = r.spec.key_positions(args);
+    let keys = keys_of(ctx, r, args);
     if keys.is_empty() {
         return Err(CmdError::custom(
             crate::error::msg::THE_COMMAND_HAS_NO_KEY_ARGUMENTS,
         ));
     }
+    Ok((args, keys))
+}
+
+fn command_getkeys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let (args, keys) = keys_of_command(ctx, a, |_, r, args| r.spec.key_positions(args))?;
     Ok(Reply::Array(
         keys.into_iter()
             .map(|i| Reply::Bulk(args[i].clone()))
@@ -832,24 +845,9 @@ fn command_getkeys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 /// COMMAND GETKEYSANDFLAGS: each key with how the command uses it, from
 /// Redis's key specs (`command::keyspecs`).
 fn command_getkeysandflags(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let args = &a[2..];
-    let Some(r) = ctx.srv.commands.resolve(args) else {
-        return Err(CmdError::custom(
-            crate::error::msg::INVALID_COMMAND_SPECIFIED,
-        ));
-    };
-    if !r.spec.arity_ok(args.len()) {
-        return Err(CmdError::custom(
-            crate::error::msg::INVALID_NUMBER_OF_ARGUMENTS_SPECIFIED_FOR,
-        ));
-    }
-    let keys = ctx.srv.acl.commands.entry(r.stat).key_refs(args);
-    if keys.is_empty() {
-        return Err(CmdError::custom(
-            crate::error::msg::THE_COMMAND_HAS_NO_KEY_ARGUMENTS,
-        ));
-    }
-    use crate::command::keyspecs::kflag;
+    let (args, keys): (_, Vec<KeyRef>) = keys_of_command(ctx, a, |ctx, r, args| {
+        ctx.srv.acl.commands.entry(r.stat).key_refs(args)
+    })?;
     Ok(Reply::Array(
         keys.into_iter()
             .map(|k| {
