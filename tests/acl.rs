@@ -323,3 +323,81 @@ async fn keys_and_flags_come_from_redis_key_specs() {
     let e = c.val(&["COMMAND", "GETKEYSANDFLAGS", "PING", "x"]).await;
     assert_eq!(e.as_str(), "ERR The command has no key arguments");
 }
+
+/// Permissions changing under running clients: four clients of one user
+/// LPUSH / RPOP on their keys while another connection flips the user's
+/// key patterns 200 times. Every reply is the command's own or NOPERM
+/// (never a stale half-applied rule set), and once the last change is
+/// acknowledged every client follows it.
+#[tokio::test]
+async fn permission_changes_race_running_clients() {
+    let s = TestServer::start().await;
+    let mut admin = s.raw().await;
+    admin
+        .expect(
+            &[
+                "ACL", "SETUSER", "racer", "on", "nopass", "~q:*", "+lpush", "+rpop",
+            ],
+            b"+OK\r\n",
+        )
+        .await;
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let mut c = login(&s, "racer", "x").await;
+        workers.push(tokio::spawn(async move {
+            let key = format!("q:{w}");
+            let (mut ok, mut denied) = (0, 0);
+            for i in 0..300 {
+                let r = if i % 2 == 0 {
+                    c.val(&["LPUSH", &key, "v"]).await
+                } else {
+                    c.val(&["RPOP", &key]).await
+                };
+                match r {
+                    Resp::Error(e) => {
+                        assert_eq!(e, NOPERM_KEYS, "only a key refusal is possible");
+                        denied += 1;
+                    }
+                    Resp::Int(_) | Resp::Bulk(_) | Resp::NilBulk => ok += 1,
+                    other => panic!("unexpected reply {other:?}"),
+                }
+            }
+            (c, key, ok + denied)
+        }));
+    }
+    for i in 0..200 {
+        let pattern = if i % 2 == 0 { "~other:*" } else { "~q:*" };
+        admin
+            .expect(
+                &["ACL", "SETUSER", "racer", "resetkeys", pattern],
+                b"+OK\r\n",
+            )
+            .await;
+    }
+    // Back to ~q:* (as the loop's last change): in force for every client.
+    admin
+        .expect(
+            &["ACL", "SETUSER", "racer", "resetkeys", "~q:*"],
+            b"+OK\r\n",
+        )
+        .await;
+    for w in workers {
+        let (mut c, key, replies) = w.await.expect("worker");
+        assert_eq!(replies, 300);
+        assert!(matches!(
+            c.val(&["LPUSH", &key, "last"]).await,
+            Resp::Int(_)
+        ));
+    }
+    admin
+        .expect(
+            &["ACL", "SETUSER", "racer", "resetkeys", "~other:*"],
+            b"+OK\r\n",
+        )
+        .await;
+    let mut c = login(&s, "racer", "x").await;
+    assert_eq!(
+        c.val(&["LPUSH", "q:0", "v"]).await,
+        Resp::Error(NOPERM_KEYS.into())
+    );
+}
