@@ -56,6 +56,10 @@ pub struct Client {
     pub loading: bool,
     /// Replication role of this connection (master link, replica handshake, WAIT).
     pub repl: crate::repl::ClientRepl,
+    /// CLIENT TRACKING is on, in this mode (the handle has the whole state).
+    pub tracking: Option<crate::tracking::Flags>,
+    /// CLIENT CACHING yes/no applies to the next command or transaction.
+    pub caching: bool,
 }
 
 pub struct WatchedKey {
@@ -121,6 +125,8 @@ impl Client {
             debug_loadaof: false,
             loading: false,
             repl: Default::default(),
+            tracking: None,
+            caching: false,
         }
     }
 
@@ -196,6 +202,9 @@ pub struct ClientHandle {
     pub kill_wake: Notify,
     /// The waiter of the command this client is blocked in (CLIENT UNBLOCK).
     pub waiter: Mutex<Option<Arc<crate::blocking::Waiter>>>,
+    /// CLIENT TRACKING state (`None`: off), read by the connections whose
+    /// writes invalidate what this client caches.
+    pub tracking: Mutex<Option<crate::tracking::State>>,
 }
 
 #[derive(Default)]
@@ -246,6 +255,7 @@ impl ClientHandle {
             killed: AtomicBool::new(false),
             kill_wake: Notify::new(),
             waiter: Mutex::new(None),
+            tracking: Mutex::new(None),
         }
     }
 

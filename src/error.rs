@@ -372,6 +372,22 @@ pub mod msg {
     pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
     pub const HLL_NO_SUCH_KEY: &str = "ERR The specified key does not exist";
     pub const HLL_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
+    /// CLIENT TRACKING BCAST: a new prefix overlaps one the client has
+    /// (`existing`) or another one given with it.
+    pub fn tracking_prefix_overlap(prefix: &[u8], other: &[u8], existing: bool) -> String {
+        // addReplyErrorFormat turns newlines into spaces.
+        let show = |b: &[u8]| String::from_utf8_lossy(b).replace(['\r', '\n'], " ");
+        format!(
+            "ERR Prefix '{}' overlaps with {} '{}'. Prefixes for a single client must not overlap.",
+            show(prefix),
+            if existing {
+                "an existing prefix"
+            } else {
+                "another provided prefix"
+            },
+            show(other)
+        )
+    }
     pub fn pfdebug_unknown(sub: &str) -> String {
         format!("ERR Unknown PFDEBUG subcommand '{sub}'")
     }
@@ -575,8 +591,22 @@ pub mod msg {
     pub const CLIENT_PAUSE_MODE_MUST_BE_WRITE: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL";
     pub const CLIENT_UNBLOCK_REASON_SHOULD_BE_TIMEOUT: &str =
         "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
-    pub const CLIENT_SIDE_CACHING_CLIENT_TRACKING_IS: &str =
-        "ERR client-side caching (CLIENT TRACKING) is not supported by this server";
+    pub const TRACKING_SINGLE_REDIRECT: &str =
+        "ERR A client can only redirect to a single other client";
+    pub const TRACKING_NO_SUCH_REDIRECT: &str =
+        "ERR The client ID you want redirect to does not exist";
+    pub const TRACKING_PREFIX_NEEDS_BCAST: &str =
+        "ERR PREFIX option requires BCAST mode to be enabled";
+    pub const TRACKING_BCAST_SWITCH: &str = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.";
+    pub const TRACKING_OPT_WITH_BCAST: &str = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+    pub const TRACKING_OPTIN_AND_OPTOUT: &str =
+        "ERR You can't specify both OPTIN mode and OPTOUT mode";
+    pub const TRACKING_OPT_SWITCH: &str = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
+    pub const CACHING_NOT_TRACKING: &str = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
+    pub const CACHING_YES_NOT_OPTIN: &str =
+        "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+    pub const CACHING_NO_NOT_OPTOUT: &str =
+        "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
     pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
     pub const RANK_CAN_T_BE_ZERO_USE: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
     pub const COUNT_CAN_T_BE_NEGATIVE: &str = "ERR COUNT can't be negative";

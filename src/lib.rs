@@ -28,6 +28,8 @@
 //!   the intset/table set, the sorted set, the stream of compact nodes) and the emulated
 //!   `long double` of INCRBYFLOAT/HINCRBYFLOAT.
 //! - `pubsub`, `notify`: channel/pattern registry, keyspace notifications.
+//! - `tracking`: client-side caching (CLIENT TRACKING): the keys each
+//!   tracking client may cache, BCAST prefixes, invalidation messages.
 //! - `scripting`: the Lua engine of EVAL and FCALL (per-thread states of
 //!   Redis's own Lua, `vendor/redis-lua`; the shared script cache and library
 //!   registry; conversions; the busy-script state); its commands are in
@@ -94,6 +96,11 @@
 //!   worker: connections check `scripting::busy` before each command and wait
 //!   asynchronously (BUSY past `busy-reply-threshold`), and a lock wait that
 //!   finds a script running hands the worker over first (`Keyspace::guard`).
+//! - Every change to a key goes through one signal (`Ctx::signal_modified`,
+//!   Redis's signalModifiedKey, or the same two calls where there is no
+//!   `Ctx`: expiry, eviction): WATCH and client-side caching both hang off
+//!   it. A tracking message for the client whose command caused it leaves
+//!   after that command's reply (`tracking::take_own`).
 //! - Deliberately absent (so far): cluster bus, the Lua debugger (LDB).
 
 pub mod acl;
@@ -119,6 +126,7 @@ pub mod reply;
 pub mod scripting;
 pub mod server;
 pub mod slowlog;
+pub mod tracking;
 pub mod types;
 
 /// The Redis version reported to clients (they gate features on it).

@@ -40,6 +40,8 @@ pub struct Server {
     pub pubsub: PubSub,
     pub stats: Stats,
     pub blocking: crate::blocking::Blocking,
+    /// Client-side caching: who may hold which keys (CLIENT TRACKING).
+    pub tracking: crate::tracking::Tracking,
     pub started: Instant,
     /// Unix ms at start: `Ctx::now_s` (the OBJECT IDLETIME clock) counts from here.
     pub start_unix_ms: u64,
@@ -528,6 +530,7 @@ impl Server {
             pubsub: PubSub::new(),
             stats,
             blocking: crate::blocking::Blocking::default(),
+            tracking: crate::tracking::Tracking::new(),
             started: Instant::now(),
             start_unix_ms: unix_ms(),
             run_id,
@@ -876,6 +879,10 @@ async fn background_cycle(srv: Arc<Server>) {
             srv.latency.sample(threshold, "expire-cycle", ms);
         }
         crate::keyspace::evict::evict(&srv);
+        // Expired and evicted keys reach BCAST clients now; the table of
+        // remembered keys goes back to its limit (Redis's serverCron).
+        srv.tracking.flush_broadcasts(&srv);
+        srv.tracking.enforce_limit(&srv);
         if ticks.is_multiple_of((hz * 10).max(1)) {
             srv.keyspace.for_each_shard(|_, shard| {
                 for db in shard.dbs.iter_mut() {
@@ -929,6 +936,7 @@ pub fn active_expire(srv: &Server) {
                     ready.push((dbi, key.clone()));
                 }
                 db.touch_watched(&key);
+                srv.tracking.key_modified(srv, &key);
                 if srv.repl.active() {
                     // Under the shard lock, like every other effect.
                     srv.repl

@@ -392,9 +392,6 @@ async fn client_redis72_subcommands() {
         b"-ERR Unrecognized option 'FOO'\r\n",
     )
     .await;
-    // Client-side caching is refused rather than silently ignored.
-    let r = c.val(&["CLIENT", "TRACKING", "on"]).await;
-    assert!(matches!(r, Resp::Error(_)), "{r:?}");
 }
 
 // ---- RESET / ECHO / PING / TIME / LASTSAVE --------------------------------

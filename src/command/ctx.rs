@@ -56,6 +56,10 @@ pub struct Ctx<'a, 'c> {
     /// The error this command replies was already counted in the error
     /// statistics (a script failing with its `redis.call`'s error).
     pub error_counted: bool,
+    /// The keys the running script declared, when its client tracks keys:
+    /// a read-only command the script runs remembers these (Redis tracks
+    /// the script's keys, not the ones its commands name).
+    pub script_keys: Vec<Bytes>,
 }
 
 impl<'a, 'c> Ctx<'a, 'c> {
@@ -81,6 +85,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
             scratch: None,
             keys_declared: true,
             in_script: false,
+            script_keys: Vec::new(),
             error_counted: false,
         }
     }
@@ -199,7 +204,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
             None => return false,
         };
         d.remove(key);
-        d.touch_watched(key);
+        self.signal_modified(db, key);
         if self.srv.repl.active() {
             // Replicas learn of expiries from the master only: a DEL.
             self.prop
@@ -286,7 +291,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let value = owned_value(value);
         let d = self.db_of(db, key);
         let existed = d.insert(key, value, keep_ttl, now_s);
-        d.touch_watched(key);
+        self.signal_modified(db, key);
         self.mark_dirty(1);
         if existed {
             self.signal_replaced(db, key);
@@ -336,7 +341,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let (out, changes) = out?;
         if changes > 0 {
             let db = self.client.db;
-            self.db_of(db, key).touch_watched(key);
+            self.signal_modified(db, key);
             self.mark_dirty(changes);
         }
         Ok((out, true))
@@ -352,7 +357,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         self.expire_if_needed(db, key);
         let d = self.db_of(db, key);
         if d.remove(key).is_some() {
-            d.touch_watched(key);
+            self.signal_modified(db, key);
             self.mark_dirty(1);
             self.signal_replaced(db, key);
             true
@@ -367,7 +372,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let d = self.db_of(db, key);
         let ok = d.set_expire(key, at_ms);
         if ok {
-            d.touch_watched(key);
+            self.signal_modified(db, key);
             self.mark_dirty(1);
             if at_ms != 0 && self.srv.repl.is_replica() && !self.client.repl.is_master {
                 // Only this replica knows of this TTL: it must expire the key itself.
@@ -384,8 +389,15 @@ impl<'a, 'c> Ctx<'a, 'c> {
     /// A key's value was modified in place: WATCH and readiness bookkeeping.
     pub fn modified(&mut self, key: &[u8]) {
         let db = self.client.db;
-        self.db_of(db, key).touch_watched(key);
+        self.signal_modified(db, key);
         self.mark_dirty(1);
+    }
+
+    /// Redis's signalModifiedKey: WATCHes on `key` fail, and the clients
+    /// that may cache it are told (client-side caching).
+    pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        self.db_of(db, key).touch_watched(key);
+        self.srv.tracking.key_modified(self.srv, key);
     }
 
     /// Records a keyspace notification for the selected database.

@@ -29,10 +29,22 @@ impl From<Reply> for Outcome {
 
 /// Runs one client request.
 pub fn execute(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u64) -> Outcome {
-    match execute_inner(srv, client, args, now_ms) {
+    crate::tracking::enter(client.id());
+    let client_cmd = client.tracking.is_some()
+        && args
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"client"));
+    let outcome = match execute_inner(srv, client, args, now_ms) {
         Ok(outcome) => outcome,
         Err(reply) => Outcome::Reply(reply),
+    };
+    if client.caching && client.multi.is_none() && !client_cmd {
+        // CLIENT CACHING lasts for the next command or transaction.
+        client.caching = false;
     }
+    srv.tracking.flush_broadcasts(srv);
+    crate::tracking::enter(0);
+    outcome
 }
 
 fn execute_inner(
@@ -219,6 +231,11 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     if std::mem::take(&mut ctx.undeclared_key) {
         result = Err(CmdError::custom(crate::error::msg::UNDECLARED_KEY));
     }
+    if let Some(flags) = ctx.client.tracking {
+        if r.spec.has(flags::READONLY) && flags.remembers(ctx.client.caching) {
+            remember_keys(ctx, r, args);
+        }
+    }
     // Write subcommands (XGROUP CREATE/SETID/…) propagate like commands.
     if ctx.srv.repl.active() && (r.parent.is_none() || r.spec.has(flags::WRITE)) {
         if let Ok(reply) = &result {
@@ -279,6 +296,27 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
             stats.fail(r.stat, &text);
             Reply::Error(text)
         }
+    }
+}
+
+/// Client-side caching: the keys a read-only command served are remembered
+/// for its client (Redis's trackingRememberKeys from call). A command run by
+/// a script remembers the script's declared keys instead, and the read-only
+/// script commands themselves remember nothing (only what they run counts).
+fn remember_keys(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) {
+    let id = ctx.client.id();
+    let tracking = &ctx.srv.tracking;
+    if ctx.in_script {
+        for key in &ctx.script_keys {
+            tracking.remember(key, id);
+        }
+        return;
+    }
+    if r.spec.has(flags::SCRIPT_FLAGS) || r.spec.has(flags::PUBSUB) {
+        return;
+    }
+    for key in ctx.srv.acl.commands.entry(r.stat).key_refs(args) {
+        tracking.remember(&args[key.pos], id);
     }
 }
 

@@ -232,13 +232,18 @@ fn exec_oom(g: &mut Gate) -> Result<(), Reply> {
 /// writes are applied whatever the replica's memory (Redis's
 /// replica-ignore-maxmemory): refusing one would make the replica diverge.
 fn oom(g: &mut Gate) -> Result<(), Reply> {
-    if g.has(flags::DENYOOM) && !g.sent_by_master() && over_maxmemory(g.srv) {
-        return g.reject("OOM", CmdError::Oom);
+    if g.sent_by_master() || g.srv.config.maxmemory.load(Ordering::Relaxed) == 0 {
+        return Ok(());
     }
-    // A script reads "over maxmemory" once it holds every shard (where it
-    // cannot evict): evict first, as Redis does before every command.
-    if g.cmd.spec.has(flags::SCRIPT_FLAGS) && !g.sent_by_master() {
-        crate::keyspace::evict::evict(g.srv);
+    // Redis evicts before every command (performEvictions in
+    // processCommand), not only before those that may grow memory: a
+    // script then reads "over maxmemory" only if eviction could not help,
+    // and a tracking client hears of an evicted key before the reply of
+    // the command that follows.
+    let over = over_maxmemory(g.srv);
+    crate::tracking::own_before_reply();
+    if over && g.has(flags::DENYOOM) {
+        return g.reject("OOM", CmdError::Oom);
     }
     Ok(())
 }

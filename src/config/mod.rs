@@ -215,6 +215,8 @@ pub struct Config {
     pub protected_mode: AtomicBool,
     pub lazyfree_lazy_user_del: AtomicBool,
     pub latency_tracking: AtomicBool,
+    /// Keys remembered for client-side caching before some are forgotten (0: no limit).
+    pub tracking_table_max_keys: AtomicU64,
     pub active_expire: AtomicBool,
     /// Bytes; 0 = unlimited. Past it, commands flagged `denyoom` are refused.
     pub maxmemory: AtomicU64,
@@ -289,6 +291,7 @@ impl Config {
             protected_mode: AtomicBool::new(true),
             lazyfree_lazy_user_del: AtomicBool::new(false),
             latency_tracking: AtomicBool::new(true),
+            tracking_table_max_keys: AtomicU64::new(1_000_000),
             stream_node_max_entries: AtomicU64::new(100),
             stream_node_max_bytes: AtomicU64::new(4096),
             active_expire: AtomicBool::new(true),
@@ -541,6 +544,9 @@ impl Config {
                 .lazyfree_lazy_user_del
                 .store(v == "yes", Ordering::Relaxed),
             "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
+            "tracking-table-max-keys" => self
+                .tracking_table_max_keys
+                .store(int()?.max(0) as u64, Ordering::Relaxed),
             "min-replicas-to-write" => self
                 .min_replicas_to_write
                 .store(int()?.max(0) as u64, Ordering::Relaxed),

@@ -160,6 +160,7 @@ fn cleanup(srv: &Server, client: &mut Client) {
     crate::pubsub::wakes::flush();
     crate::family::pubsub::unsubscribe_all(srv, client);
     client.unwatch();
+    srv.tracking.disable(&client.handle);
     if srv.monitoring.load(Ordering::Relaxed) {
         srv.remove_monitor(client.id());
     }
@@ -229,6 +230,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 return Ok(());
             }
             if client.close_after_reply {
+                // Gone for everyone now (subscriptions, tracking, the
+                // client list), as Redis frees such a client once its reply
+                // is written; the socket lingers only to deliver it.
+                cleanup(self.srv, client);
                 self.linger().await;
                 return Ok(());
             }
@@ -368,6 +373,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
         // caches its clock per event-loop iteration).
         let mut now_ms = unix_ms();
         let mut yielded_for_publish = false;
+        if client.tracking.is_some() || client.resp >= 3 {
+            // Pushes queued before these requests arrived go before their
+            // replies, as Redis writes them into the client's buffer when
+            // they happen (invalidations from other clients' writes).
+            self.drain_outbox(client);
+        }
         client.handle.last_active_ms.store(
             now_ms.saturating_sub(self.srv.start_unix_ms),
             Ordering::Relaxed,
@@ -422,7 +433,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 tokio::task::yield_now().await;
                 crate::pubsub::wakes::defer();
             }
-            let mut reply = match execute(self.srv, client, args, now_ms) {
+            let outcome = execute(self.srv, client, args, now_ms);
+            // Tracking messages this command caused for its own client
+            // (taken now: they are this thread's until the next command).
+            let own = crate::tracking::take_own();
+            if let Some(own) = &own {
+                self.emit_pushes(&own.frames[..own.before_reply]);
+            }
+            let mut reply = match outcome {
                 Outcome::Reply(r) => r,
                 // wait_blocked flushes what is pending first, and unregisters the
                 // waiter on every way out.
@@ -445,6 +463,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 now_ms = unix_ms();
             }
             self.emit(client, &reply);
+            if let Some(own) = &own {
+                self.emit_pushes(&own.frames[own.before_reply..]);
+            }
             if self.over_normal_obuf_limit(client) {
                 // As Redis frees such a client: nothing more is sent.
                 self.out.clear();
@@ -587,6 +608,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             ReplyMode::On => encode(reply, client.resp, &mut self.out),
             ReplyMode::Skipping => client.reply_mode = ReplyMode::On,
             ReplyMode::Off | ReplyMode::SkipNext => {}
+        }
+    }
+
+    /// Out-of-band frames already encoded for this client (tracking
+    /// messages): sent whatever CLIENT REPLY says, as Redis's pushes are.
+    fn emit_pushes(&mut self, frames: &[bytes::Bytes]) {
+        for f in frames {
+            self.out.extend_from_slice(f);
         }
     }
 

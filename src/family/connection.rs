@@ -11,6 +11,7 @@ use crate::command::flags::*;
 use crate::command::{CommandSpec, Ctx, Keys};
 use crate::error::{CmdError, CmdResult};
 use crate::family::keys::help_reply;
+use crate::family::tracking;
 use crate::reply::Reply;
 use crate::server::Server;
 
@@ -146,12 +147,29 @@ static CLIENT_SUBS: &[CommandSpec] = &[
         "5.0.0",
         "Unblocks a client blocked by a blocking command from a different connection.",
     ),
-    CommandSpec::new("getredir", 2, CS, Keys::None, client_getredir).doc(
+    CommandSpec::new("caching", 3, CS, Keys::None, tracking::client_caching).doc(
+        "connection",
+        "6.0.0",
+        "Instructs the server whether to track the keys in the next request.",
+    ),
+    CommandSpec::new(
+        "trackinginfo",
+        2,
+        CS,
+        Keys::None,
+        tracking::client_trackinginfo,
+    )
+    .doc(
+        "connection",
+        "6.2.0",
+        "Returns information about server-assisted client-side caching for the connection.",
+    ),
+    CommandSpec::new("getredir", 2, CS, Keys::None, tracking::client_getredir).doc(
         "connection",
         "6.0.0",
         "Returns the client ID to which the connection's tracking notifications are redirected.",
     ),
-    CommandSpec::new("tracking", -3, CS, Keys::None, client_tracking).doc(
+    CommandSpec::new("tracking", -3, CS, Keys::None, tracking::client_tracking).doc(
         "connection",
         "6.0.0",
         "Controls server-assisted client-side caching for the connection.",
@@ -364,6 +382,9 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     c.reply_mode = ReplyMode::On;
     c.no_evict = false;
     c.no_touch = false;
+    srv.tracking.disable(&c.handle);
+    c.tracking = None;
+    c.caching = false;
     c.set_user(srv.acl.default_user());
     c.authenticated = srv.acl.default_open();
     c.handle.resp.store(2, Ordering::Relaxed);
@@ -434,6 +455,8 @@ pub fn client_line(
     if info.blocked {
         flags.push('b');
     }
+    let (tracking_flags, redir) = tracking::client_list_fields(c);
+    flags.push_str(&tracking_flags);
     if c.unix {
         flags.push('U');
     }
@@ -455,7 +478,7 @@ pub fn client_line(
         .unwrap_or_default();
     let obl = c.outbox.lock().bytes;
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -477,6 +500,7 @@ pub fn client_line(
         info.user
             .as_ref()
             .map_or_else(|| "(superuser)".to_string(), |u| u.name_str()),
+        redir,
         c.resp.load(Ordering::Relaxed),
     )
 }
@@ -753,19 +777,6 @@ fn client_unblock(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     ))
 }
 
-fn client_getredir(_ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
-    Ok(Reply::Int(-1))
-}
-
-fn client_tracking(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if eq(&a[2], "off") {
-        return Ok(Reply::Ok);
-    }
-    Err(CmdError::custom(
-        crate::error::msg::CLIENT_SIDE_CACHING_CLIENT_TRACKING_IS,
-    ))
-}
-
 fn client_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if a.len() >= 2 && !eq(&a[1], "help") {
         return Err(CmdError::unknown_subcommand(&a[1], "client"));
@@ -773,6 +784,10 @@ fn client_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(help_reply(
         "CLIENT",
         &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -797,6 +812,11 @@ fn client_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
             "NO-TOUCH (ON|OFF)",

@@ -27,6 +27,7 @@ pub mod slowlog;
 pub mod sort;
 pub mod stream;
 pub mod string;
+pub mod tracking;
 pub mod transaction;
 pub mod zset;
 

@@ -97,6 +97,7 @@ pub fn evict(srv: &Server) -> bool {
                 if let Some(key) = victim {
                     db.remove(&key);
                     db.touch_watched(&key);
+                    srv.tracking.key_modified(srv, &key);
                     if srv.repl.active() {
                         // Under the shard lock, like every effect.
                         srv.repl

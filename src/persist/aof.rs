@@ -1182,6 +1182,7 @@ pub fn debug_loadaof(srv: &Arc<Server>) -> Result<(), String> {
             db.clear();
         }
     });
+    srv.tracking.flushed(srv);
     let files: Vec<AofFile> = manifest
         .base
         .iter()

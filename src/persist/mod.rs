@@ -311,6 +311,7 @@ pub fn debug_reload(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult<Reply> {
             unix_ms(),
             true,
         );
+        srv.tracking.flushed(srv);
     }
     Ok(Reply::Ok)
 }

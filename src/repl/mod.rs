@@ -722,6 +722,7 @@ pub fn expire_local_keys(srv: &crate::server::Server) {
                     Some(at) if at != 0 => {
                         d.remove(&key);
                         d.touch_watched(&key);
+                        srv.tracking.key_modified(srv, &key);
                         srv.stats.expired_keys.fetch_add(1, Ordering::Relaxed);
                         done = true;
                     }

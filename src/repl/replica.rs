@@ -307,6 +307,8 @@ async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
             .restore(&loaded.functions, crate::scripting::RestorePolicy::Flush)
             .map_err(|e| format!("Failed loading the master's functions: {e}"))?;
         let n = rdb::install(&srv.keyspace, loaded, false, unix_ms());
+        // Redis's emptyData: clients caching the old dataset drop it all.
+        srv.tracking.flushed(srv);
         let size = srv.config.get_int("repl-backlog-size").max(1) as usize;
         for r in srv.repl.synced(&id, off, stream_db, size) {
             if let Some(c) = srv.clients.get(r.client_id) {

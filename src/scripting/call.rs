@@ -190,6 +190,10 @@ pub fn run(state: &State, func: Function, ctx: &mut Ctx, inv: &Invocation) -> Re
     let in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
     let declared = std::mem::replace(&mut ctx.keys_declared, false);
     let in_script = std::mem::replace(&mut ctx.in_script, true);
+    let script_keys = match ctx.client.tracking {
+        Some(_) => std::mem::replace(&mut ctx.script_keys, inv.keys.to_vec()),
+        None => Vec::new(),
+    };
     // The script's own line comes before the lines of what it runs.
     if srv.monitoring.load(std::sync::atomic::Ordering::Relaxed) {
         srv.feed_monitors(ctx.client.db, &ctx.client.handle.addr, inv.command);
@@ -242,6 +246,7 @@ pub fn run(state: &State, func: Function, ctx: &mut Ctx, inv: &Invocation) -> Re
     ctx.client.in_exec = in_exec;
     ctx.keys_declared = declared;
     ctx.in_script = in_script;
+    ctx.script_keys = script_keys;
     collect_garbage(&state.lua);
     reply
 }
