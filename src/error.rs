@@ -574,6 +574,8 @@ pub mod msg {
     pub const INVALID_NUMBER_OF_ARGUMENTS_SPECIFIED_FOR: &str =
         "ERR Invalid number of arguments specified for command";
     pub const THE_COMMAND_HAS_NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
+    pub const INVALID_ARGUMENTS_SPECIFIED_FOR_COMMAND: &str =
+        "ERR Invalid arguments specified for command";
     pub const WRONG_PROTOCOL_TYPE_NAME_PLEASE_USE: &str = "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false";
     pub const AN_LFU_MAXMEMORY_POLICY_IS_NOT: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
     pub const AUTH_PASSWORD_CALLED_WITHOUT_ANY_PASSWORD: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";

@@ -154,6 +154,9 @@ pub struct Stats {
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
     pub evicted_keys: AtomicU64,
+    /// Values Redis would have freed on its lazyfree thread (INFO
+    /// `lazyfreed_objects`).
+    pub lazyfreed_objects: AtomicU64,
     pub error_replies: AtomicU64,
     /// Full and partial resynchronisations served (INFO sync_full…).
     pub sync_full: AtomicU64,
@@ -179,6 +182,7 @@ impl Stats {
             rejected_connections: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
             evicted_keys: AtomicU64::new(0),
+            lazyfreed_objects: AtomicU64::new(0),
             error_replies: AtomicU64::new(0),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
@@ -348,6 +352,10 @@ impl Stats {
         (calls, buckets)
     }
 
+    pub fn count_lazyfreed(&self, n: u64) {
+        self.lazyfreed_objects.fetch_add(n, Ordering::Relaxed);
+    }
+
     pub fn reset(&self) {
         for h in self.hot.iter() {
             let h = &h.0;
@@ -379,6 +387,7 @@ impl Stats {
             &self.rejected_connections,
             &self.expired_keys,
             &self.evicted_keys,
+            &self.lazyfreed_objects,
             &self.error_replies,
         ] {
             a.store(0, Ordering::Relaxed);

@@ -243,6 +243,16 @@ impl<'a, 'c> Ctx<'a, 'c> {
         Some(e)
     }
 
+    /// The live entry for `key` without updating its access time (TTL, TYPE,
+    /// EXISTS: Redis's LOOKUP_NOTOUCH).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let db = self.client.db;
+        if self.expire_if_needed(db, key) {
+            return None;
+        }
+        self.db_of(db, key).get_mut(key)
+    }
+
     /// Read lookup that counts keyspace hits and misses (GET-like commands).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let stats = &self.srv.stats;
@@ -354,16 +364,17 @@ impl<'a, 'c> Ctx<'a, 'c> {
     }
 
     pub fn delete_in(&mut self, db: usize, key: &[u8]) -> bool {
+        self.remove_in(db, key).is_some()
+    }
+
+    /// Deletes `key` from `db` and returns what it held.
+    pub fn remove_in(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         self.expire_if_needed(db, key);
-        let d = self.db_of(db, key);
-        if d.remove(key).is_some() {
-            self.signal_modified(db, key);
-            self.mark_dirty(1);
-            self.signal_replaced(db, key);
-            true
-        } else {
-            false
-        }
+        let removed = self.db_of(db, key).remove(key)?;
+        self.signal_modified(db, key);
+        self.mark_dirty(1);
+        self.signal_replaced(db, key);
+        Some(removed)
     }
 
     /// Sets the absolute expiry (ms) of an existing key; 0 removes it.

@@ -90,6 +90,34 @@ pub struct KeyRef {
     pub flags: u16,
 }
 
+/// Commands COMMAND INFO marks `movablekeys` in Redis 7.0.15 (a getkeys
+/// procedure, or a key spec that is not a plain index and range).
+const MOVABLE_KEYS: &[&str] = &[
+    "blmpop", "bzmpop", "eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro",
+    "georadius", "georadiusbymember", "lmpop", "migrate", "sintercard", "sort", "sort_ro",
+    "xread", "xreadgroup", "zdiff", "zdiffstore", "zinter", "zintercard", "zinterstore",
+    "zmpop", "zunion", "zunionstore",
+];
+
+/// Commands whose keys may all be absent (CMD_NO_MANDATORY_KEYS): COMMAND
+/// GETKEYS answers an empty array for them rather than an error.
+const NO_MANDATORY_KEYS: &[&str] = &[
+    "eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro",
+];
+
+/// COMMAND INFO's `movablekeys`: Redis's list for its commands, the
+/// argument-parsing key finder for Cinnabar's own.
+pub fn movable_keys(fullname: &str, spec: &CommandSpec) -> bool {
+    match redis_meta(fullname) {
+        Some(_) => MOVABLE_KEYS.contains(&fullname),
+        None => matches!(spec.keys, crate::command::Keys::Movable(_)),
+    }
+}
+
+pub fn no_mandatory_keys(fullname: &str) -> bool {
+    NO_MANDATORY_KEYS.contains(&fullname)
+}
+
 /// Redis's metadata of `fullname` (`get`, `config|set`), if Redis 7.0 has
 /// the command.
 pub fn redis_meta(fullname: &str) -> Option<&'static Meta> {

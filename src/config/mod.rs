@@ -254,7 +254,9 @@ impl Config {
             let (k, v) = line.split_once('\t').unwrap_or((line, ""));
             values.insert(k.to_string(), v.to_string());
         }
-        // Our own defaults where redis-server's depend on how it was launched.
+        // Our own defaults where redis-server's depend on how it was launched:
+        // without a config file, loopback only (`config::parse::load_startup`
+        // restores Redis's `* -::*` when a file is given).
         values.insert("bind".into(), "127.0.0.1 -::1".into());
         values.insert("port".into(), "6379".into());
         values.insert(

@@ -60,6 +60,11 @@ pub fn load_startup(config: &Config, args: &[String]) -> Result<Option<String>, 
                         StartupError::Io(format!("Fatal error, can't open config file '{a}': {e}"))
                     })?
                 };
+                // Started from a config file, redis-server binds what the file
+                // says or its compiled default, every interface (`* -::*`,
+                // with protected mode refusing remote clients until a password
+                // is set); only Cinnabar started bare binds loopback.
+                let _ = config.set("bind", "* -::*", true);
                 text.push_str(&content);
                 text.push('\n');
                 // Kept absolute (Redis's getAbsolutePath): the server later moves

@@ -91,10 +91,23 @@ static OBJECT_SUBS: &[CommandSpec] = &[
     ),
 ];
 
+/// DEL and UNLINK. What UNLINK (or DEL with lazyfree-lazy-user-del)
+/// removes that Redis would free in the background counts in INFO's
+/// `lazyfreed_objects`.
 fn del(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let lazy = eq(&a[0], "unlink")
+        || ctx
+            .srv
+            .config
+            .lazyfree_lazy_user_del
+            .load(std::sync::atomic::Ordering::Relaxed);
+    let db = ctx.client.db;
     let mut n = 0;
     for key in &a[1..] {
-        if ctx.delete(key) {
+        if let Some(entry) = ctx.remove_in(db, key) {
+            if lazy && entry.value.free_effort() > LAZYFREE_THRESHOLD {
+                ctx.srv.stats.count_lazyfreed(1);
+            }
             ctx.notify(notify::GENERIC, "del", key);
             n += 1;
         }
@@ -102,23 +115,26 @@ fn del(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(n))
 }
 
+/// Redis's LAZYFREE_THRESHOLD.
+const LAZYFREE_THRESHOLD: usize = 64;
+
+/// EXISTS leaves the keys' access time alone (LOOKUP_NOTOUCH); TOUCH
+/// counts the same way and updates it.
 fn exists(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let mut n = 0;
-    for key in &a[1..] {
-        if ctx.lookup(key).is_some() {
-            n += 1;
-        }
-    }
-    Ok(Reply::Int(n))
+    Ok(Reply::Int(
+        a[1..].iter().filter(|k| ctx.peek(k).is_some()).count() as i64,
+    ))
 }
 
 fn touch(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    exists(ctx, a)
+    Ok(Reply::Int(
+        a[1..].iter().filter(|k| ctx.lookup(k).is_some()).count() as i64,
+    ))
 }
 
 fn type_cmd(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Status(
-        ctx.lookup(&a[1]).map_or("none", |e| e.value.type_name()),
+        ctx.peek(&a[1]).map_or("none", |e| e.value.type_name()),
     ))
 }
 
@@ -532,7 +548,7 @@ fn pexpireat(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 /// -2 missing, -1 no TTL, else `f(expire_at_ms)`.
 fn ttl_generic(ctx: &mut Ctx, key: &[u8], f: impl Fn(u64, u64) -> i64) -> CmdResult<Reply> {
     let now = ctx.now_ms;
-    Ok(Reply::Int(match ctx.lookup(key) {
+    Ok(Reply::Int(match ctx.peek(key) {
         None => -2,
         Some(e) if e.expire_at == 0 => -1,
         Some(e) => f(e.expire_at, now),

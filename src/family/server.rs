@@ -220,16 +220,20 @@ fn dbsize(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     Ok(Reply::Int(n as i64))
 }
 
-fn flush_mode(a: &[Bytes]) -> CmdResult<()> {
+/// FLUSHDB / FLUSHALL [ASYNC|SYNC]: whether the flush is asynchronous
+/// (then Redis frees the keys on its lazyfree thread, which INFO's
+/// `lazyfreed_objects` counts).
+fn flush_mode(ctx: &Ctx, a: &[Bytes]) -> CmdResult<bool> {
     match a.get(1) {
-        None => Ok(()),
-        Some(m) if a.len() == 2 && (eq(m, "async") || eq(m, "sync")) => Ok(()),
+        None => Ok(ctx.srv.config.get("lazyfree-lazy-user-flush").as_deref() == Some("yes")),
+        Some(m) if a.len() == 2 && eq(m, "async") => Ok(true),
+        Some(m) if a.len() == 2 && eq(m, "sync") => Ok(false),
         _ => Err(CmdError::Syntax),
     }
 }
 
 fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    flush_mode(a)?;
+    let lazy = flush_mode(ctx, a)?;
     let db = ctx.client.db;
     let mut n = 0;
     ctx.each_shard(|s| {
@@ -238,6 +242,9 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         s.dbs[db].clear();
     });
     ctx.srv.tracking.flushed(ctx.srv);
+    if lazy {
+        ctx.srv.stats.count_lazyfreed(n as u64);
+    }
     // Blocked XREADGROUP clients learn their stream is gone.
     let waited = crate::blocking::waited_keys(&mut ctx.locks, Some(db));
     ctx.ready_keys.extend(waited);
@@ -246,7 +253,7 @@ fn flushdb(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    flush_mode(a)?;
+    let lazy = flush_mode(ctx, a)?;
     let mut n = 0;
     ctx.each_shard(|s| {
         for db in s.dbs.iter_mut() {
@@ -256,9 +263,21 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     });
     ctx.srv.tracking.flushed(ctx.srv);
+    if lazy {
+        ctx.srv.stats.count_lazyfreed(n as u64);
+    }
     let waited = crate::blocking::waited_keys(&mut ctx.locks, None);
     ctx.ready_keys.extend(waited);
     ctx.mark_dirty(n as u64 + 1);
+    // With save points configured, Redis saves the now empty dataset at
+    // once (flushAllDataAndResetRDB): no change is left to save.
+    let save_points = ctx.srv.config.get("save").is_some_and(|s| !s.trim().is_empty());
+    if save_points && !ctx.client.repl.is_master {
+        let srv = ctx.srv;
+        if let Err(e) = crate::persist::save_locked(srv, &mut ctx.locks) {
+            tracing::warn!("Failed saving the DB after FLUSHALL: {e}");
+        }
+    }
     Ok(Reply::Ok)
 }
 
@@ -630,7 +649,10 @@ fn command_entry(parent: Option<&CommandSpec>, spec: &'static CommandSpec) -> Re
         .filter(|(bit, _)| spec.has(*bit))
         .map(|(_, n)| Reply::Status(n))
         .collect();
-    if matches!(spec.keys, Keys::Movable(_)) {
+    if crate::command::keyspecs::no_mandatory_keys(&name) {
+        fl.push(Reply::Status("no_mandatory_keys"));
+    }
+    if crate::command::keyspecs::movable_keys(&name, spec) {
         fl.push(Reply::Status("movablekeys"));
     }
     let (first, last, step) = match spec.keys {
@@ -821,25 +843,35 @@ fn keys_of_command<'a, K>(
             crate::error::msg::INVALID_COMMAND_SPECIFIED,
         ));
     };
+    let entry = ctx.srv.acl.commands.entry(r.stat);
+    if !crate::command::keyspecs::has_keys(r.spec, entry.meta) {
+        return Err(CmdError::custom(
+            crate::error::msg::THE_COMMAND_HAS_NO_KEY_ARGUMENTS,
+        ));
+    }
     if !r.spec.arity_ok(args.len()) {
         return Err(CmdError::custom(
             crate::error::msg::INVALID_NUMBER_OF_ARGUMENTS_SPECIFIED_FOR,
         ));
     }
     let keys = keys_of(ctx, r, args);
-    if keys.is_empty() {
+    if keys.is_empty() && !crate::command::keyspecs::no_mandatory_keys(&r.full_name()) {
         return Err(CmdError::custom(
-            crate::error::msg::THE_COMMAND_HAS_NO_KEY_ARGUMENTS,
+            crate::error::msg::INVALID_ARGUMENTS_SPECIFIED_FOR_COMMAND,
         ));
     }
     Ok((args, keys))
 }
 
+/// COMMAND GETKEYS: the keys Redis's key specs (or getkeys procedures)
+/// find, as GETKEYSANDFLAGS without the flags.
 fn command_getkeys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    let (args, keys) = keys_of_command(ctx, a, |_, r, args| r.spec.key_positions(args))?;
+    let (args, keys) = keys_of_command(ctx, a, |ctx, r, args| {
+        ctx.srv.acl.commands.entry(r.stat).key_refs(args)
+    })?;
     Ok(Reply::Array(
         keys.into_iter()
-            .map(|i| Reply::Bulk(args[i].clone()))
+            .map(|k| Reply::Bulk(args[k.pos].clone()))
             .collect(),
     ))
 }
@@ -1215,7 +1247,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let (functions, libraries) = (libs.function_count(), libs.library_count());
             let _ = write!(
                 w,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\ntotal_system_memory:0\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\ntotal_system_memory:0\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:{}\r\n",
                 human_bytes(used),
                 human_bytes(rss),
                 human_bytes(peak),
@@ -1223,6 +1255,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 human_bytes(srv.config.get_int("maxmemory") as u64),
                 srv.config.get("maxmemory-policy").unwrap_or_default(),
                 if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+                srv.stats.lazyfreed_objects.load(Ordering::Relaxed),
             );
         }
         "persistence" => {

@@ -44,6 +44,28 @@ impl Value {
         }
     }
 
+    /// Redis's lazyfreeGetFreeEffort: roughly how many allocations freeing
+    /// the value takes. Past 64 (LAZYFREE_THRESHOLD) Redis frees it on its
+    /// background thread, which INFO's `lazyfreed_objects` counts.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(l) => l.node_count(),
+            Value::Set(s) if s.encoding_name() == "intset" => 1,
+            Value::Set(s) => s.len(),
+            Value::Hash(h) if h.encoding_name() == "listpack" => 1,
+            Value::Hash(h) => h.len(),
+            Value::Zset(z) if z.is_listpack() => 1,
+            Value::Zset(z) => z.len(),
+            // Every node is an allocation; the first group's PEL stands
+            // for every group's, as in Redis.
+            Value::Stream(s) => {
+                let pel = s.groups.values().next().map_or(0, |g| g.pel.len());
+                s.node_count() + s.groups.len() * (1 + pel)
+            }
+        }
+    }
+
     /// A list, set, hash or sorted set with no elements: a state no key may
     /// be in (Redis deletes the key with its last element, and skips or
     /// refuses such a value in an RDB or a DUMP payload). An empty stream is

@@ -103,6 +103,17 @@ fn saved(srv: &Server, dirty_at_snapshot: u64) {
     srv.persist.saves.fetch_add(1, Ordering::Relaxed);
 }
 
+/// A foreground save by a command that already holds every shard (DEBUG
+/// RELOAD, FLUSHALL with save points).
+pub fn save_locked(srv: &Server, locks: &mut crate::keyspace::Locked) -> std::io::Result<()> {
+    let dirty = srv.dirty_total();
+    let mut snap = rdb::capture_locked(locks, srv.keyspace.databases());
+    snap.functions = srv.functions.codes();
+    write_file(&rdb_path(srv), &rdb::encode(&snap, &aux(srv)))?;
+    saved(srv, dirty);
+    Ok(())
+}
+
 /// SAVE: snapshot, serialize and write in the caller (Redis blocks too).
 pub fn save(srv: &Server) -> std::io::Result<()> {
     let mut dirty = 0;
@@ -264,15 +275,8 @@ pub fn debug_reload(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult<Reply> {
     }
     let srv = ctx.srv;
     let path = rdb_path(srv);
-    if !nosave {
-        let dirty = srv.dirty_total();
-        let mut snap = rdb::capture_locked(&mut ctx.locks, srv.keyspace.databases());
-        snap.functions = srv.functions.codes();
-        let bytes = rdb::encode(&snap, &aux(srv));
-        if write_file(&path, &bytes).is_err() {
-            return Err(CmdError::custom(crate::error::msg::ERR_BARE));
-        }
-        saved(srv, dirty);
+    if !nosave && save_locked(srv, &mut ctx.locks).is_err() {
+        return Err(CmdError::custom(crate::error::msg::ERR_BARE));
     }
     let data = std::fs::read(&path)
         .map_err(|_| CmdError::custom(crate::error::msg::ERROR_TRYING_TO_LOAD_THE_RDB))?;
