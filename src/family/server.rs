@@ -469,6 +469,7 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             return Err(crate::config::set_error(name, reason.to_string()));
         }
     }
+    apply_http(ctx.srv, &applied).inspect_err(|_| restore(&applied))?;
     apply_persistence(ctx.srv, &applied, ctx.client.in_exec).inspect_err(|_| restore(&applied))?;
     for (name, _) in &applied {
         ctx.srv.acl.sync_config(&ctx.srv.config, name);
@@ -488,6 +489,33 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     Ok(Reply::Ok)
+}
+
+/// CONFIG SET http-port / http-bind: rebind the observability listener
+/// (`http`); on a failure the old values are bound again.
+fn apply_http(srv: &crate::server::Server, applied: &[(String, String)]) -> CmdResult<()> {
+    let Some((name, _)) = applied.iter().find(|(n, old)| {
+        (n == "http-port" || n == "http-bind") && srv.config.get(n).as_deref() != Some(old.as_str())
+    }) else {
+        return Ok(());
+    };
+    let Some(me) = srv.arc() else {
+        return Ok(());
+    };
+    if let Err(e) = crate::http::apply(&me) {
+        tracing::warn!("Failed applying new {name}: {e}. Restoring previous settings.");
+        for (n, old) in applied.iter().filter(|(n, _)| n.starts_with("http-")) {
+            let _ = srv.config.set(n, old, false);
+        }
+        if let Err(e) = crate::http::apply(&me) {
+            tracing::warn!("Failed applying restored {name}: {e}");
+        }
+        return Err(crate::config::set_error(
+            name,
+            "Unable to listen on this port. Check server logs.".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// CONFIG SET appendonly / appendfsync: start or stop the AOF, change the policy.
@@ -1174,7 +1202,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "server" => {
             let _ = write!(
                 w,
-                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\ncinnabar_version:{}\r\nshards:{}\r\n",
+                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\ncinnabar_version:{}\r\nshards:{}\r\nhttp_port:{}\r\n",
                 crate::REDIS_VERSION,
                 std::env::consts::OS,
                 std::env::consts::ARCH,
@@ -1191,6 +1219,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 srv.config_file.clone().unwrap_or_default(),
                 crate::VERSION,
                 srv.keyspace.shard_count(),
+                srv.http.port(),
             );
         }
         "clients" => {
