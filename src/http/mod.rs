@@ -32,12 +32,22 @@ use parking_lot::Mutex;
 
 use crate::server::Server;
 
-/// The listener's state on the server: the port bound (0: off) and its
-/// accept task, replaced whole on a rebind.
+/// The listener's state on the server: the port bound (0: off), the socket
+/// and its accept task, replaced whole on a rebind.
 #[derive(Default)]
 pub struct Http {
     port: AtomicU64,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    current: Mutex<Option<Bound>>,
+}
+
+/// The socket sits in a slot the accept loop polls through, so that a
+/// rebind closes it at once (an aborted task drops its future only later,
+/// and binding the same port again would find it still open).
+type Socket = Arc<Mutex<Option<tokio::net::TcpListener>>>;
+
+struct Bound {
+    socket: Socket,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Http {
@@ -48,8 +58,9 @@ impl Http {
     }
 
     fn stop(&self) {
-        if let Some(t) = self.task.lock().take() {
-            t.abort();
+        if let Some(b) = self.current.lock().take() {
+            b.socket.lock().take();
+            b.task.abort();
         }
         self.port.store(0, Ordering::Relaxed);
     }
@@ -89,26 +100,35 @@ fn listen(srv: &Arc<Server>, port: u16) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(std_listener)?;
     let bound = listener.local_addr()?.port();
     tracing::info!("HTTP observability endpoint listening on {host}:{bound}");
-    let task = tokio::spawn(accept_loop(Arc::downgrade(srv), listener));
-    *srv.http.task.lock() = Some(task);
+    let socket: Socket = Arc::new(Mutex::new(Some(listener)));
+    let task = tokio::spawn(accept_loop(Arc::downgrade(srv), socket.clone()));
+    *srv.http.current.lock() = Some(Bound { socket, task });
     srv.http.port.store(bound as u64, Ordering::Relaxed);
     Ok(())
 }
 
 /// Accepts until the server shuts down or the task is aborted (rebind).
 /// Holds the server weakly so a dropped server (tests) ends the loop.
-async fn accept_loop(srv: std::sync::Weak<Server>, listener: tokio::net::TcpListener) {
+async fn accept_loop(srv: std::sync::Weak<Server>, socket: Socket) {
     let Some(mut shutdown) = srv.upgrade().map(|s| s.shutdown_rx.clone()) else {
         return;
     };
     loop {
+        let accept = std::future::poll_fn(|cx| match socket.lock().as_ref() {
+            None => std::task::Poll::Ready(None),
+            Some(l) => l.poll_accept(cx).map(Some),
+        });
         let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.changed() => return,
+            a = accept => a,
+            _ = shutdown.changed() => {
+                socket.lock().take();
+                return;
+            }
         };
         let (stream, _) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
+            None => return,
+            Some(Ok(a)) => a,
+            Some(Err(e)) => {
                 tracing::warn!("Accepting HTTP connection: {e}");
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 continue;
