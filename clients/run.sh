@@ -10,7 +10,8 @@
 #   --bin PATH         start this binary instead of target/release/cinnabar.
 #   --real             start /usr/bin/redis-server instead ($REDIS_REAL_BIN).
 #   --only SUITE       run only this suite (repeatable): node-bullmq,
-#                      node-scripts, py-lock, py-rq, py-celery.
+#                      node-scripts, py-lock, py-rq, py-celery, py-tls-acl,
+#                      node-tls-acl, node-dashboard.
 #   --no-install       skip `npm ci` / `pip install` (use what is installed).
 #   --out DIR          logs: one <suite>.log each, and server.log
 #                      (default target/clients-results).
@@ -104,6 +105,8 @@ ALL_SUITES=(
     "py-celery|$PY_DIR|$VENV/bin/pytest test_celery.py"
     "py-tls-acl|$PY_DIR|$VENV/bin/pytest test_tls_acl.py"
     "node-tls-acl|$NODE_DIR|node --test --test-reporter=spec tls_acl.test.mjs"
+    # The built-in dashboard in headless chromium (Debian's /usr/bin/chromium).
+    "node-dashboard|$NODE_DIR|node --test --test-reporter=spec dashboard.test.mjs"
 )
 SUITES=()
 for s in "${ALL_SUITES[@]}"; do
@@ -158,6 +161,7 @@ if [ -n "$MODE" ]; then
     SERVER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cinnabar-clients.XXXXXX")
     PORT=$(free_port) || die "no free port"
     TLS_PORT=$(free_port) || die "no free port"
+    HTTP_PORT=$(free_port) || die "no free port"
     # A CA and X.509 v3 server / client certificates for the TLS suites.
     TLS_DIR="$SERVER_DIR/tls"
     mkdir -p "$TLS_DIR"
@@ -173,10 +177,14 @@ if [ -n "$MODE" ]; then
                     -extfile ext.cnf -out "$n.crt" || exit 1
         done
     ) >/dev/null 2>&1 || die "openssl could not make the TLS certificates"
+    # Cinnabar's own observability listener (the dashboard suite); redis-server has none.
+    HTTP_ARGS=()
+    if [ "$MODE" = bin ]; then HTTP_ARGS=(--http-port "$HTTP_PORT" --http-bind 127.0.0.1); fi
     step "starting $SERVER_BIN on 127.0.0.1:$PORT (log: $OUT/server.log)"
     (cd "$SERVER_DIR" && exec "$SERVER_BIN" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$SERVER_DIR" --tls-port "$TLS_PORT" --tls-cert-file "$TLS_DIR/server.crt" \
-        --tls-key-file "$TLS_DIR/server.key" --tls-ca-cert-file "$TLS_DIR/ca.crt") > "$OUT/server.log" 2>&1 &
+        --tls-key-file "$TLS_DIR/server.key" --tls-ca-cert-file "$TLS_DIR/ca.crt" \
+        "${HTTP_ARGS[@]}") > "$OUT/server.log" 2>&1 &
     SERVER_PID=$!
     up=0
     for _ in $(seq 100); do   # up to ~10 s
@@ -189,6 +197,7 @@ if [ -n "$MODE" ]; then
         die "server did not answer PING on port $PORT"
     fi
     export CINNABAR_PORT=$PORT CINNABAR_TLS_PORT=$TLS_PORT CINNABAR_TLS_DIR=$TLS_DIR
+    if [ "$MODE" = bin ]; then export CINNABAR_HTTP_PORT=$HTTP_PORT; fi
 else
     step "using the server at 127.0.0.1:$CINNABAR_PORT"
     ping_server "$CINNABAR_PORT" || die "no server answers PING at 127.0.0.1:$CINNABAR_PORT"

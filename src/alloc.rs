@@ -109,6 +109,21 @@ pub fn rss_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// The machine's memory (INFO total_system_memory), from /proc/meminfo's
+/// MemTotal; 0 where unavailable.
+pub fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
 /// (user, system) CPU seconds of the process, from /proc/self/stat.
 pub fn cpu_times() -> (f64, f64) {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {

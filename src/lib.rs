@@ -42,6 +42,9 @@
 //!   multi-part layout, fed by the replication feed).
 //! - `blocking`: blocked clients (queued in the shards of their keys) and
 //!   their wake-up.
+//! - `http`: the optional observability listener (`http-port`): Prometheus
+//!   `/metrics`, the built-in dashboard `/`, `/healthz`; it reads the state
+//!   INFO reads, at scrape time (nothing added to the command path).
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
 //! - `contention`: the audit of process-wide locks taken per command.
 //! - `alloc`, `clock`: the counting allocator (INFO memory, maxmemory) and the
@@ -115,6 +118,7 @@ pub mod contention;
 pub mod error;
 pub mod family;
 pub mod glob;
+pub mod http;
 pub mod keyspace;
 pub mod latency;
 pub mod long_step;
@@ -150,6 +154,7 @@ pub async fn start(
     let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
     srv.acl.startup(&srv.config).map_err(invalid)?;
     conn::tls::apply(&srv).map_err(invalid)?;
+    http::apply(&srv)?;
     let handle = tokio::spawn(server::serve(srv.clone(), listeners));
     Ok((srv, port, handle))
 }

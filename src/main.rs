@@ -207,6 +207,14 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
             return 1;
         }
     };
+    if let Err(e) = cinnabar::http::apply(&srv) {
+        tracing::error!(
+            "Failed listening on http-port {} (http-bind {}), aborting: {e}",
+            srv.config.get("http-port").unwrap_or_default(),
+            srv.config.get("http-bind").unwrap_or_default()
+        );
+        return 1;
+    }
     // As Redis: with the AOF on, the AOF is the dataset and the RDB file is not read.
     let loaded = if srv.config.get("appendonly").as_deref() == Some("yes") {
         cinnabar::persist::aof::load_and_open_at_startup(&srv)

@@ -191,6 +191,12 @@ impl PubSub {
                 }
             }
         }
+        if delivered > 0 {
+            srv.stats
+                .hot()
+                .pubsub_delivered
+                .fetch_add(delivered as u64, Ordering::Relaxed);
+        }
         delivered
     }
 
@@ -206,6 +212,10 @@ impl PubSub {
             });
             deliver(srv, c, frame);
         }
+        srv.stats
+            .hot()
+            .pubsub_delivered
+            .fetch_add(subs.len() as u64, Ordering::Relaxed);
         subs.len()
     }
 
@@ -272,6 +282,36 @@ impl PubSub {
             }
         }
         out
+    }
+
+    /// Channels (or shard channels) with their subscriber counts, the
+    /// busiest first, at most `limit` of them, and how many there are in
+    /// all: one read lock per bucket, for the dashboard and /metrics.
+    pub fn channel_counts(&self, kind: Kind, limit: usize) -> (Vec<(Bytes, usize)>, usize) {
+        let shards = match kind {
+            Kind::Shard => &self.shard_channels,
+            _ => &self.channels,
+        };
+        let mut all: Vec<(Bytes, usize)> = Vec::new();
+        for s in shards.iter() {
+            all.extend(s.read().iter().map(|(n, subs)| (n.clone(), subs.len())));
+        }
+        let total = all.len();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(limit);
+        (all, total)
+    }
+
+    /// Patterns with their subscriber counts, as `channel_counts`.
+    pub fn pattern_counts(&self, limit: usize) -> (Vec<(Bytes, usize)>, usize) {
+        let mut all: Vec<(Bytes, usize)> = Vec::new();
+        for bucket in self.patterns.read().by_prefix.values() {
+            all.extend(bucket.iter().map(|(n, subs)| (n.clone(), subs.len())));
+        }
+        let total = all.len();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(limit);
+        (all, total)
     }
 
     pub fn numsub(&self, kind: Kind, channel: &[u8]) -> usize {
@@ -381,6 +421,9 @@ pub fn deliver(srv: &Server, client: &Arc<ClientHandle>, frame: Bytes) {
             client.id,
             client.addr
         );
+        srv.stats
+            .pubsub_slow_disconnects
+            .fetch_add(1, Ordering::Relaxed);
         client.kill();
     } else if first_frame {
         wakes::wake(client);
@@ -416,6 +459,9 @@ pub fn check_soft_limits(srv: &Server) {
                 client.id,
                 client.addr
             );
+            srv.stats
+                .pubsub_slow_disconnects
+                .fetch_add(1, Ordering::Relaxed);
             client.kill();
         }
     }

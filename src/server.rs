@@ -67,6 +67,8 @@ pub struct Server {
     pub persist: crate::persist::Persist,
     /// The append-only file (off unless `appendonly yes`).
     pub aof: Arc<crate::persist::aof::Aof>,
+    /// The observability HTTP listener (`http-port`; off by default).
+    pub http: crate::http::Http,
     /// This server, for accept loops started from a handler.
     me: std::sync::Weak<Server>,
     shutdown_tx: watch::Sender<bool>,
@@ -106,6 +108,9 @@ pub struct HotStats {
     /// Socket reads and writes that moved bytes (INFO total_reads_processed…).
     pub reads_processed: AtomicU64,
     pub writes_processed: AtomicU64,
+    /// Pub/sub messages handed to subscribers (fan-out counted), for
+    /// /metrics: bumped once per PUBLISH by its delivery count.
+    pub pubsub_delivered: AtomicU64,
     pub per_command: Box<[CommandStat]>,
 }
 
@@ -162,6 +167,9 @@ pub struct Stats {
     pub sync_full: AtomicU64,
     pub sync_partial_ok: AtomicU64,
     pub sync_partial_err: AtomicU64,
+    /// Subscribers disconnected for passing `client-output-buffer-limit
+    /// pubsub` (slow consumers), for /metrics.
+    pub pubsub_slow_disconnects: AtomicU64,
     /// Error replies by their first word (INFO errorstats).
     pub errors_by_code: Mutex<HashMap<String, u64>>,
     pub instantaneous: Mutex<Instantaneous>,
@@ -187,6 +195,7 @@ impl Stats {
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
+            pubsub_slow_disconnects: AtomicU64::new(0),
             errors_by_code: Mutex::new(HashMap::new()),
             instantaneous: Mutex::new(Instantaneous::default()),
         }
@@ -378,6 +387,7 @@ impl Stats {
                 &h.writes_processed,
                 &h.net_repl_input_bytes,
                 &h.net_repl_output_bytes,
+                &h.pubsub_delivered,
             ] {
                 a.store(0, Ordering::Relaxed);
             }
@@ -389,6 +399,7 @@ impl Stats {
             &self.evicted_keys,
             &self.lazyfreed_objects,
             &self.error_replies,
+            &self.pubsub_slow_disconnects,
         ] {
             a.store(0, Ordering::Relaxed);
         }
@@ -558,6 +569,7 @@ impl Server {
             repl: crate::repl::Replication::new(random_hex40()),
             persist: crate::persist::Persist::new(),
             aof: Arc::new(crate::persist::aof::Aof::new()),
+            http: Default::default(),
             shutdown_tx,
             shutdown_saved: AtomicBool::new(false),
             shutdown_rx,

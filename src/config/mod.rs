@@ -86,6 +86,11 @@ pub const HONOURED: &[&str] = &[
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
     "set-max-intset-entries",
+    "http-port",
+    "http-bind",
+    "metrics-keys",
+    "metrics-keys-max",
+    "metrics-deliveries-threshold",
 ];
 
 /// Parameters whose non-default values would promise something the server does not do.
@@ -103,6 +108,17 @@ enum Kind {
 const HIDDEN: &[(&str, &str)] = &[
     // Cinnabar's own: worker threads (0 = one per core), set at startup.
     ("threads", "0"),
+    // Cinnabar's own observability listener (`http`): off unless a port is
+    // given; loopback unless told otherwise. Hidden like `threads`, so that
+    // CONFIG GET * stays Redis's list; answered by exact name.
+    ("http-port", "0"),
+    ("http-bind", "127.0.0.1"),
+    // Glob patterns of the keys (and channels) /metrics reports one by one,
+    // how many at most, and the delivery count past which a pending stream
+    // entry counts as a problem delivery.
+    ("metrics-keys", ""),
+    ("metrics-keys-max", "64"),
+    ("metrics-deliveries-threshold", "1"),
     ("key-load-delay", "0"),
     ("loading-process-events-interval-bytes", "2097152"),
     ("rdb-key-save-delay", "0"),
@@ -709,6 +725,17 @@ fn percentiles(value: &str) -> Result<String, String> {
     Ok(out.join(" "))
 }
 
+/// Ranges of Cinnabar's own numeric parameters (Redis's come from its table).
+fn own_range(name: &str) -> Option<(i64, i64)> {
+    match name {
+        "http-port" => Some((0, 65535)),
+        // A scrape reads every reported key under its shard's lock: bounded.
+        "metrics-keys-max" => Some((0, 10_000)),
+        "metrics-deliveries-threshold" => Some((0, i64::MAX)),
+        _ => None,
+    }
+}
+
 fn normalize(name: &str, value: &str) -> Result<String, String> {
     let default = DEFAULTS
         .lines()
@@ -723,6 +750,13 @@ fn normalize(name: &str, value: &str) -> Result<String, String> {
     }
     if name == "latency-tracking-info-percentiles" {
         return percentiles(value);
+    }
+    if let Some((lo, hi)) = own_range(name) {
+        return match value.parse::<i64>() {
+            Ok(n) if (lo..=hi).contains(&n) => Ok(n.to_string()),
+            Ok(_) => Err(format!("argument must be between {lo} and {hi} inclusive")),
+            Err(_) => Err("argument couldn't be parsed into an integer".into()),
+        };
     }
     if let Some(rule) = NumericRule::of(name) {
         return rule.normalize(value);

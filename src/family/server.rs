@@ -490,6 +490,7 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             return Err(crate::config::set_error(name, reason.to_string()));
         }
     }
+    apply_http(ctx.srv, &applied).inspect_err(|_| restore(&applied))?;
     apply_persistence(ctx.srv, &applied, ctx.client.in_exec).inspect_err(|_| restore(&applied))?;
     for (name, _) in &applied {
         ctx.srv.acl.sync_config(&ctx.srv.config, name);
@@ -509,6 +510,33 @@ fn config_set(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
     }
     Ok(Reply::Ok)
+}
+
+/// CONFIG SET http-port / http-bind: rebind the observability listener
+/// (`http`); on a failure the old values are bound again.
+fn apply_http(srv: &crate::server::Server, applied: &[(String, String)]) -> CmdResult<()> {
+    let Some((name, _)) = applied.iter().find(|(n, old)| {
+        (n == "http-port" || n == "http-bind") && srv.config.get(n).as_deref() != Some(old.as_str())
+    }) else {
+        return Ok(());
+    };
+    let Some(me) = srv.arc() else {
+        return Ok(());
+    };
+    if let Err(e) = crate::http::apply(&me) {
+        tracing::warn!("Failed applying new {name}: {e}. Restoring previous settings.");
+        for (n, old) in applied.iter().filter(|(n, _)| n.starts_with("http-")) {
+            let _ = srv.config.set(n, old, false);
+        }
+        if let Err(e) = crate::http::apply(&me) {
+            tracing::warn!("Failed applying restored {name}: {e}");
+        }
+        return Err(crate::config::set_error(
+            name,
+            "Unable to listen on this port. Check server logs.".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// CONFIG SET appendonly / appendfsync: start or stop the AOF, change the policy.
@@ -1208,7 +1236,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "server" => {
             let _ = write!(
                 w,
-                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\ncinnabar_version:{}\r\nshards:{}\r\n",
+                "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\ncinnabar_version:{}\r\nshards:{}\r\nhttp_port:{}\r\n",
                 crate::REDIS_VERSION,
                 std::env::consts::OS,
                 std::env::consts::ARCH,
@@ -1225,6 +1253,7 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 srv.config_file.clone().unwrap_or_default(),
                 crate::VERSION,
                 srv.keyspace.shard_count(),
+                srv.http.port(),
             );
         }
         "clients" => {
@@ -1242,15 +1271,17 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let used = crate::alloc::allocated() as u64;
             let rss = crate::alloc::rss_bytes();
             let peak = crate::alloc::peak() as u64;
+            let total_mem = crate::alloc::total_system_memory();
             let scripts = srv.scripts.count();
             let libs = srv.functions.snapshot();
             let (functions, libraries) = (libs.function_count(), libs.library_count());
             let _ = write!(
                 w,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\ntotal_system_memory:0\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:{}\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\ntotal_system_memory:{total_mem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:{}\r\n",
                 human_bytes(used),
                 human_bytes(rss),
                 human_bytes(peak),
+                human_bytes(total_mem),
                 srv.config.get_int("maxmemory"),
                 human_bytes(srv.config.get_int("maxmemory") as u64),
                 srv.config.get("maxmemory-policy").unwrap_or_default(),
