@@ -60,6 +60,8 @@ pub struct Client {
     pub tracking: Option<crate::tracking::Flags>,
     /// CLIENT CACHING yes/no applies to the next command or transaction.
     pub caching: bool,
+    /// CLIENT PAUSE held the command being dispatched (`command::pipeline`).
+    pub postponed: bool,
 }
 
 pub struct WatchedKey {
@@ -76,6 +78,8 @@ pub struct MultiState {
     pub may_grow: bool,
     /// A queued command may write (EXEC is refused on a read-only replica).
     pub may_write: bool,
+    /// A queued command writes or may replicate (PUBLISH…): CLIENT PAUSE WRITE holds EXEC.
+    pub may_replicate: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -127,6 +131,7 @@ impl Client {
             repl: Default::default(),
             tracking: None,
             caching: false,
+            postponed: false,
         }
     }
 

@@ -593,6 +593,11 @@ impl Server {
 
     /// Changes since start (INFO rdb_changes_since_last_save subtracts the
     /// count at the last save).
+    /// CLIENT PAUSE is in force at `now_ms` (either mode).
+    pub fn paused(&self, now_ms: u64) -> bool {
+        self.pause_until.load(Ordering::Relaxed) > now_ms
+    }
+
     pub fn dirty_total(&self) -> u64 {
         self.stats
             .sum(|h| &h.dirty)
@@ -892,7 +897,7 @@ async fn background_cycle(srv: Arc<Server>) {
             // Redis) keys do not expire under a running script.
             continue;
         }
-        if srv.config.active_expire.load(Ordering::Relaxed) {
+        if srv.config.active_expire.load(Ordering::Relaxed) && !srv.paused(unix_ms()) {
             let started = std::time::Instant::now();
             active_expire(&srv);
             let ms = started.elapsed().as_millis() as u64;

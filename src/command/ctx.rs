@@ -188,6 +188,17 @@ impl<'a, 'c> Ctx<'a, 'c> {
         if !self.db_of(db, key).is_expired(key, now) || self.client.loading {
             return false;
         }
+        if self
+            .srv
+            .pause_until
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
+            && self.srv.paused(now)
+        {
+            // Under CLIENT PAUSE nothing is deleted (the deletion would be a
+            // write to propagate): the key only reads as gone.
+            return true;
+        }
         if self.srv.repl.is_replica() {
             if self.client.repl.is_master {
                 return false;

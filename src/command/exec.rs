@@ -19,6 +19,9 @@ pub enum Outcome {
     Reply(Reply),
     /// The client is queued on its keys; the connection waits for the reply.
     Block(Arc<Waiter>),
+    /// CLIENT PAUSE holds the command: the connection runs it again once
+    /// the pause is over.
+    Postponed(Vec<Bytes>),
 }
 
 impl From<Reply> for Outcome {
@@ -62,13 +65,19 @@ fn execute_inner(
         .handle
         .last_cmd
         .store(resolved.stat, Ordering::Relaxed);
-    pipeline::admit(&mut pipeline::Gate {
+    let admitted = pipeline::admit(&mut pipeline::Gate {
         srv,
         client,
         cmd: resolved,
         args: &args,
         flags: pipeline::effective_flags(srv, resolved, &args),
-    })?;
+    });
+    if let Err(reply) = admitted {
+        if std::mem::take(&mut client.postponed) {
+            return Ok(Outcome::Postponed(args));
+        }
+        return Err(reply);
+    }
     Ok(run(srv, client, resolved, args, now_ms))
 }
 

@@ -71,6 +71,7 @@ pipeline! {
     "readonly-replica" => readonly_replica,
     "min-replicas" => min_replicas,
     "stale-replica" => stale_replica,
+    "pause" => client_pause,
     "multi-queue" => queue_in_multi,
 }
 
@@ -270,6 +271,30 @@ fn misconf(g: &mut Gate) -> Result<(), Reply> {
     }
 }
 
+/// CLIENT PAUSE: a command the pause holds is postponed (its connection
+/// waits for the pause to end and then runs it again from the start), after
+/// every refusal and before MULTI queues it, as in Redis's processCommand.
+/// In WRITE mode only what may write or replicate is held, an EXEC by its
+/// queued commands. The master's stream is never held.
+fn client_pause(g: &mut Gate) -> Result<(), Reply> {
+    let srv = g.srv;
+    if srv.pause_until.load(Ordering::Relaxed) == 0 || g.sent_by_master() || g.client.loading {
+        return Ok(());
+    }
+    if !srv.paused(crate::server::unix_ms()) {
+        return Ok(());
+    }
+    let is_exec = g.cmd.parent.is_none() && g.cmd.spec.name == "exec";
+    let held = !srv.pause_writes_only.load(Ordering::Relaxed)
+        || g.has(flags::WRITE | flags::MAY_REPLICATE)
+        || (is_exec && g.client.multi.as_ref().is_some_and(|m| m.may_replicate));
+    if held {
+        g.client.postponed = true;
+        return Err(Reply::Nil);
+    }
+    Ok(())
+}
+
 /// A read-only replica takes writes from its master only.
 fn readonly_replica(g: &mut Gate) -> Result<(), Reply> {
     // EXEC of a transaction queued while this server took writes, which is
@@ -340,6 +365,7 @@ fn queue_in_multi(g: &mut Gate) -> Result<(), Reply> {
     }
     multi.may_grow |= g.flags & flags::DENYOOM != 0;
     multi.may_write |= g.flags & flags::WRITE != 0;
+    multi.may_replicate |= g.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0;
     multi.queued.push(g.args.to_vec());
     // CLIENT LIST's multi= is the number of queued commands.
     g.client.handle.info.lock().multi = multi.queued.len() as i64;

@@ -415,10 +415,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
-            if self.srv.pause_until.load(Ordering::Relaxed) != 0 {
-                self.wait_while_paused(&args).await;
-                now_ms = unix_ms();
-            }
             if self.srv.busy.running() && self.busy_script_refuses(client, &args).await {
                 continue;
             }
@@ -433,25 +429,35 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 tokio::task::yield_now().await;
                 crate::pubsub::wakes::defer();
             }
-            let outcome = execute(self.srv, client, args, now_ms);
-            // Tracking messages this command caused for its own client
-            // (taken now: they are this thread's until the next command).
-            let own = crate::tracking::take_own();
-            if let Some(own) = &own {
-                self.emit_pushes(&own.frames[..own.before_reply]);
-            }
-            let mut reply = match outcome {
-                Outcome::Reply(r) => r,
-                // wait_blocked flushes what is pending first, and unregisters the
-                // waiter on every way out.
-                Outcome::Block(waiter) => {
-                    let reply = self.wait_blocked(client, waiter).await;
-                    // The block is over, whichever way: CLIENT UNBLOCK has nothing to act on.
-                    *client.handle.waiter.lock() = None;
-                    let reply = reply?;
-                    // Time passed while blocked: later commands of the batch need a fresh clock.
-                    now_ms = unix_ms();
-                    reply
+            let mut outcome = execute(self.srv, client, args, now_ms);
+            let (mut reply, own) = loop {
+                // Tracking messages this command caused for its own client
+                // (taken now: they are this thread's until the next command).
+                let own = crate::tracking::take_own();
+                if let Some(own) = &own {
+                    self.emit_pushes(&own.frames[..own.before_reply]);
+                }
+                match outcome {
+                    Outcome::Reply(r) => break (r, own),
+                    // wait_blocked flushes what is pending first, and unregisters the
+                    // waiter on every way out.
+                    Outcome::Block(waiter) => {
+                        let reply = self.wait_blocked(client, waiter).await;
+                        // The block is over, whichever way: CLIENT UNBLOCK has nothing to act on.
+                        *client.handle.waiter.lock() = None;
+                        let reply = reply?;
+                        // Time passed while blocked: later commands of the batch need a fresh clock.
+                        now_ms = unix_ms();
+                        break (reply, own);
+                    }
+                    Outcome::Postponed(args) => {
+                        if let Some(own) = &own {
+                            self.emit_pushes(&own.frames[own.before_reply..]);
+                        }
+                        self.wait_pause_over(client).await?;
+                        now_ms = unix_ms();
+                        outcome = execute(self.srv, client, args, now_ms);
+                    }
                 }
             };
             if let Some(req) = client.repl.wait.take() {
@@ -562,36 +568,38 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
         kill
     }
 
-    /// CLIENT PAUSE: holds this command until the pause ends (or CLIENT UNPAUSE).
-    /// In WRITE mode only commands that may write are held, as in Redis.
-    async fn wait_while_paused(&self, args: &[bytes::Bytes]) {
-        crate::pubsub::wakes::flush();
+    /// CLIENT PAUSE held this client's command (`command::pipeline`):
+    /// earlier replies leave, and the client counts as blocked (INFO
+    /// `blocked_clients`, CLIENT LIST `b`, as Redis's BLOCKED_POSTPONE)
+    /// until the pause ends or CLIENT UNPAUSE.
+    async fn wait_pause_over(&mut self, client: &Client) -> Result<(), Closed> {
+        self.flush().await?;
         let srv = self.srv;
-        let until = srv.pause_until.load(Ordering::Relaxed);
-        if until <= unix_ms() {
-            // The pause is over: clear it so later commands skip this check.
-            let _ =
-                srv.pause_until
-                    .compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed);
-            return;
-        }
-        if srv.pause_writes_only.load(Ordering::Relaxed) {
-            let writes = srv.commands.resolve(args).is_some_and(|r| {
-                r.spec.has(crate::command::flags::WRITE)
-                    || r.spec.has(crate::command::flags::MAY_REPLICATE)
-            });
-            if !writes {
-                return;
-            }
-        }
+        let _blocked = PostponedGuard::enter(srv, &client.handle);
+        let mut shutdown = srv.shutdown_rx.clone();
         loop {
             let until = srv.pause_until.load(Ordering::Relaxed);
             let now = unix_ms();
             if until <= now {
-                return;
+                // Over: cleared so that later commands skip the check.
+                let _ = srv.pause_until.compare_exchange(
+                    until,
+                    0,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                return Ok(());
             }
-            // Re-check often enough that CLIENT UNPAUSE releases clients promptly.
-            tokio::time::sleep(Duration::from_millis((until - now).min(10))).await;
+            if client.handle.is_killed() {
+                return Err(Closed::Killed);
+            }
+            // Re-checked often enough that CLIENT UNPAUSE releases clients promptly.
+            let step = Duration::from_millis((until - now).min(10));
+            tokio::select! {
+                _ = tokio::time::sleep(step) => {}
+                _ = client.handle.kill_wake.notified() => return Err(Closed::Killed),
+                _ = shutdown.changed() => return Err(Closed::Killed),
+            }
         }
     }
 
@@ -752,6 +760,27 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 }
             }
         }
+    }
+}
+
+/// A client postponed by CLIENT PAUSE, counted as blocked while it waits.
+struct PostponedGuard<'a> {
+    srv: &'a Server,
+    handle: &'a ClientHandle,
+}
+
+impl<'a> PostponedGuard<'a> {
+    fn enter(srv: &'a Server, handle: &'a ClientHandle) -> PostponedGuard<'a> {
+        srv.blocking.blocked.fetch_add(1, Ordering::Relaxed);
+        handle.info.lock().blocked = true;
+        PostponedGuard { srv, handle }
+    }
+}
+
+impl Drop for PostponedGuard<'_> {
+    fn drop(&mut self) {
+        self.srv.blocking.blocked.fetch_sub(1, Ordering::Relaxed);
+        self.handle.info.lock().blocked = false;
     }
 }
 

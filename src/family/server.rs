@@ -271,7 +271,11 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     ctx.mark_dirty(n as u64 + 1);
     // With save points configured, Redis saves the now empty dataset at
     // once (flushAllDataAndResetRDB): no change is left to save.
-    let save_points = ctx.srv.config.get("save").is_some_and(|s| !s.trim().is_empty());
+    let save_points = ctx
+        .srv
+        .config
+        .get("save")
+        .is_some_and(|s| !s.trim().is_empty());
     if save_points && !ctx.client.repl.is_master {
         let srv = ctx.srv;
         if let Err(e) = crate::persist::save_locked(srv, &mut ctx.locks) {
@@ -636,7 +640,17 @@ fn config_help(_ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 
 // ---- COMMAND -------------------------------------------------------------
 
-fn acl_categories(spec: &CommandSpec) -> Vec<Reply> {
+/// A command's ACL categories as COMMAND INFO lists them: Redis 7.0's own
+/// for its commands (in its category order), derived from the flags and
+/// group for Cinnabar's additions.
+fn acl_categories(fullname: &str, spec: &CommandSpec) -> Vec<Reply> {
+    if let Some(meta) = crate::command::keyspecs::redis_meta(fullname) {
+        return crate::acl::rules::CATEGORIES
+            .iter()
+            .filter(|c| meta.categories.contains(c))
+            .map(|c| Reply::StatusOwned(format!("@{c}")))
+            .collect();
+    }
     let mut cats = Vec::new();
     if spec.has(WRITE) {
         cats.push("@write");
@@ -694,7 +708,7 @@ fn command_entry(parent: Option<&CommandSpec>, spec: &'static CommandSpec) -> Re
         Reply::Int(first as i64),
         Reply::Int(last as i64),
         Reply::Int(step as i64),
-        Reply::Set(acl_categories(spec)),
+        Reply::Set(acl_categories(&name, spec)),
         Reply::Set(vec![]),
         Reply::Array(vec![]),
         Reply::Array(
@@ -844,9 +858,11 @@ fn command_list(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             Some((k, v)) if k == "pattern" => crate::glob::glob_match(v, name.as_bytes(), true),
             Some((k, v)) if k == "aclcat" => {
                 let want = format!("@{}", String::from_utf8_lossy(v).to_ascii_lowercase());
-                acl_categories(spec)
-                    .iter()
-                    .any(|c| matches!(c, Reply::Status(s) if *s == want))
+                acl_categories(&name, spec).iter().any(|c| match c {
+                    Reply::Status(s) => *s == want,
+                    Reply::StatusOwned(s) => *s == want,
+                    _ => false,
+                })
             }
             Some(_) => false,
         };

@@ -60,6 +60,7 @@ fn multi(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
         aborted: false,
         may_grow: false,
         may_write: false,
+        may_replicate: false,
     });
     ctx.client.handle.info.lock().multi = 0;
     Ok(Reply::Ok)

@@ -845,6 +845,8 @@ fn load_file(srv: &Arc<Server>, path: &Path, last: bool) -> Result<(), String> {
             }
             Outcome::Reply(_) => {}
             Outcome::Block(w) => crate::blocking::abandon(srv, &w),
+            // Loading is never paused (`command::pipeline`).
+            Outcome::Postponed(_) => {}
         }
         {
             let mut ob = client.handle.outbox.lock();

@@ -448,6 +448,8 @@ async fn apply<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
                 // The master sends effects, never a blocking command; if one
                 // comes anyway it must not wait here.
                 Outcome::Block(w) => crate::blocking::abandon(srv, &w),
+                // The master's stream is never paused (`command::pipeline`).
+                Outcome::Postponed(_) => {}
             }
             srv.repl.relay(bytes, client.db);
             drop(applying);
