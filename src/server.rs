@@ -684,6 +684,26 @@ impl Listeners {
 
 /// Redis's `listenToPort` for one address: `*` is every IPv4 address, `::*`
 /// every IPv6 one. Synchronous, so CONFIG SET can rebind from a handler.
+fn set_ipv6_only(socket: &tokio::net::TcpSocket) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor and a c_int option value of the
+    // size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_V6ONLY,
+            &on as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 fn listen_one(host: &str, port: u16, backlog: u32) -> std::io::Result<TcpListener> {
     let host = match host {
         "*" => "0.0.0.0",
@@ -711,7 +731,11 @@ fn listen_one(host: &str, port: u16, backlog: u32) -> std::io::Result<TcpListene
     let socket = if sa.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
-        tokio::net::TcpSocket::new_v6()?
+        let s = tokio::net::TcpSocket::new_v6()?;
+        // IPv6 only, as Redis's listeners: `* -::*` binds 0.0.0.0 and ::
+        // side by side, which a dual-stack :: socket would refuse.
+        set_ipv6_only(&s)?;
+        s
     };
     socket.set_reuseaddr(true)?;
     socket.bind(sa)?;
@@ -775,6 +799,10 @@ pub async fn bind(config: &Config) -> std::io::Result<Vec<TcpListener>> {
         return Ok(Vec::new());
     }
     let bind = config.get("bind").unwrap_or_default();
+    if bind.trim().is_empty() && !config.get("unixsocket").unwrap_or_default().is_empty() {
+        // `bind ""`: no TCP at all, clients come over the unix socket.
+        return Ok(Vec::new());
+    }
     let listeners = listen_all(&bind, port, backlog(config))?;
     if listeners.is_empty() {
         return Err(std::io::Error::new(

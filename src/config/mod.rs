@@ -270,10 +270,6 @@ impl Config {
             let (k, v) = line.split_once('\t').unwrap_or((line, ""));
             values.insert(k.to_string(), v.to_string());
         }
-        // Our own defaults where redis-server's depend on how it was launched:
-        // without a config file, loopback only (`config::parse::load_startup`
-        // restores Redis's `* -::*` when a file is given).
-        values.insert("bind".into(), "127.0.0.1 -::1".into());
         values.insert("port".into(), "6379".into());
         values.insert(
             "dir".into(),
@@ -287,8 +283,14 @@ impl Config {
         for (k, v) in HIDDEN {
             values.insert((*k).into(), (*v).into());
         }
+        // Redis's own `* -::*` stays the default CONFIG REWRITE compares
+        // with (a rewrite needs a config file, where it applies); started
+        // bare, Cinnabar binds loopback only (`config::parse::load_startup`
+        // restores `* -::*` when a file is given).
+        let defaults = values.clone();
+        values.insert("bind".into(), "127.0.0.1 -::1".into());
         let cfg = Config {
-            defaults: values.clone(),
+            defaults,
             values: RwLock::new(values),
             renames: parking_lot::Mutex::new(Vec::new()),
             user_lines: parking_lot::Mutex::new(Vec::new()),

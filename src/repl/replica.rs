@@ -196,10 +196,30 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Connects to the master, from `bind-source-addr` when one is set (Redis's
+/// anetTcpNonBlockBestEffortBindConnect).
+async fn connect_from(source: &str, host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let Ok(ip) = source.parse::<std::net::IpAddr>() else {
+        return TcpStream::connect((host, port)).await;
+    };
+    let target = tokio::net::lookup_host((host, port))
+        .await?
+        .find(|a| a.is_ipv4() == ip.is_ipv4())
+        .ok_or_else(|| std::io::Error::other("no address of the master's family"))?;
+    let socket = if ip.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(std::net::SocketAddr::new(ip, 0))?;
+    socket.connect(target).await
+}
+
 async fn session(srv: &Arc<Server>, host: &str, port: u16) -> IoResult<()> {
     let timeout = Duration::from_secs(srv.config.get_int("repl-timeout").max(1) as u64);
     srv.repl.set_link_status("connecting");
-    let stream = tokio::time::timeout(timeout, TcpStream::connect((host, port)))
+    let source = srv.config.get("bind-source-addr").unwrap_or_default();
+    let stream = tokio::time::timeout(timeout, connect_from(&source, host, port))
         .await
         .map_err(|_| "connect timeout".to_string())?
         .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
