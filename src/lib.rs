@@ -47,6 +47,7 @@
 //!   INFO reads, at scrape time (nothing added to the command path).
 //! - `error`: every Redis error string. `reply`: replies and the encoder.
 //! - `contention`: the audit of process-wide locks taken per command.
+//! - `crash`: the bug report with a stack trace on a fatal signal.
 //! - `alloc`, `clock`: the counting allocator (INFO memory, maxmemory) and the
 //!   tick clock for per-command timing. `long_step`: long synchronous steps
 //!   that must not starve the other connections of a worker.
@@ -115,6 +116,7 @@ pub mod command;
 pub mod config;
 pub mod conn;
 pub mod contention;
+pub mod crash;
 pub mod error;
 pub mod family;
 pub mod glob;

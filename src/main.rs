@@ -26,6 +26,7 @@ fn main() {
         daemonize();
     }
     init_logging(&config);
+    cinnabar::crash::install(&config.get("logfile").unwrap_or_default());
     adjust_open_files_limit(&config);
     for name in config.stored_only_changes() {
         tracing::warn!(

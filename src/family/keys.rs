@@ -614,12 +614,23 @@ fn object_encoding(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 }
 
 fn object_refcount(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    // Redis shares the integers 0..9999 (refcount INT_MAX), except under an
+    // LRU or LFU maxmemory policy, where each key needs its own access time.
+    let policy = ctx.srv.config.get("maxmemory-policy").unwrap_or_default();
+    let shared_ints = ctx
+        .srv
+        .config
+        .maxmemory
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+        || !(policy.contains("lru") || policy.contains("lfu"));
     Ok(match ctx.lookup(&a[2]) {
-        // Redis shares the integers 0..9999 (refcount INT_MAX).
         Some(Entry {
             value: Value::Str(b),
             ..
-        }) if crate::conn::protocol::parse_i64(b).is_some_and(|n| (0..10000).contains(&n)) => {
+        }) if shared_ints
+            && crate::conn::protocol::parse_i64(b).is_some_and(|n| (0..10000).contains(&n)) =>
+        {
             Reply::Int(i32::MAX as i64)
         }
         Some(_) => Reply::Int(1),

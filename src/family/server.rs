@@ -1012,6 +1012,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             Ok(Reply::Ok)
         }
         "populate" if (3..=5).contains(&a.len()) => debug_populate(ctx, a),
+        "segfault" if a.len() == 2 => crate::crash::segfault(),
         "set-active-expire" if a.len() == 3 => {
             let on = int(&a[2])? != 0;
             ctx.srv.config.active_expire.store(on, Ordering::Relaxed);
