@@ -62,6 +62,8 @@ pub struct Client {
     pub caching: bool,
     /// CLIENT PAUSE held the command being dispatched (`command::pipeline`).
     pub postponed: bool,
+    /// SHUTDOWN waits for lagging replicas: the reply is its outcome.
+    pub awaiting_shutdown: bool,
 }
 
 pub struct WatchedKey {
@@ -132,6 +134,7 @@ impl Client {
             tracking: None,
             caching: false,
             postponed: false,
+            awaiting_shutdown: false,
         }
     }
 

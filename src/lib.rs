@@ -10,7 +10,9 @@
 //!
 //! # Code map
 //! - `config`: redis.conf / command line / CONFIG GET SET / CONFIG REWRITE.
-//! - `server`: shared state, accept loop, active expiry, shutdown.
+//! - `server`: shared state, accept loop, active expiry.
+//! - `shutdown`: SHUTDOWN and SIGTERM/SIGINT as Redis 7.0 (waiting for
+//!   replicas, the final save, ABORT).
 //! - `conn`: per-connection task over any transport (TCP, `conn::unix`,
 //!   `conn::tls` with rustls); `conn::protocol` request framing.
 //! - `acl`: users, their rules (commands, categories, key and channel
@@ -131,6 +133,7 @@ pub mod repl;
 pub mod reply;
 pub mod scripting;
 pub mod server;
+pub mod shutdown;
 pub mod slowlog;
 pub mod tracking;
 pub mod types;

@@ -260,19 +260,7 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     if !unixsocket.is_empty() {
         tracing::info!("Ready to accept connections unix");
     }
-    let signal_srv = srv.clone();
-    tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return,
-            };
-        tokio::select! {
-            _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-            _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
-        }
-        signal_srv.shutdown();
-    });
+    tokio::spawn(cinnabar::shutdown::watch_signals(srv.clone()));
     cinnabar::server::serve(srv.clone(), listeners).await;
     srv.aof.flush_all();
     // SIGTERM/SIGINT: the final snapshot Redis takes when save points are set.

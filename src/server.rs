@@ -40,6 +40,10 @@ pub struct Server {
     pub pubsub: PubSub,
     pub stats: Stats,
     pub blocking: crate::blocking::Blocking,
+    /// A pending SHUTDOWN / SIGTERM (`shutdown`), carried out by the cycle.
+    pub shutdown_ctl: crate::shutdown::Shutdown,
+    /// DEBUG PAUSE-CRON: the background cycle does nothing while set.
+    pub cron_paused: AtomicBool,
     /// Client-side caching: who may hold which keys (CLIENT TRACKING).
     pub tracking: crate::tracking::Tracking,
     pub started: Instant,
@@ -551,6 +555,8 @@ impl Server {
             stats,
             blocking: crate::blocking::Blocking::default(),
             tracking: crate::tracking::Tracking::new(),
+            shutdown_ctl: Default::default(),
+            cron_paused: AtomicBool::new(false),
             started: Instant::now(),
             start_unix_ms: unix_ms(),
             run_id,
@@ -920,6 +926,10 @@ async fn background_cycle(srv: Arc<Server>) {
             return;
         }
         ticks += 1;
+        if srv.cron_paused.load(Ordering::Relaxed) {
+            continue;
+        }
+        srv.shutdown_ctl.tick(&srv);
         if srv.busy.running() {
             // A script holds every shard: nothing here could run, and (as in
             // Redis) keys do not expire under a running script.

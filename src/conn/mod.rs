@@ -460,6 +460,17 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                     }
                 }
             };
+            if std::mem::take(&mut client.awaiting_shutdown) {
+                // SHUTDOWN waiting for replicas: the process ends, or the
+                // shutdown is cancelled (ABORT, a failed save) and says so.
+                self.flush().await?;
+                // Counted as blocked by SHUTDOWN itself.
+                let _blocked = PostponedGuard::adopt(self.srv, &client.handle);
+                self.srv.shutdown_ctl.wait_failed().await;
+                reply = Reply::Error(
+                    crate::error::msg::ERRORS_TRYING_TO_SHUTDOWN_CHECK_LOGS.to_string(),
+                );
+            }
             if let Some(req) = client.repl.wait.take() {
                 // WAIT: earlier replies go out first, then this one when the
                 // replicas acknowledged (or the timeout passed).
@@ -773,6 +784,11 @@ impl<'a> PostponedGuard<'a> {
     fn enter(srv: &'a Server, handle: &'a ClientHandle) -> PostponedGuard<'a> {
         srv.blocking.blocked.fetch_add(1, Ordering::Relaxed);
         handle.info.lock().blocked = true;
+        PostponedGuard { srv, handle }
+    }
+
+    /// A client its command already counted as blocked.
+    fn adopt(srv: &'a Server, handle: &'a ClientHandle) -> PostponedGuard<'a> {
         PostponedGuard { srv, handle }
     }
 }

@@ -354,24 +354,47 @@ fn save(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     crate::persist::save_command(ctx, a)
 }
 
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (Redis 7.0).
 fn shutdown(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
+    let mut flags = crate::shutdown::Flags::default();
+    let mut abort = false;
     for opt in &a[1..] {
-        if !(eq(opt, "nosave")
-            || eq(opt, "save")
-            || eq(opt, "now")
-            || eq(opt, "force")
-            || eq(opt, "abort"))
-        {
-            return Err(CmdError::Syntax);
-        }
-        if eq(opt, "abort") {
-            return Err(CmdError::custom(crate::error::msg::NO_SHUTDOWN_IN_PROGRESS));
+        match () {
+            _ if eq(opt, "nosave") => flags.nosave = true,
+            _ if eq(opt, "save") => flags.save = true,
+            _ if eq(opt, "now") => flags.now = true,
+            _ if eq(opt, "force") => flags.force = true,
+            _ if eq(opt, "abort") => abort = true,
+            _ => return Err(CmdError::Syntax),
         }
     }
+    if (flags.save && flags.nosave) || (abort && a.len() > 2) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        if ctx.srv.shutdown_ctl.abort(ctx.srv) {
+            return Ok(Reply::Ok);
+        }
+        return Err(CmdError::custom(crate::error::msg::NO_SHUTDOWN_IN_PROGRESS));
+    }
     tracing::warn!("User requested shutdown...");
-    let save = a[1..].iter().any(|o| eq(o, "save"));
-    let nosave = a[1..].iter().any(|o| eq(o, "nosave"));
-    let force = a[1..].iter().any(|o| eq(o, "force"));
+    let lagging = ctx.srv.repl.replica_count() > 0
+        && ctx.srv.repl.acked(ctx.srv.repl.offset()) < ctx.srv.repl.replica_count();
+    if lagging && !flags.now && ctx.srv.config.get_int("shutdown-timeout") > 0 {
+        // Replicas get shutdown-timeout to catch up (writes paused); the
+        // connection waits for the outcome (`shutdown::Shutdown::tick`).
+        ctx.srv.shutdown_ctl.request(ctx.srv, flags);
+        ctx.client.awaiting_shutdown = true;
+        // Blocked from now on (INFO sees it before the next command runs);
+        // the connection's wait undoes this (`conn`).
+        ctx.srv
+            .blocking
+            .blocked
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.client.handle.info.lock().blocked = true;
+        return Ok(Reply::Many(vec![]));
+    }
+    let (save, nosave, force) = (flags.save, flags.nosave, flags.force);
     if let Err(e) = crate::persist::save_on_shutdown(ctx.srv, save, nosave) {
         tracing::warn!("Error trying to save the DB, can't exit: {e}");
         if !force {
@@ -1035,7 +1058,13 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 now.saturating_sub(e.touched)
             )))
         }
-        "jmap" | "quicklist-packed-threshold" | "listpack" | "stringmatch-len" | "replybuffer" | "pause-cron" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
+        "pause-cron" if a.len() == 3 => {
+            ctx.srv
+                .cron_paused
+                .store(int(&a[2])? != 0, Ordering::Relaxed);
+            Ok(Reply::Ok)
+        }
+        "jmap" | "quicklist-packed-threshold" | "listpack" | "stringmatch-len" | "replybuffer" | "set-disable-deny-scripts" | "dict-resizing" => Ok(Reply::Ok),
         "protocol" if a.len() == 3 => debug_protocol(&a[2], ctx.client.resp),
         "change-repl-id" => {
             ctx.srv.repl.change_replid();
@@ -1272,12 +1301,20 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 srv.keyspace.shard_count(),
                 srv.http.port(),
             );
+            if srv.shutdown_ctl.is_pending() {
+                let _ = write!(
+                    w,
+                    "shutdown_in_milliseconds:{}\r\n",
+                    srv.shutdown_ctl.in_milliseconds()
+                );
+            }
         }
         "clients" => {
             let _ = write!(
                 w,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:{}\r\n",
-                srv.clients.count(),
+                // Replicas are not counted as clients (Redis: clients - slaves).
+                srv.clients.count().saturating_sub(srv.repl.replica_count()),
                 srv.config.maxclients.load(Ordering::Relaxed),
                 srv.blocking.blocked_clients(),
                 srv.tracking.clients(),
@@ -1292,9 +1329,10 @@ fn render_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let scripts = srv.scripts.count();
             let libs = srv.functions.snapshot();
             let (functions, libraries) = (libs.function_count(), libs.library_count());
+            let repl_buf = srv.repl.buffered_bytes();
             let _ = write!(
                 w,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\ntotal_system_memory:{total_mem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:{}\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\ntotal_system_memory:{total_mem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_not_counted_for_evict:0\r\nmem_clients_slaves:{repl_buf}\r\nmem_total_replication_buffers:{repl_buf}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:{}\r\n",
                 human_bytes(used),
                 human_bytes(rss),
                 human_bytes(peak),

@@ -89,10 +89,33 @@ pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Resul
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     let tmp = path.with_file_name(format!("temp-{}-{seq}.rdb", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    });
+    if written.is_err() {
+        // No half-written or orphaned temporary file is left behind.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Removes this process's temporary RDB files in `dir` (a forced exit in
+/// the middle of a save, as Redis's rdbRemoveTempFile).
+pub fn remove_temp_files(srv: &Server) {
+    let prefix = format!("temp-{}-", std::process::id());
+    let Some(dir) = rdb_path(srv).parent().map(|d| d.to_path_buf()) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// After a successful save: counters as Redis's `rdbSave` leaves them.

@@ -528,6 +528,34 @@ impl Replication {
         self.state.lock().offset
     }
 
+    /// Replicas that have not acknowledged `offset`: address, how far
+    /// behind, seconds since their last ack.
+    pub fn lagging(&self, offset: u64) -> Vec<(String, u64, u64)> {
+        let now = crate::server::unix_ms();
+        self.state
+            .lock()
+            .replicas
+            .iter()
+            .filter(|r| r.ack.load(Ordering::Relaxed) < offset)
+            .map(|r| {
+                let ack = r.ack.load(Ordering::Relaxed);
+                let lag = now.saturating_sub(r.ack_time_ms.load(Ordering::Relaxed)) / 1000;
+                (format!("{}:{}", r.ip, r.port), offset - ack, lag)
+            })
+            .collect()
+    }
+
+    /// Stream bytes queued for replicas and not yet written to their
+    /// sockets (INFO `mem_clients_slaves` / `mem_total_replication_buffers`).
+    pub fn buffered_bytes(&self) -> u64 {
+        self.state
+            .lock()
+            .replicas
+            .iter()
+            .map(|r| r.queued.load(Ordering::Relaxed))
+            .sum()
+    }
+
     pub fn replica_count(&self) -> usize {
         self.state.lock().replicas.len()
     }
