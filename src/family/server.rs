@@ -271,7 +271,11 @@ fn flushall(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     ctx.mark_dirty(n as u64 + 1);
     // With save points configured, Redis saves the now empty dataset at
     // once (flushAllDataAndResetRDB): no change is left to save.
-    let save_points = ctx.srv.config.get("save").is_some_and(|s| !s.trim().is_empty());
+    let save_points = ctx
+        .srv
+        .config
+        .get("save")
+        .is_some_and(|s| !s.trim().is_empty());
     if save_points && !ctx.client.repl.is_master {
         let srv = ctx.srv;
         if let Err(e) = crate::persist::save_locked(srv, &mut ctx.locks) {
@@ -968,6 +972,14 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             Ok(Reply::Ok)
         }
         "populate" if (3..=5).contains(&a.len()) => debug_populate(ctx, a),
+        "set-skip-checksum-validation" if a.len() == 3 => {
+            let on = int(&a[2])? != 0;
+            ctx.srv
+                .persist
+                .skip_checksum_validation
+                .store(on, Ordering::Relaxed);
+            Ok(Reply::Ok)
+        }
         "set-active-expire" if a.len() == 3 => {
             let on = int(&a[2])? != 0;
             ctx.srv.config.active_expire.store(on, Ordering::Relaxed);
@@ -1055,6 +1067,8 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "OBJECT <key>",
                 "    Show low level info about the key and associated value.",
                 "PROTOCOL <type>",
