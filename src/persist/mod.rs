@@ -14,6 +14,8 @@ pub mod lzf;
 pub mod rdb;
 mod rdb_compact;
 mod rdb_stream;
+#[cfg(test)]
+mod rdb_suite_cases;
 
 use crate::scripting::RestorePolicy;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};

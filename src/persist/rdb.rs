@@ -576,12 +576,12 @@ pub fn decode_value(body: &[u8]) -> Result<Value, RdbError> {
     let mut r = Reader { data: body, pos: 0 };
     let ty = r.u8()?;
     let value = read_value(&mut r, ty)?;
-    if r.pos != body.len() {
-        return err("trailing bytes after the value");
-    }
     if value.is_empty_collection() {
         // Redis's RDB_LOAD_ERR_EMPTY_KEY: RESTORE answers "Bad data format".
         return err(EMPTY_KEY);
+    }
+    if r.pos != body.len() {
+        return err("trailing bytes after the value");
     }
     Ok(value)
 }
@@ -676,10 +676,13 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A length. A string-encoding byte (0xC0..0xFF) reads as its low six
+    /// bits, as Redis's rdbLoadLen does for callers that ignore `isencoded`
+    /// (so `\xC0` is a length of 0, an empty key).
     fn len(&mut self) -> Result<u64, RdbError> {
         match self.len_or_enc()? {
             Len::Len(n) => Ok(n),
-            Len::Enc(_) => err("unexpected encoded length"),
+            Len::Enc(v) => Ok(v as u64),
         }
     }
 

@@ -212,11 +212,9 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A length; an encoding byte reads as its low six bits (rdbLoadLen).
     fn len(&mut self) -> Option<u64> {
-        match self.len_enc()? {
-            (n, false) => Some(n),
-            _ => None,
-        }
+        self.len_enc().map(|(n, _)| n)
     }
 
     /// rdbGenericLoadStringObject: raw, integer-encoded or LZF-compressed.
