@@ -220,7 +220,7 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
         Some("Hash ziplist integrity check failed."),
     ),
     (
-        "OOM in rdbGenericLoadStringObject",
+        "oom in rdbGenericLoadStringObject",
         "0a817fffffffffffffff130000000e00000002000002610004026200ff09005704e5cdd4376c57",
         Some("Unexpected EOF reading RDB file"),
     ),
