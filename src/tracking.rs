@@ -70,11 +70,7 @@ impl Flags {
     /// Whether a read now remembers its keys (`caching`: CLIENT CACHING was
     /// given for this command or transaction).
     pub fn remembers(&self, caching: bool) -> bool {
-        let opted_out = if self.optin {
-            !caching
-        } else {
-            self.optout && caching
-        };
+        let opted_out = if self.optin { !caching } else { self.optout && caching };
         !self.bcast && !opted_out
     }
 }

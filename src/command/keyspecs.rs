@@ -93,42 +93,16 @@ pub struct KeyRef {
 /// Commands COMMAND INFO marks `movablekeys` in Redis 7.0.15 (a getkeys
 /// procedure, or a key spec that is not a plain index and range).
 const MOVABLE_KEYS: &[&str] = &[
-    "blmpop",
-    "bzmpop",
-    "eval",
-    "eval_ro",
-    "evalsha",
-    "evalsha_ro",
-    "fcall",
-    "fcall_ro",
-    "georadius",
-    "georadiusbymember",
-    "lmpop",
-    "migrate",
-    "sintercard",
-    "sort",
-    "sort_ro",
-    "xread",
-    "xreadgroup",
-    "zdiff",
-    "zdiffstore",
-    "zinter",
-    "zintercard",
-    "zinterstore",
-    "zmpop",
-    "zunion",
-    "zunionstore",
+    "blmpop", "bzmpop", "eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro",
+    "georadius", "georadiusbymember", "lmpop", "migrate", "sintercard", "sort", "sort_ro",
+    "xread", "xreadgroup", "zdiff", "zdiffstore", "zinter", "zintercard", "zinterstore",
+    "zmpop", "zunion", "zunionstore",
 ];
 
 /// Commands whose keys may all be absent (CMD_NO_MANDATORY_KEYS): COMMAND
 /// GETKEYS answers an empty array for them rather than an error.
 const NO_MANDATORY_KEYS: &[&str] = &[
-    "eval",
-    "eval_ro",
-    "evalsha",
-    "evalsha_ro",
-    "fcall",
-    "fcall_ro",
+    "eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro",
 ];
 
 /// COMMAND INFO's `movablekeys`: Redis's list for its commands, the
