@@ -610,6 +610,39 @@ async fn dump_payloads_are_redis_s() {
     );
 }
 
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RESTORE takes a payload whose CRC
+/// is wrong (Redis's corrupt-dump tests rely on it), but still decodes and
+/// checks the body: a corrupt one (here a ziplist hash with a duplicate
+/// field, from corrupt-dump.tcl) is "Bad data format", and the server goes on.
+#[tokio::test]
+async fn skip_checksum_validation_still_checks_the_body() {
+    let s = TestServer::start().await;
+    let mut c = s.raw().await;
+    let mut good: Vec<u8> = b"\x00\x05hello\n\x00cr\xdfve4 \n".to_vec();
+    good[14] ^= 0xff; // break the CRC
+    let dup_fields: &[u8] = b"\x0D\x1B\x1B\x00\x00\x00\x16\x00\x00\x00\x04\x00\x00\x02\x61\x00\x04\x02\x62\x00\x04\x02\x61\x00\x04\x02\x64\x00\xFF\x09\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+    c.send_cmd(&[&b"RESTORE"[..], b"k", b"0", &good]).await;
+    assert_eq!(
+        c.read_frame().await,
+        b"-ERR DUMP payload version or checksum are wrong\r\n"
+    );
+    c.expect(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"], b"+OK\r\n")
+        .await;
+    c.send_cmd(&[&b"RESTORE"[..], b"k", b"0", &good]).await;
+    assert_eq!(c.read_frame().await, b"+OK\r\n");
+    c.expect(&["GET", "k"], b"$5\r\nhello\r\n").await;
+    c.send_cmd(&[&b"RESTORE"[..], b"h", b"0", dup_fields]).await;
+    assert_eq!(c.read_frame().await, b"-ERR Bad data format\r\n");
+    c.expect(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"], b"+OK\r\n")
+        .await;
+    c.send_cmd(&[&b"RESTORE"[..], b"k2", b"0", &good]).await;
+    assert_eq!(
+        c.read_frame().await,
+        b"-ERR DUMP payload version or checksum are wrong\r\n"
+    );
+    c.expect(&["PING"], b"+PONG\r\n").await;
+}
+
 /// MIGRATE moves keys (with their TTL) to another server as RESTOREs of
 /// Redis-format payloads: deleted here unless COPY, refused by an existing
 /// key unless REPLACE, NOKEY when nothing exists. Two workers: MIGRATE

@@ -366,11 +366,28 @@ fn dump(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
 /// RESTORE decodes (public for the fuzz harness).
 #[doc(hidden)]
 pub fn restored_value(payload: &[u8], hash_limits: HashLimits) -> CmdResult<Value> {
-    match crate::persist::rdb::verify_payload(payload) {
-        Some(body) => crate::persist::rdb::decode_value(body)
-            .map_err(|_| CmdError::custom(crate::error::msg::BAD_DATA_FORMAT)),
-        None => deserialize(payload, hash_limits),
-    }
+    restored_value_with(payload, hash_limits, false)
+}
+
+/// `restored_value`, the Redis format's CRC64 unchecked when `skip_crc`
+/// (DEBUG SET-SKIP-CHECKSUM-VALIDATION). A refused body is logged as
+/// Redis's rdbReportCorruptRDB logs it in a RESTORE (at verbose level),
+/// except an empty collection, which Redis does not report.
+pub fn restored_value_with(
+    payload: &[u8],
+    hash_limits: HashLimits,
+    skip_crc: bool,
+) -> CmdResult<Value> {
+    use crate::persist::rdb;
+    let Some(body) = rdb::payload_body(payload, skip_crc) else {
+        return deserialize(payload, hash_limits);
+    };
+    rdb::decode_value(body).map_err(|e| {
+        if e.0 != rdb::EMPTY_KEY {
+            tracing::info!("Internal error in RDB reading offset 0, function at rdb.c -> {e}");
+        }
+        CmdError::custom(crate::error::msg::BAD_DATA_FORMAT)
+    })
 }
 
 fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
@@ -409,7 +426,12 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             crate::error::msg::BUSYKEY_TARGET_KEY_NAME_ALREADY_EXISTS,
         ));
     }
-    let mut value = restored_value(&a[3], ctx.srv.config.hash_limits())?;
+    let skip_crc = ctx
+        .srv
+        .persist
+        .skip_checksum_validation
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let mut value = restored_value_with(&a[3], ctx.srv.config.hash_limits(), skip_crc)?;
     if let Value::Set(s) = &mut value {
         // Redis converts an intset past `set-max-intset-entries` on load.
         let limit = ctx

@@ -1036,6 +1036,14 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         }
         "populate" if (3..=5).contains(&a.len()) => debug_populate(ctx, a),
         "segfault" if a.len() == 2 => crate::crash::segfault(),
+        "set-skip-checksum-validation" if a.len() == 3 => {
+            let on = int(&a[2])? != 0;
+            ctx.srv
+                .persist
+                .skip_checksum_validation
+                .store(on, Ordering::Relaxed);
+            Ok(Reply::Ok)
+        }
         "set-active-expire" if a.len() == 3 => {
             let on = int(&a[2])? != 0;
             ctx.srv.config.active_expire.store(on, Ordering::Relaxed);
@@ -1129,6 +1137,8 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "OBJECT <key>",
                 "    Show low level info about the key and associated value.",
                 "PROTOCOL <type>",

@@ -12,7 +12,10 @@ pub mod crc64;
 pub mod digest;
 pub mod lzf;
 pub mod rdb;
+mod rdb_compact;
 mod rdb_stream;
+#[cfg(test)]
+mod rdb_suite_cases;
 
 use crate::scripting::RestorePolicy;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -41,6 +44,9 @@ pub struct Persist {
     pub forks: AtomicU64,
     /// Unix seconds of the last BGSAVE attempt (failed saves retry after 5 s).
     pub last_bgsave_try: AtomicU64,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE payloads are not checked
+    /// against their CRC64.
+    pub skip_checksum_validation: AtomicBool,
 }
 
 impl Persist {
@@ -256,9 +262,18 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
         Err(e) => return Err(format!("Error reading {}: {e}", path.display())),
     };
     let start = Instant::now();
-    let loaded = rdb::decode(&data).map_err(|e| {
-        format!("Short read or OOM loading DB. Unrecoverable error, aborting now. ({e})")
-    })?;
+    let mut loaded = match rdb::decode_detailed(&data) {
+        Ok((loaded, _)) => loaded,
+        Err(failure) => {
+            // Redis logs the error and redis-check-rdb's summary, then exits.
+            for line in failure.report(&path.display().to_string()) {
+                tracing::warn!("{line}");
+            }
+            return Err("Terminating server after rdb file reading failure.".into());
+        }
+    };
+    let skipped = loaded.empty_keys_skipped;
+    rdb::apply_hash_limits(&mut loaded, srv.config.hash_limits());
     srv.functions
         .restore(&loaded.functions, RestorePolicy::Flush)
         .map_err(|e| format!("Error loading functions from the RDB: {e}"))?;
@@ -268,10 +283,17 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
     srv.persist
         .keys_expired_on_load
         .store((total - n) as u64, Ordering::Relaxed);
-    tracing::info!(
-        "Done loading RDB, keys loaded: {n}, keys expired: {}.",
-        total - n
-    );
+    if skipped > 0 {
+        tracing::warn!(
+            "Done loading RDB, keys loaded: {n}, keys expired: {}, empty keys skipped: {skipped}.",
+            total - n
+        );
+    } else {
+        tracing::info!(
+            "Done loading RDB, keys loaded: {n}, keys expired: {}.",
+            total - n
+        );
+    }
     tracing::info!(
         "DB loaded from disk: {:.3} seconds",
         start.elapsed().as_secs_f64()
@@ -303,8 +325,9 @@ pub fn debug_reload(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult<Reply> {
     }
     let data = std::fs::read(&path)
         .map_err(|_| CmdError::custom(crate::error::msg::ERROR_TRYING_TO_LOAD_THE_RDB))?;
-    let loaded = rdb::decode(&data)
+    let mut loaded = rdb::decode(&data)
         .map_err(|_| CmdError::custom(crate::error::msg::ERROR_TRYING_TO_LOAD_THE_RDB))?;
+    rdb::apply_hash_limits(&mut loaded, srv.config.hash_limits());
     // Libraries: replaced wholesale, merged (MERGE), or added, where a name
     // already loaded fails the reload as in Redis.
     let policy = match (noflush, merge) {

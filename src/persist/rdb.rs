@@ -20,6 +20,7 @@ use std::collections::HashSet;
 use bytes::Bytes;
 
 use super::crc64::crc64;
+use super::rdb_compact::{self, Elem};
 use crate::keyspace::{Keyspace, Locked, Value};
 use crate::types::hash::{Hash, Limits};
 use crate::types::list::List;
@@ -36,7 +37,9 @@ const PREALLOC_MAX: usize = 1 << 16;
 const TYPE_STRING: u8 = 0;
 const TYPE_LIST: u8 = 1;
 const TYPE_SET: u8 = 2;
+const TYPE_ZSET: u8 = 3;
 const TYPE_HASH: u8 = 4;
+const TYPE_HASH_ZIPMAP: u8 = 9;
 const TYPE_HASH_ZIPLIST: u8 = 13;
 const TYPE_HASH_LISTPACK: u8 = 16;
 const TYPE_LIST_ZIPLIST: u8 = 10;
@@ -49,6 +52,8 @@ const TYPE_ZSET_ZIPLIST: u8 = 12;
 const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_STREAM_LISTPACKS: u8 = 15;
 const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+/// Redis 7.2's stream encoding, read (consumer active times dropped).
+const TYPE_STREAM_LISTPACKS_3: u8 = 21;
 
 /// Entries per stream radix-tree node we write (Redis's default
 /// `stream-node-max-entries`); any count loads.
@@ -119,6 +124,8 @@ pub struct Loaded {
     pub aux: Vec<(Bytes, Bytes)>,
     /// Function libraries' code, for `Functions::restore`.
     pub functions: Vec<Bytes>,
+    /// Empty collections left out (Redis's "empty keys skipped").
+    pub empty_keys_skipped: usize,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -569,15 +576,19 @@ pub fn decode_value(body: &[u8]) -> Result<Value, RdbError> {
     let mut r = Reader { data: body, pos: 0 };
     let ty = r.u8()?;
     let value = read_value(&mut r, ty)?;
+    if value.is_empty_collection() {
+        // Redis's RDB_LOAD_ERR_EMPTY_KEY: RESTORE answers "Bad data format".
+        return err(EMPTY_KEY);
+    }
     if r.pos != body.len() {
         return err("trailing bytes after the value");
     }
-    if value.is_empty_collection() {
-        // Redis's RDB_LOAD_ERR_EMPTY_KEY: RESTORE answers "Bad data format".
-        return err("empty key");
-    }
     Ok(value)
 }
+
+/// `decode_value`'s refusal of an empty collection, which Redis does not
+/// report as corruption (rdbLoadObject's `emptykey`).
+pub const EMPTY_KEY: &str = "empty key";
 
 /// Ends a DUMP-style payload: the RDB version (2 bytes) and the CRC64 of
 /// everything before it, little-endian, as Redis's DUMP and FUNCTION DUMP.
@@ -590,6 +601,12 @@ pub fn seal_payload(out: &mut Vec<u8>) {
 /// The body of a sealed payload if its version is one we read and its CRC64
 /// holds (Redis's verifyDumpPayload).
 pub fn verify_payload(payload: &[u8]) -> Option<&[u8]> {
+    payload_body(payload, false)
+}
+
+/// `verify_payload`, the CRC64 left unchecked when `skip_crc` (DEBUG
+/// SET-SKIP-CHECKSUM-VALIDATION 1): the version is checked either way.
+pub fn payload_body(payload: &[u8], skip_crc: bool) -> Option<&[u8]> {
     if payload.len() < 10 {
         return None;
     }
@@ -597,6 +614,9 @@ pub fn verify_payload(payload: &[u8]) -> Option<&[u8]> {
     let version = u16::from_le_bytes([rest[rest.len() - 2], rest[rest.len() - 1]]);
     if version as u32 > RDB_VERSION {
         return None;
+    }
+    if skip_crc {
+        return Some(&rest[..rest.len() - 2]);
     }
     let mut c = [0u8; 8];
     c.copy_from_slice(crc);
@@ -625,7 +645,7 @@ enum Len {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
         if self.data.len() - self.pos < n {
-            return err("Unexpected EOF reading RDB file");
+            return err(UNEXPECTED_EOF);
         }
         let s = &self.data[self.pos..self.pos + n];
         self.pos += n;
@@ -656,10 +676,13 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A length. A string-encoding byte (0xC0..0xFF) reads as its low six
+    /// bits, as Redis's rdbLoadLen does for callers that ignore `isencoded`
+    /// (so `\xC0` is a length of 0, an empty key).
     fn len(&mut self) -> Result<u64, RdbError> {
         match self.len_or_enc()? {
             Len::Len(n) => Ok(n),
-            Len::Enc(_) => err("unexpected encoded length"),
+            Len::Enc(v) => Ok(v as u64),
         }
     }
 
@@ -703,172 +726,98 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The elements of a compact blob as strings, or `reason` (Redis's report
+/// for that RDB type) when it fails its integrity check.
+fn blob_items(
+    blob: &[u8],
+    parse: fn(&[u8]) -> Option<Vec<Elem<'_>>>,
+    reason: &str,
+) -> Result<Vec<Bytes>, RdbError> {
+    match parse(blob) {
+        Some(elems) => Ok(elems.iter().map(Elem::bytes).collect()),
+        None => err(reason),
+    }
+}
+
 /// Elements of a listpack blob (Redis 7's compact encoding).
+#[cfg(test)]
 fn listpack_items(lp: &[u8]) -> Result<Vec<Bytes>, RdbError> {
-    if lp.len() < 7 {
-        return err("listpack too short");
-    }
-    // lpValidateIntegrity's header checks: the total size is the blob's,
-    // the last byte is the terminator, the count matches unless saturated.
-    let total = u32::from_le_bytes([lp[0], lp[1], lp[2], lp[3]]) as usize;
-    let declared = u16::from_le_bytes([lp[4], lp[5]]);
-    if total != lp.len() || lp[lp.len() - 1] != 0xFF {
-        return err("listpack header does not match its size");
-    }
-    let mut out = Vec::new();
-    let mut p = 6;
-    let need = |p: usize, n: usize| -> Result<(), RdbError> {
-        if p + n > lp.len() {
-            err("listpack entry past the end")
-        } else {
-            Ok(())
-        }
-    };
-    loop {
-        need(p, 1)?;
-        let b = lp[p];
-        if b == 0xFF {
-            break;
-        }
-        let (entry_len, item): (usize, Bytes) = if b & 0x80 == 0 {
-            (1, Bytes::from((b & 0x7f).to_string()))
-        } else if b & 0xC0 == 0x80 {
-            let n = (b & 0x3f) as usize;
-            need(p + 1, n)?;
-            (1 + n, Bytes::copy_from_slice(&lp[p + 1..p + 1 + n]))
-        } else if b & 0xE0 == 0xC0 {
-            need(p, 2)?;
-            let raw = (((b & 0x1f) as u16) << 8) | lp[p + 1] as u16;
-            // 13-bit two's complement.
-            let v = ((raw << 3) as i16) >> 3;
-            (2, Bytes::from(v.to_string()))
-        } else if b & 0xF0 == 0xE0 {
-            need(p, 2)?;
-            let n = (((b & 0x0f) as usize) << 8) | lp[p + 1] as usize;
-            need(p + 2, n)?;
-            (2 + n, Bytes::copy_from_slice(&lp[p + 2..p + 2 + n]))
-        } else {
-            let int = |w: usize| -> Result<i64, RdbError> {
-                need(p + 1, w)?;
-                let mut a = [0u8; 8];
-                a[..w].copy_from_slice(&lp[p + 1..p + 1 + w]);
-                let v = i64::from_le_bytes(a);
-                let shift = 64 - 8 * w as u32;
-                Ok((v << shift) >> shift)
-            };
-            match b {
-                0xF0 => {
-                    need(p + 1, 4)?;
-                    let n =
-                        u32::from_le_bytes([lp[p + 1], lp[p + 2], lp[p + 3], lp[p + 4]]) as usize;
-                    need(p + 5, n)?;
-                    (5 + n, Bytes::copy_from_slice(&lp[p + 5..p + 5 + n]))
-                }
-                0xF1 => (3, Bytes::from(int(2)?.to_string())),
-                0xF2 => (4, Bytes::from(int(3)?.to_string())),
-                0xF3 => (5, Bytes::from(int(4)?.to_string())),
-                0xF4 => (9, Bytes::from(int(8)?.to_string())),
-                _ => return err("unknown listpack encoding"),
-            }
-        };
-        let backlen = match entry_len {
-            0..=127 => 1,
-            128..=16382 => 2,
-            16383..=2097150 => 3,
-            2097151..=268435454 => 4,
-            _ => 5,
-        };
-        p += entry_len + backlen;
-        out.push(item);
-    }
-    if p + 1 != lp.len() || (declared != u16::MAX && declared as usize != out.len()) {
-        return err("listpack count or end does not match its entries");
-    }
-    Ok(out)
+    blob_items(
+        lp,
+        rdb_compact::listpack,
+        "Listpack integrity check failed.",
+    )
 }
 
 /// Elements of a ziplist blob (RDBs from Redis before 7.0).
+#[cfg(test)]
 fn ziplist_items(zl: &[u8]) -> Result<Vec<Bytes>, RdbError> {
-    if zl.len() < 11 {
-        return err("ziplist too short");
-    }
-    let mut out = Vec::new();
-    let mut p = 10;
-    let need = |p: usize, n: usize| -> Result<(), RdbError> {
-        if p + n > zl.len() {
-            err("ziplist entry past the end")
-        } else {
-            Ok(())
-        }
-    };
-    loop {
-        need(p, 1)?;
-        if zl[p] == 0xFF {
-            break;
-        }
-        p += if zl[p] == 0xFE { 5 } else { 1 };
-        need(p, 1)?;
-        let b = zl[p];
-        let int = |p: usize, w: usize| -> Result<i64, RdbError> {
-            need(p, w)?;
-            let mut a = [0u8; 8];
-            a[..w].copy_from_slice(&zl[p..p + w]);
-            let v = i64::from_le_bytes(a);
-            let shift = 64 - 8 * w as u32;
-            Ok((v << shift) >> shift)
-        };
-        let (hdr, item): (usize, Bytes) = match b >> 6 {
-            0 => {
-                let n = (b & 0x3f) as usize;
-                need(p + 1, n)?;
-                (1 + n, Bytes::copy_from_slice(&zl[p + 1..p + 1 + n]))
-            }
-            1 => {
-                need(p, 2)?;
-                let n = (((b & 0x3f) as usize) << 8) | zl[p + 1] as usize;
-                need(p + 2, n)?;
-                (2 + n, Bytes::copy_from_slice(&zl[p + 2..p + 2 + n]))
-            }
-            2 => {
-                need(p, 5)?;
-                let n = u32::from_be_bytes([zl[p + 1], zl[p + 2], zl[p + 3], zl[p + 4]]) as usize;
-                need(p + 5, n)?;
-                (5 + n, Bytes::copy_from_slice(&zl[p + 5..p + 5 + n]))
-            }
-            _ => match b {
-                0xC0 => (3, Bytes::from(int(p + 1, 2)?.to_string())),
-                0xD0 => (5, Bytes::from(int(p + 1, 4)?.to_string())),
-                0xE0 => (9, Bytes::from(int(p + 1, 8)?.to_string())),
-                0xF0 => (4, Bytes::from(int(p + 1, 3)?.to_string())),
-                0xFE => (2, Bytes::from(int(p + 1, 1)?.to_string())),
-                0xF1..=0xFD => (1, Bytes::from(((b & 0x0f) as i64 - 1).to_string())),
-                _ => return err("unknown ziplist encoding"),
-            },
-        };
-        p += hdr;
-        out.push(item);
-    }
-    Ok(out)
+    blob_items(zl, rdb_compact::ziplist, "Ziplist integrity check failed.")
 }
 
+/// Field (member), value (score) items of a ziplist or listpack hash or
+/// zset, checked as Redis's ziplistPairsConvertAndValidateIntegrity and
+/// lpPairsValidateIntegrityAndDups do: an even count, no field twice.
+/// `dump_dups`: a hash listpack, whose duplicate fields Redis reports
+/// with a hex dump when it converts it (t_hash.c), as we do on refusing it.
+fn pair_items(
+    blob: &[u8],
+    parse: fn(&[u8]) -> Option<Vec<Elem<'_>>>,
+    reason: &str,
+    dump_dups: bool,
+) -> Result<Vec<Bytes>, RdbError> {
+    let items = blob_items(blob, parse, reason)?;
+    if !items.len().is_multiple_of(2) {
+        return err(reason);
+    }
+    let mut seen = HashSet::with_capacity(items.len() / 2);
+    if !items.iter().step_by(2).all(|f| seen.insert(f)) {
+        if dump_dups {
+            log_hex_dump("listpack with dup elements dump", blob);
+        }
+        return err(reason);
+    }
+    Ok(items)
+}
+
+/// Redis's serverLogHexDump: a warning naming the blob, then its bytes in
+/// hex, 32 to a line.
+fn log_hex_dump(descr: &str, blob: &[u8]) {
+    tracing::warn!("{descr} (hexdump of {} bytes):", blob.len());
+    for chunk in blob.chunks(32) {
+        let hex: String = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        tracing::warn!("{hex}");
+    }
+}
+
+/// An intset's members (deep-checked: sorted, distinct, not empty).
 fn intset_items(is: &[u8]) -> Result<Vec<Bytes>, RdbError> {
-    if is.len() < 8 {
-        return err("intset too short");
+    match rdb_compact::intset(is) {
+        Some(v) => Ok(v.iter().map(|n| Bytes::from(n.to_string())).collect()),
+        None => err("Intset integrity check failed."),
     }
-    let width = u32::from_le_bytes([is[0], is[1], is[2], is[3]]) as usize;
-    let n = u32::from_le_bytes([is[4], is[5], is[6], is[7]]) as usize;
-    if !matches!(width, 2 | 4 | 8) || n.saturating_mul(width) != is.len() - 8 {
-        return err("intset corrupt");
+}
+
+/// A Redis 2.x zipmap hash (RDB_TYPE_HASH_ZIPMAP), converted as Redis does:
+/// its fields must be distinct and fit a listpack (lpSafeToAdd's 1 GB).
+fn zipmap_hash(zm: &[u8]) -> Result<Value, RdbError> {
+    const LISTPACK_MAX_SAFETY_SIZE: u64 = 1 << 30;
+    let Some(pairs) = rdb_compact::zipmap(zm) else {
+        return err("Zipmap integrity check failed.");
+    };
+    let mut seen = HashSet::with_capacity(pairs.len());
+    let mut total = 0u64;
+    for (f, v) in &pairs {
+        total += (f.len() + v.len()) as u64;
+        if total > LISTPACK_MAX_SAFETY_SIZE || !seen.insert(*f) {
+            return err(format!(
+                "Hash zipmap with dup elements, or big length ({})",
+                f.len()
+            ));
+        }
     }
-    Ok(is[8..]
-        .chunks_exact(width)
-        .map(|c| {
-            let mut a = [0u8; 8];
-            a[..width].copy_from_slice(c);
-            let shift = 64 - 8 * width as u32;
-            Bytes::from(((i64::from_le_bytes(a) << shift) >> shift).to_string())
-        })
-        .collect())
+    let h = Hash::from_pairs(pairs, Limits::default());
+    Ok(Value::Hash(std::sync::Arc::new(h)))
 }
 
 /// A hash from alternating field, value items. Encoded with Redis's default
@@ -939,78 +888,154 @@ fn zset_from(entries: Vec<(Bytes, f64)>) -> Result<Value, RdbError> {
     )))
 }
 
-fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
-    Ok(match ty {
-        TYPE_ZSET_2 => {
-            let n = r.count()?;
-            let mut entries = Vec::with_capacity(n.min(PREALLOC_MAX));
-            for _ in 0..n {
-                let member = r.string()?;
-                let s = r.take(8)?;
-                let mut a = [0u8; 8];
-                a.copy_from_slice(s);
-                let score = f64::from_le_bytes(a);
-                if score.is_nan() {
-                    return err("Zset with NAN score detected");
-                }
-                entries.push((member, score));
+/// RDB_TYPE_ZSET (Redis before 3.2): member, then the score as text
+/// behind a length byte (rdbLoadDoubleValue: 253 NaN, 254 +inf, 255 -inf).
+fn read_zset_v1(r: &mut Reader) -> Result<Value, RdbError> {
+    let n = r.count()?;
+    let mut entries = Vec::with_capacity(n.min(PREALLOC_MAX));
+    for _ in 0..n {
+        let member = r.string()?;
+        let score = match r.u8()? {
+            253 => f64::NAN,
+            254 => f64::INFINITY,
+            255 => f64::NEG_INFINITY,
+            len => {
+                let text = r.take(len as usize)?;
+                std::str::from_utf8(text)
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                    .ok_or_else(|| RdbError("Error reading double value".into()))?
             }
-            zset_from(entries)?
+        };
+        if score.is_nan() {
+            return err("Zset with NAN score detected");
         }
-        TYPE_ZSET_ZIPLIST => zset_of(ziplist_items(&r.string()?)?)?,
-        TYPE_ZSET_LISTPACK => zset_of(listpack_items(&r.string()?)?)?,
-        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
+        entries.push((member, score));
+    }
+    zset_from(entries)
+}
+
+fn read_zset_v2(r: &mut Reader) -> Result<Value, RdbError> {
+    let n = r.count()?;
+    let mut entries = Vec::with_capacity(n.min(PREALLOC_MAX));
+    for _ in 0..n {
+        let member = r.string()?;
+        let s = r.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        let score = f64::from_le_bytes(a);
+        if score.is_nan() {
+            return err("Zset with NAN score detected");
+        }
+        entries.push((member, score));
+    }
+    zset_from(entries)
+}
+
+/// A quicklist (v1: ziplist nodes; v2: listpack or plain nodes). Empty
+/// nodes are skipped as Redis does; an empty result is an empty key.
+fn read_quicklist(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
+    const QUICKLIST_NODE_PACKED: u64 = 2;
+    let nodes = r.count()?;
+    let mut items = Vec::new();
+    for _ in 0..nodes {
+        let container = if ty == TYPE_LIST_QUICKLIST_2 {
+            r.len()?
+        } else {
+            QUICKLIST_NODE_PACKED
+        };
+        if container != QUICKLIST_NODE_PLAIN && container != QUICKLIST_NODE_PACKED {
+            return err("Quicklist integrity check failed.");
+        }
+        let blob = r.string()?;
+        if blob.is_empty() {
+            // rdbLoadObject fails a zero-length node without a report.
+            return err("Quicklist node of zero length");
+        }
+        if container == QUICKLIST_NODE_PLAIN {
+            items.push(blob);
+        } else if ty == TYPE_LIST_QUICKLIST_2 {
+            items.extend(blob_items(
+                &blob,
+                rdb_compact::listpack,
+                "Listpack integrity check failed.",
+            )?);
+        } else {
+            items.extend(blob_items(
+                &blob,
+                rdb_compact::ziplist,
+                "Ziplist integrity check failed.",
+            )?);
+        }
+    }
+    Ok(list_of(items))
+}
+
+/// A list, set or hash written element by element (types 1, 2, 4).
+fn read_plain_collection(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
+    let n = r.count()?;
+    let per = if ty == TYPE_HASH { 2 } else { 1 };
+    let mut items = Vec::with_capacity(n.saturating_mul(per).min(PREALLOC_MAX));
+    for _ in 0..n.saturating_mul(per) {
+        items.push(r.string()?);
+    }
+    match ty {
+        TYPE_LIST => Ok(list_of(items)),
+        TYPE_SET => set_of(items),
+        _ => hash_of(items),
+    }
+}
+
+fn read_value(r: &mut Reader, ty: u8) -> Result<Value, RdbError> {
+    use rdb_compact::{listpack, ziplist};
+    Ok(match ty {
+        TYPE_STRING => Value::Str(r.string()?),
+        TYPE_LIST | TYPE_SET | TYPE_HASH => read_plain_collection(r, ty)?,
+        TYPE_ZSET => read_zset_v1(r)?,
+        TYPE_ZSET_2 => read_zset_v2(r)?,
+        TYPE_ZSET_ZIPLIST => zset_of(pair_items(
+            &r.string()?,
+            ziplist,
+            "Zset ziplist integrity check failed.",
+            false,
+        )?)?,
+        TYPE_ZSET_LISTPACK => zset_of(pair_items(
+            &r.string()?,
+            listpack,
+            "Zset listpack integrity check failed.",
+            false,
+        )?)?,
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
             let (st, used) = super::rdb_stream::load_stream(ty, &r.data[r.pos..])
-                .ok_or(RdbError("Stream integrity check failed".into()))?;
+                .map_err(|reason| RdbError(reason.into()))?;
             r.pos += used;
             Value::Stream(std::sync::Arc::new(st))
         }
-        TYPE_STRING => Value::Str(r.string()?),
-        TYPE_LIST | TYPE_SET => {
-            let n = r.count()?;
-            let mut items = Vec::with_capacity(n.min(PREALLOC_MAX));
-            for _ in 0..n {
-                items.push(r.string()?);
-            }
-            if ty == TYPE_LIST {
-                list_of(items)
-            } else {
-                set_of(items)?
-            }
-        }
-        TYPE_HASH => {
-            let n = r.count()?;
-            let mut items = Vec::with_capacity(n.saturating_mul(2).min(PREALLOC_MAX));
-            for _ in 0..n.saturating_mul(2) {
-                items.push(r.string()?);
-            }
-            hash_of(items)?
-        }
-        TYPE_HASH_ZIPLIST => hash_of(ziplist_items(&r.string()?)?)?,
-        TYPE_HASH_LISTPACK => hash_of(listpack_items(&r.string()?)?)?,
+        TYPE_HASH_ZIPMAP => zipmap_hash(&r.string()?)?,
+        TYPE_HASH_ZIPLIST => hash_of(pair_items(
+            &r.string()?,
+            ziplist,
+            "Hash ziplist integrity check failed.",
+            false,
+        )?)?,
+        TYPE_HASH_LISTPACK => hash_of(pair_items(
+            &r.string()?,
+            listpack,
+            "Hash listpack integrity check failed.",
+            true,
+        )?)?,
         TYPE_SET_INTSET => set_of(intset_items(&r.string()?)?)?,
-        TYPE_SET_LISTPACK => set_of(listpack_items(&r.string()?)?)?,
-        TYPE_LIST_ZIPLIST => list_of(ziplist_items(&r.string()?)?),
-        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
-            let nodes = r.count()?;
-            let mut items = Vec::new();
-            for _ in 0..nodes {
-                let container = if ty == TYPE_LIST_QUICKLIST_2 {
-                    r.len()?
-                } else {
-                    2
-                };
-                let blob = r.string()?;
-                if container == QUICKLIST_NODE_PLAIN {
-                    items.push(blob);
-                } else if ty == TYPE_LIST_QUICKLIST_2 {
-                    items.extend(listpack_items(&blob)?);
-                } else {
-                    items.extend(ziplist_items(&blob)?);
-                }
-            }
-            list_of(items)
-        }
+        TYPE_SET_LISTPACK => set_of(blob_items(
+            &r.string()?,
+            listpack,
+            "Set listpack integrity check failed.",
+        )?)?,
+        TYPE_LIST_ZIPLIST => list_of(blob_items(
+            &r.string()?,
+            ziplist,
+            "List ziplist integrity check failed.",
+        )?),
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => read_quicklist(r, ty)?,
         other => return err(format!("Unknown RDB encoding type {other}")),
     })
 }
@@ -1024,20 +1049,145 @@ pub fn decode(data: &[u8]) -> Result<Loaded, RdbError> {
 /// Parses an RDB at the start of `data` and returns how many bytes it took:
 /// an AOF with an RDB preamble goes on with commands after it.
 pub fn decode_prefix(data: &[u8]) -> Result<(Loaded, usize), RdbError> {
+    decode_detailed(data).map_err(|f| f.error)
+}
+
+/// The reader's error for input that ends too soon.
+const UNEXPECTED_EOF: &str = "Unexpected EOF reading RDB file";
+
+/// Where and why loading an RDB failed, for the report Redis logs before
+/// it gives up on a file (rdbReportError, then redis-check-rdb's summary).
+#[derive(Debug)]
+pub struct LoadFailure {
+    pub error: RdbError,
+    /// Bytes read when it failed.
+    pub offset: usize,
+    /// The key being read, and its RDB type.
+    pub key: Option<(Bytes, u8)>,
+    pub keys_read: usize,
+}
+
+impl LoadFailure {
+    /// The lines to log for `file`: Redis's "Internal error in RDB reading"
+    /// line, then the redis-check-rdb summary it prints after it.
+    pub fn report(&self, file: &str) -> Vec<String> {
+        let internal = format!(
+            "Internal error in RDB reading offset 0, function at rdb.c -> {}",
+            self.error
+        );
+        let mut lines = Vec::new();
+        if self.error.0 == UNEXPECTED_EOF {
+            lines.push("Short read or OOM loading DB. Unrecoverable error, aborting now.".into());
+        }
+        lines.push(internal.clone());
+        lines.push(format!("[offset 0] Checking RDB file {file}"));
+        lines.push("--- RDB ERROR DETECTED ---".into());
+        lines.push(format!("[offset {}] {internal}", self.offset));
+        if let Some((key, ty)) = &self.key {
+            lines.push(format!(
+                "[additional info] Reading key '{}'",
+                String::from_utf8_lossy(key)
+            ));
+            lines.push(format!(
+                "[additional info] Reading type {ty} ({})",
+                rdb_type_name(*ty)
+            ));
+        }
+        lines.push(format!("[info] {} keys read", self.keys_read));
+        lines
+    }
+}
+
+/// redis-check-rdb's names of the RDB value types.
+fn rdb_type_name(ty: u8) -> &'static str {
+    const NAMES: [&str; 19] = [
+        "string",
+        "list-linked",
+        "set-hashtable",
+        "zset-v1",
+        "hash-hashtable",
+        "zset-v2",
+        "module-value",
+        "",
+        "",
+        "hash-zipmap",
+        "list-ziplist",
+        "set-intset",
+        "zset-ziplist",
+        "hash-ziplist",
+        "quicklist",
+        "stream",
+        "hash-listpack",
+        "zset-listpack",
+        "quicklist-v2",
+    ];
+    NAMES.get(ty as usize).copied().unwrap_or("unknown")
+}
+
+/// Converts the loaded hashes that exceed this server's listpack limits
+/// (`hash-max-listpack-entries` / `-value`) to tables, as Redis's loader
+/// does with its config: the decoder itself encodes with the defaults.
+pub fn apply_hash_limits(loaded: &mut Loaded, limits: Limits) {
+    for (_, items) in loaded.dbs.iter_mut() {
+        for (_, value, _) in items.iter_mut() {
+            let Value::Hash(h) = value else { continue };
+            let too_big = h.encoding_name() == "listpack"
+                && (h.len() > limits.max_entries
+                    || h.iter()
+                        .any(|(f, v)| f.len() > limits.max_value || v.len() > limits.max_value));
+            if too_big {
+                *h = std::sync::Arc::new(Hash::from_pairs(h.iter(), limits));
+            }
+        }
+    }
+}
+
+/// `decode_prefix`, with where it failed.
+pub fn decode_detailed(data: &[u8]) -> Result<(Loaded, usize), LoadFailure> {
+    let version = rdb_version(data).map_err(|error| LoadFailure {
+        error,
+        offset: 0,
+        key: None,
+        keys_read: 0,
+    })?;
+    let mut r = Reader { data, pos: 9 };
+    let mut loaded = Loaded::default();
+    let mut at: Option<(Bytes, u8)> = None;
+    match decode_body(&mut r, version, &mut loaded, &mut at) {
+        Ok(()) => Ok((loaded, r.pos)),
+        Err(error) => Err(LoadFailure {
+            error,
+            offset: r.pos,
+            key: at,
+            keys_read: loaded.dbs.iter().map(|(_, items)| items.len()).sum(),
+        }),
+    }
+}
+
+/// The version of the RDB in `data`, from its "REDISnnnn" signature.
+fn rdb_version(data: &[u8]) -> Result<u32, RdbError> {
+    let signature = || RdbError("Wrong signature trying to load DB from file".into());
     if data.len() < 9 || &data[..5] != b"REDIS" {
-        return err("Wrong signature trying to load DB from file");
+        return Err(signature());
     }
     let version: u32 = std::str::from_utf8(&data[5..9])
         .ok()
         .and_then(|v| v.parse().ok())
-        .ok_or(RdbError(
-            "Wrong signature trying to load DB from file".into(),
-        ))?;
+        .ok_or_else(signature)?;
     if !(1..=RDB_VERSION).contains(&version) {
         return err(format!("Can't handle RDB format version {version}"));
     }
-    let mut r = Reader { data, pos: 9 };
-    let mut loaded = Loaded::default();
+    Ok(version)
+}
+
+/// Everything after the signature: opcodes and keys up to EOF, then the
+/// checksum. `at` is the key being read, for the failure report.
+fn decode_body(
+    r: &mut Reader,
+    version: u32,
+    loaded: &mut Loaded,
+    at: &mut Option<(Bytes, u8)>,
+) -> Result<(), RdbError> {
     let mut db = 0usize;
     let mut expire: u64 = 0;
     loop {
@@ -1077,31 +1227,59 @@ pub fn decode_prefix(data: &[u8]) -> Result<(Loaded, usize), RdbError> {
             OP_MODULE_AUX => return err("module data in RDB is not supported"),
             ty => {
                 let key = r.string()?;
-                let value = read_value(&mut r, ty)?;
+                *at = Some((key.clone(), ty));
+                let value = read_value(r, ty)?;
+                *at = None;
                 if value.is_empty_collection() {
-                    // Skipped as Redis's rdbLoad skips an empty key (a
-                    // quicklist of empty nodes, a zero-length set).
-                    expire = 0;
-                    continue;
-                }
-                match loaded.dbs.last_mut() {
-                    Some((d, items)) if *d == db => items.push((key, value, expire)),
-                    _ => loaded.dbs.push((db, vec![(key, value, expire)])),
+                    skip_empty_key(loaded, &key);
+                } else {
+                    match loaded.dbs.last_mut() {
+                        Some((d, items)) if *d == db => items.push((key, value, expire)),
+                        _ => loaded.dbs.push((db, vec![(key, value, expire)])),
+                    }
                 }
                 expire = 0;
             }
         }
     }
     if version >= 5 {
-        let s = r.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(s);
-        let expected = u64::from_le_bytes(a);
-        if expected != 0 && expected != crc64(0, &data[..r.pos - 8]) {
-            return err("Wrong RDB checksum");
-        }
+        check_crc(r)?;
     }
-    Ok((loaded, r.pos))
+    Ok(())
+}
+
+/// An empty collection (a quicklist of empty nodes, a zero-length set),
+/// left out as Redis's rdbLoad does since an old bug could write them;
+/// the first ten are logged.
+fn skip_empty_key(loaded: &mut Loaded, key: &[u8]) {
+    if loaded.empty_keys_skipped < 10 {
+        tracing::warn!(
+            "rdbLoadObject skipping empty key: {}",
+            String::from_utf8_lossy(key)
+        );
+    }
+    loaded.empty_keys_skipped += 1;
+}
+
+/// The CRC64 trailer against everything before it; zero means the file
+/// was saved with `rdbchecksum no`.
+fn check_crc(r: &mut Reader) -> Result<(), RdbError> {
+    let s = r.take(8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    let stored = u64::from_le_bytes(a);
+    if stored == 0 {
+        tracing::warn!("RDB file was saved with checksum disabled: no check performed.");
+        return Ok(());
+    }
+    let computed = crc64(0, &r.data[..r.pos - 8]);
+    if stored != computed {
+        tracing::warn!(
+            "Wrong RDB checksum expected: ({computed:x}) but got ({stored:x}). Aborting now."
+        );
+        return err("RDB CRC error");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1240,7 +1418,7 @@ mod tests {
         let mut bad = good.clone();
         let n = bad.len();
         bad[n - 3] ^= 1;
-        assert_eq!(decode(&bad).unwrap_err().0, "Wrong RDB checksum");
+        assert_eq!(decode(&bad).unwrap_err().0, "RDB CRC error");
         // A huge claimed collection length must not allocate.
         let mut huge = b"REDIS0010".to_vec();
         huge.extend_from_slice(&[TYPE_SET, 1, b'k', 0x81, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
@@ -1399,6 +1577,11 @@ mod zset_stream_tests {
         zl.extend_from_slice(&[2, 1, b'b']);
         zl.extend_from_slice(&[3, 3, b'2', b'.', b'5']);
         zl.push(0xFF);
+        // Header: total bytes, offset of the last entry, entry count.
+        let total = zl.len() as u32;
+        zl[..4].copy_from_slice(&total.to_le_bytes());
+        zl[4..8].copy_from_slice(&18u32.to_le_bytes());
+        zl[8..10].copy_from_slice(&4u16.to_le_bytes());
         match zset_of(ziplist_items(&zl).expect("ziplist")).expect("zset") {
             Value::Zset(z) => {
                 assert_eq!(z.score(b"a"), Some(1.0));

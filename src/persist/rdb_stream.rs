@@ -6,115 +6,157 @@
 
 use bytes::Bytes;
 
+use super::rdb_compact::{listpack, Elem};
 use crate::types::stream::{Consumer, Group, Nack, Stream, StreamId};
 
 const RDB_TYPE_STREAM_LISTPACKS: u8 = 15;
 const RDB_TYPE_STREAM_LISTPACKS_2: u8 = 19;
+/// Redis 7.2's: consumers also carry an active time (not kept here).
+const RDB_TYPE_STREAM_LISTPACKS_3: u8 = 21;
+
+/// Why a stream value was refused: Redis's rdbReportCorruptRDB reason.
+type Refused = &'static str;
+
+const SHORT_READ: Refused = "Stream short read or bad length encoding";
+const LISTPACK_CHECK: Refused = "Stream listpack integrity check failed.";
 
 /// Decodes one stream value of RDB type `kind` (15 or 19) from the start of
-/// `data`: the stream and the bytes it took.
-pub fn load_stream(kind: u8, data: &[u8]) -> Option<(Stream, usize)> {
-    let body = data;
-    let mut r = Reader { d: body, p: 0 };
-    if kind != RDB_TYPE_STREAM_LISTPACKS && kind != RDB_TYPE_STREAM_LISTPACKS_2 {
-        return None;
+/// `data`: the stream and the bytes it took, or the reason it was refused
+/// (Redis's text where Redis checks the same thing).
+pub fn load_stream(kind: u8, data: &[u8]) -> Result<(Stream, usize), Refused> {
+    let mut r = Reader { d: data, p: 0 };
+    if !matches!(
+        kind,
+        RDB_TYPE_STREAM_LISTPACKS | RDB_TYPE_STREAM_LISTPACKS_2 | RDB_TYPE_STREAM_LISTPACKS_3
+    ) {
+        return Err("Unknown RDB encoding type");
     }
-    let v2 = kind == RDB_TYPE_STREAM_LISTPACKS_2;
-    let mut st = Stream::new();
-    let nodes = r.len()?;
-    let mut prev: Option<StreamId> = None;
-    for _ in 0..nodes {
-        let key = r.string()?;
-        if key.len() != 16 {
-            return None;
+    let v2 = kind != RDB_TYPE_STREAM_LISTPACKS;
+    let mut st = load_nodes(&mut r)?;
+    let length = r.len().ok_or(SHORT_READ)?;
+    let last_id = r.id().ok_or(SHORT_READ)?;
+    if length != 0 && st.node_count() == 0 {
+        return Err("Stream length inconsistent with rax entries");
+    }
+    // Redis trusts these; our stream must agree with its entries.
+    if st.len() != length || st.last_valid_id().is_some_and(|p| p > last_id) {
+        return Err("Stream length or last ID inconsistent with its entries");
+    }
+    st.last_id = last_id;
+    if v2 {
+        let _first = r.id().ok_or(SHORT_READ)?;
+        st.max_deleted_id = r.id().ok_or(SHORT_READ)?;
+        st.entries_added = r.len().ok_or(SHORT_READ)?;
+    } else {
+        st.max_deleted_id = StreamId::MIN;
+        st.entries_added = length;
+    }
+    let ngroups = r.len().ok_or(SHORT_READ)?;
+    for _ in 0..ngroups {
+        let (name, g) = load_group(&mut r, &st, kind)?;
+        if st.groups.insert(name, g).is_some() {
+            return Err("Duplicated consumer group name");
         }
-        let master = raw_id(&key)?;
-        let lp = r.string()?;
-        for (id, fields) in node_entries(master, &lp)? {
+    }
+    if !st.is_consistent() {
+        return Err("Stream metadata inconsistent with its entries");
+    }
+    Ok((st, r.p))
+}
+
+/// The radix tree: (master ID, listpack) pairs, entries appended in order.
+fn load_nodes(r: &mut Reader) -> Result<Stream, Refused> {
+    let mut st = Stream::new();
+    let nodes = r.len().ok_or(SHORT_READ)?;
+    let mut prev: Option<StreamId> = None;
+    let mut masters = std::collections::BTreeSet::new();
+    for _ in 0..nodes {
+        let key = r.string().ok_or(SHORT_READ)?;
+        if key.len() != 16 {
+            return Err("Stream node key entry is not the size of a stream ID");
+        }
+        let master = raw_id(&key).ok_or(SHORT_READ)?;
+        let lp = r.string().ok_or(SHORT_READ)?;
+        let entries = node_entries(master, &lp)?;
+        if !masters.insert(master) {
+            return Err("Listpack re-added with existing key");
+        }
+        for (id, fields) in entries {
+            // Redis does not check the order; our nodes need it.
             if prev.is_some_and(|p| p >= id) {
-                return None;
+                return Err("Stream entry IDs out of order");
             }
             prev = Some(id);
             st.append(id, &fields, 100, 4096);
         }
     }
-    let length = r.len()?;
-    let last_id = StreamId::new(r.len()?, r.len()?);
-    if st.len() != length || prev.is_some_and(|p| p > last_id) {
-        return None;
-    }
-    st.last_id = last_id;
-    if v2 {
-        let _first = StreamId::new(r.len()?, r.len()?);
-        st.max_deleted_id = StreamId::new(r.len()?, r.len()?);
-        st.entries_added = r.len()?;
+    Ok(st)
+}
+
+/// One consumer group: name, last ID, entries read (v2), the global PEL,
+/// then the consumers each with the IDs of the PEL entries they own.
+fn load_group(r: &mut Reader, st: &Stream, kind: u8) -> Result<(Bytes, Group), Refused> {
+    let v2 = kind != RDB_TYPE_STREAM_LISTPACKS;
+    let name = Bytes::from(r.string().ok_or(SHORT_READ)?);
+    let gid = r.id().ok_or(SHORT_READ)?;
+    let entries_read = if v2 {
+        r.len().ok_or(SHORT_READ)? as i64
     } else {
-        st.max_deleted_id = StreamId::MIN;
-        st.entries_added = length;
+        st.estimate_distance(gid)
+    };
+    let mut g = Group::new(gid, entries_read);
+    let npel = r.len().ok_or(SHORT_READ)?;
+    // By ID: consumers look their entries up here (a large PEL from a
+    // real Redis must not cost a scan per entry).
+    let mut pel = std::collections::BTreeMap::new();
+    for _ in 0..npel {
+        let id = raw_id(r.take(16).ok_or(SHORT_READ)?).ok_or(SHORT_READ)?;
+        let time = r.u64_le().ok_or(SHORT_READ)?;
+        let count = r.len().ok_or(SHORT_READ)?;
+        if pel.insert(id, (time, count)).is_some() {
+            return Err("Duplicated global PEL entry loading stream consumer group");
+        }
     }
-    let ngroups = r.len()?;
-    for _ in 0..ngroups {
-        let name = Bytes::from(r.string()?);
-        let gid = StreamId::new(r.len()?, r.len()?);
-        let entries_read = if v2 {
-            r.len()? as i64
-        } else {
-            st.estimate_distance(gid)
+    let nconsumers = r.len().ok_or(SHORT_READ)?;
+    for _ in 0..nconsumers {
+        let cname = Bytes::from(r.string().ok_or(SHORT_READ)?);
+        if g.consumers.contains_key(&cname) {
+            return Err("Duplicate stream consumer detected.");
+        }
+        let seen_time = r.u64_le().ok_or(SHORT_READ)?;
+        if kind == RDB_TYPE_STREAM_LISTPACKS_3 {
+            let _active_time = r.u64_le().ok_or(SHORT_READ)?;
+        }
+        let n = r.len().ok_or(SHORT_READ)?;
+        let mut c = Consumer {
+            seen_time,
+            pel: Default::default(),
         };
-        let mut g = Group::new(gid, entries_read);
-        let npel = r.len()?;
-        // By ID: consumers look their entries up here (a large PEL from a
-        // real Redis must not cost a scan per entry).
-        let mut pel = std::collections::BTreeMap::new();
-        for _ in 0..npel {
-            let id = raw_id(r.take(16)?)?;
-            let time = r.u64_le()?;
-            let count = r.len()?;
-            // Redis rejects a duplicated global PEL entry.
-            if pel.insert(id, (time, count)).is_some() {
-                return None;
+        for _ in 0..n {
+            let id = raw_id(r.take(16).ok_or(SHORT_READ)?).ok_or(SHORT_READ)?;
+            let &(time, count) = pel
+                .get(&id)
+                .ok_or("Consumer entry not found in group global PEL")?;
+            // Also catches an ID listed twice by one consumer.
+            if g.pel.contains_key(&id) {
+                return Err("Stream consumer PEL entry already has a consumer assigned");
             }
-        }
-        let nconsumers = r.len()?;
-        for _ in 0..nconsumers {
-            let cname = Bytes::from(r.string()?);
-            let seen_time = r.u64_le()?;
-            let n = r.len()?;
-            let mut c = Consumer {
-                seen_time,
-                pel: Default::default(),
+            c.pel.insert(id);
+            let nack = Nack {
+                consumer: cname.clone(),
+                delivery_time: time,
+                delivery_count: count,
             };
-            for _ in 0..n {
-                let id = raw_id(r.take(16)?)?;
-                let &(time, count) = pel.get(&id)?;
-                if !c.pel.insert(id) {
-                    // Redis: "Duplicated consumer PEL entry".
-                    return None;
-                }
-                g.pel.insert(
-                    id,
-                    Nack {
-                        consumer: cname.clone(),
-                        delivery_time: time,
-                        delivery_count: count,
-                    },
-                );
-            }
-            if g.consumers.insert(cname, c).is_some() {
-                // Redis: "Duplicate stream consumer detected."
-                return None;
-            }
+            g.pel.insert(id, nack);
         }
-        // Every pending entry must belong to a consumer.
-        if g.pel.len() != pel.len() {
-            return None;
-        }
-        if st.groups.insert(name, g).is_some() {
-            // Redis: "Duplicated consumer group name".
-            return None;
-        }
+        g.consumers.insert(cname, c);
     }
-    st.is_consistent().then_some((st, r.p))
+    // Every pending entry must belong to a consumer (Redis checks this with
+    // deep sanitization; our PEL entries always name their consumer).
+    if g.pel.len() != pel.len() {
+        return Err("Stream CG PEL entry without consumer");
+    }
+    Ok((name, g))
 }
 
 /// A stream ID as Redis stores it in radix-tree keys: two big-endian u64s.
@@ -143,6 +185,11 @@ impl<'a> Reader<'a> {
         Some(s)
     }
 
+    /// A stream ID as two lengths (ms, seq).
+    fn id(&mut self) -> Option<StreamId> {
+        Some(StreamId::new(self.len()?, self.len()?))
+    }
+
     fn u64_le(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
@@ -165,11 +212,9 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A length; an encoding byte reads as its low six bits (rdbLoadLen).
     fn len(&mut self) -> Option<u64> {
-        match self.len_enc()? {
-            (n, false) => Some(n),
-            _ => None,
-        }
+        self.len_enc().map(|(n, _)| n)
     }
 
     /// rdbGenericLoadStringObject: raw, integer-encoded or LZF-compressed.
@@ -201,134 +246,68 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// One listpack element.
-enum Elem<'a> {
-    Int(i64),
-    Str(&'a [u8]),
-}
-
-impl Elem<'_> {
-    fn int(&self) -> Option<i64> {
-        match self {
-            Elem::Int(n) => Some(*n),
-            Elem::Str(s) => std::str::from_utf8(s).ok()?.parse().ok(),
-        }
-    }
-
-    fn bytes(&self) -> Bytes {
-        match self {
-            Elem::Int(n) => Bytes::from(n.to_string()),
-            Elem::Str(s) => Bytes::copy_from_slice(s),
-        }
-    }
-}
-
-/// The elements of a listpack (Redis's listpack.c encodings).
-fn listpack(lp: &[u8]) -> Option<Vec<Elem<'_>>> {
-    let total = u32::from_le_bytes(lp.get(..4)?.try_into().ok()?) as usize;
-    if total != lp.len() {
-        return None;
-    }
-    let mut p = 6;
-    let mut out = Vec::new();
-    loop {
-        let b = *lp.get(p)?;
-        if b == 0xff {
-            break;
-        }
-        let (elem, len) = if b & 0x80 == 0 {
-            (Elem::Int((b & 0x7f) as i64), 1)
-        } else if b & 0xc0 == 0x80 {
-            let n = (b & 0x3f) as usize;
-            (Elem::Str(lp.get(p + 1..p + 1 + n)?), 1 + n)
-        } else if b & 0xe0 == 0xc0 {
-            let v = (((b & 0x1f) as i64) << 8) | *lp.get(p + 1)? as i64;
-            (Elem::Int(if v >= 1 << 12 { v - (1 << 13) } else { v }), 2)
-        } else if b & 0xf0 == 0xe0 {
-            let n = (((b & 0x0f) as usize) << 8) | *lp.get(p + 1)? as usize;
-            (Elem::Str(lp.get(p + 2..p + 2 + n)?), 2 + n)
-        } else {
-            match b {
-                0xf0 => {
-                    let n = u32::from_le_bytes(lp.get(p + 1..p + 5)?.try_into().ok()?) as usize;
-                    (Elem::Str(lp.get(p + 5..p.checked_add(5 + n)?)?), 5 + n)
-                }
-                0xf1 => (
-                    Elem::Int(i16::from_le_bytes(lp.get(p + 1..p + 3)?.try_into().ok()?) as i64),
-                    3,
-                ),
-                0xf2 => {
-                    let x = lp.get(p + 1..p + 4)?;
-                    let v = i32::from_le_bytes([0, x[0], x[1], x[2]]) >> 8;
-                    (Elem::Int(v as i64), 4)
-                }
-                0xf3 => (
-                    Elem::Int(i32::from_le_bytes(lp.get(p + 1..p + 5)?.try_into().ok()?) as i64),
-                    5,
-                ),
-                0xf4 => (
-                    Elem::Int(i64::from_le_bytes(lp.get(p + 1..p + 9)?.try_into().ok()?)),
-                    9,
-                ),
-                _ => return None,
-            }
-        };
-        let backlen = match len {
-            0..=127 => 1,
-            128..=16382 => 2,
-            16383..=2097150 => 3,
-            2097151..=268435454 => 4,
-            _ => 5,
-        };
-        out.push(elem);
-        p = p.checked_add(len + backlen)?;
-    }
-    Some(out)
-}
-
-/// The live entries of one stream node (Redis's listpack layout: master
-/// entry, then flags / ID deltas / fields per entry, each ended by a count).
-fn node_entries(master: StreamId, lp: &[u8]) -> Option<Vec<(StreamId, Vec<Bytes>)>> {
+/// The live entries of one stream node, after streamValidateListpackIntegrity's
+/// deep checks: the master entry (count, deleted, field names, a 0), then
+/// per entry its flags, ID deltas, fields (values only when they are the
+/// master's) and an lp-count matching them, and nothing after the last one.
+fn node_entries(master: StreamId, lp: &[u8]) -> Result<Vec<(StreamId, Vec<Bytes>)>, Refused> {
     const DELETED: i64 = 1;
     const SAME_FIELDS: i64 = 2;
-    let e = listpack(lp)?;
-    let get = |i: usize| e.get(i);
-    let nmaster = usize::try_from(get(2)?.int()?).ok()?;
+    let e = listpack(lp).ok_or(LISTPACK_CHECK)?;
+    let mut it = e.iter();
+    let mut next = || it.next().ok_or(LISTPACK_CHECK);
+    let int = |el: &Elem| el.int().ok_or(LISTPACK_CHECK);
+    // A count below zero would never end the entries (Redis fails it when
+    // the listpack runs out); refused at once.
+    let count = |el: &Elem| usize::try_from(int(el)?).map_err(|_| LISTPACK_CHECK);
+    let live = count(next()?)?;
+    let deleted = count(next()?)?;
+    let nmaster = count(next()?)?;
     let master_fields: Vec<Bytes> = (0..nmaster)
-        .map(|k| get(3 + k).map(Elem::bytes))
-        .collect::<Option<_>>()?;
-    let mut i = 3 + nmaster + 1; // the master entry's terminating 0
+        .map(|_| next().map(Elem::bytes))
+        .collect::<Result<_, _>>()?;
+    if int(next()?)? != 0 {
+        return Err(LISTPACK_CHECK);
+    }
     let mut out = Vec::new();
-    while i < e.len() {
-        let flags = get(i)?.int()?;
+    for _ in 0..live.checked_add(deleted).ok_or(LISTPACK_CHECK)? {
+        let flags = int(next()?)?;
         // Deltas are stored as int64 and added with wrap-around, as Redis
         // does: an entry's sequence is often below the master entry's
         // (master 5-3, entry 6-0: delta -3).
-        let ms = master.ms.wrapping_add(get(i + 1)?.int()? as u64);
-        let seq = master.seq.wrapping_add(get(i + 2)?.int()? as u64);
-        i += 3;
+        let ms = master.ms.wrapping_add(int(next()?)? as u64);
+        let seq = master.seq.wrapping_add(int(next()?)? as u64);
         let mut fields = Vec::new();
-        if flags & SAME_FIELDS != 0 {
+        let n = if flags & SAME_FIELDS != 0 {
             for f in &master_fields {
                 fields.push(f.clone());
-                fields.push(get(i)?.bytes());
-                i += 1;
+                fields.push(next()?.bytes());
             }
+            master_fields.len()
         } else {
-            let n = usize::try_from(get(i)?.int()?).ok()?;
-            i += 1;
-            for _ in 0..n.checked_mul(2)? {
-                fields.push(get(i)?.bytes());
-                i += 1;
+            let n = count(next()?)?;
+            for _ in 0..n.checked_mul(2).ok_or(LISTPACK_CHECK)? {
+                fields.push(next()?.bytes());
             }
+            n
+        };
+        let extra = if flags & SAME_FIELDS != 0 {
+            3
+        } else {
+            3 + n + 1
+        };
+        if int(next()?)? != (n + extra) as i64 {
+            return Err(LISTPACK_CHECK);
         }
-        i += 1; // lp-count
         if fields.len() < 2 {
-            return None;
+            return Err("Stream entry without fields");
         }
         if flags & DELETED == 0 {
             out.push((StreamId::new(ms, seq), fields));
         }
     }
-    Some(out)
+    if next().is_ok() {
+        return Err(LISTPACK_CHECK);
+    }
+    Ok(out)
 }
