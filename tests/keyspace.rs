@@ -710,3 +710,48 @@ async fn migrate_moves_keys_between_servers() {
         "{e:?}"
     );
 }
+
+/// LFU access counters (OBJECT FREQ, what `redis-cli --hotkeys` samples):
+/// kept under an LFU policy only, growing with accesses from 5, set by
+/// RESTORE … FREQ.
+#[tokio::test]
+async fn lfu_counters_follow_accesses() {
+    let srv = TestServer::start().await;
+    let mut c = srv.raw().await;
+    c.val(&["SET", "hot", "1"]).await;
+    match c.val(&["OBJECT", "FREQ", "hot"]).await {
+        Resp::Error(e) => assert!(
+            e.starts_with("ERR An LFU maxmemory policy is not selected"),
+            "{e}"
+        ),
+        other => panic!("OBJECT FREQ without LFU: {other:?}"),
+    }
+    c.val(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"])
+        .await;
+    c.val(&["SET", "cold", "1"]).await;
+    for _ in 0..300 {
+        c.val(&["GET", "hot"]).await;
+    }
+    let hot = c.val(&["OBJECT", "FREQ", "hot"]).await.as_int();
+    let cold = c.val(&["OBJECT", "FREQ", "cold"]).await.as_int();
+    assert_eq!(cold, 5, "a new key starts at LFU_INIT_VAL");
+    assert!(hot > cold + 2, "300 reads count: hot {hot}, cold {cold}");
+    let Resp::Bulk(payload) = c.val(&["DUMP", "cold"]).await else {
+        panic!("DUMP");
+    };
+    c.send_cmd(&[
+        b"RESTORE".as_slice(),
+        b"copy",
+        b"0",
+        &payload,
+        b"FREQ",
+        b"100",
+    ])
+    .await;
+    assert_eq!(c.read_value().await, Resp::Simple("OK".into()));
+    assert_eq!(c.val(&["OBJECT", "FREQ", "copy"]).await, Resp::Int(100));
+    match c.val(&["RESTORE", "bad", "0", "x", "FREQ", "256"]).await {
+        Resp::Error(e) => assert_eq!(e, "ERR Invalid FREQ value, must be >= 0 and <= 255"),
+        other => panic!("{other:?}"),
+    }
+}

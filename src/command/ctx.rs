@@ -247,9 +247,10 @@ impl<'a, 'c> Ctx<'a, 'c> {
         }
         let now_s = self.now_s;
         let no_touch = self.client.no_touch;
+        let config = &self.srv.config;
         let e = self.db_of(db, key).get_mut(key)?;
         if !no_touch {
-            e.touched = now_s;
+            accessed(e, now_s, config);
         }
         Some(e)
     }
@@ -271,6 +272,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let hidden = self.expire_if_needed(db, key);
         let now_s = self.now_s;
         let no_touch = self.client.no_touch;
+        let config = &self.srv.config;
         match self.db_of(db, key).get_mut(key).filter(|_| !hidden) {
             Some(e) => {
                 stats
@@ -278,7 +280,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
                     .keyspace_hits
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if !no_touch {
-                    e.touched = now_s;
+                    accessed(e, now_s, config);
                 }
                 Some(e)
             }
@@ -469,6 +471,21 @@ impl<'a, 'c> Ctx<'a, 'c> {
         self.locks
             .try_shard(shard)
             .is_some_and(|s| !s.waiters.is_empty())
+    }
+}
+
+/// An access to `e`: its idle time restarts, and under an LFU policy its
+/// access counter counts it (one relaxed load otherwise).
+fn accessed(e: &mut Entry, now_s: u32, config: &crate::config::Config) {
+    use std::sync::atomic::Ordering::Relaxed;
+    e.touched = now_s;
+    if config.lfu_policy.load(Relaxed) {
+        crate::keyspace::lfu::touch(
+            e,
+            now_s,
+            config.lfu_log_factor.load(Relaxed),
+            config.lfu_decay_time.load(Relaxed),
+        );
     }
 }
 

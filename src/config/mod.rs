@@ -231,6 +231,10 @@ pub struct Config {
     pub protected_mode: AtomicBool,
     pub lazyfree_lazy_user_del: AtomicBool,
     pub latency_tracking: AtomicBool,
+    /// An LFU maxmemory policy is selected: accesses count (`keyspace::lfu`).
+    pub lfu_policy: AtomicBool,
+    pub lfu_log_factor: AtomicU32,
+    pub lfu_decay_time: AtomicU32,
     /// Keys remembered for client-side caching before some are forgotten (0: no limit).
     pub tracking_table_max_keys: AtomicU64,
     pub active_expire: AtomicBool,
@@ -311,6 +315,9 @@ impl Config {
             protected_mode: AtomicBool::new(true),
             lazyfree_lazy_user_del: AtomicBool::new(false),
             latency_tracking: AtomicBool::new(true),
+            lfu_policy: AtomicBool::new(false),
+            lfu_log_factor: AtomicU32::new(10),
+            lfu_decay_time: AtomicU32::new(1),
             tracking_table_max_keys: AtomicU64::new(1_000_000),
             stream_node_max_entries: AtomicU64::new(100),
             stream_node_max_bytes: AtomicU64::new(4096),
@@ -564,6 +571,15 @@ impl Config {
                 .lazyfree_lazy_user_del
                 .store(v == "yes", Ordering::Relaxed),
             "latency-tracking" => self.latency_tracking.store(v == "yes", Ordering::Relaxed),
+            "maxmemory-policy" => self
+                .lfu_policy
+                .store(v.ends_with("-lfu"), Ordering::Relaxed),
+            "lfu-log-factor" => self
+                .lfu_log_factor
+                .store(int()?.clamp(0, u32::MAX as i64) as u32, Ordering::Relaxed),
+            "lfu-decay-time" => self
+                .lfu_decay_time
+                .store(int()?.clamp(0, u32::MAX as i64) as u32, Ordering::Relaxed),
             "tracking-table-max-keys" => self
                 .tracking_table_max_keys
                 .store(int()?.max(0) as u64, Ordering::Relaxed),

@@ -390,10 +390,35 @@ pub fn restored_value_with(
     })
 }
 
+/// RESTORE's IDLETIME / FREQ (objectSetLRUOrLFU): FREQ under an LFU
+/// policy, IDLETIME otherwise.
+fn set_idletime_or_freq(ctx: &mut Ctx, key: &[u8], idletime: Option<i64>, freq: Option<i64>) {
+    let lfu = ctx
+        .srv
+        .config
+        .lfu_policy
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let now_s = ctx.now_s;
+    let Some(e) = ctx.peek(key) else {
+        return;
+    };
+    match (lfu, freq, idletime) {
+        (true, Some(f), _) => {
+            e.freq = f.clamp(0, 255) as u8;
+            e.freq_minute = crate::keyspace::lfu::minutes(now_s);
+        }
+        (false, _, Some(idle)) => {
+            e.touched = now_s.saturating_sub(idle.clamp(0, u32::MAX as i64) as u32);
+        }
+        _ => {}
+    }
+}
+
 fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let key = &a[1];
     let mut replace = false;
     let mut absttl = false;
+    let (mut idletime, mut freq) = (None, None);
     let mut i = 4;
     while i < a.len() {
         if eq(&a[i], "replace") {
@@ -402,12 +427,17 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
             absttl = true;
         } else if (eq(&a[i], "idletime") || eq(&a[i], "freq")) && i + 1 < a.len() {
             let n = int(&a[i + 1])?;
-            if n < 0 {
+            if n < 0 || (eq(&a[i], "freq") && n > 255) {
                 return Err(CmdError::custom(if eq(&a[i], "idletime") {
                     crate::error::msg::INVALID_IDLETIME_VALUE_MUST_BE_0
                 } else {
                     crate::error::msg::INVALID_FREQ_VALUE_MUST_BE_0
                 }));
+            }
+            if eq(&a[i], "idletime") {
+                idletime = Some(n);
+            } else {
+                freq = Some(n);
             }
             i += 1;
         } else {
@@ -472,6 +502,7 @@ fn restore(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     if at != 0 {
         ctx.set_expire(key, at);
     }
+    set_idletime_or_freq(ctx, key, idletime, freq);
     ctx.notify(notify::GENERIC, "restore", key);
     if ready {
         ctx.signal_ready(key);

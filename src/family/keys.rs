@@ -648,12 +648,26 @@ fn object_idletime(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     })
 }
 
+/// OBJECT FREQ: the key's LFU counter, decayed to now, under an LFU
+/// maxmemory policy (what `redis-cli --hotkeys` samples).
 fn object_freq(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    if ctx.lookup(&a[2]).is_none() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let now_s = ctx.now_s;
+    let config = &ctx.srv.config;
+    let (lfu, decay) = (
+        config.lfu_policy.load(Relaxed),
+        config.lfu_decay_time.load(Relaxed),
+    );
+    let Some(e) = ctx.peek(&a[2]) else {
         return Ok(Reply::Nil);
+    };
+    if !lfu {
+        return Err(CmdError::custom(
+            crate::error::msg::AN_LFU_MAXMEMORY_POLICY_IS_NOT,
+        ));
     }
-    Err(CmdError::custom(
-        crate::error::msg::AN_LFU_MAXMEMORY_POLICY_IS_NOT,
+    Ok(Reply::Int(
+        crate::keyspace::lfu::decayed(e, now_s, decay) as i64
     ))
 }
 

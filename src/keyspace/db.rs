@@ -88,6 +88,10 @@ pub struct Entry {
     pub expire_at: u64,
     /// Last access, seconds on the server clock (OBJECT IDLETIME).
     pub touched: u32,
+    /// LFU access counter and the minute (16-bit clock) of its last
+    /// update, kept while an LFU policy is selected (`keyspace::lfu`).
+    pub freq: u8,
+    pub freq_minute: u16,
 }
 
 /// A client's WATCH on one key: the shared dirty flag, and whether the key was
@@ -183,6 +187,8 @@ impl Db {
                 value,
                 expire_at: 0,
                 touched: now_s,
+                freq: super::lfu::INIT,
+                freq_minute: super::lfu::minutes(now_s),
             },
         );
         false

@@ -25,15 +25,18 @@ enum Policy {
 #[derive(Clone, Copy, PartialEq)]
 enum Pick {
     Lru,
+    Lfu,
     Random,
     Ttl,
 }
 
 fn policy(srv: &Server) -> Policy {
     match srv.config.get("maxmemory-policy").as_deref() {
-        Some("allkeys-lru") | Some("allkeys-lfu") => Policy::AllKeys(Pick::Lru),
+        Some("allkeys-lru") => Policy::AllKeys(Pick::Lru),
+        Some("allkeys-lfu") => Policy::AllKeys(Pick::Lfu),
         Some("allkeys-random") => Policy::AllKeys(Pick::Random),
-        Some("volatile-lru") | Some("volatile-lfu") => Policy::Volatile(Pick::Lru),
+        Some("volatile-lru") => Policy::Volatile(Pick::Lru),
+        Some("volatile-lfu") => Policy::Volatile(Pick::Lfu),
         Some("volatile-random") => Policy::Volatile(Pick::Random),
         Some("volatile-ttl") => Policy::Volatile(Pick::Ttl),
         _ => Policy::NoEviction,
@@ -61,6 +64,8 @@ pub fn evict(srv: &Server) -> bool {
         Policy::Volatile(p) => (true, p),
     };
     let flags = srv.config.notify_flags.load(Ordering::Relaxed);
+    let now_s = srv.clock_secs();
+    let decay = srv.config.lfu_decay_time.load(Ordering::Relaxed);
     let shards = srv.keyspace.shard_count();
     let mut events = Vec::new();
     let mut start = crate::server::unix_us() as usize;
@@ -81,6 +86,11 @@ pub fn evict(srv: &Server) -> bool {
                     match pick {
                         Pick::Lru => candidates
                             .min_by_key(|(_, e)| e.touched)
+                            .map(|(k, _)| k.clone()),
+                        // The least frequently used of the sample, its
+                        // counter decayed to now (Redis's LFU pool).
+                        Pick::Lfu => candidates
+                            .min_by_key(|(_, e)| super::lfu::decayed(e, now_s, decay))
                             .map(|(k, _)| k.clone()),
                         Pick::Ttl => candidates
                             .min_by_key(|(_, e)| e.expire_at)
