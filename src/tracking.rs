@@ -99,6 +99,9 @@ thread_local! {
     /// the messages that wait for its reply.
     static CURRENT: Cell<u64> = const { Cell::new(0) };
     static OWN: RefCell<Own> = const { RefCell::new(Own { frames: Vec::new(), before_reply: 0 }) };
+    /// OWN holds frames: the connection's check after each command is one
+    /// load of a plain cell.
+    static HAS_OWN: Cell<bool> = const { Cell::new(false) };
     /// Keys changed by this thread's command while a BCAST prefix exists,
     /// with the client that changed them (NOLOOP).
     static CHANGED: RefCell<Vec<(Bytes, u64)>> = const { RefCell::new(Vec::new()) };
@@ -120,6 +123,9 @@ pub fn enter(id: u64) {
 
 /// The running command's own messages, taken by its connection.
 pub fn take_own() -> Option<Own> {
+    if !HAS_OWN.replace(false) {
+        return None;
+    }
     OWN.with_borrow_mut(|own| (!own.frames.is_empty()).then(|| std::mem::take(own)))
 }
 
@@ -134,6 +140,7 @@ pub fn own_before_reply() {
 fn deliver(srv: &Server, target: &Arc<ClientHandle>, frame: Bytes) {
     if target.id == CURRENT.get() {
         OWN.with_borrow_mut(|own| own.frames.push(frame));
+        HAS_OWN.set(true);
     } else {
         crate::pubsub::deliver(srv, target, frame);
     }
@@ -412,6 +419,15 @@ impl Tracking {
                 over -= 1;
             }
         }
+    }
+
+    /// Anything to track: a tracking client, a remembered key or a BCAST
+    /// prefix. While false the dispatcher skips every tracking step (one
+    /// relaxed load of each of three rarely written counters).
+    pub fn active(&self) -> bool {
+        self.clients.load(Ordering::Relaxed) != 0
+            || self.keys.load(Ordering::Relaxed) != 0
+            || self.prefix_count.load(Ordering::Relaxed) != 0
     }
 
     /// INFO `tracking_clients`.

@@ -32,7 +32,11 @@ impl From<Reply> for Outcome {
 
 /// Runs one client request.
 pub fn execute(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u64) -> Outcome {
-    crate::tracking::enter(client.id());
+    // Decided once: a command that starts untracked leaves nothing to undo.
+    let tracking = srv.tracking.active();
+    if tracking {
+        crate::tracking::enter(client.id());
+    }
     let client_cmd = client.tracking.is_some()
         && args
             .first()
@@ -45,8 +49,12 @@ pub fn execute(srv: &Server, client: &mut Client, args: Vec<Bytes>, now_ms: u64)
         // CLIENT CACHING lasts for the next command or transaction.
         client.caching = false;
     }
-    srv.tracking.flush_broadcasts(srv);
-    crate::tracking::enter(0);
+    // Also when tracking began inside this command (EXEC of CLIENT TRACKING
+    // ON BCAST and a write): its broadcasts leave now.
+    if tracking || srv.tracking.active() {
+        srv.tracking.flush_broadcasts(srv);
+        crate::tracking::enter(0);
+    }
     outcome
 }
 
