@@ -83,7 +83,7 @@ impl Shutdown {
             deadline_ms,
             paused_writes: false,
         });
-        let _ = self.outcome.send(Outcome::Pending);
+        self.outcome.send_replace(Outcome::Pending);
     }
 
     /// Waits for the pending shutdown's outcome: returns only if it was
@@ -108,7 +108,7 @@ impl Shutdown {
         if p.paused_writes {
             srv.pause_until.store(0, Ordering::Relaxed);
         }
-        let _ = self.outcome.send(Outcome::Failed);
+        self.outcome.send_replace(Outcome::Failed);
     }
 
     /// From the background cycle: carries out a pending shutdown, or keeps

@@ -299,3 +299,38 @@ async fn normal_output_buffer_hard_limit_disconnects() {
     // Small replies are unaffected.
     admin.expect(&["PING"], b"+PONG\r\n").await;
 }
+
+/// A pending shutdown (as SIGTERM or a SHUTDOWN waiting for replicas leaves
+/// it) holds its waiters until SHUTDOWN ABORT cancels it; ABORT with nothing
+/// pending is Redis's error. The cron is paused so the shutdown cannot
+/// proceed on its own.
+#[tokio::test]
+async fn shutdown_abort_releases_pending_waiters() {
+    let server = TestServer::start().await;
+    let Some(srv) = server.server().cloned() else {
+        return; // needs the in-process server
+    };
+    let mut c = server.raw().await;
+    c.expect(&["SHUTDOWN", "ABORT"], "-ERR No shutdown in progress.\r\n")
+        .await;
+    c.expect(&["DEBUG", "PAUSE-CRON", "1"], "+OK\r\n").await;
+    srv.shutdown_ctl
+        .request(&srv, cinnabar::shutdown::Flags::default());
+    let waiter = {
+        let srv = srv.clone();
+        tokio::spawn(async move { srv.shutdown_ctl.wait_failed().await })
+    };
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !waiter.is_finished(),
+        "a pending shutdown released its waiter"
+    );
+    assert!(srv.shutdown_ctl.is_pending());
+    c.expect(&["SHUTDOWN", "ABORT"], "+OK\r\n").await;
+    waiter.await.expect("waiter");
+    assert!(!srv.shutdown_ctl.is_pending());
+    c.expect(&["DEBUG", "PAUSE-CRON", "0"], "+OK\r\n").await;
+    c.expect(&["PING"], "+PONG\r\n").await;
+}
