@@ -478,7 +478,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
 /// access counter counts it (one relaxed load otherwise).
 fn accessed(e: &mut Entry, now_s: u32, config: &crate::config::Config) {
     use std::sync::atomic::Ordering::Relaxed;
-    e.touched = now_s;
+    e.touched = now_s as i32;
     if config.lfu_policy.load(Relaxed) {
         crate::keyspace::lfu::touch(
             e,

@@ -408,7 +408,7 @@ fn set_idletime_or_freq(ctx: &mut Ctx, key: &[u8], idletime: Option<i64>, freq: 
             e.freq_minute = crate::keyspace::lfu::minutes(now_s);
         }
         (false, _, Some(idle)) => {
-            e.touched = now_s.saturating_sub(idle.clamp(0, u32::MAX as i64) as u32);
+            e.touched = (now_s as i64 - idle).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
         }
         _ => {}
     }

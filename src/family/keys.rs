@@ -643,7 +643,7 @@ fn object_idletime(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
     let db = ctx.client.db;
     ctx.expire_if_needed(db, &a[2]);
     Ok(match ctx.db_of(db, &a[2]).get(&a[2]) {
-        Some(e) => Reply::Int(now.saturating_sub(e.touched) as i64),
+        Some(e) => Reply::Int((now as i64 - e.touched as i64).max(0)),
         None => Reply::Nil,
     })
 }

@@ -1063,7 +1063,7 @@ fn debug(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 "Value at:0x7f0000000000 refcount:1 encoding:{enc} serializedlength:{} lru:{} lru_seconds_idle:{}{extra}",
                 1,
                 e.touched,
-                now.saturating_sub(e.touched)
+                (now as i64 - e.touched as i64).max(0)
             )))
         }
         "pause-cron" if a.len() == 3 => {

@@ -86,8 +86,9 @@ pub struct Entry {
     pub value: Value,
     /// Absolute expiry in unix milliseconds; 0 means no expiry.
     pub expire_at: u64,
-    /// Last access, seconds on the server clock (OBJECT IDLETIME).
-    pub touched: u32,
+    /// Last access, seconds on the server clock (uptime; OBJECT IDLETIME).
+    /// Signed: RESTORE … IDLETIME can place it before the server started.
+    pub touched: i32,
     /// LFU access counter and the minute (16-bit clock) of its last
     /// update, kept while an LFU policy is selected (`keyspace::lfu`).
     pub freq: u8,
@@ -173,7 +174,7 @@ impl Db {
     pub fn insert(&mut self, key: &Bytes, value: Value, keep_ttl: bool, now_s: u32) -> bool {
         if let Some(entry) = self.map.get_mut(key.as_ref()) {
             entry.value = value;
-            entry.touched = now_s;
+            entry.touched = now_s as i32;
             if !keep_ttl && entry.expire_at != 0 {
                 let at = entry.expire_at;
                 entry.expire_at = 0;
@@ -186,7 +187,7 @@ impl Db {
             Entry {
                 value,
                 expire_at: 0,
-                touched: now_s,
+                touched: now_s as i32,
                 freq: super::lfu::INIT,
                 freq_minute: super::lfu::minutes(now_s),
             },
