@@ -33,15 +33,18 @@ fn main() {
             "Config '{name}' is accepted and reported by CONFIG GET but has no effect in Cinnabar"
         );
     }
-    // `threads N` (Cinnabar's own directive) sets the worker count; 0 means one
-    // per core. Redis's `io-threads N` with N > 1 is honoured the same way.
+    // `threads N` (Cinnabar's own directive) sets the worker count; 0 means
+    // one per core but one (`default_workers`). Redis's `io-threads N` with
+    // N > 1 is honoured the same way.
     let threads = match config.get_int("threads") {
         n if n > 0 => n as usize,
         _ => match config.get_int("io-threads") {
             n if n > 1 => n as usize,
-            _ => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            _ => default_workers(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1),
+            ),
         },
     };
     let mut rt = tokio::runtime::Builder::new_multi_thread();
@@ -56,6 +59,16 @@ fn main() {
     };
     let code = runtime.block_on(run(config, config_file));
     std::process::exit(code);
+}
+
+/// Workers when none are configured: one per core but one, and at least
+/// one. The core left over is the kernel's (every request and reply crosses
+/// its TCP path, half of the server's CPU in the profiles) and the clients'
+/// on the same host: on 2 cores, two workers next to a client process made
+/// three busy threads on two CPUs and lost 10-30 % of throughput on every
+/// core workload against one worker (benches/RESULTS.md, benches/PROFILE.md).
+fn default_workers(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
 }
 
 /// Redis's adjustOpenFilesLimit: room for `maxclients` connections plus
@@ -278,4 +291,17 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     tracing::warn!("Cinnabar is now ready to exit, bye bye...");
     let _ = srv.port.load(Ordering::Relaxed);
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_workers;
+
+    #[test]
+    fn one_core_is_left_to_the_kernel_and_the_clients() {
+        assert_eq!(default_workers(1), 1);
+        assert_eq!(default_workers(2), 1);
+        assert_eq!(default_workers(8), 7);
+        assert_eq!(default_workers(0), 1);
+    }
 }

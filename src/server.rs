@@ -90,8 +90,25 @@ pub struct CommandStat {
     pub failed: AtomicU64,
     /// Process-wide locks taken while running (`contention`).
     pub global_locks: AtomicU64,
+    /// Calls that took at least one process-wide lock.
+    pub global_lock_calls: AtomicU64,
+    /// Shard locks taken, and how many of them had to wait for another holder.
+    pub shard_locks: AtomicU64,
+    pub contended_waits: AtomicU64,
     /// Calls by duration, log2 buckets of µs (`latency::bucket`).
     pub histogram: [AtomicU64; crate::latency::BUCKETS],
+}
+
+/// One command's share of the shared locks (`Stats::command_contention`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Contention {
+    pub calls: u64,
+    /// Time in the command, in `clock::ticks`.
+    pub ticks: u64,
+    pub global_locks: u64,
+    pub global_lock_calls: u64,
+    pub shard_locks: u64,
+    pub contended_waits: u64,
 }
 
 /// Counters bumped on every command. They are striped by worker thread so two
@@ -294,6 +311,21 @@ impl Stats {
             .sum()
     }
 
+    /// What one command took of the shared locks, over all stripes (`contention`).
+    pub fn command_contention(&self, stat: usize) -> Contention {
+        let mut c = Contention::default();
+        for h in self.hot.iter() {
+            let s = &h.0.per_command[stat];
+            c.calls += s.calls.load(Ordering::Relaxed);
+            c.ticks += s.ticks.load(Ordering::Relaxed);
+            c.global_locks += s.global_locks.load(Ordering::Relaxed);
+            c.global_lock_calls += s.global_lock_calls.load(Ordering::Relaxed);
+            c.shard_locks += s.shard_locks.load(Ordering::Relaxed);
+            c.contended_waits += s.contended_waits.load(Ordering::Relaxed);
+        }
+        c
+    }
+
     /// (calls, usec, rejected, failed) of one command over all stripes.
     pub fn command_totals(&self, stat: usize) -> (u64, u64, u64, u64) {
         let (calls, ticks, rejected, failed) = self.hot.iter().fold((0, 0, 0, 0), |acc, h| {
@@ -377,6 +409,14 @@ impl Stats {
                 s.ticks.store(0, Ordering::Relaxed);
                 s.rejected.store(0, Ordering::Relaxed);
                 s.failed.store(0, Ordering::Relaxed);
+                for c in [
+                    &s.global_locks,
+                    &s.global_lock_calls,
+                    &s.shard_locks,
+                    &s.contended_waits,
+                ] {
+                    c.store(0, Ordering::Relaxed);
+                }
                 for b in s.histogram.iter() {
                     b.store(0, Ordering::Relaxed);
                 }
@@ -957,6 +997,7 @@ async fn background_cycle(srv: Arc<Server>) {
         crate::conn::check_timeouts(&srv);
         srv.stats.sample_instantaneous(unix_ms());
         if ticks.is_multiple_of(hz) {
+            crate::clock::measure();
             crate::persist::aof::cron(&srv);
             crate::persist::cron(&srv);
             crate::pubsub::check_soft_limits(&srv);

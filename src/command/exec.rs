@@ -92,7 +92,7 @@ fn execute_inner(
 /// Locks what the command needs, calls it, then serves blocked clients and
 /// publishes notifications after the locks are released.
 fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms: u64) -> Outcome {
-    let global_locks_before = crate::contention::taken_by_this_thread();
+    let before = crate::contention::snapshot();
     let locks = lock_for(srv, r, &args, client.db);
     let mut ctx = Ctx::new(srv, client, locks, now_ms);
     let reply = call(&mut ctx, r, &args);
@@ -136,16 +136,31 @@ fn run(srv: &Server, client: &mut Client, r: Resolved, args: Vec<Bytes>, now_ms:
     if !events.is_empty() {
         srv.pubsub.publish_key_events(srv, &events);
     }
-    // The contention audit: what the whole command took, locking included.
-    let global_locks = crate::contention::taken_by_this_thread() - global_locks_before;
-    if global_locks > 0 {
-        srv.stats.hot().per_command[r.stat]
-            .global_locks
-            .fetch_add(global_locks, Ordering::Relaxed);
-    }
+    record_contention(srv, r.stat, before);
     match waiter {
         Some(w) => Outcome::Block(w),
         None => Outcome::Reply(reply),
+    }
+}
+
+/// The contention audit: what the whole command took, locking included,
+/// added to its statistics (this worker's stripe; a shard lock taken
+/// without waiting, the single-key case, costs one add).
+fn record_contention(srv: &Server, stat: usize, before: (u64, u64, u64)) {
+    let (global, shards, contended) = crate::contention::snapshot();
+    let cmd = &srv.stats.hot().per_command[stat];
+    if shards > before.1 {
+        cmd.shard_locks
+            .fetch_add(shards - before.1, Ordering::Relaxed);
+    }
+    if global > before.0 {
+        cmd.global_locks
+            .fetch_add(global - before.0, Ordering::Relaxed);
+        cmd.global_lock_calls.fetch_add(1, Ordering::Relaxed);
+    }
+    if contended > before.2 {
+        cmd.contended_waits
+            .fetch_add(contended - before.2, Ordering::Relaxed);
     }
 }
 

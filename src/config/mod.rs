@@ -106,7 +106,7 @@ enum Kind {
 
 /// Debugging parameters Redis hides from `CONFIG GET *` but answers by exact name.
 const HIDDEN: &[(&str, &str)] = &[
-    // Cinnabar's own: worker threads (0 = one per core), set at startup.
+    // Cinnabar's own: worker threads (0 = one per core but one), set at startup.
     ("threads", "0"),
     // Cinnabar's own observability listener (`http`): off unless a port is
     // given; loopback unless told otherwise. Hidden like `threads`, so that

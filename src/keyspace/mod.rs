@@ -151,6 +151,7 @@ impl Keyspace {
     /// change the shard.
     fn guard(&self, idx: usize) -> MutexGuard<'_, Shard> {
         let shard = &self.shards[idx];
+        crate::contention::shard_lock();
         let guard = match shard.try_lock() {
             Some(g) => g,
             None => Self::wait_for(shard),
@@ -165,6 +166,7 @@ impl Keyspace {
     /// this worker to the runtime first (`long_step::run`).
     #[cold]
     fn wait_for(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+        crate::contention::contended_wait();
         loop {
             if LONG_HOLDERS.load(Ordering::Acquire) > 0 {
                 return crate::long_step::run(|| shard.lock());
