@@ -298,10 +298,11 @@ def cpu_us(rs):  # server CPU µs per op: CPU over the loadgen run / (ops/s × m
          if x.get("server_cpu_s") and x.get("ops_per_sec")]
     return st.median(v) if v else None
 P("## One worker thread: like for like with Redis on this host\n")
-P("Redis runs its commands on one thread and the load generator takes the other CPU. Cinnabar's default (one worker "
-  "per CPU, two here) makes three busy threads on two CPUs, and the scheduler then gives the load generator about "
-  "two thirds of a CPU (the 'loadgen CPU %' column above). These runs give Cinnabar one worker (`--threads 1`), "
-  "so both servers get the same share of the machine; the Redis figures are the same runs as in the table above. "
+P("Redis runs its commands on one thread and the load generator takes the other CPU. Cinnabar's default is one "
+  "worker per CPU but one: on this 2-CPU host that is one worker too, so the default runs of the table above and "
+  "these explicit `--threads 1` runs are two samples of the same configuration (two workers next to the load "
+  "generator make three busy threads on two CPUs: see the scaling section). The Redis figures are the same runs "
+  "as in the table above. "
   "Server CPU is the server process's user+system time over the whole loadgen run (/proc/PID/stat) divided by "
   f"the operations of the measured {E['SECS']} s, so it includes set-up and prefill (get_*, rpop_*): the figure "
   "to compare is the ratio on one row, which says how much CPU each server spends per operation.\n")
@@ -346,7 +347,7 @@ m = med(rs, "ops_per_sec")
 workers = ", ".join(map(str, sorted({x.get("tokio_workers") for x in rs})))
 P(f"| (default) | {workers} | {fmt(m)} | {spread(rs,'ops_per_sec')} | {fmt(med(rs,'p99_us'))} | {f'{m/mr:.2f}' if m and mr else '–'} |")
 P("\nThe 'tokio worker threads observed' column counts `tokio-rt-worker` threads in /proc/PID/task after start-up. "
-  "`--threads N` sets Cinnabar's worker count (default: one per CPU). "
+  "`--threads N` sets Cinnabar's worker count (default: one per CPU but one, at least one). "
   "On a 2-CPU host the load generator needs one of the two CPUs, so scaling above 1 worker cannot show much here.\n")
 
 P("## Streams\n")

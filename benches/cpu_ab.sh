@@ -38,7 +38,7 @@ row_args() {
     echo "pipeline --cmd $cmd --conns 50 --depth $depth --seconds $SECS ${extra[*]}"
 }
 
-# run label bin row -> prints "µs-of-server-CPU-per-op,ops/s,p99-µs"
+# run label bin row -> prints "µs-of-server-CPU-per-op,ops/s,p99-µs,user-µs-per-op"
 run() {
     local label=$1 bin=$2 row=$3
     cleanup
@@ -49,18 +49,20 @@ run() {
     fi
     SERVER_PID=$!
     wait_up
-    local c0 c1 line ops
+    local c0 c1 u0 u1 line ops
     c0=$(server_cpu_ticks)
+    u0=$(server_user_ticks)
     # shellcheck disable=SC2046
     line=$("$LOADGEN" $(row_args "$row") --port "$PORT" 2>/dev/null)
     c1=$(server_cpu_ticks)
+    u1=$(server_user_ticks)
     cleanup
     ops=$(echo "$line" | grep -o '"ops":[0-9]*' | head -1 | cut -d: -f2)
     rate=$(echo "$line" | grep -o '"ops_per_sec":[0-9.]*' | head -1 | cut -d: -f2)
     p99=$(echo "$line" | grep -o '"p99_us":[0-9]*' | head -1 | cut -d: -f2)
-    [[ -n "$ops" && "$ops" != 0 ]] || { echo nan,0,0; return; }
-    awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" -v n="$ops" -v r="$rate" -v p="$p99" \
-        'BEGIN{printf "%.3f,%d,%d", (b-a)/hz*1e6/n, r, p}'
+    [[ -n "$ops" && "$ops" != 0 ]] || { echo nan,0,0,nan; return; }
+    awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" -v n="$ops" -v r="$rate" -v p="$p99" -v ua="$u0" -v ub="$u1" \
+        'BEGIN{printf "%.3f,%d,%d,%.3f", (b-a)/hz*1e6/n, r, p, (ub-ua)/hz*1e6/n}'
 }
 
 field() { tr ' ' '\n' | grep -v '^$' | cut -d, -f"$1" | tr '\n' ' '; }
@@ -89,8 +91,10 @@ for row in $ROWS; do
         m=$(echo "$cpus" | median)
         rate=$(echo "${got[$l]}" | field 2 | median)
         p99=$(echo "${got[$l]}" | field 3 | median)
+        user=$(echo "${got[$l]}" | field 4 | median)
         printf ' | %-20s %7s' "${cpus% }" "$m"
-        [[ $l == redis ]] || ratios+="$l cpu $(awk -v a="$m" -v b="$rmed" 'BEGIN{printf "%.2f", a/b}') ops/s $(awk -v a="$rate" -v b="$rrate" 'BEGIN{printf "%.2f", a/b}') p99 $(awk -v a="$p99" -v b="$rp99" 'BEGIN{printf "%.2f", a/b}'); "
+        [[ $l == redis ]] && ratios+="redis user µs/op $user; "
+        [[ $l == redis ]] || ratios+="$l cpu $(awk -v a="$m" -v b="$rmed" 'BEGIN{printf "%.2f", a/b}') user µs/op $user ops/s $(awk -v a="$rate" -v b="$rrate" 'BEGIN{printf "%.2f", a/b}') p99 $(awk -v a="$p99" -v b="$rp99" 'BEGIN{printf "%.2f", a/b}'); "
     done
     printf ' | %s\n' "$ratios"
     unset got

@@ -33,6 +33,11 @@ wait_up() {
 server_cpu_ticks() {
     awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0
 }
+# User-mode CPU ticks only: the server's own code, without the kernel's
+# TCP path (the part a change to the server's code moves; less noisy).
+server_user_ticks() {
+    awk '{print $14}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0
+}
 CLK_TCK=$(getconf CLK_TCK)
 
 # The load generator's executable (built by `cargo bench --no-run`).

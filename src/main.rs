@@ -275,6 +275,11 @@ async fn run(config: Config, config_file: Option<String>) -> i32 {
     }
     tokio::spawn(cinnabar::shutdown::watch_signals(srv.clone()));
     cinnabar::server::serve(srv.clone(), listeners).await;
+    if !unixsocket.is_empty() {
+        // Here, as Redis's prepareForShutdown unlinks it: the accept loop
+        // removes it too, but may not run again before the process exits.
+        let _ = std::fs::remove_file(&unixsocket);
+    }
     srv.aof.flush_all();
     // SIGTERM/SIGINT: the final snapshot Redis takes when save points are set.
     if !srv

@@ -680,8 +680,15 @@ impl Server {
         self.monitoring.store(!m.is_empty(), Ordering::Relaxed);
     }
 
+    /// Stops serving: the accept loops and background tasks watch the
+    /// channel; every connection is killed, which wakes it (connections do
+    /// not wait on the channel: see `conn::Conn::serve`). A connection
+    /// registered after the sweep sees the flag and closes itself.
     pub fn shutdown(&self) {
         let _ = self.shutdown_tx.send(true);
+        for c in self.clients.all() {
+            c.kill();
+        }
     }
 
     pub fn is_shutting_down(&self) -> bool {

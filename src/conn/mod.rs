@@ -99,6 +99,11 @@ pub async fn serve_connection<R, W>(
         Ordering::Relaxed,
     );
     srv.clients.register(handle.clone());
+    if srv.is_shutting_down() {
+        // Registered after `Server::shutdown` swept the clients.
+        srv.clients.unregister(handle.id);
+        return;
+    }
     let mut client = Client::new(handle.clone());
     client.set_user(srv.acl.default_user());
     client.authenticated = srv.acl.default_open();
@@ -193,12 +198,18 @@ enum Closed {
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
     async fn serve(&mut self, client: &mut Client) -> Result<(), Closed> {
-        let mut shutdown = self.srv.shutdown_rx.clone();
         let mut idle_freed = false;
         // One timer per connection, re-armed only when it fires: arming a fresh
         // timer per read would cost a clock read and a timer-wheel insert each time.
         let idle_timer = tokio::time::sleep(QBUF_IDLE_FREE);
         tokio::pin!(idle_timer);
+        // Shutdown reaches the connection through its own wake-up
+        // (`Server::shutdown` kills every client, which wakes it): waiting on
+        // the server-wide shutdown channel too locked that channel's waiter
+        // list, which every connection of every worker shares, twice per
+        // request batch. (The wake-up itself is re-armed per read: other
+        // waits on it inside `process`, a blocked command's, must be the only
+        // waiter when they wait.)
         loop {
             self.process(client).await?;
             // Like Redis, a client that just sent a big argument keeps a read buffer
@@ -297,7 +308,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                         idle_timer.as_mut().reset(tokio::time::Instant::now() + wait);
                     }
                 }
-                _ = shutdown.changed() => return Err(Closed::Killed),
             }
         }
     }
