@@ -487,7 +487,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             if self.srv.busy.running() && self.busy_script_refuses(client, &args).await {
                 continue;
             }
-            if !yielded_for_publish && yields_to_earlier_arrivals(&args) {
+            if !yielded_for_publish && yields_to_earlier_arrivals(&args) > 0 {
                 // Let connections woken before this one run first: an
                 // UNSUBSCRIBE that reached the server before this PUBLISH is
                 // then applied before it, and an INFO sent after other
@@ -496,7 +496,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 // Once per batch: the batch's later commands arrived after it.
                 yielded_for_publish = true;
                 crate::pubsub::wakes::flush();
-                tokio::task::yield_now().await;
+                for _ in 0..yields_to_earlier_arrivals(&args) {
+                    tokio::task::yield_now().await;
+                }
                 crate::pubsub::wakes::defer();
             }
             if crate::client_eviction::over_limit(self.srv) {
@@ -557,11 +559,22 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 reply = Reply::Int(n as i64);
                 now_ms = unix_ms();
             }
-            self.emit(client, &reply);
-            if let Some(own) = &own {
-                self.emit_pushes(&own.frames[own.before_reply..]);
-            }
-            if self.over_normal_obuf_limit(client) {
+            // A large bulk that will take the replies past the hard limit
+            // closes the client before it is copied: Redis's outcome (the
+            // client goes, nothing is sent), reached without the copy, so
+            // that the client is gone sooner for everyone else.
+            let ahead = match &reply {
+                Reply::Bulk(b) if b.len() >= 64 * 1024 => b.len(),
+                _ => 0,
+            };
+            let over = (ahead > 0 && self.over_normal_obuf_limit(client, ahead)) || {
+                self.emit(client, &reply);
+                if let Some(own) = &own {
+                    self.emit_pushes(&own.frames[own.before_reply..]);
+                }
+                self.over_normal_obuf_limit(client, 0)
+            };
+            if over {
                 // As Redis frees such a client: nothing more is sent, and it
                 // is gone for everyone now (CLIENT LIST), not once its task ends.
                 self.out.clear();
@@ -634,10 +647,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
 
     /// The `normal` class of client-output-buffer-limit: replies waiting to
     /// be written past the hard limit, or past the soft one for longer than
-    /// its seconds. One relaxed load per reply while under both.
-    fn over_normal_obuf_limit(&mut self, client: &Client) -> bool {
+    /// its seconds, counting `ahead` bytes about to be added. One relaxed
+    /// load per reply while under both.
+    fn over_normal_obuf_limit(&mut self, client: &Client, ahead: usize) -> bool {
         let limits = &self.srv.config.obuf_normal;
-        let pending = self.out.len() as u64;
+        let pending = (self.out.len() + ahead) as u64;
         let hard = limits.hard.load(Ordering::Relaxed);
         let soft = limits.soft.load(Ordering::Relaxed);
         let over_hard = hard > 0 && pending > hard;
@@ -954,13 +968,23 @@ impl Drop for PostponedGuard<'_> {
 /// before (PUBLISH reaching who is subscribed, INFO's counts, CLIENT LIST
 /// showing clients that earlier requests grew or closed): rare enough that
 /// a yield before them costs nothing measurable.
-fn yields_to_earlier_arrivals(args: &[bytes::Bytes]) -> bool {
+/// How many times: once lets tasks this worker has queued run first; CLIENT
+/// LIST yields a few times more, so that a connection another worker took
+/// over meanwhile (its requests arrived first) is likelier to be done.
+fn yields_to_earlier_arrivals(args: &[bytes::Bytes]) -> usize {
     let name = &args[0];
-    name.eq_ignore_ascii_case(b"publish")
+    if name.eq_ignore_ascii_case(b"publish")
         || name.eq_ignore_ascii_case(b"spublish")
         || name.eq_ignore_ascii_case(b"info")
-        || (name.eq_ignore_ascii_case(b"client")
-            && args.get(1).is_some_and(|s| s.eq_ignore_ascii_case(b"list")))
+    {
+        1
+    } else if name.eq_ignore_ascii_case(b"client")
+        && args.get(1).is_some_and(|s| s.eq_ignore_ascii_case(b"list"))
+    {
+        4
+    } else {
+        0
+    }
 }
 
 /// Polls `fut` once: its output if it is ready now, `None` if it would
