@@ -243,6 +243,9 @@ pub struct ClientHandle {
     /// What this client adds to `Clients::mem_total` (CLIENT LIST tot-mem),
     /// as its connection last measured it (`client_eviction`).
     pub mem: AtomicUsize,
+    /// Evicted: what it held, counted in `Clients::mem_releasing` until
+    /// its connection has dropped its buffers.
+    pub mem_evicted: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -302,6 +305,7 @@ impl ClientHandle {
             tracking: Mutex::new(None),
             no_evict: AtomicBool::new(false),
             mem: AtomicUsize::new(0),
+            mem_evicted: AtomicUsize::new(0),
         }
     }
 
@@ -327,6 +331,10 @@ pub struct Clients {
     pub mem_total: AtomicI64,
     /// One eviction scan at a time (`client_eviction::evict`).
     pub evicting: Mutex<()>,
+    /// Memory of evicted clients whose tasks have not released it yet:
+    /// Redis frees an evicted client at once, so key eviction does not
+    /// count it (`keyspace::evict`).
+    pub mem_releasing: AtomicI64,
 }
 
 impl Clients {
@@ -336,6 +344,7 @@ impl Clients {
             next_id: AtomicU64::new(1),
             mem_total: AtomicI64::new(0),
             evicting: Mutex::new(()),
+            mem_releasing: AtomicI64::new(0),
         }
     }
 

@@ -129,6 +129,24 @@ pub fn update(srv: &Server, handle: &ClientHandle, mem: usize) {
         .fetch_add(mem as i64 - old as i64, Ordering::Relaxed);
 }
 
+/// A leaving client's buffers are released: an evicted one no longer
+/// counts in `Clients::mem_releasing`.
+pub fn released(srv: &Server, handle: &ClientHandle) {
+    update(srv, handle, 0);
+    let evicted = handle.mem_evicted.swap(0, Ordering::Relaxed);
+    if evicted > 0 {
+        srv.clients
+            .mem_releasing
+            .fetch_sub(evicted as i64, Ordering::Relaxed);
+    }
+}
+
+/// Memory evicted clients still hold until their tasks end (not counted
+/// against `maxmemory`, as Redis has freed it already).
+pub fn releasing(srv: &Server) -> u64 {
+    srv.clients.mem_releasing.load(Ordering::Relaxed).max(0) as u64
+}
+
 /// Over the limit: eviction has work to do (two relaxed loads when off).
 #[inline]
 pub fn over_limit(srv: &Server) -> bool {
@@ -171,6 +189,10 @@ pub fn evict(srv: &Server) {
         // eviction done although the connection closes on its own task.
         let freed = c.mem.swap(0, Ordering::Relaxed);
         total.fetch_sub(freed as i64, Ordering::Relaxed);
+        c.mem_evicted.store(freed, Ordering::Relaxed);
+        srv.clients
+            .mem_releasing
+            .fetch_add(freed as i64, Ordering::Relaxed);
         srv.stats.evicted_clients.fetch_add(1, Ordering::Relaxed);
     }
     if total.load(Ordering::Relaxed) >= limit {

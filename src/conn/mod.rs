@@ -159,7 +159,7 @@ pub fn is_local_peer(peer: &SocketAddr) -> bool {
 
 /// Releases everything a leaving client held: subscriptions, registry entry.
 fn cleanup(srv: &Server, client: &mut Client) {
-    crate::client_eviction::update(srv, &client.handle, 0);
+    crate::client_eviction::released(srv, &client.handle);
     crate::pubsub::wakes::flush();
     crate::family::pubsub::unsubscribe_all(srv, client);
     client.unwatch();
@@ -310,6 +310,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                     }
                 }
                 _ = client.handle.wake.notified() => {
+                    if client.handle.is_killed() {
+                        // Evicted or killed: release its buffers now.
+                        return Err(Closed::Killed);
+                    }
                     // Messages were queued for this client. Let every connection
                     // that is ready now run first: publishers read in the same
                     // round add theirs, and the lot leaves in one write, as in
