@@ -2,7 +2,7 @@
 //! may read or poke (`ClientHandle`: CLIENT LIST/KILL, pub/sub delivery, wake-ups).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -41,8 +41,7 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Channel, pattern and shard-channel subscriptions of this client.
     pub subs: Subscriptions,
-    /// CLIENT NO-EVICT / NO-TOUCH.
-    pub no_evict: bool,
+    /// CLIENT NO-TOUCH (NO-EVICT is on the handle: the evicting task reads it).
     pub no_touch: bool,
     /// Bytes of the running command plus what is buffered after it (CLIENT LIST qbuf).
     pub query_len: usize,
@@ -82,6 +81,33 @@ pub struct MultiState {
     pub may_write: bool,
     /// A queued command writes or may replicate (PUBLISH…): CLIENT PAUSE WRITE holds EXEC.
     pub may_replicate: bool,
+    /// Bytes of the queued arguments plus a pointer per argument (Redis's
+    /// `mstate.argv_len_sums`: CLIENT LIST multi-mem, client eviction).
+    pub queued_bytes: usize,
+}
+
+impl MultiState {
+    pub fn new() -> MultiState {
+        MultiState {
+            queued: Vec::new(),
+            aborted: false,
+            may_grow: false,
+            may_write: false,
+            may_replicate: false,
+            queued_bytes: 0,
+        }
+    }
+
+    pub fn queue(&mut self, args: &[Bytes]) {
+        self.queued_bytes += crate::client_eviction::argv_mem(args);
+        self.queued.push(args.to_vec());
+    }
+}
+
+impl Default for MultiState {
+    fn default() -> Self {
+        MultiState::new()
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -124,7 +150,6 @@ impl Client {
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             subs: Subscriptions::default(),
-            no_evict: false,
             no_touch: false,
             query_len: 0,
             monitor: false,
@@ -213,6 +238,14 @@ pub struct ClientHandle {
     /// CLIENT TRACKING state (`None`: off), read by the connections whose
     /// writes invalidate what this client caches.
     pub tracking: Mutex<Option<crate::tracking::State>>,
+    /// CLIENT NO-EVICT: never chosen by client eviction.
+    pub no_evict: AtomicBool,
+    /// What this client adds to `Clients::mem_total` (CLIENT LIST tot-mem),
+    /// as its connection last measured it (`client_eviction`).
+    pub mem: AtomicUsize,
+    /// Evicted: what it held, counted in `Clients::mem_releasing` until
+    /// its connection has dropped its buffers.
+    pub mem_evicted: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -228,6 +261,12 @@ pub struct ClientInfo {
     pub qbuf: usize,
     pub qbuf_free: usize,
     pub obuf: usize,
+    /// Arguments of a request still being read, and of queued MULTI
+    /// commands (CLIENT LIST argv-mem / multi-mem).
+    pub argv_mem: usize,
+    pub multi_mem: usize,
+    /// Replies not yet written (CLIENT LIST omem).
+    pub omem: usize,
     pub blocked: bool,
     /// The ACL user (`None`: an internal client, shown as `(superuser)`).
     pub user: Option<Arc<crate::acl::User>>,
@@ -264,6 +303,9 @@ impl ClientHandle {
             kill_wake: Notify::new(),
             waiter: Mutex::new(None),
             tracking: Mutex::new(None),
+            no_evict: AtomicBool::new(false),
+            mem: AtomicUsize::new(0),
+            mem_evicted: AtomicUsize::new(0),
         }
     }
 
@@ -283,6 +325,16 @@ impl ClientHandle {
 pub struct Clients {
     map: RwLock<BTreeMap<u64, Arc<ClientHandle>>>,
     next_id: AtomicU64,
+    /// Sum of every client's `ClientHandle::mem` (Redis's memory of the
+    /// normal and pub/sub client types). Signed: the evicting task and the
+    /// evicted client's own task may adjust it in either order.
+    pub mem_total: AtomicI64,
+    /// One eviction scan at a time (`client_eviction::evict`).
+    pub evicting: Mutex<()>,
+    /// Memory of evicted clients whose tasks have not released it yet:
+    /// Redis frees an evicted client at once, so key eviction does not
+    /// count it (`keyspace::evict`).
+    pub mem_releasing: AtomicI64,
 }
 
 impl Clients {
@@ -290,6 +342,9 @@ impl Clients {
         Clients {
             map: RwLock::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
+            mem_total: AtomicI64::new(0),
+            evicting: Mutex::new(()),
+            mem_releasing: AtomicI64::new(0),
         }
     }
 

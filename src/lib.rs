@@ -42,6 +42,9 @@
 //! - `persist`: RDB v10 encode/decode (`persist::rdb`), CRC-64, LZF, SAVE/BGSAVE,
 //!   DEBUG DIGEST, and the append-only file (`persist::aof`, Redis 7's
 //!   multi-part layout, fed by the replication feed).
+//! - `client_eviction`: `maxmemory-clients` — each connection's memory as
+//!   CLIENT LIST `tot-mem` reports it, and the closing of the largest clients
+//!   past the limit.
 //! - `blocking`: blocked clients (queued in the shards of their keys) and
 //!   their wake-up.
 //! - `http`: the optional observability listener (`http-port`): Prometheus
@@ -113,6 +116,7 @@ pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod client;
+pub mod client_eviction;
 pub mod clock;
 pub mod command;
 pub mod config;

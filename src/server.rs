@@ -180,6 +180,8 @@ pub struct Stats {
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
     pub evicted_keys: AtomicU64,
+    /// Clients closed by client eviction (`maxmemory-clients`).
+    pub evicted_clients: AtomicU64,
     /// Values Redis would have freed on its lazyfree thread (INFO
     /// `lazyfreed_objects`).
     pub lazyfreed_objects: AtomicU64,
@@ -211,6 +213,7 @@ impl Stats {
             rejected_connections: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
             evicted_keys: AtomicU64::new(0),
+            evicted_clients: AtomicU64::new(0),
             lazyfreed_objects: AtomicU64::new(0),
             error_replies: AtomicU64::new(0),
             sync_full: AtomicU64::new(0),
@@ -441,6 +444,7 @@ impl Stats {
             &self.rejected_connections,
             &self.expired_keys,
             &self.evicted_keys,
+            &self.evicted_clients,
             &self.lazyfreed_objects,
             &self.error_replies,
             &self.pubsub_slow_disconnects,

@@ -366,7 +366,7 @@ fn queue_in_multi(g: &mut Gate) -> Result<(), Reply> {
     multi.may_grow |= g.flags & flags::DENYOOM != 0;
     multi.may_write |= g.flags & flags::WRITE != 0;
     multi.may_replicate |= g.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0;
-    multi.queued.push(g.args.to_vec());
+    multi.queue(g.args);
     // CLIENT LIST's multi= is the number of queued commands.
     g.client.handle.info.lock().multi = multi.queued.len() as i64;
     Err(Reply::Status("QUEUED"))

@@ -83,6 +83,7 @@ pub const HONOURED: &[&str] = &[
     "enable-debug-command",
     "latency-tracking",
     "maxmemory",
+    "maxmemory-clients",
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
     "set-max-intset-entries",
@@ -240,6 +241,9 @@ pub struct Config {
     pub active_expire: AtomicBool,
     /// Bytes; 0 = unlimited. Past it, commands flagged `denyoom` are refused.
     pub maxmemory: AtomicU64,
+    /// `maxmemory-clients`: bytes, or (negative) a percentage of `maxmemory`,
+    /// as Redis stores it; 0 = no client eviction (`client_eviction`).
+    pub maxmemory_clients: AtomicI64,
     /// min-replicas-to-write / min-replicas-max-lag (checked on every write
     /// while replicas are attached) and replica-read-only.
     pub min_replicas_to_write: AtomicU64,
@@ -323,6 +327,7 @@ impl Config {
             stream_node_max_bytes: AtomicU64::new(4096),
             active_expire: AtomicBool::new(true),
             maxmemory: AtomicU64::new(0),
+            maxmemory_clients: AtomicI64::new(0),
             min_replicas_to_write: AtomicU64::new(0),
             min_replicas_max_lag: AtomicU64::new(10),
             replica_read_only: AtomicBool::new(true),
@@ -542,6 +547,14 @@ impl Config {
             "maxmemory" => self
                 .maxmemory
                 .store(v.parse::<u64>().unwrap_or(0), Ordering::Relaxed),
+            "maxmemory-clients" => {
+                // Normalised before it gets here: `N` bytes or `P%`.
+                let n = match v.strip_suffix('%') {
+                    Some(p) => -p.parse::<i64>().unwrap_or(0),
+                    None => v.parse::<i64>().unwrap_or(0),
+                };
+                self.maxmemory_clients.store(n, Ordering::Relaxed)
+            }
             "set-max-intset-entries" => self
                 .set_max_intset_entries
                 .store(int()? as usize, Ordering::Relaxed),

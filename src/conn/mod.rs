@@ -121,6 +121,8 @@ pub async fn serve_connection<R, W>(
         last_read_filled: false,
         last_resize: std::time::Instant::now(),
         obuf_soft_since: None,
+        stalled: false,
+        unflushed: false,
     };
     let _ = conn.serve(&mut client).await;
     drop(conn);
@@ -162,6 +164,7 @@ pub fn is_local_peer(peer: &SocketAddr) -> bool {
 
 /// Releases everything a leaving client held: subscriptions, registry entry.
 fn cleanup(srv: &Server, client: &mut Client) {
+    crate::client_eviction::released(srv, &client.handle);
     crate::pubsub::wakes::flush();
     crate::family::pubsub::unsubscribe_all(srv, client);
     client.unwatch();
@@ -187,6 +190,12 @@ struct Conn<'a, R, W> {
     last_resize: std::time::Instant,
     /// Since when pending replies are past the normal class's soft limit.
     obuf_soft_since: Option<std::time::Instant>,
+    /// The socket did not take all of `out`: the rest is written as it
+    /// drains while requests keep being read (`write_ready`).
+    stalled: bool,
+    /// Bytes were written since the transport was last flushed (TLS
+    /// records rustls still holds; a no-op over TCP).
+    unflushed: bool,
 }
 
 /// Why a connection ends.
@@ -225,10 +234,22 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             }
             self.shrink_after_peak();
             self.drain_outbox(client);
-            self.flush().await?;
+            if client.close_after_reply
+                || client.repl.handoff.is_some()
+                || self.parser.unauthenticated
+            {
+                // Everything must be written before the socket changes
+                // hands or closes; an unauthenticated client's replies are
+                // never held (`flush`).
+                self.flush().await?;
+            } else {
+                self.write_ready().await?;
+            }
             if let Some(handoff) = client.repl.handoff.take() {
                 // SYNC/PSYNC answered: from now on this socket is a replica link.
                 let srv = self.srv;
+                // Replicas are not normal clients: never counted nor evicted.
+                crate::client_eviction::update(srv, &self.handle, 0);
                 crate::repl::master::serve_replica(
                     srv,
                     &self.handle,
@@ -268,8 +289,24 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             if !idle_freed {
                 self.reserve_read();
             }
-            self.report_qbuf(client);
+            self.report(client);
+            // After reads (a growing query buffer) and writes, as Redis
+            // updates a client's memory and evicts before it sleeps.
+            crate::client_eviction::evict(self.srv);
+            if client.handle.is_killed() {
+                return Err(Closed::Killed);
+            }
             tokio::select! {
+                // Replies the socket did not take: written as it drains,
+                // while the client's requests are still read and served (the
+                // next round of the loop).
+                n = write_step(&mut self.wr, &self.out), if !self.out.is_empty() || self.unflushed => {
+                    match n {
+                        Ok(_) if self.out.is_empty() => self.unflushed = false,
+                        Ok(n) if n > 0 => self.wrote(n),
+                        _ => return Err(Closed::Io),
+                    }
+                }
                 n = self.rd.read_buf(&mut self.inbuf) => {
                     idle_freed = false;
                     match n {
@@ -284,6 +321,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                     }
                 }
                 _ = client.handle.wake.notified() => {
+                    if client.handle.is_killed() {
+                        // Evicted or killed: release its buffers now.
+                        return Err(Closed::Killed);
+                    }
                     // Messages were queued for this client. Let every connection
                     // that is ready now run first: publishers read in the same
                     // round add theirs, and the lot leaves in one write, as in
@@ -295,7 +336,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                     let last = client.handle.last_active_ms.load(Ordering::Relaxed);
                     let idle_ms = unix_ms().saturating_sub(self.srv.start_unix_ms).saturating_sub(last);
                     let limit = QBUF_IDLE_FREE.as_millis() as u64;
-                    if idle_ms >= limit && self.inbuf.is_empty() {
+                    if idle_ms >= limit && self.inbuf.is_empty() && self.out.is_empty() {
                         // An idle client keeps no buffers (Redis frees its
                         // query buffer after 2 s too, and shrinks its reply buffer).
                         let freed = self.inbuf.capacity() + self.out.capacity();
@@ -351,10 +392,28 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
         self.qbuf_peak = self.inbuf.len();
     }
 
-    fn report_qbuf(&self, client: &Client) {
-        let mut info = client.handle.info.lock();
-        info.qbuf = self.inbuf.len();
-        info.qbuf_free = self.inbuf.capacity() - self.inbuf.len();
+    /// Publishes what CLIENT LIST shows of this connection's buffers, and
+    /// its memory for client eviction.
+    fn report(&self, client: &Client) {
+        let argv = self.parser.argv_mem();
+        let multi = crate::client_eviction::multi_mem(client);
+        let pushes = client.handle.outbox.lock().bytes;
+        {
+            let mut info = client.handle.info.lock();
+            info.qbuf = self.inbuf.len();
+            info.qbuf_free = self.inbuf.capacity() - self.inbuf.len();
+            info.argv_mem = argv;
+            info.multi_mem = multi;
+            info.omem = self.out.len();
+        }
+        let buffers = crate::client_eviction::Buffers {
+            query: self.inbuf.capacity(),
+            argv,
+            output: self.out.len() + pushes,
+            output_spare: self.out.capacity() - self.out.len(),
+        };
+        let mem = crate::client_eviction::memory(client, &buffers);
+        crate::client_eviction::update(self.srv, &client.handle, mem);
     }
 
     /// Room for the next read: the rest of a big argument, a full chunk
@@ -367,12 +426,26 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
         } else {
             SMALL_READ
         };
-        let want = self
-            .parser
-            .bulk_remaining(self.inbuf.len())
-            .unwrap_or(0)
-            .clamp(floor, 1 << 20);
-        if self.inbuf.capacity() - self.inbuf.len() < want {
+        let (len, cap) = (self.inbuf.len(), self.inbuf.capacity());
+        let remaining = self.parser.bulk_remaining(len);
+        if let Some(rest) = remaining.filter(|_| self.parser.big_bulk_in_progress()) {
+            // A big argument grows the buffer geometrically (a header alone
+            // reserves nothing it claims), but never past what the argument
+            // needs: the buffer is this client's memory (CLIENT LIST tot-mem,
+            // client eviction), and Redis sizes a big argument's buffer
+            // exactly.
+            let chunk = rest.min(1 << 20);
+            if cap - len >= chunk {
+                return;
+            }
+            let target = (len + chunk).max(2 * cap).min(len + rest);
+            let mut grown = BytesMut::with_capacity(target);
+            grown.extend_from_slice(&self.inbuf);
+            self.inbuf = grown;
+            return;
+        }
+        let want = remaining.unwrap_or(0).clamp(floor, 1 << 20);
+        if cap - len < want {
             self.inbuf.reserve(want);
         }
     }
@@ -428,7 +501,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             if self.srv.busy.running() && self.busy_script_refuses(client, &args).await {
                 continue;
             }
-            if !yielded_for_publish && yields_to_earlier_arrivals(&args[0]) {
+            if !yielded_for_publish && yields_to_earlier_arrivals(&args) > 0 {
                 // Let connections woken before this one run first: an
                 // UNSUBSCRIBE that reached the server before this PUBLISH is
                 // then applied before it, and an INFO sent after other
@@ -437,8 +510,18 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 // Once per batch: the batch's later commands arrived after it.
                 yielded_for_publish = true;
                 crate::pubsub::wakes::flush();
-                tokio::task::yield_now().await;
+                for _ in 0..yields_to_earlier_arrivals(&args) {
+                    tokio::task::yield_now().await;
+                }
                 crate::pubsub::wakes::defer();
+            }
+            if crate::client_eviction::over_limit(self.srv) {
+                // Redis's processCommand evicts before running a command;
+                // if this client is the one evicted, the command never runs.
+                crate::client_eviction::evict(self.srv);
+                if client.handle.is_killed() {
+                    return Err(Closed::Killed);
+                }
             }
             let mut outcome = execute(self.srv, client, args, now_ms);
             let (mut reply, own) = loop {
@@ -490,26 +573,49 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 reply = Reply::Int(n as i64);
                 now_ms = unix_ms();
             }
-            self.emit(client, &reply);
-            if let Some(own) = &own {
-                self.emit_pushes(&own.frames[own.before_reply..]);
-            }
-            if self.over_normal_obuf_limit(client) {
-                // As Redis frees such a client: nothing more is sent.
+            // A large bulk that will take the replies past the hard limit
+            // closes the client before it is copied: Redis's outcome (the
+            // client goes, nothing is sent), reached without the copy, so
+            // that the client is gone sooner for everyone else.
+            let ahead = match &reply {
+                Reply::Bulk(b) if b.len() >= 64 * 1024 => b.len(),
+                _ => 0,
+            };
+            let over = (ahead > 0 && self.over_normal_obuf_limit(client, ahead)) || {
+                self.emit(client, &reply);
+                if let Some(own) = &own {
+                    self.emit_pushes(&own.frames[own.before_reply..]);
+                }
+                self.over_normal_obuf_limit(client, 0)
+            };
+            if over {
+                // As Redis frees such a client: nothing more is sent, and it
+                // is gone for everyone now (CLIENT LIST), not once its task ends.
                 self.out.clear();
+                client.handle.kill();
                 return Err(Closed::Killed);
             }
             if client.close_after_reply || client.repl.handoff.is_some() {
                 return Ok(());
             }
-            // Replies of a long pipeline go out every 64 KB, unless a normal
-            // output-buffer limit is set: then they wait for the batch's end,
-            // as in Redis, so that the limit sees them all.
+            if crate::client_eviction::enabled(self.srv) {
+                // What the command added (replies, a queued command, watched
+                // keys, subscriptions) counts now, as Redis updates a client's
+                // memory after each command; the top of the loop stops a
+                // client this evicted.
+                self.report(client);
+                crate::client_eviction::evict(self.srv);
+            }
+            // Replies of a long pipeline go out every 64 KB (what the socket
+            // takes now: a client that does not read grows its output
+            // buffer, as in Redis), unless a normal output-buffer limit is
+            // set: then they wait for the batch's end, as in Redis, so that
+            // the limit sees them all.
             if self.out.len() > 64 * 1024
                 && self.srv.config.obuf_normal.hard.load(Ordering::Relaxed) == 0
                 && self.srv.config.obuf_normal.soft.load(Ordering::Relaxed) == 0
             {
-                self.flush().await?;
+                self.write_ready().await?;
                 now_ms = unix_ms();
             }
         }
@@ -555,10 +661,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
 
     /// The `normal` class of client-output-buffer-limit: replies waiting to
     /// be written past the hard limit, or past the soft one for longer than
-    /// its seconds. One relaxed load per reply while under both.
-    fn over_normal_obuf_limit(&mut self, client: &Client) -> bool {
+    /// its seconds, counting `ahead` bytes about to be added. One relaxed
+    /// load per reply while under both.
+    fn over_normal_obuf_limit(&mut self, client: &Client, ahead: usize) -> bool {
         let limits = &self.srv.config.obuf_normal;
-        let pending = self.out.len() as u64;
+        let pending = (self.out.len() + ahead) as u64;
         let hard = limits.hard.load(Ordering::Relaxed);
         let soft = limits.soft.load(Ordering::Relaxed);
         let over_hard = hard > 0 && pending > hard;
@@ -650,6 +757,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
     }
 
     fn drain_outbox(&mut self, client: &Client) {
+        if self.stalled {
+            // Queued pushes stay in the outbox while the socket does not
+            // drain, where the pub/sub output limit sees them grow.
+            return;
+        }
         let mut ob = client.handle.outbox.lock();
         if ob.frames.is_empty() {
             return;
@@ -668,19 +780,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
         // deferred on this thread while the task yields.
         crate::pubsub::wakes::flush();
         if self.out.is_empty() {
+            if self.unflushed {
+                self.wr.flush().await.map_err(|_| Closed::Io)?;
+                self.unflushed = false;
+            }
             return Ok(());
         }
-        if self.srv.aof.is_on() {
-            // No reply (nor a value read) leaves before the writes fed so far
-            // are in the AOF, fsynced under `appendfsync always`. Yielding
-            // first lets every connection that is ready now add its writes,
-            // so one write (and one fsync) serves them all, as Redis's
-            // `beforeSleep` does once per event-loop round.
-            if self.srv.aof.has_unwritten() {
-                tokio::task::yield_now().await;
-            }
-            self.srv.aof.wait_durable().await;
-        }
+        self.await_aof().await;
         // A client that must still authenticate may not make the server
         // hold its replies (Redis's fix of CVE-2025-21605, which allows its
         // 16 KB static buffer plus 1 KB): what the socket does not take at
@@ -712,18 +818,79 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
             }
             _ = self.handle.kill_wake.notified() => return Err(Closed::Killed),
         }
-        self.srv.stats.add_net_output(self.out.len());
+        let n = self.out.len();
+        self.unflushed = false;
+        self.wrote(n);
+        Ok(())
+    }
+
+    /// `n` bytes of `out` were written.
+    fn wrote(&mut self, n: usize) {
+        self.srv.stats.add_net_output(n);
         self.srv
             .stats
             .hot()
             .writes_processed
             .fetch_add(1, Ordering::Relaxed);
+        self.unflushed = true;
+        if n < self.out.len() {
+            bytes::Buf::advance(&mut self.out, n);
+            return;
+        }
+        self.stalled = false;
         if self.out.capacity() > 1 << 20 {
             self.out = BytesMut::with_capacity(READ_CHUNK);
         } else {
             self.out.clear();
         }
-        Ok(())
+    }
+
+    /// Writes what the socket takes now, without waiting for it to take
+    /// more. The rest is written by the serve loop as the socket drains,
+    /// while the client's requests keep being read and served: as in Redis,
+    /// a client that does not read its replies grows its output buffer,
+    /// which `client-output-buffer-limit` and `maxmemory-clients` watch.
+    async fn write_ready(&mut self) -> Result<(), Closed> {
+        crate::pubsub::wakes::flush();
+        if self.out.is_empty() && !self.unflushed {
+            return Ok(());
+        }
+        if self.parser.unauthenticated {
+            return self.flush().await;
+        }
+        self.await_aof().await;
+        loop {
+            if self.out.is_empty() {
+                if self.unflushed && poll_once(self.wr.flush()).await.is_some_and(|r| r.is_ok()) {
+                    self.unflushed = false;
+                }
+                return Ok(());
+            }
+            match poll_once(self.wr.write(&self.out)).await {
+                Some(Ok(n)) if n > 0 => self.wrote(n),
+                Some(_) => return Err(Closed::Io),
+                None => {
+                    self.stalled = true;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// No reply (nor a value read) leaves before the writes fed so far are
+    /// in the AOF, fsynced under `appendfsync always`.
+    async fn await_aof(&self) {
+        if self.srv.aof.is_on() {
+            // No reply (nor a value read) leaves before the writes fed so far
+            // are in the AOF, fsynced under `appendfsync always`. Yielding
+            // first lets every connection that is ready now add its writes,
+            // so one write (and one fsync) serves them all, as Redis's
+            // `beforeSleep` does once per event-loop round.
+            if self.srv.aof.has_unwritten() {
+                tokio::task::yield_now().await;
+            }
+            self.srv.aof.wait_durable().await;
+        }
     }
 
     /// Waits until the waiter is served, times out, is unblocked, or the client leaves.
@@ -812,12 +979,49 @@ impl Drop for PostponedGuard<'_> {
 }
 
 /// Commands whose result depends on what other connections sent just
-/// before (PUBLISH reaching who is subscribed, INFO's counts): rare enough
-/// that a yield before them costs nothing measurable.
-fn yields_to_earlier_arrivals(name: &[u8]) -> bool {
-    name.eq_ignore_ascii_case(b"publish")
+/// before (PUBLISH reaching who is subscribed, INFO's counts, CLIENT LIST
+/// showing clients that earlier requests grew or closed): rare enough that
+/// a yield before them costs nothing measurable.
+/// How many times: once lets tasks this worker has queued run first; CLIENT
+/// LIST yields a few times more, so that a connection another worker took
+/// over meanwhile (its requests arrived first) is likelier to be done.
+fn yields_to_earlier_arrivals(args: &[bytes::Bytes]) -> usize {
+    let name = &args[0];
+    if name.eq_ignore_ascii_case(b"publish")
         || name.eq_ignore_ascii_case(b"spublish")
         || name.eq_ignore_ascii_case(b"info")
+    {
+        1
+    } else if name.eq_ignore_ascii_case(b"client")
+        && args.get(1).is_some_and(|s| s.eq_ignore_ascii_case(b"list"))
+    {
+        4
+    } else {
+        0
+    }
+}
+
+/// Polls `fut` once: its output if it is ready now, `None` if it would
+/// wait. Only for futures that do nothing until ready (a socket write or
+/// flush): dropping one that was not ready loses nothing.
+async fn poll_once<F: std::future::Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
+}
+
+/// One step of writing pending replies: a write of what `out` holds or,
+/// with nothing left, the transport's flush. Cancel-safe: a write that
+/// waits has written nothing.
+async fn write_step<W: AsyncWrite + Unpin>(wr: &mut W, out: &[u8]) -> std::io::Result<usize> {
+    if out.is_empty() {
+        wr.flush().await.map(|()| 0)
+    } else {
+        wr.write(out).await
+    }
 }
 
 fn is_push(reply: &Reply) -> bool {

@@ -124,6 +124,16 @@ impl RequestParser {
         Ok(Some(Parsed::Command(std::mem::take(&mut self.args))))
     }
 
+    /// Memory of the arguments of the request in progress (CLIENT LIST argv-mem).
+    pub fn argv_mem(&self) -> usize {
+        crate::client_eviction::argv_mem(&self.args)
+    }
+
+    /// Whether the bytes awaited are those of a big argument (≥ `BIG_ARG`).
+    pub fn big_bulk_in_progress(&self) -> bool {
+        self.bulk_len.is_some_and(|l| l >= BIG_ARG)
+    }
+
     /// The size of the largest big argument framed since the last call (0 if none).
     pub fn take_big_arg(&mut self) -> usize {
         std::mem::take(&mut self.big_arg)

@@ -380,7 +380,7 @@ fn reset(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     c.db = 0;
     c.resp = 2;
     c.reply_mode = ReplyMode::On;
-    c.no_evict = false;
+    c.handle.no_evict.store(false, Ordering::Relaxed);
     c.no_touch = false;
     srv.tracking.disable(&c.handle);
     c.tracking = None;
@@ -460,6 +460,9 @@ pub fn client_line(
     if c.unix {
         flags.push('U');
     }
+    if c.no_evict.load(Ordering::Relaxed) {
+        flags.push('e');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
@@ -476,9 +479,11 @@ pub fn client_line(
         .as_ref()
         .map(|n| String::from_utf8_lossy(n).into_owned())
         .unwrap_or_default();
-    let obl = c.outbox.lock().bytes;
+    // Pushes queued by other connections, and replies this client's
+    // connection has not written yet.
+    let omem = c.outbox.lock().bytes + info.omem;
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs=1024 rbp=0 obl=0 oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -493,9 +498,11 @@ pub fn client_line(
         info.multi,
         own_qbuf.unwrap_or(info.qbuf),
         info.qbuf_free,
-        if obl > 0 { 1 } else { 0 },
-        obl,
-        2048 + info.qbuf + obl,
+        info.argv_mem,
+        info.multi_mem,
+        if omem > 0 { 1 } else { 0 },
+        omem,
+        c.mem.load(Ordering::Relaxed),
         cmd,
         info.user
             .as_ref()
@@ -713,7 +720,8 @@ fn on_off(arg: &[u8]) -> CmdResult<bool> {
 }
 
 fn client_no_evict(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
-    ctx.client.no_evict = on_off(&a[2])?;
+    let on = on_off(&a[2])?;
+    ctx.client.handle.no_evict.store(on, Ordering::Relaxed);
     Ok(Reply::Ok)
 }
 

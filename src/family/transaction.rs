@@ -55,13 +55,7 @@ fn multi(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
     if ctx.client.multi.is_some() {
         return Err(CmdError::NestedMulti);
     }
-    ctx.client.multi = Some(MultiState {
-        queued: Vec::new(),
-        aborted: false,
-        may_grow: false,
-        may_write: false,
-        may_replicate: false,
-    });
+    ctx.client.multi = Some(MultiState::new());
     ctx.client.handle.info.lock().multi = 0;
     Ok(Reply::Ok)
 }

@@ -262,6 +262,11 @@ fn gather(srv: &Server) -> Snapshot {
             load(&stats.evicted_keys) as f64,
         ),
         (
+            "cinnabar_evicted_clients",
+            "Clients closed by maxmemory-clients.",
+            load(&stats.evicted_clients) as f64,
+        ),
+        (
             "cinnabar_error_replies",
             "Error replies sent (INFO total_error_replies).",
             load(&stats.error_replies) as f64,

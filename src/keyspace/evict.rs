@@ -45,7 +45,9 @@ fn policy(srv: &Server) -> Policy {
 
 pub fn over_limit(srv: &Server) -> bool {
     let max = srv.config.maxmemory.load(Ordering::Relaxed);
-    max > 0 && crate::alloc::allocated() as u64 > max
+    max > 0
+        && (crate::alloc::allocated() as u64).saturating_sub(crate::client_eviction::releasing(srv))
+            > max
 }
 
 /// Evicts until under `maxmemory`. Returns false if still over the limit.
