@@ -29,6 +29,36 @@ pub fn run<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Gives this worker's queue and the I/O driver to another thread for the
+/// rest of the running synchronous step (a script past its first
+/// milliseconds), and returns once that thread runs tasks. Returning sooner
+/// would lose the hand-over: leaving `block_in_place` takes the worker back
+/// if the new thread has not picked it up yet, and with one worker nothing
+/// else would serve the connections (the one sending FUNCTION KILL hung
+/// under load). A task spawned now runs only on a thread holding a worker,
+/// so its flag proves the hand-over; waiting is bounded (50 ms).
+pub fn hand_over() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let Ok(handle) = Handle::try_current() else {
+        return;
+    };
+    if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
+        return;
+    }
+    tokio::task::block_in_place(|| {
+        let taken = Arc::new(AtomicBool::new(false));
+        let flag = taken.clone();
+        handle.spawn(async move { flag.store(true, Ordering::Release) });
+        let deadline = Instant::now() + Duration::from_millis(50);
+        while !taken.load(Ordering::Acquire) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    });
+}
+
 /// `Arc::make_mut` for a stored value of `len` elements: a copy (the value
 /// is still shared with a snapshot) of a large one is a long step.
 pub fn make_mut<T: Clone>(value: &mut std::sync::Arc<T>, len: usize) -> &mut T {

@@ -325,3 +325,58 @@ async fn scripts_are_atomic_under_racing_clients() {
     assert_eq!(c.val(&["GET", &keys[0]]).await, Resp::bulk(&total));
     assert_eq!(c.val(&["GET", &keys[1]]).await, Resp::bulk(&total));
 }
+
+/// A running script hands its worker over so that SCRIPT KILL is served,
+/// on a single-worker runtime (Cinnabar's default on 2 cores) with every
+/// core busy: the hand-over used to be lost when the thread taking over
+/// had not started before the script went on, and the KILL then waited
+/// forever (Redis's unit/functions and unit/scripting hung under load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn script_kill_reaches_a_one_worker_server_under_load() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let s = TestServer::start().await;
+    if s.is_external() {
+        return;
+    }
+    let mut admin = s.raw().await;
+    admin
+        .expect(&["CONFIG", "SET", "busy-reply-threshold", "10"], b"+OK\r\n")
+        .await;
+    // Busy cores, as under a parallel test run (stopped below).
+    let stop = Arc::new(AtomicBool::new(false));
+    let hogs: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    let mut runner = s.raw().await;
+    let cycles = async {
+        for _ in 0..20 {
+            runner.send_cmd(&["EVAL", "while true do end", "0"]).await;
+            loop {
+                let reply = admin.cmd(&["SCRIPT", "KILL"]).await;
+                if reply == b"+OK\r\n" {
+                    break;
+                }
+                assert!(reply.starts_with(b"-NOTBUSY"), "{reply:?}");
+            }
+            let killed = runner.read_frame().await;
+            assert!(
+                String::from_utf8_lossy(&killed).contains("Script killed by user"),
+                "{killed:?}"
+            );
+        }
+    };
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), cycles).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in hogs {
+        let _ = h.join();
+    }
+    outcome.expect("every SCRIPT KILL was served while the script ran");
+}

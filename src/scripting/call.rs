@@ -306,7 +306,7 @@ fn busy_check(lua: &Lua, run: &mut Run) -> mlua::Result<mlua::VmState> {
         // another thread, so the connections that will get BUSY (and the
         // one that sends SCRIPT KILL) are served meanwhile.
         run.handed_off = true;
-        crate::long_step::run(|| std::thread::sleep(Duration::from_millis(1)));
+        crate::long_step::hand_over();
     }
     Ok(mlua::VmState::Continue)
 }
