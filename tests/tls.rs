@@ -206,3 +206,29 @@ async fn a_missing_certificate_file_stops_the_server_from_starting() {
     let err = cinnabar::start(config).await.err().expect("refused");
     assert!(err.to_string().contains("server.crt"), "{err}");
 }
+
+/// A client that connects and does not start its handshake is not given a
+/// deadline of its own (Redis creates the client first; a Tcl client
+/// shakes hands with its first command): only the idle `timeout` closes it.
+#[tokio::test]
+async fn a_pending_handshake_is_closed_by_the_idle_timeout_only() {
+    let pki = make_pki("pending");
+    let (s, tls_port) = start_tls(&pki, "yes").await;
+    let mut plain = s.raw().await;
+    plain
+        .expect(&["CONFIG", "SET", "timeout", "1"], b"+OK\r\n")
+        .await;
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", tls_port))
+        .await
+        .expect("connect");
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(common::IO_TIMEOUT, tcp.read(&mut buf))
+        .await
+        .expect("closed by the idle timeout");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // A client that shakes hands is served as before.
+    assert_eq!(
+        ping(tls_port, &connector(&pki, true)).await.as_deref(),
+        Ok(&b"+PONG\r\n"[..])
+    );
+}

@@ -27,9 +27,6 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 use crate::config::Config;
 use crate::server::Server;
 
-/// A handshake that has not finished by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 pub struct Tls {
     pub acceptor: TlsAcceptor,
     pub connector: TlsConnector,
@@ -401,7 +398,17 @@ async fn handle(srv: Arc<Server>, stream: tokio::net::TcpStream, peer: std::net:
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream)).await;
+    // Redis creates the client before the handshake and has no handshake
+    // deadline of its own: a client that connects and sends nothing for a
+    // while (a Tcl client does its handshake with its first command) is
+    // only closed by the idle `timeout`, as any idle client.
+    let idle_limit = srv.config.timeout.load(Ordering::Relaxed);
+    let handshake = tls.acceptor.accept(stream);
+    let accepted = if idle_limit > 0 {
+        tokio::time::timeout(Duration::from_secs(idle_limit), handshake).await
+    } else {
+        Ok(handshake.await)
+    };
     let mut stream = match accepted {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -409,7 +416,7 @@ async fn handle(srv: Arc<Server>, stream: tokio::net::TcpStream, peer: std::net:
             return;
         }
         Err(_) => {
-            tracing::debug!("TLS handshake timed out (addr={peer})");
+            tracing::debug!("TLS handshake not done within the idle timeout (addr={peer})");
             return;
         }
     };
