@@ -23,8 +23,9 @@
 //! - `command`: the table, dispatch (`command::pipeline`: the named checks
 //!   every command passes, in Redis's order), `Ctx`, argument parsing,
 //!   COMMAND DOCS data.
-//! - `keyspace`: hash-slot shards of databases, expiry index, WATCH registry,
-//!   `maxmemory` eviction.
+//! - `keyspace`: hash-slot shards of databases (keys stored inline when
+//!   short, `keyspace::key`), expiry index, WATCH registry, `maxmemory`
+//!   eviction.
 //! - `family`: commands, one module per family, each with its `COMMANDS` table.
 //! - `types`: value representations (the chunked list, the packed/table hash,
 //!   the intset/table set, the sorted set, the stream of compact nodes) and the emulated

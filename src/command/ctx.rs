@@ -211,7 +211,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
         }
         let d = self.db_of(db, key);
         let (k, _) = match d.map.get_key_value(key) {
-            Some((k, e)) => (k.clone(), e.expire_at),
+            Some((k, e)) => (k.to_bytes(), e.expire_at),
             None => return false,
         };
         d.remove(key);

@@ -149,7 +149,7 @@ fn keys(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
         for (k, e) in shard.dbs[db].map.iter() {
             let live = e.expire_at == 0 || e.expire_at > now;
             if live && (all || glob_match(pattern, k, false)) {
-                out.push(Reply::Bulk(k.clone()));
+                out.push(Reply::Bulk(k.to_bytes()));
             }
         }
     });
@@ -263,7 +263,7 @@ fn scan(ctx: &mut Ctx, a: &[Bytes]) -> CmdResult<Reply> {
                 .map
                 .iter()
                 .filter(|(_, e)| e.expire_at == 0 || e.expire_at > now)
-                .map(|(k, e)| (scan_hash(k), k.clone(), e.value.type_name()))
+                .map(|(k, e)| (scan_hash(k), k.to_bytes(), e.value.type_name()))
                 .filter(|(h, _, _)| *h >= pos)
                 .collect()
         });
@@ -329,7 +329,7 @@ fn randomkey(ctx: &mut Ctx, _a: &[Bytes]) -> CmdResult<Reply> {
         let mut chosen: Option<Bytes> = None;
         for (i, shard) in ctx.locks.iter_mut().enumerate() {
             if pick < sizes[i] {
-                chosen = shard.dbs[db].map.keys().nth(pick).cloned();
+                chosen = shard.dbs[db].map.keys().nth(pick).map(|k| k.to_bytes());
                 break;
             }
             pick -= sizes[i];

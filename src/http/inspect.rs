@@ -168,7 +168,7 @@ fn shard_keys(
             }
             *budget -= 1;
             if globs.iter().any(|p| glob_match(p, key, false)) {
-                names.push((db, key.clone()));
+                names.push((db, key.to_bytes()));
             }
         }
     }

@@ -77,7 +77,7 @@ impl Shard {
             .map(|db| {
                 db.map
                     .iter()
-                    .map(|(k, e)| (k.clone(), e.value.clone(), e.expire_at))
+                    .map(|(k, e)| (k.to_bytes(), e.value.clone(), e.expire_at))
                     .collect()
             })
             .collect()

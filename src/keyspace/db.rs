@@ -6,6 +6,8 @@ use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 
+use super::key::Key;
+
 use crate::types::hash::Hash;
 use crate::types::list::List;
 use crate::types::set::Set;
@@ -133,9 +135,9 @@ pub type KeyHasher = ahash::RandomState;
 
 #[derive(Default)]
 pub struct Db {
-    pub map: HashMap<Bytes, Entry, KeyHasher>,
+    pub map: HashMap<Key, Entry, KeyHasher>,
     /// (deadline, key) for every key with a TTL: active expiry pops from the front.
-    pub expires: BTreeSet<(u64, Bytes)>,
+    pub expires: BTreeSet<(u64, Key)>,
     /// WATCHers by key. Stays with the database index on SWAPDB, as in Redis.
     pub watched: HashMap<Bytes, Vec<WatchRef>>,
 }
@@ -174,9 +176,9 @@ impl Db {
     /// One hash lookup (entry API). Returns whether the key already existed.
     /// Inserts or replaces `key`. Returns whether the key already existed.
     ///
-    /// A new key is stored as its own allocation: the argument it came from is
-    /// a slice of a connection's read buffer, and keeping that slice would keep
-    /// the whole buffer alive for as long as the key lives.
+    /// A new key is stored as its own copy (`Key`): the argument it came from
+    /// is a slice of a connection's read buffer, and keeping that slice would
+    /// keep the whole buffer alive for as long as the key lives.
     pub fn insert(&mut self, key: &Bytes, value: Value, keep_ttl: bool, now_s: u32) -> bool {
         if let Some(entry) = self.map.get_mut(key.as_ref()) {
             entry.value = value;
@@ -184,12 +186,12 @@ impl Db {
             if !keep_ttl && entry.expire_at != 0 {
                 let at = entry.expire_at;
                 entry.expire_at = 0;
-                self.expires.remove(&(at, key.clone()));
+                self.expires.remove(&(at, Key::new(key)));
             }
             return true;
         }
         self.map.insert(
-            Bytes::copy_from_slice(key),
+            Key::new(key),
             Entry {
                 value,
                 expire_at: 0,
@@ -272,8 +274,8 @@ impl Db {
     /// Marks dirty every WATCH on a key that exists here (FLUSHDB, SWAPDB).
     pub fn touch_all_watched(&mut self, also_exists_in: Option<&Db>) {
         for (key, watchers) in self.watched.iter() {
-            let exists = self.map.contains_key(key)
-                || also_exists_in.is_some_and(|o| o.map.contains_key(key));
+            let exists = self.map.contains_key(key.as_ref())
+                || also_exists_in.is_some_and(|o| o.map.contains_key(key.as_ref()));
             if exists {
                 // Keys already stale at WATCH time are logically unchanged.
                 for state in watchers
@@ -293,7 +295,7 @@ impl Db {
             .iter()
             .take_while(|(at, _)| *at <= now_ms)
             .take(budget)
-            .map(|(_, k)| k.clone())
+            .map(|(_, k)| k.to_bytes())
             .collect()
     }
 

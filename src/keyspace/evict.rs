@@ -88,22 +88,22 @@ pub fn evict(srv: &Server) -> bool {
                     match pick {
                         Pick::Lru => candidates
                             .min_by_key(|(_, e)| e.touched)
-                            .map(|(k, _)| k.clone()),
+                            .map(|(k, _)| k.to_bytes()),
                         // The least frequently used of the sample, its
                         // counter decayed to now (Redis's LFU pool).
                         Pick::Lfu => candidates
                             .min_by_key(|(_, e)| super::lfu::decayed(e, now_s, decay))
-                            .map(|(k, _)| k.clone()),
+                            .map(|(k, _)| k.to_bytes()),
                         Pick::Ttl => candidates
                             .min_by_key(|(_, e)| e.expire_at)
-                            .map(|(k, _)| k.clone()),
-                        Pick::Random => candidates.last().map(|(k, _)| k.clone()),
+                            .map(|(k, _)| k.to_bytes()),
+                        Pick::Random => candidates.last().map(|(k, _)| k.to_bytes()),
                     }
                     .or_else(|| {
                         db.map
                             .iter()
                             .find(|(_, e)| !volatile || e.expire_at != 0)
-                            .map(|(k, _)| k.clone())
+                            .map(|(k, _)| k.to_bytes())
                     })
                 };
                 if let Some(key) = victim {

@@ -22,6 +22,7 @@
 pub mod capture;
 mod db;
 pub mod evict;
+pub mod key;
 pub mod lfu;
 pub mod slot;
 

@@ -745,7 +745,7 @@ pub fn expire_local_keys(srv: &crate::server::Server) {
         srv.keyspace
             .for_shard(srv.keyspace.shard_of(&key), |shard| {
                 let d = &mut shard.dbs[db];
-                match d.map.get(&key).map(|e| e.expire_at) {
+                match d.map.get(key.as_ref()).map(|e| e.expire_at) {
                     Some(at) if at != 0 && at > now => {}
                     Some(at) if at != 0 => {
                         d.remove(&key);
