@@ -52,34 +52,16 @@ else
     : > "$RAW"
 fi
 
-SERVER_PID=""
-cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 echo "== building (release)" >&2
 cargo build --release >&2
-LOADGEN=$(cargo bench --no-run --bench loadgen --message-format=json 2>/dev/null \
-    | grep -o '"executable":"[^"]*loadgen[^"]*"' | tail -1 | cut -d'"' -f4)
+LOADGEN=$(loadgen_path)
 CINNABAR=$TARGET/release/cinnabar
 [[ -x "$LOADGEN" ]] || { echo "loadgen executable not found" >&2; exit 1; }
 [[ -x "$CINNABAR" ]] || { echo "$CINNABAR not found" >&2; exit 1; }
 [[ -x "$REDIS" ]] || { echo "$REDIS not found" >&2; exit 1; }
-
-ping_ok() { # port
-    local line=""
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-    printf 'PING\r\n' >&3
-    read -r -t 1 line <&3 || true
-    exec 3<&- 3>&-
-    [[ "$line" == +PONG* ]]
-}
 
 # start_server cinnabar|redis [io-threads]; sets SERVER_PID and PORT
 SERVER_EXTRA=()
@@ -121,12 +103,6 @@ worker_threads() { # tokio worker threads of the running server (1 for redis's m
         [[ $(cat "$t" 2>/dev/null) == tokio-rt-worker ]] && n=$((n + 1))
     done
     echo "$n"
-}
-
-CLK_TCK=$(getconf CLK_TCK)
-# User+system CPU ticks of the server so far (all threads), from /proc/PID/stat.
-server_cpu_ticks() {
-    awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0
 }
 
 # run_one server name round io-threads loadgen-args...

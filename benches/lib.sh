@@ -12,10 +12,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# True once the server on $PORT answers PING.
+# True once the server on port $1 (default $PORT) answers PING.
 ping_ok() {
-    local line=""
-    exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+    local line="" port=${1:-$PORT}
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
     printf 'PING\r\n' >&3
     read -r -t 1 line <&3 || true
     exec 3<&- 3>&-

@@ -29,33 +29,21 @@ mkdir -p "$OUT"
 RAW=$OUT/metrics_overhead.jsonl
 : > "$RAW"
 
-SERVER_PID=""
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 SCRAPER_PID=""
+# lib.sh's, plus the scraper loop.
 cleanup() {
     if [[ -n "$SCRAPER_PID" ]]; then kill "$SCRAPER_PID" 2>/dev/null || true; wait "$SCRAPER_PID" 2>/dev/null || true; SCRAPER_PID=""; fi
     if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 echo "== building (release)" >&2
 cargo build --release >&2
-LOADGEN=$(cargo bench --no-run --bench loadgen --message-format=json 2>/dev/null \
-    | grep -o '"executable":"[^"]*loadgen[^"]*"' | tail -1 | cut -d'"' -f4)
+LOADGEN=$(loadgen_path)
 CINNABAR=$TARGET/release/cinnabar
 [[ -x "$LOADGEN" && -x "$CINNABAR" ]] || { echo "loadgen or cinnabar not built" >&2; exit 1; }
 
-ping_ok() {
-    local line=""
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-    printf 'PING\r\n' >&3
-    read -r -t 1 line <&3 || true
-    exec 3<&- 3>&-
-    [[ "$line" == +PONG* ]]
-}
-
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0; }
 
 # run_case plain|scraped name round loadgen-args...
 run_case() {
@@ -81,9 +69,9 @@ run_case() {
         SCRAPER_PID=$!
     fi
     local cpu0 cpu1 line rc=0
-    cpu0=$(cpu_ticks)
+    cpu0=$(server_cpu_ticks)
     line=$(timeout 120 "$LOADGEN" "$@" --port "$PORT" 2> "$OUT/metrics_overhead_loadgen.err") || rc=$?
-    cpu1=$(cpu_ticks)
+    cpu1=$(server_cpu_ticks)
     if [[ -n "$SCRAPER_PID" ]]; then kill "$SCRAPER_PID" 2>/dev/null || true; wait "$SCRAPER_PID" 2>/dev/null || true; SCRAPER_PID=""; fi
     local ok bad bytes secs
     ok=$(grep -c '^200 ' "$scrapes_file" || true)
