@@ -61,9 +61,9 @@ impl Opts {
         }
         if workload.is_empty() {
             eprintln!("usage: loadgen <pipeline|pubsub|queue|memory|stream> --port P [options]");
-            eprintln!("  pipeline: --cmd ping|set|get|lpush|rpop|publish|xadd --conns 50 --depth 32 --seconds 5 --size 16 --keyspace 10000 --prefill N");
+            eprintln!("  pipeline: --cmd ping|set|get|lpush|rpop|publish|xadd --conns 50 --depth 32 --seconds 5 --size 16 --keyspace 10000 --prefill N [--server-pid PID]");
             eprintln!(
-                "  pubsub:   --subs 1 --channels 1 --pubs 1 --depth 8 --seconds 5 [--pattern] [--noise-patterns N]"
+                "  pubsub:   --subs 1 --channels 1 --pubs 1 --depth 8 --seconds 5 [--pattern] [--noise-patterns N] [--server-pid PID]"
             );
             eprintln!(
                 "  queue:    --producers 4 --consumers 4 --depth 8 --backlog 100 --seconds 5"
@@ -315,6 +315,22 @@ impl Rng {
 }
 
 /// This process's user+system CPU seconds (all threads).
+/// (user, system) CPU seconds of process `pid` so far (/proc/PID/stat), to
+/// measure a server over exactly the measured window (`--server-pid`):
+/// prefill and connection set-up excluded.
+fn process_cpu(pid: u64) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name, which may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let (utime, stime) = (
+        fields.get(11)?.parse::<f64>().ok()?,
+        fields.get(12)?.parse::<f64>().ok()?,
+    );
+    Some((utime / tick, stime / tick))
+}
+
 fn cpu_seconds() -> f64 {
     unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
@@ -349,6 +365,11 @@ impl Out {
     }
     fn f(mut self, k: &str, v: f64) -> Out {
         let _ = write!(self.0, ",\"{k}\":{v:.1}");
+        self
+    }
+    /// A figure below one, printed with three decimals.
+    fn fine(mut self, k: &str, v: f64) -> Out {
+        let _ = write!(self.0, ",\"{k}\":{v:.3}");
         self
     }
     fn lat(self, h: &Histogram<u64>) -> Out {
@@ -589,6 +610,8 @@ async fn run_pipeline(o: &Opts, port: u16, workload: &str, cmd: Cmd) -> i32 {
         eprintln!("loadgen: prefill done in {:.2}s", t.elapsed().as_secs_f64());
     }
 
+    let server_pid = o.num("server-pid", 0);
+    let server0 = process_cpu(server_pid);
     let cpu0 = cpu_seconds();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
@@ -637,6 +660,14 @@ async fn run_pipeline(o: &Opts, port: u16, workload: &str, cmd: Cmd) -> i32 {
         .n("errors", st.errors)
         .n("nils", st.nils)
         .f("run_cpu_pct", cpu / wall * 100.0);
+    if let (Some((u0, s0)), Some((u1, s1))) = (server0, process_cpu(server_pid)) {
+        // The server's CPU per operation, split: µs in user mode (its own
+        // code) and in the kernel (mostly the loopback TCP path).
+        let per_op = |secs: f64| secs * 1e6 / st.ops.max(1) as f64;
+        out = out
+            .fine("server_user_us_per_op", per_op(u1 - u0))
+            .fine("server_sys_us_per_op", per_op(s1 - s0));
+    }
     if let Some(e) = &st.first_error {
         out = out.s("first_error", e);
     }
@@ -812,6 +843,8 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
         }));
     }
 
+    let server_pid = o.num("server-pid", 0);
+    let server0 = process_cpu(server_pid);
     let cpu0 = cpu_seconds();
     let start = Instant::now();
     let start_ns = now_ns();
@@ -891,6 +924,7 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
     }
     let wall = start.elapsed().as_secs_f64();
     let deliver_wall = (tot.last_ns.saturating_sub(start_ns)) as f64 / 1e9;
+    let server1 = process_cpu(server_pid);
     let cpu = cpu_seconds() - cpu0;
     let ok = io_err.is_none()
         && tot.lost == 0
@@ -925,6 +959,13 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
         .n("errors", pub_errors)
         .n("ok", ok)
         .f("run_cpu_pct", cpu / wall * 100.0);
+    if let (Some((u0, s0)), Some((u1, s1))) = (server0, server1) {
+        // The server's CPU per delivered message, split as for pipelines.
+        let per_msg = |secs: f64| secs * 1e6 / tot.received.max(1) as f64;
+        out = out
+            .fine("server_user_us_per_op", per_msg(u1 - u0))
+            .fine("server_sys_us_per_op", per_msg(s1 - s0));
+    }
     if let Some(e) = io_err {
         out = out.s("io_error", &e);
     }

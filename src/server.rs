@@ -1009,6 +1009,7 @@ async fn background_cycle(srv: Arc<Server>) {
         srv.stats.sample_instantaneous(unix_ms());
         if ticks.is_multiple_of(hz) {
             crate::clock::measure();
+            srv.keyspace.review_prefetch();
             crate::persist::aof::cron(&srv);
             crate::persist::cron(&srv);
             crate::pubsub::check_soft_limits(&srv);

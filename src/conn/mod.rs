@@ -495,6 +495,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                     return Ok(());
                 }
             };
+            self.prefetch_next(client, &args[0]);
             if client.reply_mode == ReplyMode::SkipNext {
                 client.reply_mode = ReplyMode::Skipping;
             }
@@ -618,6 +619,23 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                 self.write_ready().await?;
                 now_ms = unix_ms();
             }
+        }
+    }
+
+    /// In a pipeline repeating one keyed command (`name`, which runs now),
+    /// asks for the next request's bucket while this one runs
+    /// (`keyspace::prefetch`): its cache miss then overlaps this command.
+    /// Only once the keyspace outgrew the caches (one relaxed load until then).
+    fn prefetch_next(&self, client: &Client, name: &[u8]) {
+        if !self.srv.keyspace.prefetch_worthwhile() {
+            return;
+        }
+        let Some((next, key)) = protocol::peek_name_and_first_arg(&self.inbuf) else {
+            return;
+        };
+        if crate::command::same_short_bytes(next, name) && self.srv.commands.first_arg_is_key(name)
+        {
+            self.srv.keyspace.prefetch(client.db, key);
         }
     }
 

@@ -153,6 +153,54 @@ fn strchr(buf: &[u8], c: u8) -> Option<usize> {
     (!buf[..at].contains(&0)).then_some(at)
 }
 
+/// The name and first argument of the next request in `buf` when the whole
+/// of both is already there and nothing is half parsed: what a pipeline's
+/// next command will look up, so that its bucket can be fetched into the
+/// cache while the current command runs (`keyspace::prefetch`). Only looks:
+/// the request is framed and checked by `next` as usual.
+pub fn peek_name_and_first_arg(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    if buf.first() != Some(&b'*') {
+        return None;
+    }
+    let (count, rest) = header(&buf[1..])?;
+    if count < 2 {
+        return None;
+    }
+    let (name, rest) = bulk(rest)?;
+    let (first, _) = bulk(rest)?;
+    return Some((name, first));
+
+    /// `<n>\r\n` after the type byte: n and what follows (digits only: a
+    /// peek need not take every form `next` takes).
+    fn header(buf: &[u8]) -> Option<(usize, &[u8])> {
+        let mut n: usize = 0;
+        // 19 digits at most: no overflow.
+        for (i, &b) in buf.iter().enumerate().take(20) {
+            match b {
+                b'0'..=b'9' => n = n * 10 + usize::from(b - b'0'),
+                b'\r' if i > 0 && buf.get(i + 1) == Some(&b'\n') => {
+                    return Some((n, &buf[i + 2..]))
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// `$<len>\r\n<bytes>\r\n`: the bytes and what follows.
+    fn bulk(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+        if buf.first() != Some(&b'$') {
+            return None;
+        }
+        let (len, rest) = header(&buf[1..])?;
+        let bytes = rest.get(..len)?;
+        if rest.get(len..len + 2)? != b"\r\n" {
+            return None;
+        }
+        Some((bytes, &rest[len + 2..]))
+    }
+}
+
 fn find_crlf(buf: &[u8]) -> Option<usize> {
     // Redis then requires the '\n' to be buffered too.
     strchr(buf, b'\r').filter(|&r| r + 1 < buf.len())
@@ -322,6 +370,26 @@ fn hex(c: u8) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn peeking_finds_the_next_commands_name_and_first_argument() {
+        use super::peek_name_and_first_arg as peek;
+        let req = b"*2\r\n$3\r\nGET\r\n$8\r\nkey:1234\r\n*1\r\n";
+        assert_eq!(peek(req), Some((&b"GET"[..], &b"key:1234"[..])));
+        // Incomplete, one-argument, inline and malformed requests: nothing.
+        for buf in [
+            &b"*2\r\n$3\r\nGET\r\n$8\r\nkey:12"[..],
+            b"*1\r\n$4\r\nPING\r\n",
+            b"GET key\r\n",
+            b"*2\r\n$-1\r\n",
+            b"*2\r\n$99999999999999999999999\r\n",
+            b"*2\r\n$3\r\nGETxx$1\r\nk\r\n",
+            b"*",
+            b"",
+        ] {
+            assert_eq!(peek(buf), None, "{:?}", String::from_utf8_lossy(buf));
+        }
+    }
+
     use super::*;
 
     fn parse_all(input: &[u8]) -> Result<Vec<Vec<Bytes>>, ProtocolError> {

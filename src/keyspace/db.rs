@@ -1,6 +1,10 @@
 //! One database's slice of one shard: the key map and its expiry index.
 
 use std::collections::{BTreeSet, HashMap};
+
+/// The keyspace's table: hashbrown's map (std's HashMap is a wrapper of
+/// it), for the raw view `keyspace::prefetch` reads bucket addresses from.
+pub type KeyTable = hashbrown::HashMap<Key, Entry, KeyHasher>;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -135,7 +139,7 @@ pub type KeyHasher = ahash::RandomState;
 
 #[derive(Default)]
 pub struct Db {
-    pub map: HashMap<Key, Entry, KeyHasher>,
+    pub map: KeyTable,
     /// (deadline, key) for every key with a TTL: active expiry pops from the front.
     pub expires: BTreeSet<(u64, Key)>,
     /// WATCHers by key. Stays with the database index on SWAPDB, as in Redis.
