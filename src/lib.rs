@@ -84,8 +84,14 @@
 //! - Untrusted clients are told apart by `ClientHandle::is_local` (127.0.0.1,
 //!   ::1): protected mode and the `local` setting of enable-debug-command /
 //!   enable-protected-configs rely on it; the refusals are Redis's own.
-//! - Hot per-command counters are striped per worker thread; nothing on the
-//!   per-command path writes a cache line another thread writes.
+//! - Hot per-command counters are striped per thread, each stripe written by
+//!   its thread alone (plain loads and stores, `hot_stats`; threads past two
+//!   per CPU share one last stripe with atomic adds); nothing on the
+//!   per-command path writes a cache line another thread writes. RESETSTAT
+//!   starts a new epoch instead of zeroing other threads' stripes.
+//! - Shards are a power of two; a pipeline may read a shard's table
+//!   addresses under its lock (try-lock only) to prefetch the next command's
+//!   bucket (`keyspace::prefetch`), once the tables outgrow the caches.
 //! - Snapshots (BGSAVE, full sync, AOF rewrite) hold every shard lock only to
 //!   mark the shards pending (`keyspace::capture`); each shard is copied by
 //!   whoever locks it next, before anything in it changes, so a copy is one
@@ -127,6 +133,7 @@ pub mod crash;
 pub mod error;
 pub mod family;
 pub mod glob;
+pub mod hot_stats;
 pub mod http;
 pub mod keyspace;
 pub mod latency;

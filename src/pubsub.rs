@@ -192,10 +192,7 @@ impl PubSub {
             }
         }
         if delivered > 0 {
-            srv.stats
-                .hot()
-                .pubsub_delivered
-                .fetch_add(delivered as u64, Ordering::Relaxed);
+            srv.stats.hot().pubsub_delivered.add(delivered as u64);
         }
         delivered
     }
@@ -212,10 +209,7 @@ impl PubSub {
             });
             deliver(srv, c, frame);
         }
-        srv.stats
-            .hot()
-            .pubsub_delivered
-            .fetch_add(subs.len() as u64, Ordering::Relaxed);
+        srv.stats.hot().pubsub_delivered.add(subs.len() as u64);
         subs.len()
     }
 

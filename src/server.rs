@@ -13,6 +13,8 @@ use tokio::sync::watch;
 use crate::client::Clients;
 use crate::command::CommandTable;
 use crate::config::Config;
+use crate::hot_stats::HotStripes;
+pub use crate::hot_stats::{CommandStat, Counter, HotStats};
 use crate::keyspace::Keyspace;
 use crate::pubsub::PubSub;
 
@@ -81,24 +83,6 @@ pub struct Server {
     pub shutdown_rx: watch::Receiver<bool>,
 }
 
-#[derive(Default)]
-pub struct CommandStat {
-    pub calls: AtomicU64,
-    /// Time spent, in `clock::ticks` (converted to µs by INFO).
-    pub ticks: AtomicU64,
-    pub rejected: AtomicU64,
-    pub failed: AtomicU64,
-    /// Process-wide locks taken while running (`contention`).
-    pub global_locks: AtomicU64,
-    /// Calls that took at least one process-wide lock.
-    pub global_lock_calls: AtomicU64,
-    /// Shard locks taken, and how many of them had to wait for another holder.
-    pub shard_locks: AtomicU64,
-    pub contended_waits: AtomicU64,
-    /// Calls by duration, log2 buckets of µs (`latency::bucket`).
-    pub histogram: [AtomicU64; crate::latency::BUCKETS],
-}
-
 /// One command's share of the shared locks (`Stats::command_contention`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Contention {
@@ -109,30 +93,6 @@ pub struct Contention {
     pub global_lock_calls: u64,
     pub shard_locks: u64,
     pub contended_waits: u64,
-}
-
-/// Counters bumped on every command. They are striped by worker thread so two
-/// threads never write the same cache line; readers (INFO) sum the stripes.
-#[derive(Default)]
-pub struct HotStats {
-    pub commands_processed: AtomicU64,
-    /// Changes made (Redis's `server.dirty`), summed by `Server::dirty_total`.
-    pub dirty: AtomicU64,
-    pub net_input_bytes: AtomicU64,
-    pub net_output_bytes: AtomicU64,
-    pub keyspace_hits: AtomicU64,
-    pub keyspace_misses: AtomicU64,
-    /// Bytes of the replication link: read from our master, written to
-    /// our replicas (INFO total_net_repl_input_bytes / output).
-    pub net_repl_input_bytes: AtomicU64,
-    pub net_repl_output_bytes: AtomicU64,
-    /// Socket reads and writes that moved bytes (INFO total_reads_processed…).
-    pub reads_processed: AtomicU64,
-    pub writes_processed: AtomicU64,
-    /// Pub/sub messages handed to subscribers (fan-out counted), for
-    /// /metrics: bumped once per PUBLISH by its delivery count.
-    pub pubsub_delivered: AtomicU64,
-    pub per_command: Box<[CommandStat]>,
 }
 
 /// Redis's instantaneous metrics (trackInstantaneousMetric): the rate of a
@@ -155,27 +115,8 @@ const INST_NET_OUT: usize = 2;
 const INST_REPL_IN: usize = 3;
 const INST_REPL_OUT: usize = 4;
 
-#[repr(align(128))]
-struct Padded<T>(T);
-
-const STRIPES: usize = 16;
-
-thread_local! {
-    static STRIPE: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
-}
-static NEXT_STRIPE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-fn my_stripe() -> usize {
-    STRIPE.with(|s| {
-        if s.get() == usize::MAX {
-            s.set(NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES);
-        }
-        s.get()
-    })
-}
-
 pub struct Stats {
-    hot: Box<[Padded<HotStats>]>,
+    hot: HotStripes,
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
@@ -201,14 +142,7 @@ pub struct Stats {
 impl Stats {
     fn new(commands: usize) -> Stats {
         Stats {
-            hot: (0..STRIPES)
-                .map(|_| {
-                    Padded(HotStats {
-                        per_command: (0..commands).map(|_| CommandStat::default()).collect(),
-                        ..Default::default()
-                    })
-                })
-                .collect(),
+            hot: HotStripes::new(commands),
             connections_received: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
@@ -281,63 +215,58 @@ impl Stats {
 
     /// Bytes read from our master (replication input).
     pub fn add_repl_input(&self, n: usize) {
-        self.hot()
-            .net_repl_input_bytes
-            .fetch_add(n as u64, Ordering::Relaxed);
+        self.hot().net_repl_input_bytes.add(n as u64);
     }
 
     /// Bytes written to our replicas (replication output).
     pub fn add_repl_output(&self, n: usize) {
-        self.hot()
-            .net_repl_output_bytes
-            .fetch_add(n as u64, Ordering::Relaxed);
+        self.hot().net_repl_output_bytes.add(n as u64);
     }
 
     /// This thread's stripe of the hot counters.
     pub fn hot(&self) -> &HotStats {
-        &self.hot[my_stripe()].0
+        self.hot.mine()
     }
 
     /// Sum of one hot counter over all stripes.
-    pub fn sum(&self, f: impl Fn(&HotStats) -> &AtomicU64) -> u64 {
-        self.hot
-            .iter()
-            .map(|h| f(&h.0).load(Ordering::Relaxed))
-            .sum()
+    pub fn sum(&self, f: impl Fn(&HotStats) -> &Counter) -> u64 {
+        self.hot.sum(f)
+    }
+
+    /// Sum over all stripes whatever RESETSTAT did (`dirty`).
+    pub fn sum_all(&self, f: impl Fn(&HotStats) -> &Counter) -> u64 {
+        self.hot.sum_all(f)
     }
 
     /// Process-wide locks one command took, over all stripes (`contention`).
     pub fn command_global_locks(&self, stat: usize) -> u64 {
-        self.hot
-            .iter()
-            .map(|h| h.0.per_command[stat].global_locks.load(Ordering::Relaxed))
-            .sum()
+        self.hot.sum(|h| &h.per_command[stat].global_locks)
     }
 
     /// What one command took of the shared locks, over all stripes (`contention`).
     pub fn command_contention(&self, stat: usize) -> Contention {
         let mut c = Contention::default();
-        for h in self.hot.iter() {
-            let s = &h.0.per_command[stat];
-            c.calls += s.calls.load(Ordering::Relaxed);
-            c.ticks += s.ticks.load(Ordering::Relaxed);
-            c.global_locks += s.global_locks.load(Ordering::Relaxed);
-            c.global_lock_calls += s.global_lock_calls.load(Ordering::Relaxed);
-            c.shard_locks += s.shard_locks.load(Ordering::Relaxed);
-            c.contended_waits += s.contended_waits.load(Ordering::Relaxed);
+        for h in self.hot.current() {
+            let s = &h.per_command[stat];
+            c.calls += s.calls.get();
+            c.ticks += s.ticks.get();
+            c.global_locks += s.global_locks.get();
+            c.global_lock_calls += s.global_lock_calls.get();
+            c.shard_locks += s.shard_locks.get();
+            c.contended_waits += s.contended_waits.get();
         }
         c
     }
 
     /// (calls, usec, rejected, failed) of one command over all stripes.
     pub fn command_totals(&self, stat: usize) -> (u64, u64, u64, u64) {
-        let (calls, ticks, rejected, failed) = self.hot.iter().fold((0, 0, 0, 0), |acc, h| {
-            let c = &h.0.per_command[stat];
+        let (calls, ticks, rejected, failed) = self.hot.current().fold((0, 0, 0, 0), |acc, h| {
+            let c = &h.per_command[stat];
             (
-                acc.0 + c.calls.load(Ordering::Relaxed),
-                acc.1 + c.ticks.load(Ordering::Relaxed),
-                acc.2 + c.rejected.load(Ordering::Relaxed),
-                acc.3 + c.failed.load(Ordering::Relaxed),
+                acc.0 + c.calls.get(),
+                acc.1 + c.ticks.get(),
+                acc.2 + c.rejected.get(),
+                acc.3 + c.failed.get(),
             )
         });
         (calls, crate::clock::ticks_to_usec(ticks), rejected, failed)
@@ -345,16 +274,12 @@ impl Stats {
 
     /// Bytes read from clients (this worker's stripe).
     pub fn add_net_input(&self, n: usize) {
-        self.hot()
-            .net_input_bytes
-            .fetch_add(n as u64, Ordering::Relaxed);
+        self.hot().net_input_bytes.add(n as u64);
     }
 
     /// Bytes written to clients (this worker's stripe).
     pub fn add_net_output(&self, n: usize) {
-        self.hot()
-            .net_output_bytes
-            .fetch_add(n as u64, Ordering::Relaxed);
+        self.hot().net_output_bytes.add(n as u64);
     }
 
     pub fn record_error(&self, text: &str) {
@@ -366,9 +291,7 @@ impl Stats {
 
     /// A command refused before running (arity, auth, context).
     pub fn reject(&self, stat: usize, text: &str) {
-        self.hot().per_command[stat]
-            .rejected
-            .fetch_add(1, Ordering::Relaxed);
+        self.hot().per_command[stat].rejected.add(1);
         self.record_error(text);
     }
 
@@ -381,20 +304,18 @@ impl Stats {
     /// A failed call whose error reply was already counted (a script that
     /// fails with the error of a command it ran: Redis counts it once).
     pub fn failed_only(&self, stat: usize) {
-        self.hot().per_command[stat]
-            .failed
-            .fetch_add(1, Ordering::Relaxed);
+        self.hot().per_command[stat].failed.add(1);
     }
 
     /// Calls of command `stat` and their latency histogram, over all stripes.
     pub fn histogram(&self, stat: usize) -> (u64, [u64; crate::latency::BUCKETS]) {
         let mut calls = 0;
         let mut buckets = [0u64; crate::latency::BUCKETS];
-        for h in self.hot.iter() {
-            let c = &h.0.per_command[stat];
-            calls += c.calls.load(Ordering::Relaxed);
+        for h in self.hot.current() {
+            let c = &h.per_command[stat];
+            calls += c.calls.get();
             for (sum, b) in buckets.iter_mut().zip(c.histogram.iter()) {
-                *sum += b.load(Ordering::Relaxed);
+                *sum += b.get();
             }
         }
         (calls, buckets)
@@ -405,40 +326,7 @@ impl Stats {
     }
 
     pub fn reset(&self) {
-        for h in self.hot.iter() {
-            let h = &h.0;
-            for s in h.per_command.iter() {
-                s.calls.store(0, Ordering::Relaxed);
-                s.ticks.store(0, Ordering::Relaxed);
-                s.rejected.store(0, Ordering::Relaxed);
-                s.failed.store(0, Ordering::Relaxed);
-                for c in [
-                    &s.global_locks,
-                    &s.global_lock_calls,
-                    &s.shard_locks,
-                    &s.contended_waits,
-                ] {
-                    c.store(0, Ordering::Relaxed);
-                }
-                for b in s.histogram.iter() {
-                    b.store(0, Ordering::Relaxed);
-                }
-            }
-            for a in [
-                &h.commands_processed,
-                &h.keyspace_hits,
-                &h.keyspace_misses,
-                &h.net_input_bytes,
-                &h.net_output_bytes,
-                &h.reads_processed,
-                &h.writes_processed,
-                &h.net_repl_input_bytes,
-                &h.net_repl_output_bytes,
-                &h.pubsub_delivered,
-            ] {
-                a.store(0, Ordering::Relaxed);
-            }
-        }
+        self.hot.reset();
         for a in [
             &self.connections_received,
             &self.rejected_connections,
@@ -638,7 +526,7 @@ impl Server {
 
     /// Counts `n` changes (striped per worker: no line shared by writers).
     pub fn dirty(&self, n: u64) {
-        self.stats.hot().dirty.fetch_add(n, Ordering::Relaxed);
+        self.stats.hot().dirty.add(n);
     }
 
     /// Changes since start (INFO rdb_changes_since_last_save subtracts the
@@ -650,7 +538,7 @@ impl Server {
 
     pub fn dirty_total(&self) -> u64 {
         self.stats
-            .sum(|h| &h.dirty)
+            .sum_all(|h| &h.dirty)
             .saturating_sub(self.dirty_saved.load(Ordering::Relaxed))
     }
 

@@ -275,20 +275,14 @@ impl<'a, 'c> Ctx<'a, 'c> {
         let config = &self.srv.config;
         match self.db_of(db, key).get_mut(key).filter(|_| !hidden) {
             Some(e) => {
-                stats
-                    .hot()
-                    .keyspace_hits
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                stats.hot().keyspace_hits.add(1);
                 if !no_touch {
                     accessed(e, now_s, config);
                 }
                 Some(e)
             }
             None => {
-                stats
-                    .hot()
-                    .keyspace_misses
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                stats.hot().keyspace_misses.add(1);
                 None
             }
         }

@@ -150,17 +150,14 @@ fn record_contention(srv: &Server, stat: usize, before: (u64, u64, u64)) {
     let (global, shards, contended) = crate::contention::snapshot();
     let cmd = &srv.stats.hot().per_command[stat];
     if shards > before.1 {
-        cmd.shard_locks
-            .fetch_add(shards - before.1, Ordering::Relaxed);
+        cmd.shard_locks.add(shards - before.1);
     }
     if global > before.0 {
-        cmd.global_locks
-            .fetch_add(global - before.0, Ordering::Relaxed);
-        cmd.global_lock_calls.fetch_add(1, Ordering::Relaxed);
+        cmd.global_locks.add(global - before.0);
+        cmd.global_lock_calls.add(1);
     }
     if contended > before.2 {
-        cmd.contended_waits
-            .fetch_add(contended - before.2, Ordering::Relaxed);
+        cmd.contended_waits.add(contended - before.2);
     }
 }
 
@@ -296,12 +293,12 @@ pub fn call(ctx: &mut Ctx, r: Resolved, args: &[Bytes]) -> Reply {
     let micros = crate::clock::ticks_to_usec(spent);
     slow_log(ctx, r, args, micros);
     let hot = stats.hot();
-    hot.commands_processed.fetch_add(1, Ordering::Relaxed);
+    hot.commands_processed.add(1);
     let cmd = &hot.per_command[r.stat];
-    cmd.calls.fetch_add(1, Ordering::Relaxed);
-    cmd.ticks.fetch_add(spent, Ordering::Relaxed);
+    cmd.calls.add(1);
+    cmd.ticks.add(spent);
     if ctx.srv.config.latency_tracking.load(Ordering::Relaxed) {
-        cmd.histogram[crate::latency::bucket(micros)].fetch_add(1, Ordering::Relaxed);
+        cmd.histogram[crate::latency::bucket(micros)].add(1);
     }
     let latency_ms = ctx.srv.config.latency_threshold.load(Ordering::Relaxed);
     if latency_ms > 0 && micros / 1000 >= latency_ms {

@@ -313,7 +313,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
                         Ok(0) => return Err(Closed::Eof),
                         Ok(n) => {
                             self.srv.stats.add_net_input(n);
-                            self.srv.stats.hot().reads_processed.fetch_add(1, Ordering::Relaxed);
+                            self.srv.stats.hot().reads_processed.add(1);
                             self.last_read_filled = self.inbuf.len() == self.inbuf.capacity();
                             self.qbuf_peak = self.qbuf_peak.max(self.inbuf.len());
                         }
@@ -851,11 +851,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Conn<'_, R, W> {
     /// `n` bytes of `out` were written.
     fn wrote(&mut self, n: usize) {
         self.srv.stats.add_net_output(n);
-        self.srv
-            .stats
-            .hot()
-            .writes_processed
-            .fetch_add(1, Ordering::Relaxed);
+        self.srv.stats.hot().writes_processed.add(1);
         self.unflushed = true;
         if n < self.out.len() {
             bytes::Buf::advance(&mut self.out, n);
