@@ -5,13 +5,15 @@
 #   benches/cpu_ab.sh                                  # this build vs redis-server
 #   BINS="base=/tmp/cinnabar-base new=target/release/cinnabar" benches/cpu_ab.sh
 #   ROWS="get_d32 set_d32" ROUNDS=5 SECS=3 THREADS=1 benches/cpu_ab.sh
+#   KEYSPACE=1000000 ROWS=get_d32 benches/cpu_ab.sh      # keys past the caches
 #
 # Every case starts a fresh server (stopped by pid), runs one loadgen
-# workload, and reads the server's user+system time from /proc/PID/stat
-# around the run; cases alternate binaries within a round. Prints, per row,
-# each binary's µs of server CPU per operation (every round, then the
-# median) and its ratio to redis-server's median, with the ratios of
-# the median throughput and p99 latency. Cinnabar runs with
+# workload, and takes the server's user and system time over the loadgen's
+# measured window (`--server-pid`: prefill and set-up excluded); cases
+# alternate binaries within a round. Prints, per row, each binary's µs of
+# server CPU per operation (every round, then the median), its user-mode
+# part, and its ratio to redis-server's median, with the ratios of the
+# median throughput and p99 latency. Cinnabar runs with
 # `--threads $THREADS` (default 1: like for like with Redis's one thread).
 set -euo pipefail
 
@@ -35,6 +37,7 @@ row_args() {
     local cmd=${1%_d*} depth=${1##*_d}
     local extra=()
     [[ $cmd == rpop ]] && extra=(--prefill 4000000)
+    [[ -n ${KEYSPACE:-} ]] && extra+=(--keyspace "$KEYSPACE")
     echo "pipeline --cmd $cmd --conns 50 --depth $depth --seconds $SECS ${extra[*]}"
 }
 
@@ -53,7 +56,7 @@ run() {
     c0=$(server_cpu_ticks)
     u0=$(server_user_ticks)
     # shellcheck disable=SC2046
-    line=$("$LOADGEN" $(row_args "$row") --port "$PORT" 2>/dev/null)
+    line=$("$LOADGEN" $(row_args "$row") --port "$PORT" --server-pid "$SERVER_PID" 2>/dev/null)
     c1=$(server_cpu_ticks)
     u1=$(server_user_ticks)
     cleanup
@@ -61,6 +64,13 @@ run() {
     rate=$(echo "$line" | grep -o '"ops_per_sec":[0-9.]*' | head -1 | cut -d: -f2)
     p99=$(echo "$line" | grep -o '"p99_us":[0-9]*' | head -1 | cut -d: -f2)
     [[ -n "$ops" && "$ops" != 0 ]] || { echo nan,0,0,nan; return; }
+    local wu wk
+    wu=$(echo "$line" | grep -o '"server_user_us_per_op":[0-9.]*' | cut -d: -f2)
+    wk=$(echo "$line" | grep -o '"server_sys_us_per_op":[0-9.]*' | cut -d: -f2)
+    if [[ -n "$wu" && -n "$wk" ]]; then
+        awk -v u="$wu" -v k="$wk" -v r="$rate" -v p="$p99" 'BEGIN{printf "%.3f,%d,%d,%.3f", u + k, r, p, u}'
+        return
+    fi
     awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" -v n="$ops" -v r="$rate" -v p="$p99" -v ua="$u0" -v ub="$u1" \
         'BEGIN{printf "%.3f,%d,%d,%.3f", (b-a)/hz*1e6/n, r, p, (ub-ua)/hz*1e6/n}'
 }
