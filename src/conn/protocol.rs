@@ -174,10 +174,9 @@ pub fn peek_name_and_first_arg(buf: &[u8]) -> Option<(&[u8], &[u8])> {
     /// peek need not take every form `next` takes).
     fn header(buf: &[u8]) -> Option<(usize, &[u8])> {
         let mut n: usize = 0;
-        // 19 digits at most: no overflow.
-        for (i, &b) in buf.iter().enumerate().take(20) {
+        for (i, &b) in buf.iter().enumerate().take(21) {
             match b {
-                b'0'..=b'9' => n = n * 10 + usize::from(b - b'0'),
+                b'0'..=b'9' => n = n.checked_mul(10)?.checked_add(usize::from(b - b'0'))?,
                 b'\r' if i > 0 && buf.get(i + 1) == Some(&b'\n') => {
                     return Some((n, &buf[i + 2..]))
                 }
