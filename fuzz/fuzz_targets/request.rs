@@ -4,7 +4,7 @@
 #![no_main]
 
 use bytes::BytesMut;
-use cinnabar::conn::protocol::{split_args, Parsed, RequestParser};
+use cinnabar::conn::protocol::{peek_name_and_first_arg, split_args, Parsed, RequestParser};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common/alloc_guard.rs"]
@@ -21,19 +21,34 @@ fuzz_target!(|data: &[u8]| {
     let mut parser = RequestParser::new(1 << 20);
     parser.unauthenticated = mode & 0x40 != 0;
     let mut buf = BytesMut::new();
+    let mut between_requests = true;
     'feed: for piece in rest.chunks(chunk) {
         buf.extend_from_slice(piece);
         loop {
             let before = buf.len();
+            // The pipeline's look-ahead (prefetch) reads whatever follows
+            // a request: it must never panic either, and what it finds is
+            // what the parser then frames.
+            // (Only between requests, where the server peeks.)
+            let peeked = peek_name_and_first_arg(&buf).map(|(n, k)| (n.to_vec(), k.to_vec()));
+            let peeked = peeked.filter(|_| between_requests);
             match parser.next(&mut buf) {
                 Ok(Some(Parsed::Command(args))) => {
                     assert!(!args.is_empty());
                     assert!(buf.len() < before, "a command consumed no input");
+                    if let Some((name, key)) = peeked {
+                        assert_eq!((&args[0][..], &args[1][..]), (&name[..], &key[..]));
+                    }
+                    between_requests = true;
                 }
                 Ok(Some(Parsed::Empty)) => {
                     assert!(buf.len() < before, "an empty request consumed no input");
+                    between_requests = true;
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    between_requests = false;
+                    break;
+                }
                 Err(_) => break 'feed,
             }
         }
