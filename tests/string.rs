@@ -718,3 +718,68 @@ async fn lcs_random_strings() {
         assert_eq!(total, want, "IDX ranges of {a:?} {b:?}");
     }
 }
+
+/// A keyspace past the caches turns on pipeline prefetching
+/// (`keyspace::prefetch`): pipelined reads and writes of the same keys,
+/// two connections at once, still see exactly what was written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelines_over_a_keyspace_past_the_caches_read_their_writes() {
+    const KEYS: usize = 60_000;
+    let s = TestServer::start().await;
+    let Some(srv) = s.server().cloned() else {
+        return; // an external server: its prefetching cannot be switched on from here
+    };
+    let mut r = s.raw().await;
+    for chunk in (0..KEYS).collect::<Vec<_>>().chunks(1000) {
+        let mut batch = Vec::new();
+        for i in chunk {
+            batch.extend(common::encode(&[
+                "SET",
+                &format!("key:{i}"),
+                &format!("v{i}"),
+            ]));
+        }
+        r.send(batch).await;
+        r.read_frames(chunk.len()).await;
+    }
+    // What the server cron does once a second.
+    srv.keyspace.review_prefetch();
+    assert!(srv.keyspace.prefetch_worthwhile());
+    let mut tasks = Vec::new();
+    for worker in 0..2usize {
+        let mut r = s.raw().await;
+        tasks.push(tokio::spawn(async move {
+            for round in 0..20usize {
+                // Runs of GETs (prefetched one ahead), each key rewritten by
+                // this connection just before, with an INCR and a miss mixed in.
+                let base = (worker * 20 + round) * 700 % (KEYS - 700);
+                let mut batch = Vec::new();
+                let mut expected = Vec::new();
+                for i in base..base + 300 {
+                    let key = format!("key:{i}");
+                    let value = format!("w{worker}r{round}:{i}");
+                    batch.extend(common::encode(&["SET", &key, &value]));
+                    expected.push(common::Resp::Simple("OK".into()));
+                }
+                for i in base..base + 300 {
+                    batch.extend(common::encode(&["GET", &format!("key:{i}")]));
+                    expected.push(common::Resp::Bulk(
+                        format!("w{worker}r{round}:{i}").into_bytes(),
+                    ));
+                }
+                batch.extend(common::encode(&["GET", "absent"]));
+                expected.push(common::Resp::NilBulk);
+                let counter = format!("counter:{worker}");
+                batch.extend(common::encode(&["INCR", &counter]));
+                expected.push(common::Resp::Int(round as i64 + 1));
+                r.send(batch).await;
+                for want in expected {
+                    assert_eq!(r.read_value().await, want);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("pipelining connection");
+    }
+}
