@@ -1000,8 +1000,10 @@ impl Drop for PostponedGuard<'_> {
 
 /// Commands whose result depends on what other connections sent just
 /// before (PUBLISH reaching who is subscribed, INFO's counts, CLIENT LIST
-/// showing clients that earlier requests grew or closed): rare enough that
-/// a yield before them costs nothing measurable.
+/// showing clients that earlier requests grew or closed, FLUSHALL / FLUSHDB
+/// / SWAPDB meeting a blocking read sent just before them, which must block
+/// first and then be told its key is gone): rare enough that a yield before
+/// them costs nothing measurable.
 /// How many times: once lets tasks this worker has queued run first; CLIENT
 /// LIST yields a few times more, so that a connection another worker took
 /// over meanwhile (its requests arrived first) is likelier to be done.
@@ -1010,6 +1012,9 @@ fn yields_to_earlier_arrivals(args: &[bytes::Bytes]) -> usize {
     if name.eq_ignore_ascii_case(b"publish")
         || name.eq_ignore_ascii_case(b"spublish")
         || name.eq_ignore_ascii_case(b"info")
+        || name.eq_ignore_ascii_case(b"flushall")
+        || name.eq_ignore_ascii_case(b"flushdb")
+        || name.eq_ignore_ascii_case(b"swapdb")
     {
         1
     } else if name.eq_ignore_ascii_case(b"client")
