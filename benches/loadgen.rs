@@ -372,6 +372,17 @@ impl Out {
         let _ = write!(self.0, ",\"{k}\":{v:.3}");
         self
     }
+    /// The server's CPU per operation between two `process_cpu` readings,
+    /// split: µs in user mode (its own code) and in the kernel (mostly the
+    /// loopback TCP path). Nothing when either reading is missing.
+    fn server_cpu(self, before: Option<(f64, f64)>, after: Option<(f64, f64)>, ops: u64) -> Out {
+        let (Some((u0, s0)), Some((u1, s1))) = (before, after) else {
+            return self;
+        };
+        let per_op = |secs: f64| secs * 1e6 / ops.max(1) as f64;
+        self.fine("server_user_us_per_op", per_op(u1 - u0))
+            .fine("server_sys_us_per_op", per_op(s1 - s0))
+    }
     fn lat(self, h: &Histogram<u64>) -> Out {
         if h.is_empty() {
             return self
@@ -660,14 +671,7 @@ async fn run_pipeline(o: &Opts, port: u16, workload: &str, cmd: Cmd) -> i32 {
         .n("errors", st.errors)
         .n("nils", st.nils)
         .f("run_cpu_pct", cpu / wall * 100.0);
-    if let (Some((u0, s0)), Some((u1, s1))) = (server0, process_cpu(server_pid)) {
-        // The server's CPU per operation, split: µs in user mode (its own
-        // code) and in the kernel (mostly the loopback TCP path).
-        let per_op = |secs: f64| secs * 1e6 / st.ops.max(1) as f64;
-        out = out
-            .fine("server_user_us_per_op", per_op(u1 - u0))
-            .fine("server_sys_us_per_op", per_op(s1 - s0));
-    }
+    out = out.server_cpu(server0, process_cpu(server_pid), st.ops);
     if let Some(e) = &st.first_error {
         out = out.s("first_error", e);
     }
@@ -959,13 +963,8 @@ async fn run_pubsub(o: &Opts, port: u16) -> i32 {
         .n("errors", pub_errors)
         .n("ok", ok)
         .f("run_cpu_pct", cpu / wall * 100.0);
-    if let (Some((u0, s0)), Some((u1, s1))) = (server0, server1) {
-        // The server's CPU per delivered message, split as for pipelines.
-        let per_msg = |secs: f64| secs * 1e6 / tot.received.max(1) as f64;
-        out = out
-            .fine("server_user_us_per_op", per_msg(u1 - u0))
-            .fine("server_sys_us_per_op", per_msg(s1 - s0));
-    }
+    // Per delivered message.
+    out = out.server_cpu(server0, server1, tot.received);
     if let Some(e) = io_err {
         out = out.s("io_error", &e);
     }

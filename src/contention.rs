@@ -11,9 +11,10 @@
 //! with `Stats::command_contention`). A shard lock is partitioned by key
 //! (two workers meet on one only for keys of the same shard); a global lock
 //! is met by every worker that takes it, so time spent in commands that take
-//! one is the serial fraction of the scaling model in benches/PROFILE.md. `tests/contention.rs` checks that LPUSH,
-//! RPUSH, XADD, ZADD and PUBLISH take none with nobody blocked and no pattern
-//! subscribed, and that PUBLISH does take one once a pattern exists.
+//! one is the serial fraction of the scaling model in benches/PROFILE.md.
+//! `tests/contention.rs` checks that LPUSH, RPUSH, XADD, ZADD and PUBLISH
+//! take none with nobody blocked and no pattern subscribed, and that PUBLISH
+//! does take one once a pattern exists.
 
 use std::cell::Cell;
 

@@ -177,8 +177,8 @@ impl Db {
     }
 
     /// Inserts or replaces `key`, dropping any previous TTL unless `keep_ttl`.
-    /// One hash lookup (entry API). Returns whether the key already existed.
-    /// Inserts or replaces `key`. Returns whether the key already existed.
+    /// Returns whether the key already existed (a new key costs a second
+    /// probe: the table is searched by `&[u8]` and stores a `Key`).
     ///
     /// A new key is stored as its own copy (`Key`): the argument it came from
     /// is a slice of a connection's read buffer, and keeping that slice would
